@@ -1,0 +1,36 @@
+// Package inferencetest runs an in-process Open Inference Protocol (KServe
+// v2 / Triton) gRPC server for tests: of goai itself, and of the clients
+// protoc-gen-goai generates for your models.
+//
+// A [Server] serves models written as Go functions over decoded tensors
+// ([Model], [InferFunc]), checks requests against each model's declared
+// metadata as Triton does, and answers the way Triton (raw contents) or a
+// KServe Python server (typed contents) would. It listens on an in-memory
+// [google.golang.org/grpc/test/bufconn] listener or on a loopback TCP port,
+// and hands out client connections with [Server.Dial].
+//
+// Tests can make it misbehave, at run time and from any goroutine
+// ([Server.SetFaults], [Server.Script]): fail a fraction of calls,
+// add latency, hang until the caller gives up, play a scripted sequence of
+// outcomes, ask for gRPC retry pushback, charge a fixed cost per inference,
+// or drop every connection, abruptly or gracefully, and come back on the
+// same address ([Server.Down], [Server.Drain], [Server.Up],
+// [Server.Restart]). It records what arrived
+// ([Server.Requests], [Server.Stats]) so tests can assert on the wire.
+//
+// A minimal test:
+//
+//	srv := inferencetest.New()
+//	srv.Register(inferencetest.Identity("echo", tensor.FP32, -1))
+//	if err := srv.StartBufconn(); err != nil { t.Fatal(err) }
+//	defer srv.Stop()
+//	conn, err := srv.Dial()
+//	...
+//	client := inferencepb.NewGRPCInferenceServiceClient(conn)
+//
+// Served RPCs: ServerLive, ServerReady, ServerMetadata, ModelReady,
+// ModelMetadata and ModelInfer. ModelStreamInfer (Triton's bidirectional
+// stream) answers UNIMPLEMENTED. Shared-memory parameters, sequence
+// batching, the classification extension and Triton's custom parameters are
+// not interpreted: parameters reach the model function untouched.
+package inferencetest

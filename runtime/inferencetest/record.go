@@ -1,0 +1,133 @@
+package inferencetest
+
+import (
+	"maps"
+	"sync"
+
+	"github.com/goai-dev/goai/runtime/inferencepb"
+	"google.golang.org/grpc/codes"
+)
+
+// Stats is a snapshot of what a [Server] received, from [Server.Stats].
+type Stats struct {
+	// Calls counts the calls received by method name, such as
+	// "ModelInfer", whatever became of them.
+	Calls map[string]int
+	// Models counts ModelInfer calls by the model name they asked for,
+	// registered or not.
+	Models map[string]ModelStats
+	// Dropped counts ModelInfer requests received but no longer held by
+	// [Server.Requests], because of the record limit.
+	Dropped int
+}
+
+// ModelStats counts the ModelInfer calls for one model name.
+type ModelStats struct {
+	// Calls is the number of calls received.
+	Calls int
+	// Codes counts calls by the status code they ended with; successes
+	// are under codes.OK.
+	Codes map[codes.Code]int
+	// Injected counts calls ended by an injected fault (a failure, or a
+	// hang or latency outlasting the caller) rather than by the model or
+	// request validation.
+	Injected int
+}
+
+type recorder struct {
+	mu      sync.Mutex
+	limit   int
+	ring    []*inferencepb.ModelInferRequest // at most limit, oldest at next once full
+	next    int
+	dropped int
+	calls   map[string]int
+	models  map[string]*ModelStats
+}
+
+func (r *recorder) call(method string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.calls == nil {
+		r.calls = map[string]int{}
+	}
+	r.calls[method]++
+}
+
+func (r *recorder) request(req *inferencepb.ModelInferRequest) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.limit == 0:
+		r.dropped++
+	case len(r.ring) < r.limit:
+		r.ring = append(r.ring, req)
+	default:
+		r.ring[r.next] = req
+		r.next = (r.next + 1) % r.limit
+		r.dropped++
+	}
+}
+
+func (r *recorder) outcome(model string, code codes.Code, injected bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.models == nil {
+		r.models = map[string]*ModelStats{}
+	}
+	ms := r.models[model]
+	if ms == nil {
+		ms = &ModelStats{Codes: map[codes.Code]int{}}
+		r.models[model] = ms
+	}
+	ms.Calls++
+	ms.Codes[code]++
+	if injected {
+		ms.Injected++
+	}
+}
+
+// Requests returns the ModelInfer requests received, oldest first: all of
+// them, or the most recent ones up to the record limit (see
+// [WithRecordLimit]). Requests are recorded on arrival, before faults or
+// validation, so retried and rejected attempts are there too. The messages
+// are the server's own: do not modify them.
+func (s *Server) Requests() []*inferencepb.ModelInferRequest {
+	r := &s.rec
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*inferencepb.ModelInferRequest, 0, len(r.ring))
+	out = append(out, r.ring[r.next:]...)
+	return append(out, r.ring[:r.next]...)
+}
+
+// Stats returns a snapshot of the server's counters.
+func (s *Server) Stats() Stats {
+	r := &s.rec
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := Stats{
+		Calls:   maps.Clone(r.calls),
+		Models:  make(map[string]ModelStats, len(r.models)),
+		Dropped: r.dropped,
+	}
+	if st.Calls == nil {
+		st.Calls = map[string]int{}
+	}
+	for name, ms := range r.models {
+		c := *ms
+		c.Codes = maps.Clone(ms.Codes)
+		st.Models[name] = c
+	}
+	return st
+}
+
+// ResetRecords forgets the recorded requests and zeroes the counters, such
+// as between the phases of a test. Faults and models are kept.
+func (s *Server) ResetRecords() {
+	r := &s.rec
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.ring)
+	r.ring, r.next, r.dropped = r.ring[:0], 0, 0
+	r.calls, r.models = nil, nil
+}

@@ -1,0 +1,351 @@
+package inferencetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/goai-dev/goai/runtime/inferencepb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
+)
+
+// ErrStopped is returned by [Server.Up] and the Start methods once
+// [Server.Stop] has been called.
+var ErrStopped = errors.New("inferencetest: server stopped")
+
+// Server is an in-process Open Inference Protocol server. Create it with
+// [New], register models, then start it with [Server.StartBufconn] or
+// [Server.StartTCP]; stop it with [Server.Stop]. All methods are safe for
+// concurrent use.
+type Server struct {
+	cfg    config
+	faults faultState
+	rec    recorder
+
+	mu             sync.Mutex // guards the fields below it
+	models         map[string]*model
+	notReady       map[string]bool // model names marked not ready
+	serverNotReady bool
+
+	life    sync.Mutex // serializes start, Up, Down and Stop
+	network string     // "tcp" or "bufconn" once started
+	addr    string
+	gen     *generation // nil while down
+	stopped bool
+
+	buf atomic.Pointer[bufconn.Listener] // the live one, for the dialer; nil while down
+}
+
+// generation is one run of a grpc.Server, from Start or Up to Down or Stop.
+type generation struct {
+	srv    *grpc.Server
+	ctx    context.Context // canceled when the generation stops
+	cancel context.CancelFunc
+	done   chan struct{} // closed when Serve has returned
+}
+
+// New returns a server that is not yet listening.
+func New(opts ...Option) *Server {
+	s := &Server{cfg: defaultConfig(), models: map[string]*model{}}
+	for _, o := range opts {
+		o.apply(&s.cfg)
+	}
+	s.rec.limit = s.cfg.recordLimit
+	s.faults.set(Faults{})
+	return s
+}
+
+// Register adds m to the server, or replaces the model of the same name as
+// a model reload would; the model is ready at once. It reports an error if
+// m's declaration is incomplete or inconsistent. m is copied: changing it
+// afterwards has no effect.
+func (s *Server) Register(m Model) error {
+	mm, err := newModel(m)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.models[m.Name] = mm
+	delete(s.notReady, m.Name)
+	return nil
+}
+
+// Unregister removes the model named name, as an unload would, and reports
+// whether there was one. Calls already running it finish.
+func (s *Server) Unregister(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.models[name]
+	delete(s.models, name)
+	delete(s.notReady, name)
+	return ok
+}
+
+// SetServerReady sets what ServerReady answers; a new server is ready.
+// Other RPCs are served either way, as Triton does while loading models.
+func (s *Server) SetServerReady(ready bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.serverNotReady = !ready
+}
+
+// SetModelReady marks a registered model ready or not. A model that is not
+// ready answers false to ModelReady and UNAVAILABLE to ModelInfer and
+// ModelMetadata, as a Triton model still loading does.
+func (s *Server) SetModelReady(name string, ready bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.models[name]; !ok {
+		return fmt.Errorf("inferencetest: no model %q", name)
+	}
+	if s.notReady == nil {
+		s.notReady = map[string]bool{}
+	}
+	if ready {
+		delete(s.notReady, name)
+	} else {
+		s.notReady[name] = true
+	}
+	return nil
+}
+
+// StartBufconn starts serving on an in-memory listener; connect with
+// [Server.Dial] or [Server.DialOptions]. Nothing touches the network, and
+// [Server.Down] and [Server.Up] work as over TCP.
+func (s *Server) StartBufconn() error {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if err := s.checkStartLocked(); err != nil {
+		return err
+	}
+	lis := bufconn.Listen(s.cfg.bufconnBytes)
+	s.network, s.addr = "bufconn", "bufconn"
+	s.serveLocked(lis)
+	return nil
+}
+
+// StartTCP starts serving on a free port of 127.0.0.1; [Server.Addr] tells
+// which. [Server.Restart] comes back on the same port.
+func (s *Server) StartTCP() error {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if err := s.checkStartLocked(); err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("inferencetest: %w", err)
+	}
+	s.network, s.addr = "tcp", lis.Addr().String()
+	s.serveLocked(lis)
+	return nil
+}
+
+func (s *Server) checkStartLocked() error {
+	switch {
+	case s.stopped:
+		return ErrStopped
+	case s.network != "":
+		return errors.New("inferencetest: server already started")
+	}
+	return nil
+}
+
+func (s *Server) serveLocked(lis net.Listener) {
+	g := &generation{done: make(chan struct{})}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	opts := []grpc.ServerOption{
+		// Triton and KServe accept messages up to 2 GiB; grpc-go's 4 MiB
+		// default would reject realistic image batches.
+		grpc.MaxRecvMsgSize(math.MaxInt32),
+		grpc.MaxSendMsgSize(math.MaxInt32),
+		// Down and Stop wait for handlers, so no test can leak one.
+		grpc.WaitForHandlers(true),
+		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			return h(context.WithValue(ctx, stopKey{}, g.ctx), req)
+		}),
+	}
+	if s.cfg.maxStreams > 0 {
+		opts = append(opts, grpc.MaxConcurrentStreams(s.cfg.maxStreams))
+	}
+	opts = append(opts, s.cfg.grpcOptions...)
+	g.srv = grpc.NewServer(opts...)
+	inferencepb.RegisterGRPCInferenceServiceServer(g.srv, &handler{s: s})
+	if b, ok := lis.(*bufconn.Listener); ok {
+		s.buf.Store(b)
+	}
+	go func() {
+		defer close(g.done)
+		// Serve returns nil after Stop and an error only if the listener
+		// fails, which ends this generation just the same.
+		_ = g.srv.Serve(lis)
+	}()
+	s.gen = g
+}
+
+// Addr returns the address the server listens on: "127.0.0.1:port" over
+// TCP, "bufconn" in memory, "" before it starts.
+func (s *Server) Addr() string {
+	s.life.Lock()
+	defer s.life.Unlock()
+	return s.addr
+}
+
+// Target returns the gRPC target to pass to [grpc.NewClient] with
+// [Server.DialOptions]: the address over TCP, a passthrough target in
+// memory.
+func (s *Server) Target() string {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if s.network == "bufconn" {
+		return "passthrough:///bufconn"
+	}
+	return s.addr
+}
+
+// DialOptions returns the options a client needs for this server: insecure
+// credentials; send and receive limits raised to what Triton accepts (2
+// GiB, against grpc-go's 4 MiB default receive limit); reconnection backoff
+// starting at 10ms, capped at 250ms, so that a client recovers from
+// [Server.Restart] within a test's patience (grpc-go's default starts at 1s
+// and grows to 2 minutes); and, in memory, the dialer. Options passed after
+// them override them.
+func (s *Server) DialOptions() []grpc.DialOption {
+	opts := []grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(math.MaxInt32),
+			grpc.MaxCallSendMsgSize(math.MaxInt32),
+		),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff: backoff.Config{
+				BaseDelay:  10 * time.Millisecond,
+				Multiplier: 1.6,
+				Jitter:     0.2,
+				MaxDelay:   250 * time.Millisecond,
+			},
+			MinConnectTimeout: 5 * time.Second,
+		}),
+	}
+	s.life.Lock()
+	inMemory := s.network == "bufconn"
+	s.life.Unlock()
+	if inMemory {
+		opts = append(opts, grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+			lis := s.buf.Load()
+			if lis == nil {
+				return nil, errors.New("inferencetest: server is down")
+			}
+			return lis.DialContext(ctx)
+		}))
+	}
+	return opts
+}
+
+// Dial returns a client connection to the server, made with
+// [grpc.NewClient] from [Server.Target] and [Server.DialOptions] followed by
+// opts. It connects lazily, on the first call; the caller closes it. The
+// server must have been started.
+func (s *Server) Dial(opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+	target := s.Target()
+	if target == "" {
+		return nil, errors.New("inferencetest: Dial before StartTCP or StartBufconn")
+	}
+	return grpc.NewClient(target, append(s.DialOptions(), opts...)...)
+}
+
+// Down stops serving as a crash would: it closes the listener and every
+// connection, failing calls in flight (waits injected by faults end at
+// once) and waiting for their handlers to return. Clients see UNAVAILABLE
+// until [Server.Up]. Models, faults and records are kept. Down does nothing
+// if the server is not serving.
+func (s *Server) Down() {
+	s.life.Lock()
+	defer s.life.Unlock()
+	s.downLocked(false)
+}
+
+// Drain stops serving as a graceful shutdown does: it closes the listener,
+// sends GOAWAY so clients start no more calls on their connections, ends
+// waits injected by faults (those calls fail with UNAVAILABLE), lets the
+// calls being served finish, and returns when they have. Unlike after
+// [Server.Down], clients fail no call they start after Drain returns for
+// want of noticing the connection is gone: they fail fast with UNAVAILABLE,
+// or with [grpc.WaitForReady] wait for [Server.Up]. Drain does nothing if
+// the server is not serving.
+func (s *Server) Drain() {
+	s.life.Lock()
+	defer s.life.Unlock()
+	s.downLocked(true)
+}
+
+func (s *Server) downLocked(graceful bool) {
+	g := s.gen
+	if g == nil {
+		return
+	}
+	s.gen = nil
+	s.buf.Store(nil)
+	g.cancel()
+	if graceful {
+		g.srv.GracefulStop()
+	} else {
+		g.srv.Stop()
+	}
+	<-g.done
+}
+
+// Up serves again after [Server.Down] or [Server.Drain], on the same
+// address, so clients reconnect. After Down, as with a crashed server, a
+// client that has not yet noticed its connection dropped may fail one more
+// call with UNAVAILABLE. It does nothing if the server is serving, and fails if it was
+// never started or has been stopped, or if the TCP port was taken in the
+// meantime.
+func (s *Server) Up() error {
+	s.life.Lock()
+	defer s.life.Unlock()
+	switch {
+	case s.stopped:
+		return ErrStopped
+	case s.network == "":
+		return errors.New("inferencetest: Up before StartTCP or StartBufconn")
+	case s.gen != nil:
+		return nil
+	}
+	var lis net.Listener
+	if s.network == "bufconn" {
+		lis = bufconn.Listen(s.cfg.bufconnBytes)
+	} else {
+		var err error
+		if lis, err = net.Listen("tcp", s.addr); err != nil {
+			return fmt.Errorf("inferencetest: listen again on %s: %w", s.addr, err)
+		}
+	}
+	s.serveLocked(lis)
+	return nil
+}
+
+// Restart is [Server.Down] followed by [Server.Up]: a crash and a quick
+// recovery. For a rolling restart, call [Server.Drain] and Up.
+func (s *Server) Restart() error {
+	s.Down()
+	return s.Up()
+}
+
+// Stop stops the server for good, gracefully as [Server.Drain] does. Stop
+// is idempotent.
+func (s *Server) Stop() {
+	s.life.Lock()
+	defer s.life.Unlock()
+	s.stopped = true
+	s.downLocked(true)
+}
