@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	goaiv1 "github.com/goai-dev/goai/proto/goai/v1"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/pluginpb"
+)
+
+func request(param string) *pluginpb.CodeGeneratorRequest {
+	return &pluginpb.CodeGeneratorRequest{
+		FileToGenerate: []string{"goai/v1/options.proto"},
+		Parameter:      new(param),
+		ProtoFile: []*descriptorpb.FileDescriptorProto{
+			protodesc.ToFileDescriptorProto(descriptorpb.File_google_protobuf_descriptor_proto),
+			protodesc.ToFileDescriptorProto(goaiv1.File_goai_v1_options_proto),
+		},
+	}
+}
+
+// TestSupportedFeatures checks what the plugin declares to protoc, which
+// refuses proto3 optional fields and editions files without it.
+func TestSupportedFeatures(t *testing.T) {
+	gen, err := options().New(request("paths=source_relative"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := generate(gen); err != nil {
+		t.Fatal(err)
+	}
+	resp := gen.Response()
+	want := uint64(pluginpb.CodeGeneratorResponse_FEATURE_PROTO3_OPTIONAL | pluginpb.CodeGeneratorResponse_FEATURE_SUPPORTS_EDITIONS)
+	if got := resp.GetSupportedFeatures(); got != want {
+		t.Errorf("SupportedFeatures = %b, want %b", got, want)
+	}
+	if got, want := resp.GetMinimumEdition(), int32(descriptorpb.Edition_EDITION_PROTO2); got != want {
+		t.Errorf("MinimumEdition = %d, want %d", got, want)
+	}
+	if got, want := resp.GetMaximumEdition(), int32(descriptorpb.Edition_EDITION_2024); got != want {
+		t.Errorf("MaximumEdition = %d, want %d", got, want)
+	}
+	if len(resp.File) != 0 {
+		t.Errorf("wrote %d files for options.proto, which has no goai annotations", len(resp.File))
+	}
+}
+
+func TestUnknownParameter(t *testing.T) {
+	_, err := options().New(request("no_such_param=1"))
+	if err == nil || !strings.Contains(err.Error(), "no_such_param") {
+		t.Errorf("err = %v, want one naming no_such_param", err)
+	}
+}
+
+func TestCommand(t *testing.T) {
+	for _, tt := range []struct {
+		args               []string
+		code               int
+		stdout, stderrPart string
+	}{
+		{[]string{"--version"}, 0, "protoc-gen-goai v0.1.0\n", ""},
+		{[]string{"--help"}, 0, usage, ""},
+		{[]string{"-h"}, 0, usage, ""},
+		{[]string{"--bogus"}, 2, "", "Parameters"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := command(tt.args, &stdout, &stderr)
+		if code != tt.code || stdout.String() != tt.stdout || !strings.Contains(stderr.String(), tt.stderrPart) {
+			t.Errorf("command(%q) = %d, stdout %q, stderr %q", tt.args, code, stdout.String(), stderr.String())
+		}
+	}
+}
