@@ -1,0 +1,87 @@
+// Package serve registers the demo's models on an in-process Open Inference
+// Protocol server, computing real results: the digit classifier runs its
+// trained dense network on every image of a batch, and the tokenizer hashes
+// every text of a batch.
+package serve
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/goai-dev/goai/examples/models/digits"
+	"github.com/goai-dev/goai/examples/models/tokenizer"
+	"github.com/goai-dev/goai/runtime/inferencetest"
+	"github.com/goai-dev/goai/runtime/tensor"
+)
+
+// Register adds the "digits" and "tokenizer" models to srv.
+func Register(srv *inferencetest.Server) error {
+	net, err := digits.Trained()
+	if err != nil {
+		return err
+	}
+	if err := srv.Register(DigitsModel(net)); err != nil {
+		return err
+	}
+	return srv.Register(TokenizerModel())
+}
+
+// DigitsModel serves net as model "digits", version "1": FP32 pixels
+// [-1, 8, 8] in, FP32 probabilities [-1, 10] out.
+func DigitsModel(net *digits.Net) inferencetest.Model {
+	return inferencetest.Model{
+		Name:         "digits",
+		Versions:     []string{"1"},
+		Platform:     "goai_example",
+		MaxBatchSize: 64,
+		Inputs:       []inferencetest.TensorSpec{{Name: "pixels", DType: tensor.FP32, Shape: []int64{digits.Side, digits.Side}}},
+		Outputs:      []inferencetest.TensorSpec{{Name: "probs", DType: tensor.FP32, Shape: []int64{digits.Classes}}},
+		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
+			pixels, err := tensor.DecodeFloat32(nil, req.Inputs[0].Raw)
+			if err != nil {
+				return nil, fmt.Errorf("pixels: %w", err)
+			}
+			probs, err := net.Forward(pixels)
+			if err != nil {
+				return nil, err
+			}
+			return []tensor.Tensor{{
+				Name:  "probs",
+				DType: tensor.FP32,
+				Shape: []int64{int64(req.BatchSize), digits.Classes},
+				Raw:   tensor.AppendFloat32(nil, probs),
+			}}, nil
+		},
+	}
+}
+
+// TokenizerModel serves the tokenizer as model "tokenizer": BYTES text
+// [-1] in, INT64 input_ids and attention_mask [-1, 16] out.
+func TokenizerModel() inferencetest.Model {
+	return inferencetest.Model{
+		Name:         "tokenizer",
+		Platform:     "goai_example",
+		MaxBatchSize: 32,
+		Inputs:       []inferencetest.TensorSpec{{Name: "text", DType: tensor.Bytes}},
+		Outputs: []inferencetest.TensorSpec{
+			{Name: "input_ids", DType: tensor.Int64, Shape: []int64{tokenizer.Length}},
+			{Name: "attention_mask", DType: tensor.Int64, Shape: []int64{tokenizer.Length}},
+		},
+		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
+			texts, err := tensor.DecodeStringElements(req.Inputs[0].Raw, req.BatchSize)
+			if err != nil {
+				return nil, fmt.Errorf("text: %w", err)
+			}
+			var ids, mask []int64
+			for _, text := range texts {
+				i, m := tokenizer.Tokenize(text)
+				ids, mask = append(ids, i...), append(mask, m...)
+			}
+			shape := []int64{int64(req.BatchSize), tokenizer.Length}
+			return []tensor.Tensor{
+				{Name: "input_ids", DType: tensor.Int64, Shape: shape, Raw: tensor.AppendInt64(nil, ids)},
+				{Name: "attention_mask", DType: tensor.Int64, Shape: shape, Raw: tensor.AppendInt64(nil, mask)},
+			}, nil
+		},
+	}
+}
