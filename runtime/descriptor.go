@@ -99,7 +99,9 @@ type MethodDesc struct {
 type CallPolicy struct {
 	// Timeout bounds the whole call, retries included; 0 for none.
 	Timeout time.Duration
-	// AttemptTimeout bounds each attempt; 0 for none besides Timeout.
+	// AttemptTimeout bounds each attempt; 0 for none besides Timeout. An
+	// attempt it cuts counts as a server failure and, if the call is
+	// idempotent, is retried whatever RetryPolicy.RetryableCodes say.
 	AttemptTimeout time.Duration
 	// Retry sets how failed attempts are retried.
 	Retry RetryPolicy
@@ -121,7 +123,8 @@ type RetryPolicy struct {
 	MaxBackoff time.Duration
 	// Multiplier grows the wait after each retry. 0: 2.
 	Multiplier float64
-	// Jitter randomizes each wait by ± this fraction. 0: 0.2.
+	// Jitter randomizes each wait by ± this fraction. 0: 0.2; negative:
+	// none.
 	Jitter float64
 	// RetryableCodes are the status codes retried. Nil: UNAVAILABLE only.
 	RetryableCodes []codes.Code
@@ -137,6 +140,7 @@ type BreakerPolicy struct {
 	// MinRequests calls failed. 0: not used.
 	FailureRatio float64
 	// MinRequests is the fewest calls counted before FailureRatio applies.
+	// 0: 10.
 	MinRequests uint32
 	// Interval is the closed-state window after which counts reset. 0: never.
 	Interval time.Duration

@@ -4,6 +4,30 @@
 // stubs ([github.com/goai-dev/goai/runtime/inferencepb]) and an in-process
 // model server for tests ([github.com/goai-dev/goai/runtime/inferencetest]).
 //
+// # The call path
+//
+// Every call of a generated client goes through three pieces:
+//
+//   - a [Pool] ([Dial]): N grpc.ClientConn to one target behind one
+//     grpc.ClientConnInterface, with TLS or insecure chosen explicitly,
+//     keepalive, raised message limits, and grpc-go's own retries off;
+//   - a [Caller] ([NewCaller]), one per generated client, holding the
+//     policies that span calls: a gobreaker circuit breaker per model and
+//     version, the [RetryBudget], the rate limit and bulkhead, the fallback
+//     model and the version routes;
+//   - [Caller.Invoke], which runs one call through those policies and the
+//     method's [CallPolicy] (timeouts, retries with backoff and server
+//     pushback), making each attempt with an [AttemptFunc] that the
+//     generated code supplies.
+//
+// Policies come from the descriptors (zero fields take the defaults each
+// policy type documents), from options at Dial and NewCaller ([Option]),
+// and from options per call ([CallOption]). Time comes from a [Clock], so
+// tests of waits do not sleep; metrics and tracing attach through [Hooks].
+// Errors the runtime ends a call with match sentinels ([ErrBreakerOpen],
+// [ErrRetryBudgetExhausted], [ErrRateLimited], [ErrBulkheadFull]) and keep
+// a gRPC code; an attempt's own error comes back unchanged.
+//
 // Generated code and this package must agree on their version; see
 // [SupportPackageIsVersion1].
 package runtime

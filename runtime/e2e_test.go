@@ -1,0 +1,403 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/goai-dev/goai/runtime"
+	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/runtime/inferencetest"
+	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/sony/gobreaker/v2"
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// End-to-end tests: a Pool and a Caller against inferencetest's Open
+// Inference Protocol server on 127.0.0.1.
+
+// startOIP starts a server on loopback TCP serving an FP32 [4] identity
+// model "echo" and whatever else models holds.
+func startOIP(t *testing.T, models ...inferencetest.Model) *inferencetest.Server {
+	t.Helper()
+	srv := inferencetest.New(inferencetest.WithRecordLimit(0))
+	for _, m := range append([]inferencetest.Model{inferencetest.Identity("echo", tensor.FP32, 4)}, models...) {
+		if err := srv.Register(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := srv.StartTCP(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	return srv
+}
+
+// dialOIP returns a pool to srv; the server's dial options bring its
+// insecure credentials and fast reconnection.
+func dialOIP(t *testing.T, srv *inferencetest.Server, opts ...runtime.Option) *runtime.Pool {
+	t.Helper()
+	opts = append([]runtime.Option{runtime.WithDialOptions(srv.DialOptions()...)}, opts...)
+	p, err := runtime.Dial(srv.Target(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+// echoDesc describes a client of model "echo" with policy p.
+func echoDesc(p runtime.CallPolicy) *runtime.ModelDesc {
+	return &runtime.ModelDesc{
+		Service: "test.v1.Echo",
+		Model:   runtime.ModelRef{Name: "echo"},
+		Methods: []runtime.MethodDesc{{
+			Name: "Echo", FullMethod: "/test.v1.Echo/Echo", Model: runtime.ModelRef{Name: "echo"}, Policy: p,
+		}},
+	}
+}
+
+// infer returns the attempt of a generated OIP client: one ModelInfer of a
+// [4]float32 on the attempt's model.
+func infer(cc grpc.ClientConnInterface) runtime.AttemptFunc {
+	client := inferencepb.NewGRPCInferenceServiceClient(cc)
+	raw := tensor.AppendFloat32(nil, []float32{1, 2, 3, 4})
+	return func(ctx context.Context, a runtime.Attempt) error {
+		req := &inferencepb.ModelInferRequest{
+			ModelName:        a.Model.Name,
+			ModelVersion:     a.Model.Version,
+			Inputs:           []*inferencepb.ModelInferRequest_InferInputTensor{{Name: "INPUT0", Datatype: "FP32", Shape: []int64{4}}},
+			RawInputContents: [][]byte{raw},
+		}
+		resp, err := client.ModelInfer(ctx, req, a.CallOptions...)
+		if err != nil {
+			return err
+		}
+		if len(resp.RawOutputContents) != 1 || len(resp.RawOutputContents[0]) != 16 {
+			return status.Errorf(codes.Internal, "bad response %v", resp)
+		}
+		return nil
+	}
+}
+
+func fast(attempts int) runtime.RetryPolicy {
+	return runtime.RetryPolicy{MaxAttempts: attempts, InitialBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond}
+}
+
+// hammer makes n calls from conc goroutines and returns how many failed.
+func hammer(n, conc int, call func(i int) error) (failed int) {
+	var next, bad atomic.Int64
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if call(i) != nil {
+					bad.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return int(bad.Load())
+}
+
+func TestE2ERetriesMaskUnavailable(t *testing.T) {
+	srv := startOIP(t)
+	srv.SetFaults(inferencetest.Faults{FailRate: 0.3, Seed: 7})
+	// Enough budget for a 30% failure rate: this test is about retries.
+	pool := dialOIP(t, srv, runtime.WithRetryBudget(runtime.NewRetryBudget(runtime.RetryBudgetPolicy{Ratio: 1}, nil)))
+	desc := echoDesc(runtime.CallPolicy{Retry: fast(8), Breaker: runtime.BreakerPolicy{Disabled: true}})
+	c := runtime.NewCaller(pool, desc)
+	fn := infer(pool)
+	const n = 2000
+	var attempts atomic.Int64
+	failed := hammer(n, 16, func(int) error {
+		var info runtime.CallInfo
+		err := c.Invoke(context.Background(), &desc.Methods[0], fn, runtime.Report(&info))
+		attempts.Add(int64(info.Attempts))
+		return err
+	})
+	if rate := float64(n-failed) / n; rate < 0.999 {
+		t.Errorf("success rate %.4f (%d of %d failed), want >= 0.999", rate, failed, n)
+	}
+	got := srv.Stats().Models["echo"]
+	if got.Calls != int(attempts.Load()) || got.Codes[codes.Unavailable] < n/5 {
+		t.Errorf("server saw %d calls (%v), client made %d attempts", got.Calls, got.Codes, attempts.Load())
+	}
+	t.Logf("%d calls, %d attempts, %d failed", n, attempts.Load(), failed)
+}
+
+func TestE2ERetryBudgetBoundsLoad(t *testing.T) {
+	srv := startOIP(t)
+	srv.SetFaults(inferencetest.Faults{FailRate: 1})
+	pool := dialOIP(t, srv) // the pool's default budget: ratio 0.1, floor 10/s over 10s
+	desc := echoDesc(runtime.CallPolicy{Retry: fast(5), Breaker: runtime.BreakerPolicy{Disabled: true}})
+	c := runtime.NewCaller(pool, desc)
+	fn := infer(pool)
+	const n = 1000
+	var exhausted atomic.Int64
+	failed := hammer(n, 8, func(int) error {
+		err := c.Invoke(context.Background(), &desc.Methods[0], fn)
+		if errors.Is(err, runtime.ErrRetryBudgetExhausted) && status.Code(err) == codes.Unavailable {
+			exhausted.Add(1)
+		}
+		return err
+	})
+	if failed != n {
+		t.Fatalf("%d of %d calls failed against a server failing everything", failed, n)
+	}
+	bound := n + int(runtime.DefaultRetryBudgetRatio*n) + int(runtime.DefaultRetryBudgetMinPerSecond*runtime.DefaultRetryBudgetTTL.Seconds())
+	if got := srv.Stats().Models["echo"].Calls; got > bound || got <= n {
+		t.Errorf("server received %d attempts for %d calls, want in (%d, %d]", got, n, n, bound)
+	} else {
+		t.Logf("server received %d attempts for %d calls (bound %d); %d calls ended on the budget", got, n, bound, exhausted.Load())
+	}
+	if exhausted.Load() == 0 {
+		t.Errorf("no call ended with ErrRetryBudgetExhausted")
+	}
+}
+
+func TestE2EBreakerFailsFast(t *testing.T) {
+	srv := startOIP(t)
+	srv.SetFaults(inferencetest.Faults{FailRate: 1, FailWith: inferencetest.Fail(codes.Internal)})
+	pool := dialOIP(t, srv)
+	var changes []runtime.BreakerEvent
+	desc := echoDesc(runtime.CallPolicy{Breaker: runtime.BreakerPolicy{ConsecutiveFailures: 5, OpenTimeout: time.Hour}})
+	c := runtime.NewCaller(pool, desc, runtime.WithHooks(runtime.Hooks{
+		BreakerStateChange: func(e runtime.BreakerEvent) { changes = append(changes, e) },
+	}))
+	fn := infer(pool)
+	var open int
+	start := time.Now()
+	for range 50 {
+		err := c.Invoke(context.Background(), &desc.Methods[0], fn)
+		if errors.Is(err, runtime.ErrBreakerOpen) && errors.Is(err, gobreaker.ErrOpenState) && status.Code(err) == codes.Unavailable {
+			open++
+		}
+	}
+	if got := srv.Stats().Models["echo"].Calls; got != 5 || open != 45 {
+		t.Errorf("server saw %d calls and %d calls failed fast, want 5 and 45", got, open)
+	}
+	if len(changes) != 1 || changes[0].To != gobreaker.StateOpen || c.BreakerState(runtime.ModelRef{Name: "echo"}) != gobreaker.StateOpen {
+		t.Errorf("breaker changes = %+v", changes)
+	}
+	t.Logf("50 calls in %v", time.Since(start))
+}
+
+func TestE2EPushbackAndHang(t *testing.T) {
+	srv := startOIP(t)
+	pool := dialOIP(t, srv)
+	p := runtime.CallPolicy{Retry: fast(3), AttemptTimeout: 100 * time.Millisecond}
+	desc := echoDesc(p)
+	c := runtime.NewCaller(pool, desc)
+	fn := infer(pool)
+	m := &desc.Methods[0]
+
+	srv.Script(inferencetest.Pushback(codes.Unavailable, 40*time.Millisecond), inferencetest.Serve())
+	var info runtime.CallInfo
+	start := time.Now()
+	if err := c.Invoke(context.Background(), m, fn, runtime.Report(&info)); err != nil || info.Attempts != 2 {
+		t.Fatalf("pushback then serve: %v after %d attempts", err, info.Attempts)
+	}
+	if d := time.Since(start); d < 40*time.Millisecond {
+		t.Errorf("retried after %v, before the 40ms pushback", d)
+	}
+
+	srv.Script(inferencetest.Pushback(codes.Unavailable, -1))
+	if err := c.Invoke(context.Background(), m, fn, runtime.Report(&info)); status.Code(err) != codes.Unavailable || info.Attempts != 1 {
+		t.Errorf("negative pushback: %v after %d attempts, want UNAVAILABLE after 1", err, info.Attempts)
+	}
+
+	srv.Script(inferencetest.Hang(), inferencetest.Serve())
+	if err := c.Invoke(context.Background(), m, fn, runtime.Report(&info)); err != nil || info.Attempts != 2 {
+		t.Errorf("hang then serve: %v after %d attempts, want success after 2", err, info.Attempts)
+	}
+}
+
+func TestE2EFallbackAndRouting(t *testing.T) {
+	var mu sync.Mutex
+	versions := map[string]int{}
+	broken := inferencetest.Identity("broken", tensor.FP32, 4)
+	broken.Infer = func(context.Context, *inferencetest.Request) ([]tensor.Tensor, error) {
+		return nil, status.Error(codes.Unavailable, "broken model")
+	}
+	canary := inferencetest.Identity("canary", tensor.FP32, 4)
+	canary.Versions = []string{"1", "2"}
+	identity := canary.Infer
+	canary.Infer = func(ctx context.Context, r *inferencetest.Request) ([]tensor.Tensor, error) {
+		mu.Lock()
+		versions[r.Version]++
+		mu.Unlock()
+		return identity(ctx, r)
+	}
+	srv := startOIP(t, broken, canary)
+	pool := dialOIP(t, srv)
+
+	desc := echoDesc(runtime.CallPolicy{Retry: fast(2)})
+	desc.Model = runtime.ModelRef{Name: "broken"}
+	desc.Methods[0].Model = desc.Model
+	desc.Fallback = &runtime.ModelRef{Name: "echo"}
+	c := runtime.NewCaller(pool, desc)
+	var info runtime.CallInfo
+	if err := c.Invoke(context.Background(), &desc.Methods[0], infer(pool), runtime.Report(&info)); err != nil {
+		t.Fatalf("call with fallback: %v", err)
+	}
+	if !info.Fallback || info.Model.Name != "echo" || info.Attempts != 3 {
+		t.Errorf("info = %+v, want the fallback on echo after 2 attempts", info)
+	}
+
+	desc = echoDesc(runtime.CallPolicy{})
+	desc.Model = runtime.ModelRef{Name: "canary"}
+	desc.Methods[0].Model = desc.Model
+	c = runtime.NewCaller(pool, desc, runtime.WithRandSource(rand.NewPCG(5, 6)))
+	if err := c.SetRoutes([]runtime.Route{{Version: "1", Weight: 3}, {Version: "2", Weight: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if failed := hammer(400, 4, func(int) error { return c.Invoke(context.Background(), &desc.Methods[0], infer(pool)) }); failed != 0 {
+		t.Fatalf("%d routed calls failed", failed)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if versions["1"]+versions["2"] != 400 || versions["2"] < 60 || versions["2"] > 140 {
+		t.Errorf("versions served = %v, want about 300 / 100", versions)
+	}
+}
+
+// TestE2ESoak runs many concurrent calls against a server with mixed faults
+// whose listener restarts mid-run: every call must return exactly once,
+// and nothing may leak.
+func TestE2ESoak(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	n, conc := 20_000, 128
+	if testing.Short() || raceEnabled {
+		n = 5_000
+	}
+	srv := inferencetest.New(inferencetest.WithRecordLimit(0))
+	if err := srv.Register(inferencetest.Identity("echo", tensor.FP32, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.StartTCP(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	srv.SetFaults(inferencetest.Faults{
+		FailRate: 0.1, Seed: 3,
+		LatencyFunc: func(inferencetest.Call) time.Duration { return time.Duration(rand.IntN(500)) * time.Microsecond },
+	})
+	pool, err := runtime.Dial(srv.Target(), runtime.WithPoolSize(2), runtime.WithDialOptions(srv.DialOptions()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+
+	p := runtime.CallPolicy{
+		Retry:          runtime.RetryPolicy{MaxAttempts: 4, InitialBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond},
+		Timeout:        2 * time.Second,
+		AttemptTimeout: 500 * time.Millisecond,
+		Breaker:        runtime.BreakerPolicy{ConsecutiveFailures: 50, OpenTimeout: 20 * time.Millisecond, HalfOpenProbes: 4},
+	}
+	desc := echoDesc(p)
+	desc.Limits = runtime.LimitPolicy{MaxConcurrent: 96}
+	var callDone, started atomic.Int64
+	c := runtime.NewCaller(pool, desc, runtime.WithHooks(runtime.Hooks{
+		CallDone: func(context.Context, runtime.CallEvent) { callDone.Add(1) },
+	}))
+	fn := infer(pool)
+
+	returned := make([]atomic.Int32, n)
+	codesSeen, kinds := sync.Map{}, sync.Map{}
+	restarts := make(chan struct{})
+	go func() {
+		defer close(restarts)
+		for _, at := range []int64{int64(n) / 3, 2 * int64(n) / 3} {
+			for started.Load() < at {
+				time.Sleep(time.Millisecond)
+			}
+			if err := srv.Restart(); err != nil {
+				t.Error(err)
+			}
+			srv.Script(inferencetest.Hang(), inferencetest.Fail(codes.ResourceExhausted), inferencetest.Hang())
+		}
+	}()
+	start := time.Now()
+	failed := hammer(n, conc, func(i int) error {
+		started.Add(1)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if i%97 == 0 {
+			// Some callers give up early.
+			time.AfterFunc(time.Duration(rand.IntN(2000))*time.Microsecond, cancel)
+		}
+		err := c.Invoke(ctx, &desc.Methods[0], fn)
+		returned[i].Add(1)
+		kind := "other"
+		switch {
+		case err == nil:
+			kind = "ok"
+		case errors.Is(err, runtime.ErrBreakerOpen):
+			kind = "breaker"
+			// A real client loop would back off too; without it the
+			// fail-fast calls use up the run within the open period.
+			time.Sleep(time.Millisecond)
+		case errors.Is(err, runtime.ErrRetryBudgetExhausted):
+			kind = "budget"
+		case errors.Is(err, runtime.ErrBulkheadFull):
+			kind = "bulkhead"
+		}
+		kinds.LoadOrStore(kind, new(atomic.Int64))
+		v0, _ := kinds.Load(kind)
+		v0.(*atomic.Int64).Add(1)
+		code := status.Code(err)
+		v, _ := codesSeen.LoadOrStore(code, new(atomic.Int64))
+		v.(*atomic.Int64).Add(1)
+		return err
+	})
+	<-restarts
+	elapsed := time.Since(start)
+	for i := range returned {
+		if got := returned[i].Load(); got != 1 {
+			t.Fatalf("call %d returned %d times", i, got)
+		}
+	}
+	if got := callDone.Load(); got != int64(n) {
+		t.Errorf("CallDone ran %d times for %d calls", got, n)
+	}
+	summary := map[codes.Code]int64{}
+	codesSeen.Range(func(k, v any) bool { summary[k.(codes.Code)] = v.(*atomic.Int64).Load(); return true })
+	kindSummary := map[string]int64{}
+	kinds.Range(func(k, v any) bool { kindSummary[k.(string)] = v.(*atomic.Int64).Load(); return true })
+	t.Logf("%d calls, %d concurrent, in %v: %d failed, codes %v, kinds %v", n, conc, elapsed, failed, summary, kindSummary)
+	for code := range summary {
+		switch code {
+		case codes.OK, codes.Unavailable, codes.Canceled, codes.DeadlineExceeded, codes.ResourceExhausted:
+		default:
+			t.Errorf("unexpected code %v in %v", code, summary)
+		}
+	}
+	if summary[codes.OK] < int64(n)/10 {
+		t.Errorf("only %d of %d calls succeeded", summary[codes.OK], n)
+	}
+
+	// Once the faults stop, the breaker's open period passes and every
+	// probe comes back: no probe slot or bulkhead slot leaked.
+	srv.ClearFaults()
+	time.Sleep(30 * time.Millisecond)
+	for i := range 200 {
+		if err := c.Invoke(context.Background(), &desc.Methods[0], fn); err != nil {
+			t.Fatalf("call %d after the faults stopped: %v", i, err)
+		}
+	}
+	_ = pool.Close()
+	srv.Stop()
+}

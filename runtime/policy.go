@@ -1,0 +1,121 @@
+package runtime
+
+import (
+	"math"
+	"time"
+
+	"google.golang.org/grpc/codes"
+)
+
+// Defaults of [RetryPolicy], [BreakerPolicy] and [CallPolicy], applied to
+// zero fields. The retry defaults follow the shape of gRFC A6's retry policy
+// (exponential backoff, multiplier 2, ±20% jitter as grpc-go's backoff
+// package uses) with a shorter first wait, since an inference call is
+// usually short; the breaker defaults are gobreaker's trip rule made
+// explicit, with a shorter open period than its 60s.
+const (
+	// DefaultInitialBackoff is [RetryPolicy.InitialBackoff]'s default.
+	DefaultInitialBackoff = 50 * time.Millisecond
+	// DefaultMaxBackoff is [RetryPolicy.MaxBackoff]'s default.
+	DefaultMaxBackoff = 2 * time.Second
+	// DefaultBackoffMultiplier is [RetryPolicy.Multiplier]'s default.
+	DefaultBackoffMultiplier = 2.0
+	// DefaultJitter is [RetryPolicy.Jitter]'s default.
+	DefaultJitter = 0.2
+	// DefaultConsecutiveFailures is [BreakerPolicy.ConsecutiveFailures]'s
+	// default when FailureRatio is not set.
+	DefaultConsecutiveFailures = 5
+	// DefaultRatioMinRequests is [BreakerPolicy.MinRequests]'s default when
+	// FailureRatio is set, so that one early failure cannot trip a
+	// ratio-based breaker.
+	DefaultRatioMinRequests = 10
+	// DefaultOpenTimeout is [BreakerPolicy.OpenTimeout]'s default.
+	DefaultOpenTimeout = 5 * time.Second
+)
+
+// withDefaults returns p with its zero fields set to their defaults and its
+// other fields brought into range: Multiplier at least 1, Jitter at most 1
+// (negative: none), MaxBackoff at least InitialBackoff.
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.MaxAttempts < 1 {
+		p.MaxAttempts = 1
+	}
+	if p.InitialBackoff <= 0 {
+		p.InitialBackoff = DefaultInitialBackoff
+	}
+	if p.MaxBackoff <= 0 {
+		p.MaxBackoff = DefaultMaxBackoff
+	}
+	if p.MaxBackoff < p.InitialBackoff {
+		p.MaxBackoff = p.InitialBackoff
+	}
+	switch {
+	case p.Multiplier == 0:
+		p.Multiplier = DefaultBackoffMultiplier
+	case p.Multiplier < 1 || math.IsNaN(p.Multiplier):
+		p.Multiplier = 1
+	}
+	switch {
+	case p.Jitter == 0:
+		p.Jitter = DefaultJitter
+	case p.Jitter < 0 || math.IsNaN(p.Jitter):
+		p.Jitter = 0
+	case p.Jitter > 1:
+		p.Jitter = 1
+	}
+	if p.RetryableCodes == nil {
+		p.RetryableCodes = []codes.Code{codes.Unavailable}
+	}
+	return p
+}
+
+// codeSet is a set of gRPC codes, one bit per code.
+type codeSet uint64
+
+func newCodeSet(cs []codes.Code) codeSet {
+	var s codeSet
+	for _, c := range cs {
+		if c > codes.OK && c < 64 {
+			s |= 1 << c
+		}
+	}
+	return s
+}
+
+func (s codeSet) has(c codes.Code) bool { return c < 64 && s&(1<<c) != 0 }
+
+// withDefaults returns p with its zero fields set to their defaults:
+// ConsecutiveFailures 5 unless FailureRatio is set, MinRequests 10 when
+// FailureRatio is set, OpenTimeout 5s, HalfOpenProbes 1.
+func (p BreakerPolicy) withDefaults() BreakerPolicy {
+	if p.FailureRatio > 0 {
+		if p.MinRequests == 0 {
+			p.MinRequests = DefaultRatioMinRequests
+		}
+	} else if p.ConsecutiveFailures == 0 {
+		p.ConsecutiveFailures = DefaultConsecutiveFailures
+	}
+	if p.OpenTimeout <= 0 {
+		p.OpenTimeout = DefaultOpenTimeout
+	}
+	if p.HalfOpenProbes == 0 {
+		p.HalfOpenProbes = 1
+	}
+	return p
+}
+
+// idempotent reports whether a call under p may run more than once.
+func (p CallPolicy) idempotent(proto Protocol) bool {
+	if p.Idempotent != nil {
+		return *p.Idempotent
+	}
+	return proto == ProtocolOpenInference
+}
+
+// limitBurst returns p.Burst, or its default max(1, ⌈RatePerSecond⌉).
+func (p LimitPolicy) limitBurst() int {
+	if p.Burst > 0 {
+		return p.Burst
+	}
+	return max(1, int(math.Ceil(p.RatePerSecond)))
+}
