@@ -1,0 +1,162 @@
+package tensor
+
+import (
+	"math"
+
+	"github.com/goai-dev/goai/runtime/inferencepb"
+)
+
+// FromContents converts typed contents of datatype dt and the given shape
+// into raw form, the one representation the rest of this package and the
+// generated clients work with. The field used is the one the protocol
+// assigns to dt (int_contents for INT8, INT16 and INT32, uint_contents for
+// UINT8, UINT16 and UINT32, and so on); it must hold exactly as many
+// entries as the shape has elements, or FromContents fails with
+// [ErrLength]. A value in int_contents or uint_contents that does not fit
+// a narrower dt fails with [ErrRange], where Triton would keep its low
+// bytes. Setting any other field fails with [ErrDType], as do FP16 and
+// BF16, which have no typed field and travel only raw. A nil c is empty
+// contents. The result is a new buffer of exactly the raw size.
+func FromContents(dt DType, shape []int64, c *inferencepb.InferTensorContents) ([]byte, error) {
+	if !dt.Valid() {
+		return nil, errorf(ErrDType, "datatype %v", dt)
+	}
+	n, err := NumElements(shape)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		c = &inferencepb.InferTensorContents{}
+	}
+	own, ok := contentsField(dt)
+	if !ok {
+		return nil, errorf(ErrDType, "%v has no typed contents field; send it as raw contents", dt)
+	}
+	lens := contentsLens(c)
+	for f, l := range lens {
+		if f != own && l > 0 {
+			return nil, errorf(ErrDType, "contents for %v set %s, which belongs to other datatypes", dt, contentsNames[f])
+		}
+	}
+	if lens[own] != n {
+		return nil, errorf(ErrLength, "shape %v has %d elements, %s has %d", shape, n, contentsNames[own], lens[own])
+	}
+	if dt == Bytes {
+		size := 4 * len(c.BytesContents)
+		for i, e := range c.BytesContents {
+			// A protobuf message cannot hold a 4 GiB field, but a caller
+			// building contents in memory can; refuse instead of panicking.
+			if uint64(len(e)) > math.MaxUint32 || size+len(e) < size {
+				return nil, errorf(ErrRange, "BYTES element %d is longer than 4 GiB - 1", i)
+			}
+			size += len(e)
+		}
+		return AppendBytesElements(make([]byte, 0, size), c.BytesContents), nil
+	}
+	dst := make([]byte, 0, n*dt.Size())
+	switch own {
+	case fieldBool:
+		dst, err = AppendAs(dst, dt, c.BoolContents)
+	case fieldInt:
+		dst, err = AppendAs(dst, dt, c.IntContents)
+	case fieldInt64:
+		dst, err = AppendAs(dst, dt, c.Int64Contents)
+	case fieldUint:
+		dst, err = AppendAs(dst, dt, c.UintContents)
+	case fieldUint64:
+		dst, err = AppendAs(dst, dt, c.Uint64Contents)
+	case fieldFP32:
+		dst, err = AppendAs(dst, dt, c.Fp32Contents)
+	default: // fieldFP64
+		dst, err = AppendAs(dst, dt, c.Fp64Contents)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+// ToContents converts raw contents of datatype dt into typed contents, for
+// servers that answer typed (Triton never does, but the protocol allows
+// it). Narrow integers widen into the protocol's int32 and uint32 slots.
+// BYTES elements alias raw rather than copy it. It fails with [ErrLength]
+// on raw that is not a whole number of elements or not well-framed BYTES,
+// and with [ErrDType] for FP16, BF16 and unknown datatypes.
+func ToContents(dt DType, raw []byte) (*inferencepb.InferTensorContents, error) {
+	c := &inferencepb.InferTensorContents{}
+	var err error
+	switch dt {
+	case Bool:
+		c.BoolContents, err = DecodeBool(nil, raw)
+	case Int8, Int16, Int32:
+		c.IntContents, err = DecodeAs[int32](nil, dt, raw)
+	case Int64:
+		c.Int64Contents, err = DecodeInt64(nil, raw)
+	case Uint8, Uint16, Uint32:
+		c.UintContents, err = DecodeAs[uint32](nil, dt, raw)
+	case Uint64:
+		c.Uint64Contents, err = DecodeUint64(nil, raw)
+	case FP32:
+		c.Fp32Contents, err = DecodeFloat32(nil, raw)
+	case FP64:
+		c.Fp64Contents, err = DecodeFloat64(nil, raw)
+	case Bytes:
+		c.BytesContents, err = DecodeBytesElements(raw, -1)
+	case FP16, BF16:
+		return nil, errorf(ErrDType, "%v has no typed contents field; send it as raw contents", dt)
+	default:
+		return nil, errorf(ErrDType, "datatype %v", dt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// The fields of InferTensorContents, in field-number order.
+const (
+	fieldBool = iota
+	fieldInt
+	fieldInt64
+	fieldUint
+	fieldUint64
+	fieldFP32
+	fieldFP64
+	fieldBytes
+	numFields
+)
+
+var contentsNames = [numFields]string{
+	"bool_contents", "int_contents", "int64_contents", "uint_contents",
+	"uint64_contents", "fp32_contents", "fp64_contents", "bytes_contents",
+}
+
+func contentsLens(c *inferencepb.InferTensorContents) [numFields]int {
+	return [numFields]int{
+		len(c.BoolContents), len(c.IntContents), len(c.Int64Contents), len(c.UintContents),
+		len(c.Uint64Contents), len(c.Fp32Contents), len(c.Fp64Contents), len(c.BytesContents),
+	}
+}
+
+// contentsField returns the InferTensorContents field that carries dt.
+func contentsField(dt DType) (int, bool) {
+	switch dt {
+	case Bool:
+		return fieldBool, true
+	case Int8, Int16, Int32:
+		return fieldInt, true
+	case Int64:
+		return fieldInt64, true
+	case Uint8, Uint16, Uint32:
+		return fieldUint, true
+	case Uint64:
+		return fieldUint64, true
+	case FP32:
+		return fieldFP32, true
+	case FP64:
+		return fieldFP64, true
+	case Bytes:
+		return fieldBytes, true
+	}
+	return 0, false
+}

@@ -1,0 +1,374 @@
+// Fuzz targets of package tensor. Each has a committed seed corpus under
+// testdata/fuzz/<Target>/, which plain `go test` runs as regression tests.
+// To fuzz, one target at a time (go test allows only one -fuzz per run):
+//
+//	for t in FuzzDecode FuzzBytesElements FuzzFromContents FuzzToContents \
+//	         FuzzValidate FuzzInferShape FuzzAppendAs FuzzHalf; do
+//	    go test ./runtime/tensor -run '^$' -fuzz "^$t\$" -fuzztime 20s || exit 1
+//	done
+//
+// The targets:
+//
+//	FuzzDecode        DecodeAs into every Go element type, any datatype, any bytes
+//	FuzzBytesElements DecodeBytesElements / DecodeStringElements and re-encoding
+//	FuzzFromContents  FromContents on any InferTensorContents wire bytes and shape
+//	FuzzToContents    ToContents, then FromContents back to the same raw bytes
+//	FuzzValidate      Tensor.Validate on any datatype, shape and raw bytes
+//	FuzzInferShape    InferShape on any shape and element count
+//	FuzzAppendAs      AppendAs of int64 values into every integer datatype
+//	FuzzHalf          FP16 and BF16 rounding against the reference
+//
+// Each checks that nothing panics, that errors wrap one of the package's
+// sentinels, and that what succeeds round-trips.
+package tensor
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/goai-dev/goai/runtime/inferencepb"
+	"google.golang.org/protobuf/proto"
+)
+
+// fuzzShape reads a shape from fuzz bytes, 8 little-endian bytes per
+// dimension, so the fuzzer can reach negative and huge dimensions.
+func fuzzShape(b []byte) []int64 {
+	shape := make([]int64, 0, len(b)/8)
+	for ; len(b) >= 8; b = b[8:] {
+		shape = append(shape, int64(binary.LittleEndian.Uint64(b)))
+	}
+	return shape
+}
+
+// checkSentinel fails unless err is nil or wraps one of the sentinels.
+func checkSentinel(t *testing.T, err error) {
+	t.Helper()
+	if err != nil && !errors.Is(err, ErrShape) && !errors.Is(err, ErrLength) && !errors.Is(err, ErrDType) && !errors.Is(err, ErrRange) {
+		t.Fatalf("error wraps no sentinel: %v", err)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(uint8(FP32), []byte{0, 0, 0x80, 0x3f})
+	f.Fuzz(func(t *testing.T, dt uint8, raw []byte) {
+		d := DType(dt)
+		fuzzDecodeAs[bool](t, d, raw)
+		fuzzDecodeAs[int8](t, d, raw)
+		fuzzDecodeAs[int16](t, d, raw)
+		fuzzDecodeAs[int32](t, d, raw)
+		fuzzDecodeAs[int64](t, d, raw)
+		fuzzDecodeAs[uint8](t, d, raw)
+		fuzzDecodeAs[uint16](t, d, raw)
+		fuzzDecodeAs[uint32](t, d, raw)
+		fuzzDecodeAs[uint64](t, d, raw)
+		fuzzDecodeAs[float32](t, d, raw)
+		fuzzDecodeAs[float64](t, d, raw)
+	})
+}
+
+func fuzzDecodeAs[T Element](t *testing.T, dt DType, raw []byte) {
+	prefix := make([]T, 1, 2)
+	out, err := DecodeAs(prefix, dt, raw)
+	checkSentinel(t, err)
+	if err != nil {
+		if len(out) != 1 {
+			t.Fatalf("DecodeAs[%T](%v) failed but changed dst: %d elements", *new(T), dt, len(out))
+		}
+		return
+	}
+	size := dt.Size()
+	if size == 0 || len(raw)%size != 0 || len(out)-1 != len(raw)/size {
+		t.Fatalf("DecodeAs[%T](%v) of %d bytes gave %d elements", *new(T), dt, len(raw), len(out)-1)
+	}
+	// Decoding is exact, so encoding back reproduces raw, except that BOOL
+	// normalizes non-zero bytes to 1 and NaN payloads may be quieted.
+	back, err := AppendAs(nil, dt, out[1:])
+	if err != nil {
+		t.Fatalf("re-encoding %v: %v", dt, err)
+	}
+	want := raw
+	switch dt {
+	case Bool:
+		want = make([]byte, len(raw))
+		for i, b := range raw {
+			if b != 0 {
+				want[i] = 1
+			}
+		}
+	case FP16, BF16, FP32, FP64:
+		// Compare as decoded values, NaN equal to NaN.
+		again, _ := DecodeAs[T](nil, dt, back)
+		if !equalNaN(again, out[1:]) {
+			t.Fatalf("%v: re-encoding changed values", dt)
+		}
+		return
+	}
+	if !bytes.Equal(back, want) {
+		t.Fatalf("%v via %T: % x re-encoded as % x", dt, *new(T), raw, back)
+	}
+}
+
+func FuzzBytesElements(f *testing.F) {
+	f.Add([]byte{2, 0, 0, 0, 'a', 'b'}, -1)
+	f.Fuzz(func(t *testing.T, raw []byte, max int) {
+		elems, err := DecodeBytesElements(raw, max)
+		checkSentinel(t, err)
+		strs, serr := DecodeStringElements(raw, max)
+		if (err == nil) != (serr == nil) {
+			t.Fatalf("bytes and string decoders disagree: %v / %v", err, serr)
+		}
+		verr := Tensor{DType: Bytes, Shape: []int64{int64(len(elems))}, Raw: raw}.Validate()
+		if err != nil {
+			if elems != nil || strs != nil {
+				t.Fatal("failed decode returned elements")
+			}
+			if max < 0 && verr == nil {
+				t.Fatalf("Validate accepts what DecodeBytesElements refuses: %v", err)
+			}
+			return
+		}
+		if verr != nil {
+			t.Fatalf("Validate refuses what DecodeBytesElements accepts: %v", verr)
+		}
+		if max >= 0 && len(elems) > max {
+			t.Fatalf("%d elements exceed max %d", len(elems), max)
+		}
+		if len(elems) > len(raw)/4 {
+			t.Fatalf("%d elements in %d bytes", len(elems), len(raw))
+		}
+		for i := range elems {
+			if string(elems[i]) != strs[i] {
+				t.Fatalf("element %d: %q vs %q", i, elems[i], strs[i])
+			}
+		}
+		if back := AppendBytesElements(nil, elems); !bytes.Equal(back, raw) {
+			t.Fatalf("re-encoded % x, want % x", back, raw)
+		}
+		if back := AppendStringElements(nil, strs); !bytes.Equal(back, raw) {
+			t.Fatalf("strings re-encoded % x, want % x", back, raw)
+		}
+	})
+}
+
+func FuzzFromContents(f *testing.F) {
+	seed, _ := proto.Marshal(&inferencepb.InferTensorContents{IntContents: []int32{1, -1}})
+	f.Add(uint8(Int8), binary.LittleEndian.AppendUint64(nil, 2), seed)
+	f.Fuzz(func(t *testing.T, dt uint8, shapeBytes, msg []byte) {
+		var c inferencepb.InferTensorContents
+		if err := proto.Unmarshal(msg, &c); err != nil {
+			return
+		}
+		d, shape := DType(dt), fuzzShape(shapeBytes)
+		raw, err := FromContents(d, shape, &c)
+		checkSentinel(t, err)
+		if err != nil {
+			if raw != nil {
+				t.Fatal("failed FromContents returned data")
+			}
+			return
+		}
+		if err := (Tensor{DType: d, Shape: shape, Raw: raw}).Validate(); err != nil {
+			t.Fatalf("FromContents produced an invalid tensor: %v", err)
+		}
+		back, err := ToContents(d, raw)
+		if err != nil {
+			t.Fatalf("ToContents of FromContents output: %v", err)
+		}
+		// Compare the one field that carries d; an empty field and a nil one
+		// are equal.
+		own, _ := contentsField(d)
+		if contentsLens(back)[own] != contentsLens(&c)[own] {
+			t.Fatal("element count changed")
+		}
+		if !proto.Equal(normalizeContents(back), normalizeContents(&c)) {
+			t.Fatalf("round trip changed contents:\n got %v\nwant %v", back, &c)
+		}
+	})
+}
+
+// normalizeContents makes NaNs comparable, empty fields nil, and drops
+// unknown fields (such as fp32_contents sent with the wrong wire type),
+// which FromContents rightly ignores.
+func normalizeContents(c *inferencepb.InferTensorContents) *inferencepb.InferTensorContents {
+	c = proto.Clone(c).(*inferencepb.InferTensorContents)
+	c.ProtoReflect().SetUnknown(nil)
+	for i, v := range c.Fp32Contents {
+		if v != v {
+			c.Fp32Contents[i] = 0
+		}
+	}
+	for i, v := range c.Fp64Contents {
+		if v != v {
+			c.Fp64Contents[i] = 0
+		}
+	}
+	for i, b := range c.BytesContents {
+		if len(b) == 0 {
+			c.BytesContents[i] = nil
+		}
+	}
+	return c
+}
+
+func FuzzToContents(f *testing.F) {
+	f.Add(uint8(Uint16), []byte{1, 2, 3, 4})
+	f.Fuzz(func(t *testing.T, dt uint8, raw []byte) {
+		d := DType(dt)
+		c, err := ToContents(d, raw)
+		checkSentinel(t, err)
+		if err != nil {
+			return
+		}
+		own, _ := contentsField(d)
+		n := contentsLens(c)[own]
+		back, err := FromContents(d, []int64{int64(n)}, c)
+		if err != nil {
+			t.Fatalf("FromContents of ToContents output: %v", err)
+		}
+		want := raw
+		if d == Bool {
+			want = make([]byte, len(raw))
+			for i, b := range raw {
+				if b != 0 {
+					want[i] = 1
+				}
+			}
+		}
+		if !bytes.Equal(back, want) {
+			t.Fatalf("%v: % x came back as % x", d, raw, back)
+		}
+	})
+}
+
+func FuzzValidate(f *testing.F) {
+	f.Add(uint8(FP32), binary.LittleEndian.AppendUint64(nil, 1), []byte{0, 0, 0x80, 0x3f})
+	f.Fuzz(func(t *testing.T, dt uint8, shapeBytes, raw []byte) {
+		tt := Tensor{Name: "x", DType: DType(dt), Shape: fuzzShape(shapeBytes), Raw: raw}
+		err := tt.Validate()
+		checkSentinel(t, err)
+		n, nerr := tt.NumElements()
+		if err != nil {
+			var te *Error
+			if !errors.As(err, &te) || te.Name != "x" {
+				t.Fatalf("Validate error %v is not an *Error naming the tensor", err)
+			}
+			return
+		}
+		if nerr != nil || n > MaxElements {
+			t.Fatalf("Validate accepted shape %v: %d, %v", tt.Shape, n, nerr)
+		}
+		if tt.DType == Bytes {
+			elems, err := DecodeBytesElements(raw, n)
+			if err != nil || len(elems) != n {
+				t.Fatalf("valid BYTES tensor of %d does not decode: %d, %v", n, len(elems), err)
+			}
+		} else if len(raw) != n*tt.DType.Size() {
+			t.Fatalf("valid %v tensor of %d elements has %d bytes", tt.DType, n, len(raw))
+		}
+	})
+}
+
+func FuzzInferShape(f *testing.F) {
+	f.Add(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, math.MaxUint64), 3), 12)
+	f.Fuzz(func(t *testing.T, shapeBytes []byte, n int) {
+		shape := fuzzShape(shapeBytes)
+		in := slices.Clone(shape)
+		out, err := InferShape(shape, n)
+		checkSentinel(t, err)
+		if !slices.Equal(in, shape) {
+			t.Fatal("InferShape modified its argument")
+		}
+		if err != nil {
+			return
+		}
+		if got, err := NumElements(out); err != nil || got != n {
+			t.Fatalf("InferShape(%v, %d) = %v with %d elements, %v", shape, n, out, got, err)
+		}
+		for i := range shape {
+			if shape[i] != -1 && shape[i] != out[i] {
+				t.Fatalf("InferShape changed fixed dimension %d: %v -> %v", i, shape, out)
+			}
+		}
+	})
+}
+
+func FuzzAppendAs(f *testing.F) {
+	f.Add(uint8(Int8), binary.LittleEndian.AppendUint64(nil, 128))
+	f.Fuzz(func(t *testing.T, dt uint8, valBytes []byte) {
+		d := DType(dt)
+		vals := fuzzShape(valBytes) // any int64s
+		raw, err := AppendAs(nil, d, vals)
+		checkSentinel(t, err)
+		inRange := true
+		for _, v := range vals {
+			inRange = inRange && fitsDType(v, d)
+		}
+		if _, _, isInt := integerKind(d); !isInt {
+			if !errors.Is(err, ErrDType) {
+				t.Fatalf("AppendAs(%v, []int64) = %v, want ErrDType", d, err)
+			}
+			return
+		}
+		if inRange != (err == nil) {
+			t.Fatalf("AppendAs(%v, %v): in range %v, err %v", d, vals, inRange, err)
+		}
+		if err != nil {
+			return
+		}
+		// Decode back through the widest type of the same signedness.
+		var got []int64
+		if size, isSigned, _ := integerKind(d); isSigned || size < 8 {
+			got, err = DecodeAs[int64](nil, d, raw)
+		} else {
+			var u []uint64
+			u, err = DecodeAs[uint64](nil, d, raw)
+			for _, x := range u {
+				got = append(got, int64(x))
+			}
+		}
+		if err != nil || !slices.Equal(got, vals) && len(vals) > 0 {
+			t.Fatalf("AppendAs(%v, %v) decoded as %v, %v", d, vals, got, err)
+		}
+	})
+}
+
+var (
+	halfOnce sync.Once
+	fp16Ref  *halfFormat
+	bf16Ref  *halfFormat
+)
+
+func FuzzHalf(f *testing.F) {
+	f.Add(uint32(0x3f808000))
+	f.Fuzz(func(t *testing.T, bits uint32) {
+		halfOnce.Do(func() {
+			fp16Ref = newHalfFormat("FP16", FP16ToFloat32, FP16FromFloat32, 65536)
+			bf16Ref = newHalfFormat("BF16", BF16ToFloat32, BF16FromFloat32, 0x1p128)
+		})
+		x := math.Float32frombits(bits)
+		for _, h := range []*halfFormat{fp16Ref, bf16Ref} {
+			got := h.fromF32(x)
+			if x != x {
+				if g := h.toF32(got); g == g {
+					t.Fatalf("%s(NaN %#08x) = %#04x, not NaN", h.name, bits, got)
+				}
+				continue
+			}
+			if want := h.round(x); got != want {
+				t.Fatalf("%s(%g = %#08x) = %#04x, want %#04x", h.name, x, bits, got, want)
+			}
+		}
+		// Half bits read as float32 and back are unchanged.
+		for _, h := range []*halfFormat{fp16Ref, bf16Ref} {
+			hb := uint16(bits)
+			if f := h.toF32(hb); f == f && h.fromF32(f) != hb {
+				t.Fatalf("%s %#04x does not round-trip", h.name, hb)
+			}
+		}
+	})
+}

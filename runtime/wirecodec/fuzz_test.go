@@ -1,0 +1,43 @@
+// FuzzUnmarshal checks the hand decoder against proto.Unmarshal on any
+// input. Seeds are in testdata/fuzz/FuzzUnmarshal; to fuzz:
+//
+//	go test ./runtime/wirecodec -run '^$' -fuzz '^FuzzUnmarshal$' -fuzztime 20s
+package wirecodec
+
+import (
+	"testing"
+
+	"github.com/goai-dev/goai/runtime/inferencepb"
+	"google.golang.org/protobuf/proto"
+)
+
+func FuzzUnmarshal(f *testing.F) {
+	for _, m := range []proto.Message{
+		testResponse(3),
+		&inferencepb.ModelStreamInferResponse{InferResponse: testResponse(2), ErrorMessage: "x"},
+		testRequest(),
+	} {
+		b, _ := proto.Marshal(m)
+		if len(b) < 4096 {
+			f.Add(b, uint8(5))
+		}
+	}
+	f.Fuzz(func(t *testing.T, wire []byte, frame uint8) {
+		for _, newMsg := range []func() proto.Message{
+			func() proto.Message { return &inferencepb.ModelInferResponse{} },
+			func() proto.Message { return &inferencepb.ModelInferRequest{} },
+			func() proto.Message { return &inferencepb.ModelStreamInferResponse{} },
+			func() proto.Message { return &inferencepb.InferTensorContents{} },
+		} {
+			want, got := newMsg(), newMsg()
+			werr := proto.Unmarshal(wire, want)
+			gerr := (Codec{}).Unmarshal(split(wire, int(frame)+1), got)
+			if (werr == nil) != (gerr == nil) {
+				t.Fatalf("%T: proto.Unmarshal: %v; Codec: %v", want, werr, gerr)
+			}
+			if werr == nil && !proto.Equal(got, want) {
+				t.Fatalf("%T: Codec decoded %v, proto.Unmarshal %v", want, got, want)
+			}
+		}
+	})
+}
