@@ -6,10 +6,10 @@ import "regexp"
 // Pattern, grouped by the pattern's "key", and goai's variant (Subject)
 // compared with every other variant of the same key.
 type comparison struct {
-	Title    string
-	File     string // output file in -dir
-	Command  string // what `make bench` runs to make File
-	Pattern  *regexp.Regexp
+	Title   string
+	File    string // output file in -dir
+	Command string // what `make bench` runs to make File
+	Pattern *regexp.Regexp
 	Subject string // goai's variant, compared with each of the others
 	// Aliases renames variants so that, say, binary_write and binary_read
 	// share a column.
@@ -25,54 +25,54 @@ type comparison struct {
 
 var comparisons = []comparison{
 	{
-		Title:    "Tensor codec: FP32 encode and decode",
-		File:     "codec.txt",
-		Command:  "go test ./runtime/tensor -run '^$' -bench '(Encode|Decode)/FP32/' -count 5 -benchtime 200ms",
-		Pattern:  regexp.MustCompile(`^(?P<key>(?:Encode|Decode)/FP32/\d+)/(?P<variant>\w+)$`),
-		Subject:  "goai",
-		Aliases:  map[string]string{"binary_write": "binary", "binary_read": "binary"},
-		Metric:   "sec/op",
-		Target:   "goai ≥ 0.8× memcpy at 150528 and 1048576 elements, within 50 ns of memcpy at 784; ≥ 10× binary_write/binary_read everywhere",
+		Title:   "Tensor codec: FP32 encode and decode",
+		File:    "codec.txt",
+		Command: "go test ./runtime/tensor -run '^$' -bench '(Encode|Decode)/FP32/' -count 5 -benchtime 200ms",
+		Pattern: regexp.MustCompile(`^(?P<key>(?:Encode|Decode)/FP32/\d+)/(?P<variant>\w+)$`),
+		Subject: "goai",
+		Aliases: map[string]string{"binary_write": "binary", "binary_read": "binary"},
+		Metric:  "sec/op",
+		Target:  "goai ≥ 0.8× memcpy at 150528 and 1048576 elements, within 50 ns of memcpy at 784; ≥ 10× binary_write/binary_read everywhere",
 	},
 	{
-		Title:    "Generated client against a hand-written baseline client",
-		File:     "client.txt",
-		Command:  "go test ./bench -run '^$' -bench 'Client/' -count 3 -benchtime 2s",
-		Pattern:  regexp.MustCompile(`^Client/(?P<variant>\w+)/(?P<key>n=\d+/c=\d+)$`),
-		Subject:  "goai",
-		Metric:   "calls/s",
-		Extra:    []string{"p50-ms", "p99-ms"},
-		Target:   "≥ 1.0× at 784 floats, ≥ 2× at 150528 floats",
-		Chart:    true,
+		Title:   "Generated client against a hand-written baseline client",
+		File:    "client.txt",
+		Command: "go test ./bench -run '^$' -bench 'Client/' -count 3 -benchtime 2s",
+		Pattern: regexp.MustCompile(`^Client/(?P<variant>\w+)/(?P<key>n=\d+/c=\d+)$`),
+		Subject: "goai",
+		Metric:  "calls/s",
+		Extra:   []string{"p50-ms", "p99-ms"},
+		Target:  "≥ 1.0× at 784 floats, ≥ 2× at 150528 floats",
+		Chart:   true,
 	},
 	{
-		Title:    "Micro-batching against single-item calls (server cost 1 ms per request, concurrency 256)",
-		File:     "microbatch.txt",
-		Command:  "go test ./runtime -run '^$' -bench 'MicroBatch' -benchtime 2000x -count 3",
-		Pattern:  regexp.MustCompile(`^MicroBatch/(?P<variant>\w+)(?P<key>)$`),
-		Subject:  "batched",
-		Metric:   "calls/s",
-		Extra:    []string{"p50-ms", "p99-ms"},
-		Target:   "≥ 5× throughput; p99 ≤ max_delay + 2 × the server's batch time",
+		Title:   "Micro-batching against single-item calls (server cost 1 ms per request, concurrency 256)",
+		File:    "microbatch.txt",
+		Command: "go test ./runtime -run '^$' -bench 'MicroBatch' -benchtime 2000x -count 3",
+		Pattern: regexp.MustCompile(`^MicroBatch/(?P<variant>\w+)(?P<key>)$`),
+		Subject: "batched",
+		Metric:  "calls/s",
+		Extra:   []string{"p50-ms", "p99-ms"},
+		Target:  "≥ 5× throughput; p99 ≤ max_delay + 2 × the server's batch time",
 	},
 	{
-		Title:    "Connection pool: 4 connections against 1 (server capped at 100 streams, 2 ms per call, concurrency 512)",
-		File:     "pool.txt",
-		Command:  "go test ./bench -run '^$' -bench 'Pool/' -count 3 -benchtime 3000x",
-		Pattern:  regexp.MustCompile(`^Pool/(?P<variant>conns=\d+)(?P<key>)$`),
-		Subject:  "conns=4",
-		Metric:   "calls/s",
-		Extra:    []string{"p99-ms"},
-		Target:   "≥ 1.5× with 4 connections",
+		Title:   "Connection pool: 4 connections against 1 (server capped at 100 streams, 2 ms per call, concurrency 512)",
+		File:    "pool.txt",
+		Command: "go test ./bench -run '^$' -bench 'Pool/' -count 3 -benchtime 3000x",
+		Pattern: regexp.MustCompile(`^Pool/(?P<variant>conns=\d+)(?P<key>)$`),
+		Subject: "conns=4",
+		Metric:  "calls/s",
+		Extra:   []string{"p99-ms"},
+		Target:  "≥ 1.5× with 4 connections",
 	},
 	{
-		Title:    "Resilient call path against the bare client (pool, breaker, retry, budget, limits idle)",
-		File:     "callpath.txt",
-		Command:  "go test ./runtime -run '^$' -bench 'CallPath' -benchmem -count 5",
-		Pattern:  regexp.MustCompile(`^CallPath/(?P<variant>\w+)/(?P<key>c=\d+)$`),
-		Subject:  "goai",
-		Metric:   "sec/op",
-		Extra:    []string{"allocs/op"},
-		Target:   "≥ 0.97× throughput, at most 5 extra allocations per call",
+		Title:   "Resilient call path against the bare client (pool, breaker, retry, budget, limits idle)",
+		File:    "callpath.txt",
+		Command: "go test ./runtime -run '^$' -bench 'CallPath' -benchmem -count 5",
+		Pattern: regexp.MustCompile(`^CallPath/(?P<variant>\w+)/(?P<key>c=\d+)$`),
+		Subject: "goai",
+		Metric:  "sec/op",
+		Extra:   []string{"allocs/op"},
+		Target:  "≥ 0.97× throughput, at most 5 extra allocations per call",
 	},
 }
