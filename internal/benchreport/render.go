@@ -23,6 +23,9 @@ func render(tables []table, chart string, now time.Time) string {
 		writeTable(&b, t)
 		fmt.Fprintf(&b, "\n```sh\n%s\n```\n\n", t.Command)
 	}
+	for _, m := range missing {
+		fmt.Fprintf(&b, "## %s\n\nMissing: %s\n\n", m.Title, m.Why)
+	}
 	return b.String()
 }
 
