@@ -134,15 +134,17 @@ type RetryPolicy struct {
 // defaults named on each.
 type BreakerPolicy struct {
 	// ConsecutiveFailures trips the breaker after this many server failures
-	// in a row. 0: 5, unless FailureRatio is set.
+	// in a row. 0: not used.
 	ConsecutiveFailures uint32
 	// FailureRatio trips the breaker when this fraction of at least
-	// MinRequests calls failed. 0: not used.
+	// MinRequests calls within Interval failed. 0: not used, unless
+	// ConsecutiveFailures is 0 too; then 0.5 (see [DefaultFailureRatio]).
 	FailureRatio float64
 	// MinRequests is the fewest calls counted before FailureRatio applies.
-	// 0: 10.
+	// 0: 20.
 	MinRequests uint32
-	// Interval is the closed-state window after which counts reset. 0: never.
+	// Interval is the closed-state window after which counts reset. 0:
+	// 10s when a failure ratio applies, else never.
 	Interval time.Duration
 	// OpenTimeout is how long the breaker stays open. 0: 5s.
 	OpenTimeout time.Duration

@@ -73,14 +73,18 @@ type Attempt struct {
 func (c *Caller) Invoke(ctx context.Context, method *MethodDesc, fn AttemptFunc, opts ...CallOption) error {
 	start := c.clock.Now()
 	p := c.plan(method)
-	cfg := p.defaults
-	for _, o := range opts {
-		if o != nil {
-			o.applyCall(&cfg)
+	cfg := &p.defaults // read-only; copied only when options change it
+	if len(opts) > 0 {
+		own := p.defaults
+		for _, o := range opts {
+			if o != nil {
+				o.applyCall(&own)
+			}
 		}
+		cfg = &own
 	}
-	r := callRun{c: c, plan: p, cfg: &cfg, fn: fn, callerCtx: ctx}
-	r.info.Model = c.route(p, &cfg)
+	r := callRun{c: c, plan: p, cfg: cfg, fn: fn, callerCtx: ctx}
+	r.info.Model = c.route(p, cfg)
 	err := r.run(ctx)
 	if err != nil {
 		err = withContextCode(err)
@@ -248,11 +252,19 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback b
 		defer cancel()
 	}
 	a := Attempt{Model: model, Number: n, Fallback: fallback, CallOptions: cfg.grpcOpts}
+	var scratch *attemptScratch
 	if !fallback && cfg.maxAttempts > 1 && cfg.idempotent {
-		// Capture the trailer for the server's pushback.
-		a.CallOptions = make([]grpc.CallOption, len(cfg.grpcOpts), len(cfg.grpcOpts)+1)
-		copy(a.CallOptions, cfg.grpcOpts)
-		a.CallOptions = append(a.CallOptions, grpc.Trailer(&res.trailer))
+		// Capture the trailer for the server's pushback: the trailer and
+		// the options in one allocation.
+		scratch = new(attemptScratch)
+		if len(cfg.grpcOpts) == 0 {
+			scratch.opt[0] = grpc.Trailer(&scratch.trailer)
+			a.CallOptions = scratch.opt[:]
+		} else {
+			a.CallOptions = make([]grpc.CallOption, len(cfg.grpcOpts), len(cfg.grpcOpts)+1)
+			copy(a.CallOptions, cfg.grpcOpts)
+			a.CallOptions = append(a.CallOptions, grpc.Trailer(&scratch.trailer))
+		}
 	}
 	ev := AttemptEvent{Method: r.plan.method.FullMethod, Model: model, Attempt: n, Fallback: fallback}
 	hctx := actx
@@ -265,6 +277,9 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback b
 	t0 := c.clock.Now()
 	res.err = r.fn(hctx, a)
 	res.latency = c.clock.Now().Sub(t0)
+	if scratch != nil {
+		res.trailer = scratch.trailer
+	}
 	// The attempt's own timeout cut it if its context expired, or the
 	// server answered DEADLINE_EXCEEDED at that deadline, while the
 	// call's deadline had not come.
@@ -284,4 +299,11 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback b
 		h(hctx, ev)
 	}
 	return res
+}
+
+// attemptScratch holds an attempt's captured trailer and the call option
+// that captures it.
+type attemptScratch struct {
+	trailer metadata.MD
+	opt     [1]grpc.CallOption
 }

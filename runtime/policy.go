@@ -22,13 +22,21 @@ const (
 	DefaultBackoffMultiplier = 2.0
 	// DefaultJitter is [RetryPolicy.Jitter]'s default.
 	DefaultJitter = 0.2
-	// DefaultConsecutiveFailures is [BreakerPolicy.ConsecutiveFailures]'s
-	// default when FailureRatio is not set.
-	DefaultConsecutiveFailures = 5
+	// DefaultFailureRatio is [BreakerPolicy.FailureRatio]'s default when
+	// neither it nor ConsecutiveFailures is set. A ratio rather than a run
+	// of consecutive failures is the default because a model served by
+	// several replicas sees a burst of failures when one replica crashes
+	// (every call in flight to it fails at once), and a consecutive-failure
+	// rule would then open the breaker for the whole model while the
+	// other replicas are healthy.
+	DefaultFailureRatio = 0.5
 	// DefaultRatioMinRequests is [BreakerPolicy.MinRequests]'s default when
-	// FailureRatio is set, so that one early failure cannot trip a
-	// ratio-based breaker.
-	DefaultRatioMinRequests = 10
+	// a failure ratio applies, so that a few early failures cannot trip
+	// the breaker.
+	DefaultRatioMinRequests = 20
+	// DefaultRatioInterval is [BreakerPolicy.Interval]'s default when a
+	// failure ratio applies: the window over which the ratio is counted.
+	DefaultRatioInterval = 10 * time.Second
 	// DefaultOpenTimeout is [BreakerPolicy.OpenTimeout]'s default.
 	DefaultOpenTimeout = 5 * time.Second
 )
@@ -84,16 +92,20 @@ func newCodeSet(cs []codes.Code) codeSet {
 
 func (s codeSet) has(c codes.Code) bool { return c < 64 && s&(1<<c) != 0 }
 
-// withDefaults returns p with its zero fields set to their defaults:
-// ConsecutiveFailures 5 unless FailureRatio is set, MinRequests 10 when
-// FailureRatio is set, OpenTimeout 5s, HalfOpenProbes 1.
+// withDefaults returns p with its zero fields set to their defaults: with
+// no trip rule, FailureRatio 0.5; with a failure ratio, MinRequests 20 and
+// Interval 10s; OpenTimeout 5s; HalfOpenProbes 1.
 func (p BreakerPolicy) withDefaults() BreakerPolicy {
+	if p.FailureRatio <= 0 && p.ConsecutiveFailures == 0 {
+		p.FailureRatio = DefaultFailureRatio
+	}
 	if p.FailureRatio > 0 {
 		if p.MinRequests == 0 {
 			p.MinRequests = DefaultRatioMinRequests
 		}
-	} else if p.ConsecutiveFailures == 0 {
-		p.ConsecutiveFailures = DefaultConsecutiveFailures
+		if p.Interval == 0 {
+			p.Interval = DefaultRatioInterval
+		}
 	}
 	if p.OpenTimeout <= 0 {
 		p.OpenTimeout = DefaultOpenTimeout

@@ -24,11 +24,18 @@ func TestRetryPolicyDefaults(t *testing.T) {
 }
 
 func TestBreakerPolicyDefaults(t *testing.T) {
-	if p := (BreakerPolicy{}).withDefaults(); p.ConsecutiveFailures != 5 || p.OpenTimeout != 5*time.Second || p.HalfOpenProbes != 1 || p.MinRequests != 0 {
-		t.Errorf("BreakerPolicy{}.withDefaults() = %+v", p)
+	want := BreakerPolicy{FailureRatio: 0.5, MinRequests: 20, Interval: 10 * time.Second, OpenTimeout: 5 * time.Second, HalfOpenProbes: 1}
+	if p := (BreakerPolicy{}).withDefaults(); p != want {
+		t.Errorf("BreakerPolicy{}.withDefaults() = %+v, want %+v", p, want)
 	}
-	if p := (BreakerPolicy{FailureRatio: 0.5}).withDefaults(); p.ConsecutiveFailures != 0 || p.MinRequests != 10 {
-		t.Errorf("ratio policy defaults = %+v", p)
+	want = BreakerPolicy{FailureRatio: 0.8, MinRequests: 20, Interval: 10 * time.Second, OpenTimeout: 5 * time.Second, HalfOpenProbes: 1}
+	if p := (BreakerPolicy{FailureRatio: 0.8}).withDefaults(); p != want {
+		t.Errorf("ratio policy defaults = %+v, want %+v", p, want)
+	}
+	// A consecutive-failure rule alone gets no ratio and no window.
+	want = BreakerPolicy{ConsecutiveFailures: 3, OpenTimeout: 5 * time.Second, HalfOpenProbes: 1}
+	if p := (BreakerPolicy{ConsecutiveFailures: 3}).withDefaults(); p != want {
+		t.Errorf("consecutive policy defaults = %+v, want %+v", p, want)
 	}
 }
 
