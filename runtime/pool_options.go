@@ -108,6 +108,9 @@ func WithPerRPCCredentials(creds credentials.PerRPCCredentials) Option {
 // config (grpc.WithDefaultServiceConfig, for instance round_robin over the
 // addresses a dns:/// target resolves to), interceptors, stats handlers.
 // Do not enable grpc-go's retries through them: the [Caller] owns retries.
+// The options are shared by every connection of the pool, so a
+// grpc.WithResolvers(manual.NewBuilderWithScheme(...)) resolver, which
+// grpc-go allows on one ClientConn only, needs [WithPoolSize](1).
 func WithDialOptions(opts ...grpc.DialOption) Option {
 	return optionFunc(func(c *config) { c.dialOpts = append(c.dialOpts, opts...) })
 }
