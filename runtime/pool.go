@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/goai-dev/goai/runtime/wirecodec"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -48,7 +49,9 @@ type paddedCounter struct {
 // [WithTransportCredentials], [WithTLSConfig], [WithInsecure],
 // [WithPerRPCCredentials], [WithDialOptions], [WithRetryBudget]; it
 // ignores the [Caller]'s. It fails if target does not parse, or with
-// [ErrNoTransportSecurity] if no transport security was chosen.
+// [ErrNoTransportSecurity] if no transport security was chosen. Its
+// connections use the [wirecodec] codec, which reads raw tensors of
+// responses in place instead of copying them.
 func Dial(target string, opts ...Option) (*Pool, error) {
 	cfg := newConfig(opts)
 	dopts, err := cfg.dialOptions()
@@ -110,6 +113,9 @@ func (c *config) dialOptions() ([]grpc.DialOption, error) {
 	}
 	opts := []grpc.DialOption{
 		grpc.WithDisableRetry(),
+		// Raw tensors in responses are read in place rather than copied
+		// out of the received buffer; see package wirecodec.
+		wirecodec.DialOption(),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(recv), grpc.MaxCallSendMsgSize(send)),
 	}
 	if ka.Time > 0 {
