@@ -16,7 +16,7 @@ import (
 // protoRoots are the buf module roots whose protos goai generates code for,
 // relative to the repository root. testdata/protos/invalid is left out: it
 // holds protos that must fail.
-var protoRoots = []string{"testdata/protos", "examples/proto"}
+var protoRoots = []string{"testdata/protos", "examples/proto", "bench/proto"}
 
 func TestProtocMatchesBuf(t *testing.T) {
 	protoc, err := exec.LookPath("protoc")
