@@ -39,16 +39,21 @@ type analysis struct {
 	reporter
 	gen  *protogen.Plugin
 	file *protogen.File
+	opts Options
+	// models holds the checked tensors of messages, the file's own and
+	// those of other files that its services use; see model.
+	models map[*protogen.Message]*messageModel
 }
 
 // analyze returns the checked model of file, or every problem its
 // annotations have. It never fails on a file without annotations.
-func analyze(gen *protogen.Plugin, file *protogen.File) (*fileModel, error) {
-	a := &analysis{gen: gen, file: file}
+func analyze(gen *protogen.Plugin, file *protogen.File, opts Options) (*fileModel, error) {
+	a := &analysis{gen: gen, file: file, opts: opts, models: map[*protogen.Message]*messageModel{}}
 	m := &fileModel{}
 	walkMessages(file.Messages, func(message *protogen.Message) {
 		if mm := a.message(message); mm != nil {
 			m.messages = append(m.messages, mm)
+			a.models[message] = mm
 		}
 		a.extensions(message.Extensions)
 	})
@@ -59,6 +64,7 @@ func analyze(gen *protogen.Plugin, file *protogen.File) (*fileModel, error) {
 		}
 	}
 	a.collisions(m)
+	a.mappers(m)
 	if err := a.err(); err != nil {
 		return nil, err
 	}
@@ -115,6 +121,7 @@ func (a *analysis) message(message *protogen.Message) *messageModel {
 		}
 		names[desc.Name] = field
 		mm.tensors = append(mm.tensors, desc)
+		mm.fields = append(mm.fields, field)
 	}
 	if !found {
 		return nil
@@ -147,6 +154,9 @@ func (a *analysis) tensor(field *protogen.Field, opts *goaiv1.TensorOptions) (ru
 		return runtime.TensorDesc{}, false
 	case fd.Enum() != nil:
 		a.errorf(s, "field type %s is an enum, which cannot hold a tensor; use an int32 field", fd.Enum().FullName())
+		return runtime.TensorDesc{}, false
+	case field.Oneof != nil && !field.Oneof.Desc.IsSynthetic():
+		a.errorf(s, "a field of oneof %s cannot hold a tensor, as every tensor goes with every call; declare the field outside the oneof", field.Oneof.Desc.Name())
 		return runtime.TensorDesc{}, false
 	}
 	dtype, ok := a.dtype(s, fd, opts.GetDtype())
@@ -237,7 +247,8 @@ func (a *analysis) dtype(s site, fd protoreflect.FieldDescriptor, v goaiv1.DType
 // only one size. A field that holds a single element (a singular numeric,
 // bool or string field, or a singular bytes field holding one BYTES element)
 // may have a shape, as Triton models often declare [1] for a scalar, but
-// only one whose dimensions are all 1.
+// only one whose dimensions are all 1. Without a shape, such a field holds
+// a scalar, and any other field a vector of any length: [-1].
 func (a *analysis) shape(s site, fd protoreflect.FieldDescriptor, d tensor.DType, shape []int64) ([]int64, bool) {
 	at := s.at("shape")
 	dynamic := 0
@@ -258,6 +269,9 @@ func (a *analysis) shape(s site, fd protoreflect.FieldDescriptor, d tensor.DType
 	if single && slices.ContainsFunc(shape, func(dim int64) bool { return dim != 1 }) {
 		a.errorf(at, "a singular %s field holds one element, so its shape may only be empty or all 1s, not %s; make the field repeated, or drop the shape", fd.Kind(), formatShape(shape))
 		return nil, false
+	}
+	if len(shape) == 0 && !single {
+		return []int64{-1}, true
 	}
 	return slices.Clone(shape), true
 }
@@ -307,6 +321,7 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 		a.errorf(s.at("protocol"), "protocol %d is not a goai.v1.Protocol; use PROTOCOL_OPEN_INFERENCE or PROTOCOL_DIRECT", opts.GetProtocol())
 		openInference = false // no checks that depend on the protocol
 	}
+	sm.openInference = openInference
 	if openInference && desc.Model.Name == "" {
 		a.errorf(s.at("name"), `model name is missing; set option (goai.v1.model) = {name: "..."}, or protocol: PROTOCOL_DIRECT if the service is itself the model's API`)
 	}
@@ -334,10 +349,102 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 		a.combined(s, "default_call.", defaults, runtime.CallPolicy{})
 	}
 
-	for _, method := range service.Methods {
-		sm.methods = append(sm.methods, a.method(sm, method, defaults, openInference))
+	for i, method := range service.Methods {
+		mm := a.method(sm, method, defaults, openInference)
+		mm.index = i
+		sm.methods = append(sm.methods, mm)
+	}
+	if openInference {
+		a.clientMethods(sm)
+		if a.opts.Fakes {
+			a.planFakes(sm)
+		}
 	}
 	return sm
+}
+
+// isOpenInference reports whether service is annotated and called through
+// the Open Inference Protocol, without checking its annotations: other
+// files of a package are checked with their own file.
+func isOpenInference(service *protogen.Service) bool {
+	if !annotated(service) {
+		return false
+	}
+	opts, _ := proto.GetExtension(service.Desc.Options(), goaiv1.E_Model).(*goaiv1.ModelOptions)
+	switch opts.GetProtocol() {
+	case goaiv1.Protocol_PROTOCOL_UNSPECIFIED, goaiv1.Protocol_PROTOCOL_OPEN_INFERENCE:
+		return true
+	}
+	return false
+}
+
+// clientMethods reports rpcs whose methods on the typed client would take
+// the name of another of its methods.
+func (a *analysis) clientMethods(sm *serviceModel) {
+	taken := map[string]string{} // method name → what it is
+	for _, name := range clientMethods {
+		taken[name] = "the client's own method"
+	}
+	claim := func(mm *methodModel, name, kind, fix string) {
+		if what, ok := taken[name]; ok {
+			a.errorf(declaration(mm.method.Desc, mm.method.Location.Path),
+				"rpc %s would give %s the %s %s, but that is %s; %s", mm.method.Desc.Name(), sm.names.Client, kind, name, what, fix)
+			return
+		}
+		taken[name] = "the method of rpc " + string(mm.method.Desc.Name())
+	}
+	for _, mm := range sm.methods {
+		claim(mm, mm.method.GoName, "method", "rename the rpc")
+	}
+	if sm.desc.MaxBatchSize > 0 {
+		for _, mm := range sm.methods {
+			claim(mm, batchMethod(mm.method.GoName), "batch method", "rename one of the rpcs")
+		}
+	}
+}
+
+// planFakes groups the rpcs of an OPEN_INFERENCE service by the model they
+// call: each model is one method of the fake, named for the first rpc that
+// calls it, and one registration, with the versions the rpcs call. The
+// fallback model, when no rpc calls it, is registered too, served by the
+// method of the service's model.
+func (a *analysis) planFakes(sm *serviceModel) {
+	byModel := map[string]*registration{}
+	for _, mm := range sm.methods {
+		r := byModel[mm.model.Name]
+		if r == nil {
+			fm := &fakeMethod{method: mm}
+			sm.fakes = append(sm.fakes, fm)
+			r = &registration{model: mm.model.Name, serve: fm, inputs: a.model(mm.method.Input), outputs: a.model(mm.method.Output)}
+			sm.registrations = append(sm.registrations, r)
+			byModel[mm.model.Name] = r
+		}
+		r.serve.rpcs = append(r.serve.rpcs, mm)
+		r.addVersion(mm.model.Version)
+	}
+	fb := sm.desc.Fallback
+	if fb == nil || len(sm.registrations) == 0 {
+		return
+	}
+	if r := byModel[fb.Name]; r != nil {
+		r.addVersion(fb.Version)
+		return
+	}
+	serve := sm.registrations[0].serve
+	if r := byModel[sm.desc.Model.Name]; r != nil {
+		serve = r.serve
+	}
+	m := serve.method.method
+	r := &registration{model: fb.Name, serve: serve, fallback: true, inputs: a.model(m.Input), outputs: a.model(m.Output)}
+	r.addVersion(fb.Version)
+	sm.registrations = append(sm.registrations, r)
+}
+
+// addVersion adds v, unless empty or known, to the versions of r.
+func (r *registration) addVersion(v string) {
+	if v != "" && !slices.Contains(r.versions, v) {
+		r.versions = append(r.versions, v)
+	}
 }
 
 func (a *analysis) batching(s site, b *goaiv1.BatchingOptions, maxBatchSize int32) runtime.BatchingPolicy {
@@ -545,12 +652,6 @@ func (a *analysis) combined(s site, prefix string, own, inherited runtime.CallPo
 		}
 	}
 
-	b, ob := p.Breaker, own.Breaker
-	if (ob.FailureRatio != 0 || ob.MinRequests != 0) && b.FailureRatio != 0 && b.MinRequests == 0 {
-		at := s.at(prefix + "breaker.failure_ratio")
-		a.errorf(at, "%s needs breaker.min_requests, or a first failure alone would trip the breaker; set min_requests, such as 20", at.label)
-	}
-
 	if (own.Timeout != 0 || own.AttemptTimeout != 0) && p.Timeout != 0 && p.AttemptTimeout > p.Timeout {
 		a.errorf(s.at(prefix+"attempt_timeout"), "%s %q exceeds %s %q, so no attempt can use all of it; lower attempt_timeout or raise timeout",
 			from("attempt_timeout", own.AttemptTimeout != 0, inherited.AttemptTimeout != 0), p.AttemptTimeout,
@@ -626,10 +727,12 @@ func nonNegative[T ~int32 | ~int64](a *analysis, at site, v T, fix string) T {
 	return v
 }
 
-// collisions reports generated names that a declaration of protoc-gen-go in
-// the same Go package already uses, which would fail to compile.
+// collisions reports generated names that another declaration of the same
+// Go package already takes: one of protoc-gen-go (messages, enums, oneof
+// wrappers), of protoc-gen-go-grpc (its names for every service), or of
+// goai for another service. Any of them would fail to compile.
 func (a *analysis) collisions(m *fileModel) {
-	declared := map[string]protoreflect.FullName{}
+	declared := map[string]string{} // name → what declares it
 	for _, f := range a.gen.Files {
 		if f.GoImportPath != a.file.GoImportPath {
 			continue
@@ -638,33 +741,48 @@ func (a *analysis) collisions(m *fileModel) {
 			declareEnum(declared, e)
 		}
 		walkMessages(f.Messages, func(message *protogen.Message) {
-			declared[message.GoIdent.GoName] = message.Desc.FullName()
+			declared[message.GoIdent.GoName] = "the Go name of " + string(message.Desc.FullName())
 			for _, e := range message.Enums {
 				declareEnum(declared, e)
 			}
 			for _, field := range message.Fields {
 				if field.Oneof != nil && !field.Oneof.Desc.IsSynthetic() {
-					declared[field.GoIdent.GoName] = field.Desc.FullName()
+					declared[field.GoIdent.GoName] = "the Go name of " + string(field.Desc.FullName())
 				}
 			}
 		})
+		for _, service := range f.Services {
+			for _, name := range grpcNames(service) {
+				declared[name] = "protoc-gen-go-grpc's " + name + " for " + string(service.Desc.FullName())
+			}
+			if f != a.file && annotated(service) {
+				for _, name := range newNames(service).all() {
+					declared[name] = "the name goai generates for " + string(service.Desc.FullName())
+				}
+			}
+		}
 	}
 	check := func(d protoreflect.Descriptor, path protoreflect.SourcePath, name string) {
 		if other, ok := declared[name]; ok {
-			a.errorf(declaration(d, path), "generated name %s collides with the Go name of %s; rename one of them", name, other)
+			a.errorf(declaration(d, path), "generated name %s collides with %s; rename one of them", name, other)
 		}
 	}
 	for _, sm := range m.services {
-		check(sm.service.Desc, sm.service.Location.Path, sm.names.Model)
+		for _, name := range sm.names.all() {
+			check(sm.service.Desc, sm.service.Location.Path, name)
+		}
+		for _, name := range sm.names.all() {
+			declared[name] = "the name goai generates for " + string(sm.service.Desc.FullName())
+		}
 	}
 	for _, mm := range m.messages {
 		check(mm.message.Desc, mm.message.Location.Path, tensorsIdent(mm.message).GoName)
 	}
 }
 
-func declareEnum(declared map[string]protoreflect.FullName, e *protogen.Enum) {
-	declared[e.GoIdent.GoName] = e.Desc.FullName()
+func declareEnum(declared map[string]string, e *protogen.Enum) {
+	declared[e.GoIdent.GoName] = "the Go name of " + string(e.Desc.FullName())
 	for _, v := range e.Values {
-		declared[v.GoIdent.GoName] = v.Desc.FullName()
+		declared[v.GoIdent.GoName] = "the Go name of " + string(v.Desc.FullName())
 	}
 }

@@ -22,6 +22,9 @@ func TestCheck(t *testing.T) {
 		"bad_failure_ratio.proto": {
 			`invalid/bad_failure_ratio.proto:20:5: test.v1.DigitModel.Classify: breaker.failure_ratio 1.5 is outside (0, 1]; use a fraction of failed calls, such as 0.5`,
 		},
+		"batch_method_collision.proto": {
+			`invalid/batch_method_collision.proto:19:3: test.v1.DigitModel.Classify: rpc Classify would give DigitModelModelClient the batch method ClassifyBatch, but that is the method of rpc ClassifyBatch; rename one of the rpcs`,
+		},
 		"batching_max_size_over.proto": {
 			`invalid/batching_max_size_over.proto:18:3: test.v1.DigitModel: batching.max_size 64 exceeds max_batch_size 32; lower max_size to 32 or less, or raise max_batch_size`,
 		},
@@ -40,6 +43,10 @@ func TestCheck(t *testing.T) {
 		"call_without_model.proto": {
 			`invalid/call_without_model.proto:17:1: test.v1.DigitModel: model name is missing; set option (goai.v1.model) = {name: "..."}, or protocol: PROTOCOL_DIRECT if the service is itself the model's API`,
 		},
+		"client_name_collision.proto": {
+			`invalid/client_name_collision.proto:19:1: test.v1.Digits: generated name DigitsModelClient collides with protoc-gen-go-grpc's DigitsModelClient for test.v1.DigitsModel; rename one of them`,
+			`invalid/client_name_collision.proto:19:1: test.v1.Digits: generated name NewDigitsModelClient collides with protoc-gen-go-grpc's NewDigitsModelClient for test.v1.DigitsModel; rename one of them`,
+		},
 		"default_call_model.proto": {
 			`invalid/default_call_model.proto:18:3: test.v1.DigitModel: default_call.model would override the model of every rpc; set name and version on (goai.v1.model) itself, or model on one rpc's (goai.v1.call)`,
 		},
@@ -48,9 +55,6 @@ func TestCheck(t *testing.T) {
 		},
 		"duplicate_tensor_names.proto": {
 			`invalid/duplicate_tensor_names.proto:11:28: test.v1.Digit.mask: tensor name "input" is already used by test.v1.Digit.pixels; give each tensor its own name`,
-		},
-		"failure_ratio_without_min_requests.proto": {
-			`invalid/failure_ratio_without_min_requests.proto:18:3: test.v1.DigitModel: default_call.breaker.failure_ratio needs breaker.min_requests, or a first failure alone would trip the breaker; set min_requests, such as 20`,
 		},
 		"fallback_without_name.proto": {
 			`invalid/fallback_without_name.proto:18:3: test.v1.DigitModel: fallback has no name; set fallback: {name: "..."}, or remove it`,
@@ -103,6 +107,9 @@ func TestCheck(t *testing.T) {
 		"retry_code_ok.proto": {
 			`invalid/retry_code_ok.proto:20:5: test.v1.DigitModel.Classify: retry.retryable_codes lists OK, which is a success, not a failure; remove it`,
 		},
+		"rpc_named_close.proto": {
+			`invalid/rpc_named_close.proto:19:3: test.v1.DigitModel.Close: rpc Close would give DigitModelModelClient the method Close, but that is the client's own method; rename the rpc`,
+		},
 		"scalar_shape.proto": {
 			`invalid/scalar_shape.proto:10:26: test.v1.Digit.temperature: a singular float field holds one element, so its shape may only be empty or all 1s, not [3]; make the field repeated, or drop the shape`,
 		},
@@ -133,6 +140,9 @@ func TestCheck(t *testing.T) {
 		},
 		"streaming_rpc.proto": {
 			`invalid/streaming_rpc.proto:19:3: test.v1.DigitModel.Classify: a streaming rpc cannot be called through PROTOCOL_OPEN_INFERENCE, whose ModelInfer is unary; make the rpc unary, or set protocol: PROTOCOL_DIRECT on the service`,
+		},
+		"tensor_in_oneof.proto": {
+			`invalid/tensor_in_oneof.proto:11:20: test.v1.Digit.png: a field of oneof source cannot hold a tensor, as every tensor goes with every call; declare the field outside the oneof`,
 		},
 		"tensor_on_enum.proto": {
 			`invalid/tensor_on_enum.proto:10:20: test.v1.Digit.color: field type test.v1.Color is an enum, which cannot hold a tensor; use an int32 field`,

@@ -77,9 +77,19 @@ func testProtos(t *testing.T, param string, files ...string) *pluginpb.CodeGener
 	return request(t, &protocompile.SourceResolver{ImportPaths: importPaths}, param, files...)
 }
 
-// generate runs the generator over every file of req to generate, as
-// cmd/protoc-gen-goai does, and returns the response and the joined errors.
+// defaults are protoc-gen-goai's default parameters.
+var defaults = Options{Fakes: true}
+
+// generate runs the generator with the default parameters over every file
+// of req to generate, as cmd/protoc-gen-goai does, and returns the
+// response and the joined errors.
 func generate(t *testing.T, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
+	t.Helper()
+	return generateWith(t, req, defaults)
+}
+
+// generateWith is generate with the parameters opts.
+func generateWith(t *testing.T, req *pluginpb.CodeGeneratorRequest, opts Options) (*pluginpb.CodeGeneratorResponse, error) {
 	t.Helper()
 	gen, err := protogen.Options{}.New(req)
 	if err != nil {
@@ -88,7 +98,7 @@ func generate(t *testing.T, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeG
 	var errs []error
 	for _, f := range gen.Files {
 		if f.Generate {
-			errs = append(errs, GenerateFile(gen, f))
+			errs = append(errs, GenerateFile(gen, f, opts))
 		}
 	}
 	resp := gen.Response()

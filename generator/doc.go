@@ -19,6 +19,37 @@
 // request or response message from another file is referred to in that
 // file's Go package, which protoc-gen-goai must generate too.
 //
+// For each PROTOCOL_OPEN_INFERENCE service, also:
+//
+//   - a typed client, <Service>ModelClient (protoc-gen-go-grpc takes
+//     <Service>Client), made by New<Service>ModelClient, which dials and owns
+//     a runtime.Pool, or New<Service>ModelClientFromConn. It has one method
+//     per rpc, <Rpc>(ctx, *In, ...runtime.CallOption) (*Out, error), making
+//     one ModelInfer call through runtime.Infer; for a model with
+//     max_batch_size > 0, one <Rpc>Batch(ctx, []*In, ...) ([]*Out, error)
+//     per rpc, through runtime.InferBatch; and CheckModel, Caller and Close;
+//   - unless the parameter fakes=false, a fake: the interface <Service>Fake,
+//     with one method per model the rpcs call, named for the first rpc that
+//     calls it; <Service>FakeFunc, a function type implementing it, when
+//     there is one such model; and Register<Service>Fake, registering an
+//     implementation on an inferencetest.Server as every model the service
+//     calls (its fallback included), through runtime.ServeFake;
+//   - the mappers of their messages: unexported functions encode<Message>
+//     and decode<Message>, straight-line code between the messages of a
+//     batch and a runtime.Encoder or runtime.Decoder. A Go package declares
+//     each mapper once, in the first of its files (in protoc's order) whose
+//     services need it, so the files of a package must be generated
+//     together. A message from another Go package has its package's name in
+//     its mappers' names (encodeCommonv1Embedding).
+//
+// DIRECT services get their ModelDesc alone, for now.
+//
+// Every generated name is checked against the declarations of protoc-gen-go
+// and protoc-gen-go-grpc in the same package, and against the other
+// services' generated names; an rpc whose client method would take another
+// method's name (Close, CheckModel, Caller, or <Rpc>Batch of another rpc) is
+// an error too.
+//
 // # Tensors
 //
 // A tensor's name defaults to the field's proto name, and its dtype to the
@@ -29,10 +60,13 @@
 // in uint32 fields, FP16 and BF16 in float fields, converted), and a
 // singular bytes field holds raw little-endian data of any dtype. Repeated
 // string and bytes fields hold BYTES elements. Maps, messages, groups, enums
-// and extension fields cannot hold tensors.
+// and extension fields cannot hold tensors, nor can the fields of a oneof,
+// as every tensor goes with every call.
 //
 // A shape's dimensions are sizes of 1 or more, or -1 for a dynamic size; at
-// most one is dynamic, as the data's length can tell only one size. A field
+// most one is dynamic, as the data's length can tell only one size. Without
+// a shape, a field holding one element holds a scalar, and any other field
+// a vector of any length: its TensorDesc says [-1]. A field
 // that holds one element (a singular numeric, bool or string field, or a
 // singular bytes field holding one BYTES element) may have a shape whose
 // dimensions are all 1, such as the [1] that Triton models often declare for
@@ -50,6 +84,5 @@
 // (goai.v1.call) field by field: a zero value is unset, a set value of the
 // rpc wins, and a non-empty retryable_codes of the rpc replaces the list.
 // Rules that tie two options together (max_backoff not below
-// initial_backoff, failure_ratio with min_requests, attempt_timeout not above
-// timeout) are checked on the merged policy, where the rpc sets one of them.
+// initial_backoff, attempt_timeout not above timeout) are checked on the merged policy, where the rpc sets one of them.
 package generator

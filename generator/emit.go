@@ -83,11 +83,7 @@ func generateTensorDescs(g *protogen.GeneratedFile, mm *messageModel) {
 		l.add("Field", strconv.Quote(t.Field))
 		l.add("DType", g.QualifiedGoIdent(tensorPackage.Ident(dtypeNames[t.DType])))
 		if t.Shape != nil {
-			dims := make([]string, len(t.Shape))
-			for j, d := range t.Shape {
-				dims[j] = strconv.FormatInt(d, 10)
-			}
-			l.add("Shape", "[]int64{"+strings.Join(dims, ", ")+"}")
+			l.add("Shape", int64s(t.Shape))
 		}
 		tensors[i] = l.inline("")
 	}
@@ -194,6 +190,15 @@ func block(typ string, elems []string) string {
 		return ""
 	}
 	return typ + "{\n" + strings.Join(elems, ",\n") + ",\n}"
+}
+
+// int64s returns the []int64 literal of dims.
+func int64s(dims []int64) string {
+	s := make([]string, len(dims))
+	for i, d := range dims {
+		s[i] = strconv.FormatInt(d, 10)
+	}
+	return "[]int64{" + strings.Join(s, ", ") + "}"
 }
 
 // Value formatters return "" for a zero value.

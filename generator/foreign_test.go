@@ -150,11 +150,31 @@ func TestEditions(t *testing.T) {
 	for _, want := range []string{
 		`{Name: "values", Field: "values", DType: tensor.FP32, Shape: []int64{-1}}`,
 		`{Name: "count", Field: "count", DType: tensor.Int16}`,
-		`{Name: "scores", Field: "scores", DType: tensor.FP64}`,
+		`{Name: "scores", Field: "scores", DType: tensor.FP64, Shape: []int64{-1}}`,
 		`Inputs:     FeaturesTensors,`,
+		// Editions fields have explicit presence by default: a pointer.
+		`Count:  new(runtime.DecodeScalar[int32](d.Tensor(1), i)),`,
+		`batch[i] = &Features{`,
 	} {
 		if !strings.Contains(resp.File[0].GetContent(), want) {
 			t.Errorf("annotated_goai.pb.go lacks %s", want)
+		}
+	}
+
+	// The opaque API has no exported fields: decoders use the builders.
+	req := editionsRequest(t, "editions/annotated.proto")
+	req.Parameter = new("default_api_level=API_OPAQUE")
+	resp, err = generate(t, req)
+	if err != nil || len(resp.File) != 1 {
+		t.Fatalf("annotated.proto, opaque: %d files, error %v; want one file", len(resp.File), err)
+	}
+	for _, want := range []string{
+		"batch[i] = Features_builder{\n",
+		"Count:  new(runtime.DecodeScalar[int32](d.Tensor(1), i)),\n\t\t}.Build()",
+		"runtime.AppendScalar(e.Tensor(1), x.GetCount())",
+	} {
+		if !strings.Contains(resp.File[0].GetContent(), want) {
+			t.Errorf("opaque annotated_goai.pb.go lacks %s", want)
 		}
 	}
 

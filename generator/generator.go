@@ -8,12 +8,21 @@ import (
 // every generated file.
 const Version = "v0.1.0"
 
+// Options are protoc-gen-goai's own parameters.
+type Options struct {
+	// Fakes generates, for every OPEN_INFERENCE service, a fake: an
+	// interface to implement the service's models in Go and a function
+	// registering it on an inferencetest.Server. Off, generated code does
+	// not import package inferencetest.
+	Fakes bool
+}
+
 // GenerateFile checks the goai annotations of file and writes its
 // <name>_goai.pb.go, in the Go package of its .pb.go. A file without goai
 // annotations gets no output. The error joins every annotation mistake,
 // each as "file.proto:line:col: full.Name: what is wrong; how to fix it".
-func GenerateFile(gen *protogen.Plugin, file *protogen.File) error {
-	m, err := analyze(gen, file)
+func GenerateFile(gen *protogen.Plugin, file *protogen.File, opts Options) error {
+	m, err := analyze(gen, file, opts)
 	if err != nil {
 		return err
 	}
@@ -24,9 +33,27 @@ func GenerateFile(gen *protogen.Plugin, file *protogen.File) error {
 	generateHeader(g, file)
 	for _, sm := range m.services {
 		generateModelDesc(g, sm)
+		if !sm.openInference {
+			continue
+		}
+		generateClient(g, sm)
+		if len(sm.fakes) > 0 {
+			generateFake(g, sm)
+		}
+	}
+	byMessage := map[*messageModel][]*mapper{}
+	for _, mp := range m.mappers {
+		byMessage[mp.message] = append(byMessage[mp.message], mp)
 	}
 	for _, mm := range m.messages {
 		generateTensorDescs(g, mm)
+		generateMappers(g, byMessage[mm])
+		delete(byMessage, mm)
+	}
+	// Mappers of messages declared in other files, in the order needed.
+	for _, mp := range m.mappers {
+		generateMappers(g, byMessage[mp.message])
+		delete(byMessage, mp.message)
 	}
 	return nil
 }

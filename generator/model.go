@@ -16,6 +16,10 @@ import (
 type fileModel struct {
 	services []*serviceModel
 	messages []*messageModel // messages with tensors, nested ones included
+	// mappers are the mapper functions the file declares: those of its
+	// package's clients and fakes that no earlier file of the package
+	// declares, in the order the package first needs them.
+	mappers []*mapper
 }
 
 func (m *fileModel) empty() bool {
@@ -26,6 +30,7 @@ func (m *fileModel) empty() bool {
 type messageModel struct {
 	message *protogen.Message
 	tensors []runtime.TensorDesc // in field order
+	fields  []*protogen.Field    // the field holding each tensor
 }
 
 // serviceModel is an annotated service.
@@ -36,14 +41,57 @@ type serviceModel struct {
 	// and are emitted from methods.
 	desc    runtime.ModelDesc
 	methods []*methodModel
+	// openInference is true for a service called through the Open
+	// Inference Protocol, which gets a typed client.
+	openInference bool
+	// fakes are the methods of the service's fake, one per model its rpcs
+	// call, and registrations the models RegisterFake registers; both
+	// empty without fakes.
+	fakes         []*fakeMethod
+	registrations []*registration
 }
 
 // methodModel is one rpc of an annotated service.
 type methodModel struct {
 	method *protogen.Method
-	model  runtime.ModelRef   // the service's model, or the rpc's override
-	policy runtime.CallPolicy // default_call merged with the rpc's call
+	index  int              // in the service's methods and its ModelDesc.Methods
+	model  runtime.ModelRef // the service's model, or the rpc's override
+	policy runtime.CallPolicy
 	// inputs and outputs are the request and response messages when they
 	// have tensors, else nil.
 	inputs, outputs *protogen.Message
+	// encode and decode name the mappers of the client: the request's
+	// encoder and the response's decoder. Set for an OPEN_INFERENCE
+	// service only, as are fakeDecode and fakeEncode, the fake's request
+	// decoder and response encoder, when fakes are generated.
+	encode, decode         string
+	fakeDecode, fakeEncode string
+}
+
+// fakeMethod is a method of a service's fake interface: it serves one
+// model, for every rpc that calls it.
+type fakeMethod struct {
+	// method is the first rpc that calls the model, which names the fake's
+	// method and gives its messages.
+	method *methodModel
+	// rpcs are the rpcs that call the model, method first.
+	rpcs []*methodModel
+}
+
+// registration is a model that a fake registers on an inferencetest.Server.
+type registration struct {
+	model string
+	// inputs and outputs are the tensors of the serving rpc's messages.
+	inputs, outputs *messageModel
+	versions        []string    // the versions called, in order; none: the server's default
+	serve           *fakeMethod // the fake method that serves it
+	fallback        bool        // the model is the service's fallback
+}
+
+// mapper is a function mapping the messages of a batch to tensors
+// (encode) or tensors to messages (decode).
+type mapper struct {
+	name    string
+	encode  bool
+	message *messageModel
 }

@@ -14,39 +14,106 @@ import (
 // Import paths of the packages that generated code refers to. Generated code
 // names them only through GoImportPath.Ident, so protogen writes the imports.
 const (
-	runtimePackage = protogen.GoImportPath("github.com/goai-dev/goai/runtime")
-	tensorPackage  = protogen.GoImportPath("github.com/goai-dev/goai/runtime/tensor")
-	codesPackage   = protogen.GoImportPath("google.golang.org/grpc/codes")
-	timePackage    = protogen.GoImportPath("time")
+	runtimePackage       = protogen.GoImportPath("github.com/goai-dev/goai/runtime")
+	tensorPackage        = protogen.GoImportPath("github.com/goai-dev/goai/runtime/tensor")
+	inferencetestPackage = protogen.GoImportPath("github.com/goai-dev/goai/runtime/inferencetest")
+	codesPackage         = protogen.GoImportPath("google.golang.org/grpc/codes")
+	grpcPackage          = protogen.GoImportPath("google.golang.org/grpc")
+	contextPackage       = protogen.GoImportPath("context")
+	timePackage          = protogen.GoImportPath("time")
 )
 
 // fileSuffix ends the name of every generated file, after the .proto file's
 // GeneratedFilenamePrefix: foo/v1/foo.proto gives foo/v1/foo_goai.pb.go.
 const fileSuffix = "_goai.pb.go"
 
-// names holds the Go identifiers generated for one service, so that every
-// naming rule lives here.
+// names holds the exported Go identifiers generated for one service, so
+// that every naming rule lives here. A DIRECT service gets Model alone; the
+// others are reserved for it all the same, so that a later protocol change
+// cannot break a package.
+//
+// protoc-gen-go-grpc declares <Service>Client and New<Service>Client in the
+// same package, so the typed client takes the name of the descriptor it
+// calls through: <Service>ModelClient.
 type names struct {
-	// Model is the exported variable holding the service's
-	// *runtime.ModelDesc: ImageClassifier gives ImageClassifierModel.
+	// Model is the variable holding the service's *runtime.ModelDesc:
+	// ImageClassifier gives ImageClassifierModel.
 	Model string
-	// client is the unexported base name kept for the typed client that
-	// builds on Model (imageClassifierClient). It is reserved, not emitted yet.
-	client string
+	// Client is the typed client, ImageClassifierModelClient; NewClient
+	// and NewClientFromConn are its constructors,
+	// NewImageClassifierModelClient and
+	// NewImageClassifierModelClientFromConn.
+	Client, NewClient, NewClientFromConn string
+	// Fake is the interface a Go implementation of the service's models
+	// satisfies, ImageClassifierFake; FakeFunc the function type that
+	// satisfies it for a service calling one model,
+	// ImageClassifierFakeFunc; RegisterFake the function that serves one
+	// on an inferencetest.Server, RegisterImageClassifierFake.
+	Fake, FakeFunc, RegisterFake string
 }
 
 func newNames(service *protogen.Service) names {
 	base := service.GoName
 	return names{
-		Model:  base + "Model",
-		client: unexport(base + "Client"),
+		Model:             base + "Model",
+		Client:            base + "ModelClient",
+		NewClient:         "New" + base + "ModelClient",
+		NewClientFromConn: "New" + base + "ModelClientFromConn",
+		Fake:              base + "Fake",
+		FakeFunc:          base + "FakeFunc",
+		RegisterFake:      "Register" + base + "Fake",
 	}
 }
 
-// tensorsIdent names the []runtime.TensorDesc variable of a message with
-// tensor annotations: Image gives ImageTensors, in the message's own package.
-func tensorsIdent(message *protogen.Message) protogen.GoIdent {
-	return message.GoIdent.GoImportPath.Ident(message.GoIdent.GoName + "Tensors")
+// all returns every name in n.
+func (n names) all() []string {
+	return []string{n.Model, n.Client, n.NewClient, n.NewClientFromConn, n.Fake, n.FakeFunc, n.RegisterFake}
+}
+
+// grpcNames returns the exported names that protoc-gen-go-grpc declares
+// for service, which generated names must not take.
+func grpcNames(service *protogen.Service) []string {
+	s := service.GoName
+	out := []string{
+		s + "Client", "New" + s + "Client", s + "Server", "Register" + s + "Server",
+		"Unimplemented" + s + "Server", "Unsafe" + s + "Server", s + "_ServiceDesc",
+	}
+	for _, m := range service.Methods {
+		out = append(out, s+"_"+m.GoName+"_FullMethodName")
+		if m.Desc.IsStreamingClient() || m.Desc.IsStreamingServer() {
+			out = append(out, s+"_"+m.GoName+"Client", s+"_"+m.GoName+"Server")
+		}
+	}
+	return out
+}
+
+// clientMethods are the methods of every typed client besides one per rpc
+// and one per batch call; an rpc must not take their names.
+var clientMethods = []string{"CheckModel", "Caller", "Close"}
+
+// batchMethod names the batch call of an rpc: Classify gives ClassifyBatch.
+func batchMethod(rpc string) string { return rpc + "Batch" }
+
+// mapperName returns the base name of the mappers of message, declared in
+// file, for code in the package importPath: the message's Go name,
+// prefixed by its package's name when that is another package.
+// encodeMapper and decodeMapper complete it.
+func mapperName(message *protogen.Message, file *protogen.File, importPath protogen.GoImportPath) string {
+	if file.GoImportPath == importPath {
+		return message.GoIdent.GoName
+	}
+	return export(string(file.GoPackageName)) + message.GoIdent.GoName
+}
+
+// encodeMapper and decodeMapper name the functions that map a message to
+// tensors and back: Image gives encodeImage and decodeImage.
+func encodeMapper(base string) string { return "encode" + base }
+func decodeMapper(base string) string { return "decode" + base }
+
+// export returns s with its first letter upper-cased.
+func export(s string) string {
+	r, size := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[size:]
 }
 
 // unexport returns s with its leading capital, or leading initialism,
@@ -73,6 +140,12 @@ func unexport(s string) string {
 		return lowered + "_"
 	}
 	return lowered
+}
+
+// tensorsIdent names the []runtime.TensorDesc variable of a message with
+// tensor annotations: Image gives ImageTensors, in the message's own package.
+func tensorsIdent(message *protogen.Message) protogen.GoIdent {
+	return message.GoIdent.GoImportPath.Ident(message.GoIdent.GoName + "Tensors")
 }
 
 // protocolNames and dtypeNames name the runtime's constants that generated

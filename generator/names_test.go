@@ -40,9 +40,24 @@ func TestNewNames(t *testing.T) {
 		service string
 		want    names
 	}{
-		{"ImageClassifier", names{Model: "ImageClassifierModel", client: "imageClassifierClient"}},
-		{"LLMRouter", names{Model: "LLMRouterModel", client: "llmRouterClient"}},
-		{"Type", names{Model: "TypeModel", client: "typeClient"}},
+		{"ImageClassifier", names{
+			Model:             "ImageClassifierModel",
+			Client:            "ImageClassifierModelClient",
+			NewClient:         "NewImageClassifierModelClient",
+			NewClientFromConn: "NewImageClassifierModelClientFromConn",
+			Fake:              "ImageClassifierFake",
+			FakeFunc:          "ImageClassifierFakeFunc",
+			RegisterFake:      "RegisterImageClassifierFake",
+		}},
+		{"LLMRouter", names{
+			Model:             "LLMRouterModel",
+			Client:            "LLMRouterModelClient",
+			NewClient:         "NewLLMRouterModelClient",
+			NewClientFromConn: "NewLLMRouterModelClientFromConn",
+			Fake:              "LLMRouterFake",
+			FakeFunc:          "LLMRouterFakeFunc",
+			RegisterFake:      "RegisterLLMRouterFake",
+		}},
 	} {
 		got := newNames(&protogen.Service{GoName: tt.service})
 		if got != tt.want {

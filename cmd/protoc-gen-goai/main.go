@@ -1,7 +1,12 @@
-// protoc-gen-goai generates, from an annotated inference-service .proto, the
-// Go descriptors of its model, tensors and call policies that goai's runtime
-// and typed clients use. Build it onto your PATH, then run it with protoc
-// or buf beside protoc-gen-go.
+// protoc-gen-goai generates, from an annotated inference-service .proto, a
+// typed Go client for each model service: the descriptors of its model,
+// tensors and call policies; a <Service>ModelClient whose methods call the
+// model through ModelInfer of the Open Inference Protocol (KServe v2,
+// Triton), one item or a batch at a time, under goai's resilience policies;
+// and a <Service>Fake to implement the model in Go for tests, served by
+// package inferencetest. Build it onto your PATH, then run it with protoc or
+// buf beside protoc-gen-go (and protoc-gen-go-grpc, for services called
+// directly).
 //
 // With protoc:
 //
@@ -33,7 +38,15 @@
 //	M<file.proto>=<import path>   Go import path of a .proto file (default its go_package)
 //	annotate_code=true|false      write .meta annotation files (default false)
 //
-// protoc-gen-goai has no parameters of its own yet; any other is an error.
+// and protoc-gen-goai's own:
+//
+//	fakes=true|false  generate <Service>Fake and Register<Service>Fake, which
+//	                  import package inferencetest (default true); false keeps
+//	                  the in-process test server out of the package
+//
+// Any other parameter is an error. Files of one Go package must be
+// generated together, as protoc-gen-go expects: the functions that map a
+// message to tensors are declared once per package.
 //
 // Annotation mistakes are reported like compiler errors, all at once:
 //
@@ -53,7 +66,7 @@ import (
 	"google.golang.org/protobuf/types/pluginpb"
 )
 
-const usage = `protoc-gen-goai generates goai model descriptors from annotated .proto files.
+const usage = `protoc-gen-goai generates typed goai model clients from annotated .proto files.
 It is run by protoc or buf, which pass it a CodeGeneratorRequest on stdin:
 
   protoc --go_out=. --goai_out=. path/to/model.proto
@@ -70,6 +83,7 @@ Parameters (--goai_opt=name=value, or opt: in buf.gen.yaml):
   module=PREFIX                 strip PREFIX from output paths (default none)
   M<file.proto>=<import path>   Go import path of a .proto file (default its go_package)
   annotate_code=true|false      write .meta annotation files (default false)
+  fakes=true|false              generate test fakes, which import inferencetest (default true)
 
 Flags:
   --version  print the version and exit
@@ -80,14 +94,16 @@ func main() {
 	if len(os.Args) > 1 {
 		os.Exit(command(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	options().Run(generate)
+	var opts generator.Options
+	options(&opts).Run(func(gen *protogen.Plugin) error { return generate(gen, opts) })
 }
 
 // options returns the plugin's options: parameters that protogen does not
-// handle itself go to the plugin's own flag set, which rejects any but
-// goai's (none yet).
-func options() protogen.Options {
+// handle itself go to the plugin's own flag set, which sets opts and
+// rejects any other.
+func options(opts *generator.Options) protogen.Options {
 	var flags flag.FlagSet
+	flags.BoolVar(&opts.Fakes, "fakes", true, "generate test fakes")
 	return protogen.Options{ParamFunc: func(name, value string) error {
 		if err := flags.Set(name, value); err != nil {
 			return fmt.Errorf("parameter %s=%s: %v; see protoc-gen-goai --help", name, value, err)
@@ -112,7 +128,7 @@ func command(args []string, stdout, stderr io.Writer) int {
 
 // generate declares the features the plugin supports, without which protoc
 // refuses proto3 optional fields and editions, and generates every file.
-func generate(gen *protogen.Plugin) error {
+func generate(gen *protogen.Plugin, opts generator.Options) error {
 	gen.SupportedFeatures = uint64(pluginpb.CodeGeneratorResponse_FEATURE_PROTO3_OPTIONAL |
 		pluginpb.CodeGeneratorResponse_FEATURE_SUPPORTS_EDITIONS)
 	gen.SupportedEditionsMinimum = descriptorpb.Edition_EDITION_PROTO2
@@ -120,7 +136,7 @@ func generate(gen *protogen.Plugin) error {
 	var errs []error
 	for _, f := range gen.Files {
 		if f.Generate {
-			errs = append(errs, generator.GenerateFile(gen, f))
+			errs = append(errs, generator.GenerateFile(gen, f, opts))
 		}
 	}
 	return errors.Join(errs...)

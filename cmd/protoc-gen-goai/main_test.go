@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goai-dev/goai/generator"
 	goaiv1 "github.com/goai-dev/goai/proto/goai/v1"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -25,11 +26,12 @@ func request(param string) *pluginpb.CodeGeneratorRequest {
 // TestSupportedFeatures checks what the plugin declares to protoc, which
 // refuses proto3 optional fields and editions files without it.
 func TestSupportedFeatures(t *testing.T) {
-	gen, err := options().New(request("paths=source_relative"))
+	var opts generator.Options
+	gen, err := options(&opts).New(request("paths=source_relative"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := generate(gen); err != nil {
+	if err := generate(gen, opts); err != nil {
 		t.Fatal(err)
 	}
 	resp := gen.Response()
@@ -48,8 +50,34 @@ func TestSupportedFeatures(t *testing.T) {
 	}
 }
 
+func TestFakesParameter(t *testing.T) {
+	for _, tt := range []struct {
+		param string
+		want  bool
+	}{
+		{"", true},
+		{"fakes=true", true},
+		{"fakes=false", false},
+		{"paths=source_relative,fakes=false", false},
+	} {
+		var opts generator.Options
+		if _, err := options(&opts).New(request(tt.param)); err != nil {
+			t.Errorf("%q: %v", tt.param, err)
+			continue
+		}
+		if opts.Fakes != tt.want {
+			t.Errorf("%q: Fakes = %v, want %v", tt.param, opts.Fakes, tt.want)
+		}
+	}
+	var opts generator.Options
+	if _, err := options(&opts).New(request("fakes=maybe")); err == nil || !strings.Contains(err.Error(), "fakes=maybe") {
+		t.Errorf("fakes=maybe: err = %v, want one naming the parameter", err)
+	}
+}
+
 func TestUnknownParameter(t *testing.T) {
-	_, err := options().New(request("no_such_param=1"))
+	var opts generator.Options
+	_, err := options(&opts).New(request("no_such_param=1"))
 	if err == nil || !strings.Contains(err.Error(), "no_such_param") {
 		t.Errorf("err = %v, want one naming no_such_param", err)
 	}

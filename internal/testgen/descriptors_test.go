@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	dtypesv1 "github.com/goai-dev/goai/internal/testgen/dtypes/v1"
 	embeddingv1 "github.com/goai-dev/goai/internal/testgen/embedding/v1"
 	modelsyncv1 "github.com/goai-dev/goai/internal/testgen/modelsync/v1"
 	rankingv1 "github.com/goai-dev/goai/internal/testgen/ranking/v1"
@@ -195,6 +196,12 @@ func TestTensorFields(t *testing.T) {
 		{rankingv1.RankerModel, map[string][2]proto.Message{
 			"Rank":     {new(rankingv1.RankRequest), new(rankingv1.RankResponse)},
 			"RankDeep": {new(rankingv1.RankRequest), new(rankingv1.RankResponse)},
+		}},
+		{dtypesv1.EchoModel, map[string][2]proto.Message{
+			"Echo": {new(dtypesv1.Sample), new(dtypesv1.Sample)},
+		}},
+		{dtypesv1.SummarizerModel, map[string][2]proto.Message{
+			"Summarize": {new(dtypesv1.Scalars), new(dtypesv1.Summary)},
 		}},
 	}
 	for _, m := range models {

@@ -843,25 +843,29 @@ func (x *RetryOptions) GetRetryableCodes() []string {
 
 // BreakerOptions sets the circuit breaker kept per model and version.
 // The breaker trips on consecutive_failures, or on failure_ratio once
-// min_requests calls were counted within interval.
+// min_requests calls were counted within interval. With neither set it
+// trips when half of at least 20 calls within 10s failed: a ratio, so that
+// the burst of failures one crashing replica causes does not open the
+// breaker of a model whose other replicas are healthy.
 type BreakerOptions struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// consecutive_failures trips the breaker after this many server failures
-	// in a row. Default: 5 (when failure_ratio is unset too).
+	// in a row. Default: not used.
 	//
 	//	consecutive_failures: 10
 	ConsecutiveFailures uint32 `protobuf:"varint,1,opt,name=consecutive_failures,json=consecutiveFailures,proto3" json:"consecutive_failures,omitempty"`
 	// failure_ratio trips the breaker when this fraction of calls failed, in
-	// (0, 1]. Needs min_requests.
+	// (0, 1]. Default: 0.5 when consecutive_failures is unset too.
 	//
 	//	failure_ratio: 0.5
 	FailureRatio float64 `protobuf:"fixed64,2,opt,name=failure_ratio,json=failureRatio,proto3" json:"failure_ratio,omitempty"`
-	// min_requests is the fewest calls counted before failure_ratio applies.
+	// min_requests is the fewest calls counted before failure_ratio
+	// applies. Default: 20.
 	//
 	//	min_requests: 20
 	MinRequests uint32 `protobuf:"varint,3,opt,name=min_requests,json=minRequests,proto3" json:"min_requests,omitempty"`
 	// interval is the closed-state window after which counts reset.
-	// Default: "0s", never reset while closed.
+	// Default: "10s" when a failure ratio applies, else never.
 	//
 	//	interval: "60s"
 	Interval string `protobuf:"bytes,4,opt,name=interval,proto3" json:"interval,omitempty"`

@@ -6,8 +6,11 @@
 package embeddingv1
 
 import (
+	context "context"
 	runtime "github.com/goai-dev/goai/runtime"
+	inferencetest "github.com/goai-dev/goai/runtime/inferencetest"
 	tensor "github.com/goai-dev/goai/runtime/tensor"
+	grpc "google.golang.org/grpc"
 	time "time"
 )
 
@@ -47,14 +50,161 @@ var EmbedderModel = &runtime.ModelDesc{
 	},
 }
 
+// EmbedderModelClient calls the models of embedding.v1.Embedder through
+// ModelInfer of the Open Inference Protocol (KServe v2, Triton), with the
+// tensors and call policies that EmbedderModel declares. It is safe for
+// concurrent use.
+type EmbedderModelClient struct {
+	caller *runtime.Caller
+	pool   *runtime.Pool // dialed by NewEmbedderModelClient, closed by Close; nil otherwise
+}
+
+// NewEmbedderModelClient returns a client of the model server at target, such
+// as "dns:///triton:8001", over connections it dials with [runtime.Dial] and
+// owns: Close closes them. opts configure both the connections and the client's
+// [runtime.Caller]; a transport security option is required.
+func NewEmbedderModelClient(target string, opts ...runtime.Option) (*EmbedderModelClient, error) {
+	pool, err := runtime.Dial(target, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c := NewEmbedderModelClientFromConn(pool, opts...)
+	c.pool = pool
+	return c, nil
+}
+
+// NewEmbedderModelClientFromConn returns a client calling through cc, such as a
+// [runtime.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves
+// it open. opts configure the client's [runtime.Caller].
+func NewEmbedderModelClientFromConn(cc grpc.ClientConnInterface, opts ...runtime.Option) *EmbedderModelClient {
+	return &EmbedderModelClient{caller: runtime.NewCaller(cc, EmbedderModel, opts...)}
+}
+
+// Embed makes one ModelInfer call of model "e5-small" with in, under the policy
+// of EmbedderModel.Methods[0]; opts change the policy for this call.
+func (c *EmbedderModelClient) Embed(ctx context.Context, in *EmbedRequest, opts ...runtime.CallOption) (*Embedding, error) {
+	return runtime.Infer(ctx, c.caller, &EmbedderModel.Methods[0], in, encodeEmbedRequest, decodeEmbedding, opts...)
+}
+
+// EmbedBatch is Embed for many EmbedRequest messages: it stacks them along the
+// batch dimension into as few ModelInfer calls as the model's batch limits
+// allow, each under the policy of Embed, runs them in parallel, and returns the
+// results in the order of in. Data that does not fit its tensor fails the whole
+// batch before any call; an empty in makes none. See [runtime.InferBatch].
+func (c *EmbedderModelClient) EmbedBatch(ctx context.Context, in []*EmbedRequest, opts ...runtime.CallOption) ([]*Embedding, error) {
+	return runtime.InferBatch(ctx, c.caller, &EmbedderModel.Methods[0], in, encodeEmbedRequest, decodeEmbedding, opts...)
+}
+
+// CheckModel compares the tensors that EmbedderModel declares with the metadata
+// the server reports for every model the client calls, and returns a
+// [*runtime.ContractError] listing every difference; see [runtime.CheckModel].
+func (c *EmbedderModelClient) CheckModel(ctx context.Context) error {
+	return runtime.CheckModel(ctx, c.caller.Conn(), EmbedderModel)
+}
+
+// Caller returns the client's [runtime.Caller], to route calls between model
+// versions or read the state of a model's breaker.
+func (c *EmbedderModelClient) Caller() *runtime.Caller {
+	return c.caller
+}
+
+// Close closes the connections that NewEmbedderModelClient dialed, ending their
+// calls. It does nothing for a client made with NewEmbedderModelClientFromConn.
+func (c *EmbedderModelClient) Close() error {
+	if c.pool == nil {
+		return nil
+	}
+	return c.pool.Close()
+}
+
+// EmbedderFake is the model behind embedding.v1.Embedder written in Go, for
+// tests: RegisterEmbedderFake serves it on an [inferencetest.Server], where
+// EmbedderModelClient calls it as it would call a model server. It has one
+// method per model that the service's rpcs call, named for the first of them;
+// each call of a method serves one item of a request.
+type EmbedderFake interface {
+	// Embed serves model "e5-small" for rpc Embed.
+	Embed(ctx context.Context, in *EmbedRequest) (*Embedding, error)
+}
+
+// EmbedderFakeFunc implements EmbedderFake with a function.
+type EmbedderFakeFunc func(ctx context.Context, in *EmbedRequest) (*Embedding, error)
+
+// Embed returns f(ctx, in).
+func (f EmbedderFakeFunc) Embed(ctx context.Context, in *EmbedRequest) (*Embedding, error) {
+	return f(ctx, in)
+}
+
+// RegisterEmbedderFake registers impl on srv as the models that
+// embedding.v1.Embedder calls, with the tensors that EmbedderModel declares:
+// "e5-small", served by impl.Embed. Each replaces a model registered before
+// under its name.
+func RegisterEmbedderFake(srv *inferencetest.Server, impl EmbedderFake) error {
+	return srv.Register(inferencetest.Model{
+		Name:         "e5-small",
+		MaxBatchSize: 64,
+		Inputs: []inferencetest.TensorSpec{
+			{Name: "input_ids", DType: tensor.Int64, Shape: []int64{-1}},
+			{Name: "attention_mask", DType: tensor.Int64, Shape: []int64{-1}},
+		},
+		Outputs: []inferencetest.TensorSpec{
+			{Name: "pooler_output", DType: tensor.FP16, Shape: []int64{-1}},
+			{Name: "last_hidden_state", DType: tensor.BF16, Shape: []int64{-1, 384}},
+		},
+		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
+			return runtime.ServeFake(ctx, EmbedderModel, &EmbedderModel.Methods[0], req.Inputs, req.BatchSize, decodeEmbedRequest, encodeEmbedding, impl.Embed)
+		},
+	})
+}
+
 // EmbedRequestTensors describes the tensors of embedding.v1.EmbedRequest, in field order.
 var EmbedRequestTensors = []runtime.TensorDesc{
 	{Name: "input_ids", Field: "input_ids", DType: tensor.Int64, Shape: []int64{-1}},
 	{Name: "attention_mask", Field: "attention_mask", DType: tensor.Int64, Shape: []int64{-1}},
 }
 
+// encodeEmbedRequest appends the tensors of each EmbedRequest of batch to e, in
+// the order of EmbedRequestTensors.
+func encodeEmbedRequest(e *runtime.Encoder, batch []*EmbedRequest) {
+	for _, x := range batch {
+		runtime.AppendTensor(e.Tensor(0), x.GetInputIds())
+		runtime.AppendTensor(e.Tensor(1), x.GetAttentionMask())
+	}
+}
+
+// decodeEmbedRequest sets each element of batch to a new EmbedRequest holding
+// the tensors of its item in d, in the order of EmbedRequestTensors.
+func decodeEmbedRequest(d *runtime.Decoder, batch []*EmbedRequest) {
+	for i := range batch {
+		batch[i] = &EmbedRequest{
+			InputIds:      runtime.DecodeTensor[int64](d.Tensor(0), i),
+			AttentionMask: runtime.DecodeTensor[int64](d.Tensor(1), i),
+		}
+	}
+}
+
 // EmbeddingTensors describes the tensors of embedding.v1.Embedding, in field order.
 var EmbeddingTensors = []runtime.TensorDesc{
 	{Name: "pooler_output", Field: "sentence", DType: tensor.FP16, Shape: []int64{-1}},
 	{Name: "last_hidden_state", Field: "tokens", DType: tensor.BF16, Shape: []int64{-1, 384}},
+}
+
+// encodeEmbedding appends the tensors of each Embedding of batch to e, in the
+// order of EmbeddingTensors.
+func encodeEmbedding(e *runtime.Encoder, batch []*Embedding) {
+	for _, x := range batch {
+		runtime.AppendTensor(e.Tensor(0), x.GetSentence())
+		runtime.AppendRaw(e.Tensor(1), x.GetTokens())
+	}
+}
+
+// decodeEmbedding sets each element of batch to a new Embedding holding the
+// tensors of its item in d, in the order of EmbeddingTensors.
+func decodeEmbedding(d *runtime.Decoder, batch []*Embedding) {
+	for i := range batch {
+		batch[i] = &Embedding{
+			Sentence: runtime.DecodeTensor[float32](d.Tensor(0), i),
+			Tokens:   runtime.DecodeRaw(d.Tensor(1), i),
+		}
+	}
 }

@@ -6,8 +6,11 @@
 package rankingv1
 
 import (
+	context "context"
 	runtime "github.com/goai-dev/goai/runtime"
+	inferencetest "github.com/goai-dev/goai/runtime/inferencetest"
 	tensor "github.com/goai-dev/goai/runtime/tensor"
+	grpc "google.golang.org/grpc"
 	time "time"
 )
 
@@ -78,17 +81,210 @@ var RankerModel = &runtime.ModelDesc{
 	},
 }
 
+// RankerModelClient calls the models of ranking.v1.Ranker through ModelInfer of
+// the Open Inference Protocol (KServe v2, Triton), with the tensors and call
+// policies that RankerModel declares. It is safe for concurrent use.
+type RankerModelClient struct {
+	caller *runtime.Caller
+	pool   *runtime.Pool // dialed by NewRankerModelClient, closed by Close; nil otherwise
+}
+
+// NewRankerModelClient returns a client of the model server at target, such as
+// "dns:///triton:8001", over connections it dials with [runtime.Dial] and owns:
+// Close closes them. opts configure both the connections and the client's
+// [runtime.Caller]; a transport security option is required.
+func NewRankerModelClient(target string, opts ...runtime.Option) (*RankerModelClient, error) {
+	pool, err := runtime.Dial(target, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c := NewRankerModelClientFromConn(pool, opts...)
+	c.pool = pool
+	return c, nil
+}
+
+// NewRankerModelClientFromConn returns a client calling through cc, such as a
+// [runtime.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves
+// it open. opts configure the client's [runtime.Caller].
+func NewRankerModelClientFromConn(cc grpc.ClientConnInterface, opts ...runtime.Option) *RankerModelClient {
+	return &RankerModelClient{caller: runtime.NewCaller(cc, RankerModel, opts...)}
+}
+
+// Rank ranks with the default model.
+//
+// It makes one ModelInfer call of model "ranker" version "7" with in, under the
+// policy of RankerModel.Methods[0]; opts change the policy for this call.
+func (c *RankerModelClient) Rank(ctx context.Context, in *RankRequest, opts ...runtime.CallOption) (*RankResponse, error) {
+	return runtime.Infer(ctx, c.caller, &RankerModel.Methods[0], in, encodeRankRequest, decodeRankResponse, opts...)
+}
+
+// RankDeep ranks with the larger model, for the top of the feed.
+//
+// It makes one ModelInfer call of model "ranker-large" version "2" with in,
+// under the policy of RankerModel.Methods[1]; opts change the policy for this
+// call.
+func (c *RankerModelClient) RankDeep(ctx context.Context, in *RankRequest, opts ...runtime.CallOption) (*RankResponse, error) {
+	return runtime.Infer(ctx, c.caller, &RankerModel.Methods[1], in, encodeRankRequest, decodeRankResponse, opts...)
+}
+
+// RankBatch is Rank for many RankRequest messages: it stacks them along the
+// batch dimension into as few ModelInfer calls as the model's batch limits
+// allow, each under the policy of Rank, runs them in parallel, and returns the
+// results in the order of in. Data that does not fit its tensor fails the whole
+// batch before any call; an empty in makes none. See [runtime.InferBatch].
+func (c *RankerModelClient) RankBatch(ctx context.Context, in []*RankRequest, opts ...runtime.CallOption) ([]*RankResponse, error) {
+	return runtime.InferBatch(ctx, c.caller, &RankerModel.Methods[0], in, encodeRankRequest, decodeRankResponse, opts...)
+}
+
+// RankDeepBatch is RankDeep for many RankRequest messages: it stacks them along
+// the batch dimension into as few ModelInfer calls as the model's batch limits
+// allow, each under the policy of RankDeep, runs them in parallel, and returns
+// the results in the order of in. Data that does not fit its tensor fails the
+// whole batch before any call; an empty in makes none. See
+// [runtime.InferBatch].
+func (c *RankerModelClient) RankDeepBatch(ctx context.Context, in []*RankRequest, opts ...runtime.CallOption) ([]*RankResponse, error) {
+	return runtime.InferBatch(ctx, c.caller, &RankerModel.Methods[1], in, encodeRankRequest, decodeRankResponse, opts...)
+}
+
+// CheckModel compares the tensors that RankerModel declares with the metadata
+// the server reports for every model the client calls, and returns a
+// [*runtime.ContractError] listing every difference; see [runtime.CheckModel].
+func (c *RankerModelClient) CheckModel(ctx context.Context) error {
+	return runtime.CheckModel(ctx, c.caller.Conn(), RankerModel)
+}
+
+// Caller returns the client's [runtime.Caller], to route calls between model
+// versions or read the state of a model's breaker.
+func (c *RankerModelClient) Caller() *runtime.Caller {
+	return c.caller
+}
+
+// Close closes the connections that NewRankerModelClient dialed, ending their
+// calls. It does nothing for a client made with NewRankerModelClientFromConn.
+func (c *RankerModelClient) Close() error {
+	if c.pool == nil {
+		return nil
+	}
+	return c.pool.Close()
+}
+
+// RankerFake is the model behind ranking.v1.Ranker written in Go, for tests:
+// RegisterRankerFake serves it on an [inferencetest.Server], where
+// RankerModelClient calls it as it would call a model server. It has one method
+// per model that the service's rpcs call, named for the first of them; each
+// call of a method serves one item of a request.
+type RankerFake interface {
+	// Rank serves model "ranker" version "7" for rpc Rank.
+	Rank(ctx context.Context, in *RankRequest) (*RankResponse, error)
+	// RankDeep serves model "ranker-large" version "2" for rpc RankDeep.
+	RankDeep(ctx context.Context, in *RankRequest) (*RankResponse, error)
+}
+
+// RegisterRankerFake registers impl on srv as the models that ranking.v1.Ranker
+// calls, with the tensors that RankerModel declares: "ranker" version 7, served
+// by impl.Rank; "ranker-large" version 2, served by impl.RankDeep; the fallback
+// "ranker-lite" version 1, served by impl.Rank. Each replaces a model
+// registered before under its name.
+func RegisterRankerFake(srv *inferencetest.Server, impl RankerFake) error {
+	rankRequestSpecs := []inferencetest.TensorSpec{
+		{Name: "user_id", DType: tensor.Int64, Shape: []int64{1}},
+		{Name: "item_ids", DType: tensor.Uint64, Shape: []int64{-1}},
+		{Name: "item_categories", DType: tensor.Int16, Shape: []int64{-1}},
+		{Name: "item_age_days", DType: tensor.Int8, Shape: []int64{-1}},
+		{Name: "hour_of_day", DType: tensor.Uint8, Shape: []int64{1}},
+		{Name: "seen_before", DType: tensor.Bool, Shape: []int64{-1}},
+		{Name: "item_prices", DType: tensor.FP64, Shape: []int64{-1}},
+		{Name: "user_embedding", DType: tensor.Int8, Shape: []int64{64}},
+		{Name: "LOCALE", DType: tensor.Bytes},
+	}
+	rankResponseSpecs := []inferencetest.TensorSpec{
+		{Name: "scores", DType: tensor.FP32, Shape: []int64{-1}},
+		{Name: "positions", DType: tensor.Uint16, Shape: []int64{-1}},
+		{Name: "model_ids", DType: tensor.Int32, Shape: []int64{1}},
+		{Name: "explanations", DType: tensor.Bytes, Shape: []int64{-1}},
+	}
+	if err := srv.Register(inferencetest.Model{
+		Name:         "ranker",
+		Versions:     []string{"7"},
+		MaxBatchSize: 128,
+		Inputs:       rankRequestSpecs,
+		Outputs:      rankResponseSpecs,
+		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
+			return runtime.ServeFake(ctx, RankerModel, &RankerModel.Methods[0], req.Inputs, req.BatchSize, decodeRankRequest, encodeRankResponse, impl.Rank)
+		},
+	}); err != nil {
+		return err
+	}
+	if err := srv.Register(inferencetest.Model{
+		Name:         "ranker-large",
+		Versions:     []string{"2"},
+		MaxBatchSize: 128,
+		Inputs:       rankRequestSpecs,
+		Outputs:      rankResponseSpecs,
+		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
+			return runtime.ServeFake(ctx, RankerModel, &RankerModel.Methods[1], req.Inputs, req.BatchSize, decodeRankRequest, encodeRankResponse, impl.RankDeep)
+		},
+	}); err != nil {
+		return err
+	}
+	return srv.Register(inferencetest.Model{
+		Name:         "ranker-lite",
+		Versions:     []string{"1"},
+		MaxBatchSize: 128,
+		Inputs:       rankRequestSpecs,
+		Outputs:      rankResponseSpecs,
+		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
+			return runtime.ServeFake(ctx, RankerModel, &RankerModel.Methods[0], req.Inputs, req.BatchSize, decodeRankRequest, encodeRankResponse, impl.Rank)
+		},
+	})
+}
+
 // RankRequestTensors describes the tensors of ranking.v1.RankRequest, in field order.
 var RankRequestTensors = []runtime.TensorDesc{
 	{Name: "user_id", Field: "user_id", DType: tensor.Int64, Shape: []int64{1}},
 	{Name: "item_ids", Field: "item_ids", DType: tensor.Uint64, Shape: []int64{-1}},
 	{Name: "item_categories", Field: "item_categories", DType: tensor.Int16, Shape: []int64{-1}},
-	{Name: "item_age_days", Field: "item_age_days", DType: tensor.Int8},
+	{Name: "item_age_days", Field: "item_age_days", DType: tensor.Int8, Shape: []int64{-1}},
 	{Name: "hour_of_day", Field: "hour_of_day", DType: tensor.Uint8, Shape: []int64{1}},
 	{Name: "seen_before", Field: "seen_before", DType: tensor.Bool, Shape: []int64{-1}},
 	{Name: "item_prices", Field: "item_prices", DType: tensor.FP64, Shape: []int64{-1}},
 	{Name: "user_embedding", Field: "user_embedding", DType: tensor.Int8, Shape: []int64{64}},
 	{Name: "LOCALE", Field: "locale", DType: tensor.Bytes},
+}
+
+// encodeRankRequest appends the tensors of each RankRequest of batch to e, in
+// the order of RankRequestTensors.
+func encodeRankRequest(e *runtime.Encoder, batch []*RankRequest) {
+	for _, x := range batch {
+		runtime.AppendScalar(e.Tensor(0), x.GetUserId())
+		runtime.AppendTensor(e.Tensor(1), x.GetItemIds())
+		runtime.AppendTensor(e.Tensor(2), x.GetItemCategories())
+		runtime.AppendTensor(e.Tensor(3), x.GetItemAgeDays())
+		runtime.AppendTensor(e.Tensor(4), x.GetHourOfDay())
+		runtime.AppendTensor(e.Tensor(5), x.GetSeenBefore())
+		runtime.AppendTensor(e.Tensor(6), x.GetItemPrices())
+		runtime.AppendRaw(e.Tensor(7), x.GetUserEmbedding())
+		runtime.AppendString(e.Tensor(8), x.GetLocale())
+	}
+}
+
+// decodeRankRequest sets each element of batch to a new RankRequest holding the
+// tensors of its item in d, in the order of RankRequestTensors; its other
+// fields stay unset.
+func decodeRankRequest(d *runtime.Decoder, batch []*RankRequest) {
+	for i := range batch {
+		batch[i] = &RankRequest{
+			UserId:         runtime.DecodeScalar[int64](d.Tensor(0), i),
+			ItemIds:        runtime.DecodeTensor[uint64](d.Tensor(1), i),
+			ItemCategories: runtime.DecodeTensor[int32](d.Tensor(2), i),
+			ItemAgeDays:    runtime.DecodeTensor[int32](d.Tensor(3), i),
+			HourOfDay:      runtime.DecodeTensor[uint32](d.Tensor(4), i),
+			SeenBefore:     runtime.DecodeTensor[bool](d.Tensor(5), i),
+			ItemPrices:     runtime.DecodeTensor[float64](d.Tensor(6), i),
+			UserEmbedding:  runtime.DecodeRaw(d.Tensor(7), i),
+			Locale:         runtime.DecodeString[string](d.Tensor(8), i),
+		}
+	}
 }
 
 // RankResponseTensors describes the tensors of ranking.v1.RankResponse, in field order.
@@ -97,4 +293,28 @@ var RankResponseTensors = []runtime.TensorDesc{
 	{Name: "positions", Field: "positions", DType: tensor.Uint16, Shape: []int64{-1}},
 	{Name: "model_ids", Field: "model_ids", DType: tensor.Int32, Shape: []int64{1}},
 	{Name: "explanations", Field: "explanations", DType: tensor.Bytes, Shape: []int64{-1}},
+}
+
+// encodeRankResponse appends the tensors of each RankResponse of batch to e, in
+// the order of RankResponseTensors.
+func encodeRankResponse(e *runtime.Encoder, batch []*RankResponse) {
+	for _, x := range batch {
+		runtime.AppendTensor(e.Tensor(0), x.GetScores())
+		runtime.AppendTensor(e.Tensor(1), x.GetPositions())
+		runtime.AppendTensor(e.Tensor(2), x.GetModelIds())
+		runtime.AppendStrings(e.Tensor(3), x.GetExplanations())
+	}
+}
+
+// decodeRankResponse sets each element of batch to a new RankResponse holding
+// the tensors of its item in d, in the order of RankResponseTensors.
+func decodeRankResponse(d *runtime.Decoder, batch []*RankResponse) {
+	for i := range batch {
+		batch[i] = &RankResponse{
+			Scores:       runtime.DecodeTensor[float32](d.Tensor(0), i),
+			Positions:    runtime.DecodeTensor[uint32](d.Tensor(1), i),
+			ModelIds:     runtime.DecodeTensor[int32](d.Tensor(2), i),
+			Explanations: runtime.DecodeStrings[[]byte](d.Tensor(3), i),
+		}
+	}
 }

@@ -6,8 +6,11 @@
 package textv1
 
 import (
+	context "context"
 	runtime "github.com/goai-dev/goai/runtime"
+	inferencetest "github.com/goai-dev/goai/runtime/inferencetest"
 	tensor "github.com/goai-dev/goai/runtime/tensor"
+	grpc "google.golang.org/grpc"
 	time "time"
 )
 
@@ -41,14 +44,153 @@ var TokenizerModel = &runtime.ModelDesc{
 	},
 }
 
+// TokenizerModelClient calls the models of text.v1.Tokenizer through ModelInfer
+// of the Open Inference Protocol (KServe v2, Triton), with the tensors and call
+// policies that TokenizerModel declares. It is safe for concurrent use.
+type TokenizerModelClient struct {
+	caller *runtime.Caller
+	pool   *runtime.Pool // dialed by NewTokenizerModelClient, closed by Close; nil otherwise
+}
+
+// NewTokenizerModelClient returns a client of the model server at target, such
+// as "dns:///triton:8001", over connections it dials with [runtime.Dial] and
+// owns: Close closes them. opts configure both the connections and the client's
+// [runtime.Caller]; a transport security option is required.
+func NewTokenizerModelClient(target string, opts ...runtime.Option) (*TokenizerModelClient, error) {
+	pool, err := runtime.Dial(target, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c := NewTokenizerModelClientFromConn(pool, opts...)
+	c.pool = pool
+	return c, nil
+}
+
+// NewTokenizerModelClientFromConn returns a client calling through cc, such as
+// a [runtime.Pool] or a *grpc.ClientConn, which stays the caller's: Close
+// leaves it open. opts configure the client's [runtime.Caller].
+func NewTokenizerModelClientFromConn(cc grpc.ClientConnInterface, opts ...runtime.Option) *TokenizerModelClient {
+	return &TokenizerModelClient{caller: runtime.NewCaller(cc, TokenizerModel, opts...)}
+}
+
+// Tokenize makes one ModelInfer call of model "bert_tokenizer" with in, under
+// the policy of TokenizerModel.Methods[0]; opts change the policy for this
+// call.
+func (c *TokenizerModelClient) Tokenize(ctx context.Context, in *TokenizeRequest, opts ...runtime.CallOption) (*TokenizeResponse, error) {
+	return runtime.Infer(ctx, c.caller, &TokenizerModel.Methods[0], in, encodeTokenizeRequest, decodeTokenizeResponse, opts...)
+}
+
+// CheckModel compares the tensors that TokenizerModel declares with the
+// metadata the server reports for every model the client calls, and returns a
+// [*runtime.ContractError] listing every difference; see [runtime.CheckModel].
+func (c *TokenizerModelClient) CheckModel(ctx context.Context) error {
+	return runtime.CheckModel(ctx, c.caller.Conn(), TokenizerModel)
+}
+
+// Caller returns the client's [runtime.Caller], to route calls between model
+// versions or read the state of a model's breaker.
+func (c *TokenizerModelClient) Caller() *runtime.Caller {
+	return c.caller
+}
+
+// Close closes the connections that NewTokenizerModelClient dialed, ending
+// their calls. It does nothing for a client made with
+// NewTokenizerModelClientFromConn.
+func (c *TokenizerModelClient) Close() error {
+	if c.pool == nil {
+		return nil
+	}
+	return c.pool.Close()
+}
+
+// TokenizerFake is the model behind text.v1.Tokenizer written in Go, for tests:
+// RegisterTokenizerFake serves it on an [inferencetest.Server], where
+// TokenizerModelClient calls it as it would call a model server. It has one
+// method per model that the service's rpcs call, named for the first of them;
+// each call of a method serves one item of a request.
+type TokenizerFake interface {
+	// Tokenize serves model "bert_tokenizer" for rpc Tokenize.
+	Tokenize(ctx context.Context, in *TokenizeRequest) (*TokenizeResponse, error)
+}
+
+// TokenizerFakeFunc implements TokenizerFake with a function.
+type TokenizerFakeFunc func(ctx context.Context, in *TokenizeRequest) (*TokenizeResponse, error)
+
+// Tokenize returns f(ctx, in).
+func (f TokenizerFakeFunc) Tokenize(ctx context.Context, in *TokenizeRequest) (*TokenizeResponse, error) {
+	return f(ctx, in)
+}
+
+// RegisterTokenizerFake registers impl on srv as the models that
+// text.v1.Tokenizer calls, with the tensors that TokenizerModel declares:
+// "bert_tokenizer", served by impl.Tokenize. Each replaces a model registered
+// before under its name.
+func RegisterTokenizerFake(srv *inferencetest.Server, impl TokenizerFake) error {
+	return srv.Register(inferencetest.Model{
+		Name: "bert_tokenizer",
+		Inputs: []inferencetest.TensorSpec{
+			{Name: "TEXT", DType: tensor.Bytes, Shape: []int64{1}},
+			{Name: "ADD_SPECIAL_TOKENS", DType: tensor.Bool},
+		},
+		Outputs: []inferencetest.TensorSpec{
+			{Name: "input_ids", DType: tensor.Int64, Shape: []int64{-1}},
+			{Name: "attention_mask", DType: tensor.Int64, Shape: []int64{-1}},
+		},
+		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
+			return runtime.ServeFake(ctx, TokenizerModel, &TokenizerModel.Methods[0], req.Inputs, req.BatchSize, decodeTokenizeRequest, encodeTokenizeResponse, impl.Tokenize)
+		},
+	})
+}
+
 // TokenizeRequestTensors describes the tensors of text.v1.TokenizeRequest, in field order.
 var TokenizeRequestTensors = []runtime.TensorDesc{
 	{Name: "TEXT", Field: "text", DType: tensor.Bytes, Shape: []int64{1}},
 	{Name: "ADD_SPECIAL_TOKENS", Field: "add_special_tokens", DType: tensor.Bool},
 }
 
+// encodeTokenizeRequest appends the tensors of each TokenizeRequest of batch to
+// e, in the order of TokenizeRequestTensors.
+func encodeTokenizeRequest(e *runtime.Encoder, batch []*TokenizeRequest) {
+	for _, x := range batch {
+		runtime.AppendString(e.Tensor(0), x.GetText())
+		runtime.AppendScalar(e.Tensor(1), x.GetAddSpecialTokens())
+	}
+}
+
+// decodeTokenizeRequest sets each element of batch to a new TokenizeRequest
+// holding the tensors of its item in d, in the order of TokenizeRequestTensors.
+func decodeTokenizeRequest(d *runtime.Decoder, batch []*TokenizeRequest) {
+	for i := range batch {
+		batch[i] = &TokenizeRequest{
+			Text:             runtime.DecodeString[string](d.Tensor(0), i),
+			AddSpecialTokens: new(runtime.DecodeScalar[bool](d.Tensor(1), i)),
+		}
+	}
+}
+
 // TokenizeResponseTensors describes the tensors of text.v1.TokenizeResponse, in field order.
 var TokenizeResponseTensors = []runtime.TensorDesc{
 	{Name: "input_ids", Field: "input_ids", DType: tensor.Int64, Shape: []int64{-1}},
 	{Name: "attention_mask", Field: "attention_mask", DType: tensor.Int64, Shape: []int64{-1}},
+}
+
+// encodeTokenizeResponse appends the tensors of each TokenizeResponse of batch
+// to e, in the order of TokenizeResponseTensors.
+func encodeTokenizeResponse(e *runtime.Encoder, batch []*TokenizeResponse) {
+	for _, x := range batch {
+		runtime.AppendTensor(e.Tensor(0), x.GetInputIds())
+		runtime.AppendTensor(e.Tensor(1), x.GetAttentionMask())
+	}
+}
+
+// decodeTokenizeResponse sets each element of batch to a new TokenizeResponse
+// holding the tensors of its item in d, in the order of
+// TokenizeResponseTensors.
+func decodeTokenizeResponse(d *runtime.Decoder, batch []*TokenizeResponse) {
+	for i := range batch {
+		batch[i] = &TokenizeResponse{
+			InputIds:      runtime.DecodeTensor[int64](d.Tensor(0), i),
+			AttentionMask: runtime.DecodeTensor[int64](d.Tensor(1), i),
+		}
+	}
 }

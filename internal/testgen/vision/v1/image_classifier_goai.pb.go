@@ -6,8 +6,11 @@
 package visionv1
 
 import (
+	context "context"
 	runtime "github.com/goai-dev/goai/runtime"
+	inferencetest "github.com/goai-dev/goai/runtime/inferencetest"
 	tensor "github.com/goai-dev/goai/runtime/tensor"
+	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	time "time"
 )
@@ -81,12 +84,181 @@ var ImageClassifierModel = &runtime.ModelDesc{
 	},
 }
 
+// ImageClassifierModelClient calls the models of vision.v1.ImageClassifier
+// through ModelInfer of the Open Inference Protocol (KServe v2, Triton), with
+// the tensors and call policies that ImageClassifierModel declares. It is safe
+// for concurrent use.
+type ImageClassifierModelClient struct {
+	caller *runtime.Caller
+	pool   *runtime.Pool // dialed by NewImageClassifierModelClient, closed by Close; nil otherwise
+}
+
+// NewImageClassifierModelClient returns a client of the model server at target,
+// such as "dns:///triton:8001", over connections it dials with [runtime.Dial]
+// and owns: Close closes them. opts configure both the connections and the
+// client's [runtime.Caller]; a transport security option is required.
+func NewImageClassifierModelClient(target string, opts ...runtime.Option) (*ImageClassifierModelClient, error) {
+	pool, err := runtime.Dial(target, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c := NewImageClassifierModelClientFromConn(pool, opts...)
+	c.pool = pool
+	return c, nil
+}
+
+// NewImageClassifierModelClientFromConn returns a client calling through cc,
+// such as a [runtime.Pool] or a *grpc.ClientConn, which stays the caller's:
+// Close leaves it open. opts configure the client's [runtime.Caller].
+func NewImageClassifierModelClientFromConn(cc grpc.ClientConnInterface, opts ...runtime.Option) *ImageClassifierModelClient {
+	return &ImageClassifierModelClient{caller: runtime.NewCaller(cc, ImageClassifierModel, opts...)}
+}
+
+// Classify scores one image for a waiting user: a tight budget, one more
+// attempt than the service's default.
+//
+// It makes one ModelInfer call of model "resnet50" version "3" with in, under
+// the policy of ImageClassifierModel.Methods[0]; opts change the policy for
+// this call.
+func (c *ImageClassifierModelClient) Classify(ctx context.Context, in *Image, opts ...runtime.CallOption) (*Classification, error) {
+	return runtime.Infer(ctx, c.caller, &ImageClassifierModel.Methods[0], in, encodeImage, decodeClassification, opts...)
+}
+
+// ClassifyOffline scores images for a backfill, with the service's
+// default policy, but also retrying requests the server timed out.
+//
+// It makes one ModelInfer call of model "resnet50" version "3" with in, under
+// the policy of ImageClassifierModel.Methods[1]; opts change the policy for
+// this call.
+func (c *ImageClassifierModelClient) ClassifyOffline(ctx context.Context, in *Image, opts ...runtime.CallOption) (*Classification, error) {
+	return runtime.Infer(ctx, c.caller, &ImageClassifierModel.Methods[1], in, encodeImage, decodeClassification, opts...)
+}
+
+// ClassifyBatch is Classify for many Image messages: it stacks them along the
+// batch dimension into as few ModelInfer calls as the model's batch limits
+// allow, each under the policy of Classify, runs them in parallel, and returns
+// the results in the order of in. Data that does not fit its tensor fails the
+// whole batch before any call; an empty in makes none. See
+// [runtime.InferBatch].
+func (c *ImageClassifierModelClient) ClassifyBatch(ctx context.Context, in []*Image, opts ...runtime.CallOption) ([]*Classification, error) {
+	return runtime.InferBatch(ctx, c.caller, &ImageClassifierModel.Methods[0], in, encodeImage, decodeClassification, opts...)
+}
+
+// ClassifyOfflineBatch is ClassifyOffline for many Image messages: it stacks
+// them along the batch dimension into as few ModelInfer calls as the model's
+// batch limits allow, each under the policy of ClassifyOffline, runs them in
+// parallel, and returns the results in the order of in. Data that does not fit
+// its tensor fails the whole batch before any call; an empty in makes none. See
+// [runtime.InferBatch].
+func (c *ImageClassifierModelClient) ClassifyOfflineBatch(ctx context.Context, in []*Image, opts ...runtime.CallOption) ([]*Classification, error) {
+	return runtime.InferBatch(ctx, c.caller, &ImageClassifierModel.Methods[1], in, encodeImage, decodeClassification, opts...)
+}
+
+// CheckModel compares the tensors that ImageClassifierModel declares with the
+// metadata the server reports for every model the client calls, and returns a
+// [*runtime.ContractError] listing every difference; see [runtime.CheckModel].
+func (c *ImageClassifierModelClient) CheckModel(ctx context.Context) error {
+	return runtime.CheckModel(ctx, c.caller.Conn(), ImageClassifierModel)
+}
+
+// Caller returns the client's [runtime.Caller], to route calls between model
+// versions or read the state of a model's breaker.
+func (c *ImageClassifierModelClient) Caller() *runtime.Caller {
+	return c.caller
+}
+
+// Close closes the connections that NewImageClassifierModelClient dialed,
+// ending their calls. It does nothing for a client made with
+// NewImageClassifierModelClientFromConn.
+func (c *ImageClassifierModelClient) Close() error {
+	if c.pool == nil {
+		return nil
+	}
+	return c.pool.Close()
+}
+
+// ImageClassifierFake is the model behind vision.v1.ImageClassifier written in
+// Go, for tests: RegisterImageClassifierFake serves it on an
+// [inferencetest.Server], where ImageClassifierModelClient calls it as it would
+// call a model server. It has one method per model that the service's rpcs
+// call, named for the first of them; each call of a method serves one item of a
+// request.
+type ImageClassifierFake interface {
+	// Classify serves model "resnet50" version "3" for rpcs Classify and ClassifyOffline.
+	Classify(ctx context.Context, in *Image) (*Classification, error)
+}
+
+// ImageClassifierFakeFunc implements ImageClassifierFake with a function.
+type ImageClassifierFakeFunc func(ctx context.Context, in *Image) (*Classification, error)
+
+// Classify returns f(ctx, in).
+func (f ImageClassifierFakeFunc) Classify(ctx context.Context, in *Image) (*Classification, error) {
+	return f(ctx, in)
+}
+
+// RegisterImageClassifierFake registers impl on srv as the models that
+// vision.v1.ImageClassifier calls, with the tensors that ImageClassifierModel
+// declares: "resnet50" version 3, served by impl.Classify. Each replaces a
+// model registered before under its name.
+func RegisterImageClassifierFake(srv *inferencetest.Server, impl ImageClassifierFake) error {
+	return srv.Register(inferencetest.Model{
+		Name:         "resnet50",
+		Versions:     []string{"3"},
+		MaxBatchSize: 32,
+		Inputs: []inferencetest.TensorSpec{
+			{Name: "input__0", DType: tensor.FP32, Shape: []int64{3, 224, 224}},
+		},
+		Outputs: []inferencetest.TensorSpec{
+			{Name: "output__0", DType: tensor.FP32, Shape: []int64{1000}},
+		},
+		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
+			return runtime.ServeFake(ctx, ImageClassifierModel, &ImageClassifierModel.Methods[0], req.Inputs, req.BatchSize, decodeImage, encodeClassification, impl.Classify)
+		},
+	})
+}
+
 // ImageTensors describes the tensors of vision.v1.Image, in field order.
 var ImageTensors = []runtime.TensorDesc{
 	{Name: "input__0", Field: "pixels", DType: tensor.FP32, Shape: []int64{3, 224, 224}},
 }
 
+// encodeImage appends the tensors of each Image of batch to e, in the order of
+// ImageTensors.
+func encodeImage(e *runtime.Encoder, batch []*Image) {
+	for _, x := range batch {
+		runtime.AppendTensor(e.Tensor(0), x.GetPixels())
+	}
+}
+
+// decodeImage sets each element of batch to a new Image holding the tensors of
+// its item in d, in the order of ImageTensors.
+func decodeImage(d *runtime.Decoder, batch []*Image) {
+	for i := range batch {
+		batch[i] = &Image{
+			Pixels: runtime.DecodeTensor[float32](d.Tensor(0), i),
+		}
+	}
+}
+
 // ClassificationTensors describes the tensors of vision.v1.Classification, in field order.
 var ClassificationTensors = []runtime.TensorDesc{
 	{Name: "output__0", Field: "scores", DType: tensor.FP32, Shape: []int64{1000}},
+}
+
+// encodeClassification appends the tensors of each Classification of batch to
+// e, in the order of ClassificationTensors.
+func encodeClassification(e *runtime.Encoder, batch []*Classification) {
+	for _, x := range batch {
+		runtime.AppendTensor(e.Tensor(0), x.GetScores())
+	}
+}
+
+// decodeClassification sets each element of batch to a new Classification
+// holding the tensors of its item in d, in the order of ClassificationTensors.
+func decodeClassification(d *runtime.Decoder, batch []*Classification) {
+	for i := range batch {
+		batch[i] = &Classification{
+			Scores: runtime.DecodeTensor[float32](d.Tensor(0), i),
+		}
+	}
 }

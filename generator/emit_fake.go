@@ -1,0 +1,163 @@
+package generator
+
+import (
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/compiler/protogen"
+)
+
+// generateFake writes the fake of an OPEN_INFERENCE service: the interface
+// a Go implementation of its models satisfies, a function type satisfying
+// it when the service calls one model, and the function that registers an
+// implementation on an inferencetest.Server.
+func generateFake(g *protogen.GeneratedFile, sm *serviceModel) {
+	n := sm.names
+	ctx := g.QualifiedGoIdent(contextPackage.Ident("Context"))
+	srv := g.QualifiedGoIdent(inferencetestPackage.Ident("Server"))
+
+	g.AnnotateSymbol(n.Fake, protogen.Annotation{Location: sm.service.Location})
+	wrapComment(g, n.Fake+" is the model behind "+sm.desc.Service+" written in Go, for tests: "+
+		n.RegisterFake+" serves it on an ["+srv+"], where "+n.Client+" calls it as it would call a model server. "+
+		"It has one method per model that the service's rpcs call, named for the first of them; "+
+		"each call of a method serves one item of a request.")
+	g.P("type ", n.Fake, " interface {")
+	for _, fm := range sm.fakes {
+		m := fm.method.method
+		g.P("// ", m.GoName, " serves ", modelPhrase(fm.method.model), " for ", rpcList(fm.rpcs), ".")
+		g.P(m.GoName, "(ctx ", ctx, ", in *", m.Input.GoIdent, ") (*", m.Output.GoIdent, ", error)")
+	}
+	g.P("}")
+	g.P()
+
+	if len(sm.fakes) == 1 {
+		m := sm.fakes[0].method.method
+		g.P("// ", n.FakeFunc, " implements ", n.Fake, " with a function.")
+		g.P("type ", n.FakeFunc, " func(ctx ", ctx, ", in *", m.Input.GoIdent, ") (*", m.Output.GoIdent, ", error)")
+		g.P()
+		g.P("// ", m.GoName, " returns f(ctx, in).")
+		g.P("func (f ", n.FakeFunc, ") ", m.GoName, "(ctx ", ctx, ", in *", m.Input.GoIdent, ") (*", m.Output.GoIdent, ", error) {")
+		g.P("return f(ctx, in)")
+		g.P("}")
+		g.P()
+	}
+
+	served := make([]string, len(sm.registrations))
+	for i, r := range sm.registrations {
+		served[i] = registrationPhrase(r)
+	}
+	wrapComment(g, n.RegisterFake+" registers impl on srv as the models that "+sm.desc.Service+
+		" calls, with the tensors that "+n.Model+" declares: "+strings.Join(served, "; ")+
+		". Each replaces a model registered before under its name.")
+	g.P("func ", n.RegisterFake, "(srv *", srv, ", impl ", n.Fake, ") error {")
+	// Several registrations declare the tensors of each message once.
+	specs := map[*messageModel]string{}
+	if len(sm.registrations) > 1 {
+		taken := map[string]bool{"srv": true, "impl": true, "err": true}
+		for _, r := range sm.registrations {
+			for _, mm := range []*messageModel{r.inputs, r.outputs} {
+				if _, ok := specs[mm]; ok {
+					continue
+				}
+				name := unexport(mm.message.GoIdent.GoName) + "Specs"
+				for i := 2; taken[name]; i++ {
+					name = unexport(mm.message.GoIdent.GoName) + "Specs" + strconv.Itoa(i)
+				}
+				taken[name] = true
+				specs[mm] = name
+				g.P(name, " := ", tensorSpecs(g, mm))
+			}
+		}
+	}
+	spec := func(mm *messageModel) string {
+		if name, ok := specs[mm]; ok {
+			return name
+		}
+		return tensorSpecs(g, mm)
+	}
+	for i, r := range sm.registrations {
+		last := i == len(sm.registrations)-1
+		if last {
+			g.P("return srv.Register(", inferencetestPackage.Ident("Model"), "{")
+		} else {
+			g.P("if err := srv.Register(", inferencetestPackage.Ident("Model"), "{")
+		}
+		mm := r.serve.method
+		g.P("Name: ", strconv.Quote(r.model), ",")
+		if len(r.versions) > 0 {
+			quoted := make([]string, len(r.versions))
+			for i, v := range r.versions {
+				quoted[i] = strconv.Quote(v)
+			}
+			g.P("Versions: []string{", strings.Join(quoted, ", "), "},")
+		}
+		if sm.desc.MaxBatchSize > 0 {
+			g.P("MaxBatchSize: ", sm.desc.MaxBatchSize, ",")
+		}
+		g.P("Inputs: ", spec(r.inputs), ",")
+		g.P("Outputs: ", spec(r.outputs), ",")
+		g.P("Infer: func(ctx ", ctx, ", req *", inferencetestPackage.Ident("Request"), ") ([]", tensorPackage.Ident("Tensor"), ", error) {")
+		g.P("return ", runtimePackage.Ident("ServeFake"), "(ctx, ", n.Model, ", &", n.Model, ".Methods[", mm.index, "], req.Inputs, req.BatchSize, ",
+			mm.fakeDecode, ", ", mm.fakeEncode, ", impl.", mm.method.GoName, ")")
+		g.P("},")
+		if last {
+			g.P("})")
+		} else {
+			g.P("}); err != nil {")
+			g.P("return err")
+			g.P("}")
+		}
+	}
+	g.P("}")
+	g.P()
+}
+
+// registrationPhrase says in prose what r registers: "resnet50" version 3,
+// served by impl.Classify.
+func registrationPhrase(r *registration) string {
+	var b strings.Builder
+	if r.fallback {
+		b.WriteString("the fallback ")
+	}
+	b.WriteString(strconv.Quote(r.model))
+	switch len(r.versions) {
+	case 0:
+	case 1:
+		b.WriteString(" version " + r.versions[0])
+	default:
+		b.WriteString(" versions " + strings.Join(r.versions, ", "))
+	}
+	b.WriteString(", served by impl." + r.serve.method.method.GoName)
+	return b.String()
+}
+
+// tensorSpecs returns the []inferencetest.TensorSpec literal of the tensors
+// of mm.
+func tensorSpecs(g *protogen.GeneratedFile, mm *messageModel) string {
+	specs := make([]string, len(mm.tensors))
+	for i, t := range mm.tensors {
+		var l literal
+		l.add("Name", strconv.Quote(t.Name))
+		l.add("DType", g.QualifiedGoIdent(tensorPackage.Ident(dtypeNames[t.DType])))
+		if t.Shape != nil {
+			l.add("Shape", int64s(t.Shape))
+		}
+		specs[i] = l.inline("")
+	}
+	return block("[]"+g.QualifiedGoIdent(inferencetestPackage.Ident("TensorSpec")), specs)
+}
+
+// rpcList names rpcs in prose: "rpc Classify", "rpcs Classify and ClassifyOffline".
+func rpcList(rpcs []*methodModel) string {
+	names := make([]string, len(rpcs))
+	for i, mm := range rpcs {
+		names[i] = string(mm.method.Desc.Name())
+	}
+	switch len(names) {
+	case 1:
+		return "rpc " + names[0]
+	case 2:
+		return "rpcs " + names[0] + " and " + names[1]
+	}
+	return "rpcs " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}

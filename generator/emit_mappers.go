@@ -1,0 +1,154 @@
+package generator
+
+import (
+	"strconv"
+
+	"github.com/goai-dev/goai/runtime/tensor"
+	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/gofeaturespb"
+)
+
+// fieldKind is how a field holds its tensor, which picks the runtime
+// functions that encode and decode it.
+type fieldKind int
+
+const (
+	kindTensor  fieldKind = iota // repeated numeric or bool: AppendTensor, DecodeTensor
+	kindScalar                   // singular numeric or bool: AppendScalar, DecodeScalar
+	kindRaw                      // singular bytes of raw data: AppendRaw, DecodeRaw
+	kindStrings                  // repeated string or bytes, BYTES: AppendStrings, DecodeStrings
+	kindString                   // singular string or bytes, one BYTES element: AppendString, DecodeString
+)
+
+// kindOf returns how field holds a tensor of datatype dt.
+func kindOf(field *protogen.Field, dt tensor.DType) fieldKind {
+	k := field.Desc.Kind()
+	text := k == protoreflect.StringKind || k == protoreflect.BytesKind
+	switch {
+	case field.Desc.IsList() && text:
+		return kindStrings
+	case field.Desc.IsList():
+		return kindTensor
+	case k == protoreflect.BytesKind && dt != tensor.Bytes:
+		return kindRaw
+	case text:
+		return kindString
+	}
+	return kindScalar
+}
+
+// appendFuncs and decodeFuncs name the runtime functions of each kind.
+var (
+	appendFuncs = [...]string{
+		kindTensor: "AppendTensor", kindScalar: "AppendScalar", kindRaw: "AppendRaw",
+		kindStrings: "AppendStrings", kindString: "AppendString",
+	}
+	decodeFuncs = [...]string{
+		kindTensor: "DecodeTensor", kindScalar: "DecodeScalar", kindRaw: "DecodeRaw",
+		kindStrings: "DecodeStrings", kindString: "DecodeString",
+	}
+)
+
+// goTypes are the Go types of the field kinds that hold tensors, the type
+// arguments of the decode functions.
+var goTypes = map[protoreflect.Kind]string{
+	protoreflect.FloatKind:    "float32",
+	protoreflect.DoubleKind:   "float64",
+	protoreflect.Int32Kind:    "int32",
+	protoreflect.Sint32Kind:   "int32",
+	protoreflect.Sfixed32Kind: "int32",
+	protoreflect.Int64Kind:    "int64",
+	protoreflect.Sint64Kind:   "int64",
+	protoreflect.Sfixed64Kind: "int64",
+	protoreflect.Uint32Kind:   "uint32",
+	protoreflect.Fixed32Kind:  "uint32",
+	protoreflect.Uint64Kind:   "uint64",
+	protoreflect.Fixed64Kind:  "uint64",
+	protoreflect.BoolKind:     "bool",
+	protoreflect.StringKind:   "string",
+	protoreflect.BytesKind:    "[]byte",
+}
+
+// generateMappers writes the mappers of one message, its encoder first.
+func generateMappers(g *protogen.GeneratedFile, mappers []*mapper) {
+	for _, encode := range []bool{true, false} {
+		for _, mp := range mappers {
+			if mp.encode != encode {
+				continue
+			}
+			if encode {
+				generateEncoder(g, mp)
+			} else {
+				generateDecoder(g, mp)
+			}
+		}
+	}
+}
+
+// generateEncoder writes a function appending the tensors of a batch of
+// messages to a runtime.Encoder, item by item.
+func generateEncoder(g *protogen.GeneratedFile, mp *mapper) {
+	mm := mp.message
+	msg := mm.message.GoIdent
+	wrapComment(g, mp.name+" appends the tensors of each "+msg.GoName+" of batch to e, in the order of "+tensorsIdent(mm.message).GoName+".")
+	g.P("func ", mp.name, "(e *", runtimePackage.Ident("Encoder"), ", batch []*", msg, ") {")
+	g.P("for _, x := range batch {")
+	for i, t := range mm.tensors {
+		f := mm.fields[i]
+		g.P(runtimePackage.Ident(appendFuncs[kindOf(f, t.DType)]), "(e.Tensor(", i, "), x.Get", f.GoName, "())")
+	}
+	g.P("}")
+	g.P("}")
+	g.P()
+}
+
+// generateDecoder writes a function setting each message of a batch from
+// the items of a runtime.Decoder's tensors.
+func generateDecoder(g *protogen.GeneratedFile, mp *mapper) {
+	mm := mp.message
+	msg := mm.message.GoIdent
+	doc := mp.name + " sets each element of batch to a new " + msg.GoName + " holding the tensors of its item in d, in the order of " +
+		tensorsIdent(mm.message).GoName
+	if len(mm.tensors) < len(mm.message.Fields) {
+		doc += "; its other fields stay unset"
+	}
+	wrapComment(g, doc+".")
+	g.P("func ", mp.name, "(d *", runtimePackage.Ident("Decoder"), ", batch []*", msg, ") {")
+	g.P("for i := range batch {")
+	opaque := mm.message.APILevel == gofeaturespb.GoFeatures_API_OPAQUE
+	if opaque {
+		// The opaque API has no exported fields; its builder has.
+		g.P("batch[i] = ", msg.GoImportPath.Ident(msg.GoName+"_builder"), "{")
+	} else {
+		g.P("batch[i] = &", msg, "{")
+	}
+	for i, t := range mm.tensors {
+		f := mm.fields[i]
+		kind := kindOf(f, t.DType)
+		value := g.QualifiedGoIdent(runtimePackage.Ident(decodeFuncs[kind]))
+		if kind != kindRaw {
+			value += "[" + goTypes[f.Desc.Kind()] + "]"
+		}
+		value += "(d.Tensor(" + strconv.Itoa(i) + "), i)"
+		if pointer(f) {
+			value = "new(" + value + ")"
+		}
+		g.P(f.GoName, ": ", value, ",")
+	}
+	if opaque {
+		g.P("}.Build()")
+	} else {
+		g.P("}")
+	}
+	g.P("}")
+	g.P("}")
+	g.P()
+}
+
+// pointer reports whether the Go field (or builder field) of a singular
+// field is a pointer: a scalar or string with explicit presence.
+func pointer(field *protogen.Field) bool {
+	fd := field.Desc
+	return fd.HasPresence() && !fd.IsList() && fd.Kind() != protoreflect.BytesKind
+}

@@ -1,0 +1,138 @@
+package generator
+
+import (
+	"strconv"
+
+	"google.golang.org/protobuf/compiler/protogen"
+)
+
+// The mappers of a message (encodeImage, decodeImage) are unexported
+// functions of the Go package whose clients and fakes use them, which need
+// not be the message's own package. Several files of a package may use one
+// message, so every file works out the same plan for the whole package:
+// which mappers it needs, in the order of gen.Files (dependencies first,
+// as protoc sends them), and their names. Each mapper is declared by the
+// first file that needs it, and used by name from the others.
+
+// use is one mapper that the package needs: a message, one way.
+type use struct {
+	message *protogen.Message
+	encode  bool
+}
+
+// mappers plans the mappers of the file's package, names those the file's
+// methods use, and declares in m those the file is first to need.
+func (a *analysis) mappers(m *fileModel) {
+	var (
+		order []use
+		owner = map[use]*protogen.File{}
+	)
+	for _, f := range a.gen.Files {
+		if f.GoImportPath != a.file.GoImportPath {
+			continue
+		}
+		for _, service := range f.Services {
+			if !isOpenInference(service) {
+				continue
+			}
+			for _, method := range service.Methods {
+				for _, u := range a.uses(method) {
+					if _, ok := owner[u]; !ok {
+						owner[u] = f
+						order = append(order, u)
+					}
+				}
+			}
+		}
+	}
+
+	// One base name per message, shared by its encoder and decoder; a
+	// second message of the same name, from another package, gets a number.
+	base := map[*protogen.Message]string{}
+	taken := map[string]bool{}
+	for _, u := range order {
+		if _, ok := base[u.message]; ok {
+			continue
+		}
+		name := mapperName(u.message, a.fileOf(u.message), a.file.GoImportPath)
+		for i := 2; taken[name]; i++ {
+			name = mapperName(u.message, a.fileOf(u.message), a.file.GoImportPath) + strconv.Itoa(i)
+		}
+		taken[name] = true
+		base[u.message] = name
+	}
+
+	for _, sm := range m.services {
+		if !sm.openInference {
+			continue
+		}
+		for _, mm := range sm.methods {
+			if mm.inputs == nil || mm.outputs == nil {
+				continue // reported by method
+			}
+			mm.encode = encodeMapper(base[mm.inputs])
+			mm.decode = decodeMapper(base[mm.outputs])
+			if a.opts.Fakes {
+				mm.fakeDecode = decodeMapper(base[mm.inputs])
+				mm.fakeEncode = encodeMapper(base[mm.outputs])
+			}
+		}
+	}
+
+	for _, u := range order {
+		if owner[u] != a.file {
+			continue
+		}
+		name := decodeMapper(base[u.message])
+		if u.encode {
+			name = encodeMapper(base[u.message])
+		}
+		m.mappers = append(m.mappers, &mapper{name: name, encode: u.encode, message: a.model(u.message)})
+	}
+}
+
+// uses returns the mappers that the client, and the fake if generated, of
+// an OPEN_INFERENCE rpc need: the request's encoder and the response's
+// decoder, then the fake's request decoder and response encoder. A
+// streaming rpc or one whose messages lack tensors needs none: its own
+// file reports it.
+func (a *analysis) uses(method *protogen.Method) []use {
+	if method.Desc.IsStreamingClient() || method.Desc.IsStreamingServer() ||
+		!hasTensors(method.Input) || !hasTensors(method.Output) {
+		return nil
+	}
+	uses := []use{{method.Input, true}, {method.Output, false}}
+	if a.opts.Fakes {
+		uses = append(uses, use{method.Input, false}, use{method.Output, true})
+	}
+	return uses
+}
+
+// fileOf returns the file that declares message.
+func (a *analysis) fileOf(message *protogen.Message) *protogen.File {
+	return a.gen.FilesByPath[message.Desc.ParentFile().Path()]
+}
+
+// model returns the checked tensors of message, which has tensor
+// annotations: the file's own, or, for a message of another file, checked
+// here with that file's rules. Its mistakes are that file's to report; if
+// that file is not being generated, they would go unreported, so they are
+// reported here, without detail. A message with mistakes gets a model
+// without tensors: the run fails, and nothing is written.
+func (a *analysis) model(message *protogen.Message) *messageModel {
+	if mm, ok := a.models[message]; ok {
+		return mm
+	}
+	f := a.fileOf(message)
+	b := &analysis{gen: a.gen, file: f, opts: a.opts}
+	mm := b.message(message)
+	if b.err() != nil || mm == nil {
+		if !f.Generate {
+			a.errorf(declaration(message.Desc, message.Location.Path),
+				"the tensor annotations of %s have mistakes; generate %s too, to see them", message.Desc.FullName(), f.Desc.Path())
+		}
+		mm = &messageModel{message: message}
+	}
+	a.models[message] = mm
+	return mm
+}

@@ -1,0 +1,105 @@
+package testgen_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	dtypesv1 "github.com/goai-dev/goai/internal/testgen/dtypes/v1"
+	embeddingv1 "github.com/goai-dev/goai/internal/testgen/embedding/v1"
+	rankingv1 "github.com/goai-dev/goai/internal/testgen/ranking/v1"
+	textv1 "github.com/goai-dev/goai/internal/testgen/text/v1"
+	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
+	"github.com/goai-dev/goai/runtime"
+	"github.com/goai-dev/goai/runtime/inferencetest"
+	"github.com/goai-dev/goai/runtime/tensor"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// TestCheckModelOfFakes checks every generated client against the models
+// its generated fake registers: the fakes declare exactly the contract.
+func TestCheckModelOfFakes(t *testing.T) {
+	srv := startServer(t)
+	conn, err := srv.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+
+	// The fakes are never called: nil implementations will do.
+	for _, err := range []error{
+		dtypesv1.RegisterEchoFake(srv.Server, dtypesv1.EchoFakeFunc(nil)),
+		dtypesv1.RegisterSummarizerFake(srv.Server, dtypesv1.SummarizerFakeFunc(nil)),
+		rankingv1.RegisterRankerFake(srv.Server, ranker{}),
+		visionv1.RegisterImageClassifierFake(srv.Server, visionv1.ImageClassifierFakeFunc(nil)),
+		embeddingv1.RegisterEmbedderFake(srv.Server, embeddingv1.EmbedderFakeFunc(nil)),
+		textv1.RegisterTokenizerFake(srv.Server, textv1.TokenizerFakeFunc(nil)),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, check := range map[string]func(context.Context) error{
+		"Echo":            dtypesv1.NewEchoModelClientFromConn(conn).CheckModel,
+		"Summarizer":      dtypesv1.NewSummarizerModelClientFromConn(conn).CheckModel,
+		"Ranker":          rankingv1.NewRankerModelClientFromConn(conn).CheckModel,
+		"ImageClassifier": visionv1.NewImageClassifierModelClientFromConn(conn).CheckModel,
+		"Embedder":        embeddingv1.NewEmbedderModelClientFromConn(conn).CheckModel,
+		"Tokenizer":       textv1.NewTokenizerModelClientFromConn(conn).CheckModel,
+	} {
+		if err := check(t.Context()); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if n := srv.infers(); n != 0 {
+		t.Errorf("CheckModel made %d inferences, want none", n)
+	}
+}
+
+func TestCheckModelMismatch(t *testing.T) {
+	srv := startServer(t)
+	err := srv.Register(inferencetest.Model{
+		Name:         "resnet50",
+		Versions:     []string{"3"},
+		MaxBatchSize: 8,
+		Inputs: []inferencetest.TensorSpec{
+			{Name: "input__0", DType: tensor.FP16, Shape: []int64{3, 224, 224}},
+			{Name: "scale", DType: tensor.FP32, Shape: []int64{1}},
+		},
+		Outputs: []inferencetest.TensorSpec{{Name: "output__0", DType: tensor.FP32, Shape: []int64{1001}}},
+		Infer:   inferencetest.Identity("", tensor.FP32).Infer,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := visionv1.NewImageClassifierModelClient(srv.Target(), srv.options()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeOnCleanup(t, c)
+
+	err = c.CheckModel(t.Context())
+	var ce *runtime.ContractError
+	if !errors.As(err, &ce) || !errors.Is(err, runtime.ErrContractMismatch) || status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("err = %v, want a *runtime.ContractError", err)
+	}
+	if ce.Model != (runtime.ModelRef{Name: "resnet50", Version: "3"}) {
+		t.Errorf("checked %v, want resnet50@3", ce.Model)
+	}
+	for _, want := range []string{`input "input__0": declared datatype FP32, server has FP16`, `output "output__0": declared shape [-1 1000]`, `server input "scale"`} {
+		if !slices.ContainsFunc(ce.Mismatches, func(m string) bool { return strings.Contains(m, want) }) {
+			t.Errorf("mismatches %q lack %q", ce.Mismatches, want)
+		}
+	}
+	if len(ce.Mismatches) != 3 {
+		t.Errorf("%d mismatches, want 3:\n%s", len(ce.Mismatches), err)
+	}
+
+	// A model the server does not have: the metadata call's error.
+	if err := textv1.NewTokenizerModelClientFromConn(c.Caller().Conn()).CheckModel(t.Context()); status.Code(err) != codes.NotFound {
+		t.Errorf("unknown model: %v, want NotFound", err)
+	}
+}
