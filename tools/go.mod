@@ -1,6 +1,6 @@
 module github.com/goai-dev/goai/tools
 
-go 1.26
+go 1.26.7
 
 tool github.com/bufbuild/buf/cmd/buf
 
