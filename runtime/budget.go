@@ -6,12 +6,14 @@ import (
 	"time"
 )
 
-// Defaults of [RetryBudgetPolicy]. The ratio is the one gRPC's
-// retryThrottling examples use (tokenRatio 0.1); the floor and the window
-// are Finagle's RetryBudget defaults (minRetriesPerSec 10, ttl 10s).
+// Defaults of [RetryBudgetPolicy]: Finagle's RetryBudget defaults
+// (percentCanRetry 0.2, minRetriesPerSec 10, ttl 10s). A ratio of 0.2 lets
+// retries absorb a server failing up to about a fifth of calls; gRPC's
+// retryThrottling examples use 0.1, which starves retries as soon as a
+// tenth of calls fail.
 const (
 	// DefaultRetryBudgetRatio is [RetryBudgetPolicy.Ratio]'s default.
-	DefaultRetryBudgetRatio = 0.1
+	DefaultRetryBudgetRatio = 0.2
 	// DefaultRetryBudgetMinPerSecond is [RetryBudgetPolicy.MinPerSecond]'s
 	// default.
 	DefaultRetryBudgetMinPerSecond = 10
@@ -23,7 +25,7 @@ const (
 // Ratio × calls + MinPerSecond × TTL retries. Zero fields take the defaults
 // named on each.
 type RetryBudgetPolicy struct {
-	// Ratio is the retries each call earns. 0: 0.1; negative: none, so
+	// Ratio is the retries each call earns. 0: 0.2; negative: none, so
 	// only the MinPerSecond floor allows retries.
 	Ratio float64
 	// MinPerSecond is the floor of retries per second allowed whatever the

@@ -93,8 +93,11 @@ func TestRetryBudgetBoundsRetriesUnderTotalFailure(t *testing.T) {
 			clk.Advance(time.Second)
 		}
 	}
-	// 3 windows of 1000 calls: at most 3 × (100 + 100).
-	if total > 600 || total < 300 {
-		t.Errorf("retries over 3 windows = %d, want within [300, 600]", total)
+	// 3 windows of 1000 calls: at most 3 × (ratio × 1000 + floor × 10s),
+	// and at least what the ratio alone earns.
+	earned := int(3 * DefaultRetryBudgetRatio * 1000)
+	floor := int(3 * DefaultRetryBudgetMinPerSecond * DefaultRetryBudgetTTL.Seconds())
+	if total > earned+floor || total < earned {
+		t.Errorf("retries over 3 windows = %d, want within [%d, %d]", total, earned, earned+floor)
 	}
 }

@@ -141,7 +141,7 @@ func TestE2ERetriesMaskUnavailable(t *testing.T) {
 func TestE2ERetryBudgetBoundsLoad(t *testing.T) {
 	srv := startOIP(t)
 	srv.SetFaults(inferencetest.Faults{FailRate: 1})
-	pool := dialOIP(t, srv) // the pool's default budget: ratio 0.1, floor 10/s over 10s
+	pool := dialOIP(t, srv) // the pool's default budget: ratio 0.2, floor 10/s over 10s
 	desc := echoDesc(runtime.CallPolicy{Retry: fast(5), Breaker: runtime.BreakerPolicy{Disabled: true}})
 	c := runtime.NewCaller(pool, desc)
 	fn := infer(pool)

@@ -135,7 +135,7 @@ const file_digits_v1_digits_proto_rawDesc = "" +
 	"\x0fDigitClassifier\x123\n" +
 	"\bClassify\x12\x10.digits.v1.Glyph\x1a\x15.digits.v1.Prediction\x1a/\x92\xc2\x1c+\n" +
 	"\x06digits\x12\x011 @*\x05\x12\x031ms2\x15\n" +
-	"\x022s\x1a\a\b\x03\x12\x035ms\"\x06\b\x14*\x021sB:Z8github.com/goai-dev/goai/examples/gen/digits/v1;digitsv1b\x06proto3"
+	"\x022s\x1a\a\b\x04\x12\x035ms\"\x06\b\x14*\x021sB:Z8github.com/goai-dev/goai/examples/gen/digits/v1;digitsv1b\x06proto3"
 
 var (
 	file_digits_v1_digits_proto_rawDescOnce sync.Once

@@ -41,7 +41,7 @@ var DigitClassifierModel = &runtime.ModelDesc{
 			Policy: runtime.CallPolicy{
 				Timeout: 2 * time.Second,
 				Retry: runtime.RetryPolicy{
-					MaxAttempts:    3,
+					MaxAttempts:    4,
 					InitialBackoff: 5 * time.Millisecond,
 				},
 				Breaker: runtime.BreakerPolicy{

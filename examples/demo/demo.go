@@ -1,0 +1,269 @@
+// Package demo runs goai's generated example clients against the
+// in-process model server: concurrent single calls, batch calls and calls
+// through injected faults, checking every answer against the model's
+// computation and measuring latency and throughput. `make demo` runs it
+// through examples/cmd/demo.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	digitsv1 "github.com/goai-dev/goai/examples/gen/digits/v1"
+	tokenizerv1 "github.com/goai-dev/goai/examples/gen/tokenizer/v1"
+	"github.com/goai-dev/goai/examples/models/digits"
+	"github.com/goai-dev/goai/examples/models/tokenizer"
+	"github.com/goai-dev/goai/examples/serve"
+	"github.com/goai-dev/goai/runtime"
+	"github.com/goai-dev/goai/runtime/inferencetest"
+	"google.golang.org/grpc/codes"
+)
+
+// Config sizes a demo run. The zero value runs nothing; [DefaultConfig] is
+// what `make demo` runs.
+type Config struct {
+	// Calls is the number of single calls per phase.
+	Calls int
+	// Concurrency is the number of goroutines making them.
+	Concurrency int
+	// Batches is the number of batch calls, of BatchSize items each.
+	Batches, BatchSize int
+	// FaultRate is the fraction of ModelInfer calls the server fails with
+	// UNAVAILABLE during the fault phase.
+	FaultRate float64
+	// Seed makes the glyphs and texts reproducible.
+	Seed uint64
+}
+
+// DefaultConfig is a few thousand concurrent calls in each phase.
+var DefaultConfig = Config{Calls: 3000, Concurrency: 64, Batches: 40, BatchSize: 100, FaultRate: 0.1, Seed: 1}
+
+// Phase is what one phase of the demo measured.
+type Phase struct {
+	Name       string
+	Calls      int // calls made: single calls, or items of batch calls
+	Errors     int
+	Wrong      int // answers that did not match the model's computation
+	Retries    int // attempts beyond the first
+	P50, P99   time.Duration
+	Throughput float64 // items per second
+	// Tolerance is the fraction of calls allowed to fail: 0 but in the
+	// fault phase, where retries must turn the server's failures into at
+	// least 99.9% success.
+	Tolerance float64
+}
+
+// Report is the whole run.
+type Report struct {
+	Phases []Phase
+	// Requests is the number of ModelInfer calls the server received.
+	Requests int
+}
+
+// OK reports whether every answer was right and no phase failed more
+// calls than it tolerates.
+func (r Report) OK() bool {
+	for _, p := range r.Phases {
+		if p.Wrong > 0 || float64(p.Errors) > p.Tolerance*float64(p.Calls) {
+			return false
+		}
+	}
+	return len(r.Phases) > 0
+}
+
+// Run starts an in-process model server on 127.0.0.1 serving the example
+// models, checks the generated clients' contracts against it, runs the
+// phases of cfg and writes a table of them to w.
+func Run(ctx context.Context, w io.Writer, cfg Config) (Report, error) {
+	srv := inferencetest.New()
+	if err := serve.Register(srv); err != nil {
+		return Report{}, err
+	}
+	if err := srv.StartTCP(); err != nil {
+		return Report{}, err
+	}
+	defer srv.Stop()
+
+	glyphs, err := digitsv1.NewDigitClassifierModelClient(srv.Target(), runtime.WithInsecure())
+	if err != nil {
+		return Report{}, err
+	}
+	defer glyphs.Close()
+	words, err := tokenizerv1.NewTokenizerModelClient(srv.Target(), runtime.WithInsecure())
+	if err != nil {
+		return Report{}, err
+	}
+	defer words.Close()
+	if err := errors.Join(glyphs.CheckModel(ctx), words.CheckModel(ctx)); err != nil {
+		return Report{}, fmt.Errorf("contract check: %w", err)
+	}
+	fmt.Fprintf(w, "model server on %s; contracts of digits@1 and tokenizer match\n\n", srv.Addr())
+
+	d := &driver{cfg: cfg, glyphs: glyphs, words: words}
+	var report Report
+	report.Phases = append(report.Phases,
+		d.classify(ctx, "Classify, single calls"),
+		d.classifyBatch(ctx, fmt.Sprintf("ClassifyBatch, %d glyphs a call", cfg.BatchSize)),
+		d.tokenize(ctx, "Tokenize, single calls"),
+	)
+	srv.SetFaults(inferencetest.Faults{FailRate: cfg.FaultRate, FailWith: inferencetest.Fail(codes.Unavailable), Seed: cfg.Seed})
+	faulty := d.classify(ctx, fmt.Sprintf("Classify, %.0f%% UNAVAILABLE", 100*cfg.FaultRate))
+	faulty.Tolerance = 0.001
+	report.Phases = append(report.Phases, faulty)
+	srv.ClearFaults()
+	report.Requests = srv.Stats().Calls["ModelInfer"]
+
+	writeTable(w, report)
+	return report, nil
+}
+
+type driver struct {
+	cfg    Config
+	glyphs *digitsv1.DigitClassifierModelClient
+	words  *tokenizerv1.TokenizerModelClient
+}
+
+// result is one call's outcome.
+type result struct {
+	latency  time.Duration
+	err      error
+	wrong    bool
+	attempts int
+}
+
+// classify makes cfg.Calls single Classify calls of noisy glyphs and
+// counts a wrong answer when the probabilities differ from the model's own
+// computation.
+func (d *driver) classify(ctx context.Context, name string) Phase {
+	net, _ := digits.Trained()
+	return d.run(name, d.cfg.Calls, 1, func(i int, rng *rand.Rand) result {
+		img := digits.Noisy(rng, i%digits.Classes, 0.6)
+		want, _ := net.Forward(img)
+		var info runtime.CallInfo
+		start := time.Now()
+		got, err := d.glyphs.Classify(ctx, &digitsv1.Glyph{Pixels: img}, runtime.Report(&info))
+		r := result{latency: time.Since(start), err: err, attempts: info.Attempts}
+		if err == nil {
+			r.wrong = !slices.Equal(got.GetProbs(), want)
+		}
+		return r
+	})
+}
+
+// classifyBatch makes cfg.Batches batch calls of cfg.BatchSize glyphs.
+func (d *driver) classifyBatch(ctx context.Context, name string) Phase {
+	net, _ := digits.Trained()
+	return d.run(name, d.cfg.Batches, d.cfg.BatchSize, func(i int, rng *rand.Rand) result {
+		in := make([]*digitsv1.Glyph, d.cfg.BatchSize)
+		var pixels []float32
+		for j := range in {
+			img := digits.Noisy(rng, j%digits.Classes, 0.6)
+			in[j] = &digitsv1.Glyph{Pixels: img}
+			pixels = append(pixels, img...)
+		}
+		want, _ := net.Forward(pixels)
+		start := time.Now()
+		out, err := d.glyphs.ClassifyBatch(ctx, in)
+		r := result{latency: time.Since(start), err: err, attempts: 1}
+		if err == nil {
+			for j, p := range out {
+				if !slices.Equal(p.GetProbs(), want[j*digits.Classes:(j+1)*digits.Classes]) {
+					r.wrong = true
+				}
+			}
+		}
+		return r
+	})
+}
+
+var vocabulary = []string{"the", "model", "server", "answers", "every", "call", "with", "tensors", "in", "order", "fast"}
+
+// tokenize makes cfg.Calls single Tokenize calls of random sentences.
+func (d *driver) tokenize(ctx context.Context, name string) Phase {
+	return d.run(name, d.cfg.Calls, 1, func(i int, rng *rand.Rand) result {
+		words := make([]string, 1+rng.IntN(20))
+		for j := range words {
+			words[j] = vocabulary[rng.IntN(len(vocabulary))]
+		}
+		text := fmt.Sprint(words)
+		wantIDs, wantMask := tokenizer.Tokenize(text)
+		start := time.Now()
+		got, err := d.words.Tokenize(ctx, &tokenizerv1.Sentence{Text: text})
+		r := result{latency: time.Since(start), err: err, attempts: 1}
+		if err == nil {
+			r.wrong = !slices.Equal(got.GetIds(), wantIDs) || !slices.Equal(got.GetMask(), wantMask)
+		}
+		return r
+	})
+}
+
+// run makes calls calls of call from cfg.Concurrency goroutines, each
+// worth items items, and summarises them.
+func (d *driver) run(name string, calls, items int, call func(i int, rng *rand.Rand) result) Phase {
+	var (
+		next    atomic.Int64
+		mu      sync.Mutex
+		results = make([]result, 0, calls)
+		wg      sync.WaitGroup
+	)
+	start := time.Now()
+	for g := range max(1, min(d.cfg.Concurrency, calls)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(d.cfg.Seed, uint64(g)))
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= calls {
+					return
+				}
+				r := call(i, rng)
+				mu.Lock()
+				results = append(results, r)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+
+	p := Phase{Name: name, Calls: calls * items, Throughput: float64(calls*items) / elapsed.Seconds()}
+	latencies := make([]time.Duration, 0, len(results))
+	for _, r := range results {
+		latencies = append(latencies, r.latency)
+		if r.err != nil {
+			p.Errors++
+		}
+		if r.wrong {
+			p.Wrong++
+		}
+		if r.attempts > 1 {
+			p.Retries += r.attempts - 1
+		}
+	}
+	slices.Sort(latencies)
+	if n := len(latencies); n > 0 {
+		p.P50 = latencies[n/2]
+		p.P99 = latencies[min(n-1, n*99/100)]
+	}
+	return p
+}
+
+func writeTable(w io.Writer, r Report) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "phase\titems\terrors\twrong\tretries\tp50\tp99\titems/s\t")
+	for _, p := range r.Phases {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%.0f\t\n", p.Name, p.Calls, p.Errors, p.Wrong, p.Retries,
+			p.P50.Round(time.Microsecond), p.P99.Round(time.Microsecond), p.Throughput)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nModelInfer requests received by the server: %d\n", r.Requests)
+}
