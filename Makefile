@@ -77,5 +77,9 @@ fuzz:
 demo: generate
 	$(GO) run ./examples/cmd/demo
 
+## bench: run the benchmark suite and write BENCHMARKS.md and its chart.
+bench:
+	$(GO) run ./internal/benchreport -run -dir .bench -out BENCHMARKS.md -chart docs/bench-client.svg
+
 clean:
 	rm -rf $(BIN)

@@ -3,19 +3,23 @@
 // ratio to the baseline measured in the same run, with the command that
 // reproduces it, and an SVG chart of the client comparison.
 //
-// `make bench` runs the benchmarks and then this command:
+// `make bench` runs it as
 //
-//	go run ./internal/benchreport -dir .bench -out BENCHMARKS.md -chart docs/bench-client.svg
+//	go run ./internal/benchreport -run -dir .bench -out BENCHMARKS.md
 //
-// The -dir folder holds one file per comparison, named as in [comparisons],
-// each the plain text output of `go test -bench`.
+// With -run it first runs each comparison's command (from the repository
+// root) and keeps its output in the -dir folder, one file per comparison
+// as named in [comparisons]; without, it reads the files a previous run
+// left there.
 package main
 
 import (
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 )
@@ -24,7 +28,19 @@ func main() {
 	dir := flag.String("dir", ".bench", "folder holding the benchmark outputs")
 	out := flag.String("out", "BENCHMARKS.md", "the report to write")
 	chart := flag.String("chart", "docs/bench-client.svg", "the client chart to write, relative to the report's folder")
+	run := flag.Bool("run", false, "run the benchmarks first, writing their output to -dir")
 	flag.Parse()
+
+	if *run {
+		if err := os.MkdirAll(*dir, 0o755); err != nil {
+			log.Fatal(err)
+		}
+		for _, c := range comparisons {
+			if err := c.run(filepath.Join(*dir, c.File)); err != nil {
+				log.Fatalf("benchreport: %s: %v", c.Title, err)
+			}
+		}
+	}
 
 	var tables []table
 	for _, c := range comparisons {
@@ -51,4 +67,19 @@ func main() {
 		}
 	}
 	fmt.Printf("wrote %s\n", *out)
+}
+
+// run runs c's command through the shell, writing its output to path and
+// echoing it to standard error as it comes.
+func (c comparison) run(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fmt.Fprintf(os.Stderr, "$ %s\n", c.Command)
+	cmd := exec.Command("sh", "-c", c.Command)
+	cmd.Stdout = io.MultiWriter(f, os.Stderr)
+	cmd.Stderr = os.Stderr
+	return cmd.Run()
 }
