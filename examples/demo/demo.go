@@ -59,6 +59,8 @@ type Phase struct {
 	// fault phase, where retries must turn the server's failures into at
 	// least 99.9% success.
 	Tolerance float64
+	// FirstError is the first error a call of the phase returned.
+	FirstError error
 }
 
 // Report is the whole run.
@@ -241,6 +243,9 @@ func (d *driver) run(name string, calls, items int, call func(i int, rng *rand.R
 		latencies = append(latencies, r.latency)
 		if r.err != nil {
 			p.Errors++
+			if p.FirstError == nil {
+				p.FirstError = fmt.Errorf("after %d attempts in %s: %w", r.attempts, r.latency, r.err)
+			}
 		}
 		if r.wrong {
 			p.Wrong++
@@ -265,5 +270,10 @@ func writeTable(w io.Writer, r Report) {
 			p.P50.Round(time.Microsecond), p.P99.Round(time.Microsecond), p.Throughput)
 	}
 	tw.Flush()
+	for _, p := range r.Phases {
+		if p.FirstError != nil {
+			fmt.Fprintf(w, "\n%s, first error: %v", p.Name, p.FirstError)
+		}
+	}
 	fmt.Fprintf(w, "\nModelInfer requests received by the server: %d\n", r.Requests)
 }

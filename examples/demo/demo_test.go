@@ -8,7 +8,8 @@ import (
 )
 
 func TestRunIsCorrectAndAbsorbsFaults(t *testing.T) {
-	cfg := Config{Calls: 400, Concurrency: 16, Batches: 5, BatchSize: 70, FaultRate: 0.1, Seed: 7}
+	// Enough calls that the fault phase can show 99.9% success.
+	cfg := Config{Calls: 2000, Concurrency: 16, Batches: 5, BatchSize: 70, FaultRate: 0.1, Seed: 7}
 	report, err := Run(context.Background(), io.Discard, cfg)
 	if err != nil {
 		t.Fatal(err)
