@@ -43,7 +43,11 @@ func breakerDesc(p BreakerPolicy) *ModelDesc {
 }
 
 func TestBreakerTripsFailsFastAndRecovers(t *testing.T) {
-	desc := breakerDesc(BreakerPolicy{ConsecutiveFailures: 3, OpenTimeout: 50 * time.Millisecond})
+	// gobreaker reads the system clock, so this test sleeps through the
+	// open timeout; 250ms leaves a loaded machine room between a probe
+	// failing and the check that the breaker is open again.
+	const openTimeout = 250 * time.Millisecond
+	desc := breakerDesc(BreakerPolicy{ConsecutiveFailures: 3, OpenTimeout: openTimeout})
 	log := &breakerLog{}
 	c, _ := newTestCaller(t, desc, WithHooks(Hooks{BreakerStateChange: log.hook}))
 	m, ctx := &desc.Methods[0], context.Background()
@@ -69,14 +73,14 @@ func TestBreakerTripsFailsFastAndRecovers(t *testing.T) {
 	}
 
 	// Half-open after the timeout: a failed probe opens it again...
-	time.Sleep(60 * time.Millisecond)
+	time.Sleep(openTimeout + 10*time.Millisecond)
 	s.steps = failN(1, errUnavailable)
 	_ = c.Invoke(ctx, m, s.fn)
 	if st := c.BreakerState(model); st != gobreaker.StateOpen || s.n() != 4 {
 		t.Fatalf("after a failed probe the breaker is %v (%d attempts), want open", st, s.n())
 	}
 	// ... and a successful one closes it.
-	time.Sleep(60 * time.Millisecond)
+	time.Sleep(openTimeout + 10*time.Millisecond)
 	if err := c.Invoke(ctx, m, s.fn); err != nil {
 		t.Fatalf("probe: %v", err)
 	}
