@@ -43,12 +43,14 @@ type analysis struct {
 	// models holds the checked tensors of messages, the file's own and
 	// those of other files that its services use; see model.
 	models map[*protogen.Message]*messageModel
+	// reaches memoizes reachesTensors.
+	reaches map[*protogen.Message]bool
 }
 
 // analyze returns the checked model of file, or every problem its
 // annotations have. It never fails on a file without annotations.
 func analyze(gen *protogen.Plugin, file *protogen.File, opts Options) (*fileModel, error) {
-	a := &analysis{gen: gen, file: file, opts: opts, models: map[*protogen.Message]*messageModel{}}
+	a := &analysis{gen: gen, file: file, opts: opts, models: map[*protogen.Message]*messageModel{}, reaches: map[*protogen.Message]bool{}}
 	m := &fileModel{}
 	walkMessages(file.Messages, func(message *protogen.Message) {
 		if mm := a.message(message); mm != nil {
@@ -317,6 +319,8 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 	case goaiv1.Protocol_PROTOCOL_DIRECT:
 		desc.Protocol = runtime.ProtocolDirect
 		openInference = false
+		sm.direct = true
+		sm.stub, sm.newStub = grpcClient(service, a.file)
 	default:
 		a.errorf(s.at("protocol"), "protocol %d is not a goai.v1.Protocol; use PROTOCOL_OPEN_INFERENCE or PROTOCOL_DIRECT", opts.GetProtocol())
 		openInference = false // no checks that depend on the protocol
@@ -339,6 +343,9 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 	if f := desc.Fallback; f != nil && f.Name != "" && *f == desc.Model {
 		a.errorf(s.at("fallback"), "fallback names the model itself; name another model, or remove fallback")
 	}
+	if desc.Fallback != nil && sm.direct {
+		a.errorf(s.at("fallback"), "fallback does not apply to PROTOCOL_DIRECT, whose requests name no model: the fallback would call the same rpc again; remove fallback")
+	}
 
 	def := opts.GetDefaultCall()
 	defaults := a.call(s, "default_call.", def)
@@ -354,11 +361,11 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 		mm.index = i
 		sm.methods = append(sm.methods, mm)
 	}
-	if openInference {
+	if openInference || sm.direct {
 		a.clientMethods(sm)
-		if a.opts.Fakes {
-			a.planFakes(sm)
-		}
+	}
+	if openInference && a.opts.Fakes {
+		a.planFakes(sm)
 	}
 	return sm
 }
@@ -394,13 +401,24 @@ func (a *analysis) clientMethods(sm *serviceModel) {
 		taken[name] = "the method of rpc " + string(mm.method.Desc.Name())
 	}
 	for _, mm := range sm.methods {
+		if sm.direct && streaming(mm.method) {
+			continue // no method: see generateDirectClient
+		}
 		claim(mm, mm.method.GoName, "method", "rename the rpc")
 	}
-	if sm.desc.MaxBatchSize > 0 {
+	if sm.openInference && sm.desc.MaxBatchSize > 0 {
 		for _, mm := range sm.methods {
 			claim(mm, batchMethod(mm.method.GoName), "batch method", "rename one of the rpcs")
 		}
+		for _, mm := range sm.methods {
+			claim(mm, batcherMethod(mm.method.GoName), "batcher method", "rename one of the rpcs")
+		}
 	}
+}
+
+// streaming reports whether m streams requests or responses.
+func streaming(m *protogen.Method) bool {
+	return m.Desc.IsStreamingClient() || m.Desc.IsStreamingServer()
 }
 
 // planFakes groups the rpcs of an OPEN_INFERENCE service by the model they
@@ -512,11 +530,14 @@ func (a *analysis) method(sm *serviceModel, method *protogen.Method, defaults ru
 	if hasTensors(method.Output) {
 		mm.outputs = method.Output
 	}
+	if sm.direct && !streaming(method) {
+		mm.check = a.lengthChecks(method.Input, nil, map[*protogen.Message]bool{})
+	}
 	if !openInference {
 		return mm
 	}
 	decl := declaration(method.Desc, method.Location.Path)
-	if method.Desc.IsStreamingClient() || method.Desc.IsStreamingServer() {
+	if streaming(method) {
 		a.errorf(decl, "a streaming rpc cannot be called through PROTOCOL_OPEN_INFERENCE, whose ModelInfer is unary; make the rpc unary, or set protocol: PROTOCOL_DIRECT on the service")
 	}
 	if mm.inputs == nil {

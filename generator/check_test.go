@@ -25,6 +25,9 @@ func TestCheck(t *testing.T) {
 		"batch_method_collision.proto": {
 			`invalid/batch_method_collision.proto:19:3: test.v1.DigitModel.Classify: rpc Classify would give DigitModelModelClient the batch method ClassifyBatch, but that is the method of rpc ClassifyBatch; rename one of the rpcs`,
 		},
+		"batcher_method_collision.proto": {
+			`invalid/batcher_method_collision.proto:19:3: test.v1.DigitModel.Classify: rpc Classify would give DigitModelModelClient the batcher method NewClassifyBatcher, but that is the method of rpc NewClassifyBatcher; rename one of the rpcs`,
+		},
 		"batching_max_size_over.proto": {
 			`invalid/batching_max_size_over.proto:18:3: test.v1.DigitModel: batching.max_size 64 exceeds max_batch_size 32; lower max_size to 32 or less, or raise max_batch_size`,
 		},
@@ -49,6 +52,12 @@ func TestCheck(t *testing.T) {
 		},
 		"default_call_model.proto": {
 			`invalid/default_call_model.proto:18:3: test.v1.DigitModel: default_call.model would override the model of every rpc; set name and version on (goai.v1.model) itself, or model on one rpc's (goai.v1.call)`,
+		},
+		"direct_fallback.proto": {
+			`invalid/direct_fallback.proto:16:3: test.v1.ParamStore: fallback does not apply to PROTOCOL_DIRECT, whose requests name no model: the fallback would call the same rpc again; remove fallback`,
+		},
+		"direct_rpc_named_caller.proto": {
+			`invalid/direct_rpc_named_caller.proto:17:3: test.v1.ParamStore.Caller: rpc Caller would give ParamStoreModelClient the method Caller, but that is the client's own method; rename the rpc`,
 		},
 		"dtype_mismatch.proto": {
 			`invalid/dtype_mismatch.proto:10:30: test.v1.Digit.pixels: dtype FP32 does not fit field type int64; use repeated float or bytes`,

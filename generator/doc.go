@@ -27,7 +27,12 @@
 //     per rpc, <Rpc>(ctx, *In, ...runtime.CallOption) (*Out, error), making
 //     one ModelInfer call through runtime.Infer; for a model with
 //     max_batch_size > 0, one <Rpc>Batch(ctx, []*In, ...) ([]*Out, error)
-//     per rpc, through runtime.InferBatch; and CheckModel, Caller and Close;
+//     per rpc, through runtime.InferBatch, and one
+//     New<Rpc>Batcher(...runtime.MicroBatchOption) returning a
+//     *runtime.InferBatcher[*In, *Out], a micro-batcher whose Do coalesces
+//     concurrent single calls into ModelInfer calls of up to the batching
+//     policy's size and bytes (defaults from the annotation, options on
+//     top); and CheckModel, Caller and Close;
 //   - unless the parameter fakes=false, a fake: the interface <Service>Fake,
 //     with one method per model the rpcs call, named for the first rpc that
 //     calls it; <Service>FakeFunc, a function type implementing it, when
@@ -42,13 +47,31 @@
 //     together. A message from another Go package has its package's name in
 //     its mappers' names (encodeCommonv1Embedding).
 //
-// DIRECT services get their ModelDesc alone, for now.
+// For each PROTOCOL_DIRECT service, also a typed client, <Service>ModelClient,
+// made as above, with one method per unary rpc,
+// <Rpc>(ctx, *In, ...runtime.CallOption) (*Out, error), calling the
+// service's own rpc on the <Service>Client that protoc-gen-go-grpc
+// generates into the same Go package (so protoc-gen-go-grpc must run too)
+// through runtime.CallDirect, under the rpc's policy: retried only when
+// the rpc is idempotent, which a direct rpc is not unless its annotation
+// says so. Before sending, the method checks the length of every tensor
+// field of the request that not every length fits, against the tensor's
+// shape (runtime.CheckTensorLength, runtime.CheckRawTensorLength), with
+// straight-line code in an unexported method, check<Rpc>; it follows
+// singular message fields that are set (a oneof's included) into the
+// messages they hold, but not repeated or map message fields, nor a
+// message already on the path. Streaming rpcs get no method: a stream has
+// no single attempt for the policies to retry; the caller uses the
+// protoc-gen-go-grpc client for them. The client also has Caller and
+// Close, but no CheckModel, batch calls or fake, which are for the Open
+// Inference Protocol; and a fallback model is an error, as the requests of
+// a direct service name no model.
 //
 // Every generated name is checked against the declarations of protoc-gen-go
 // and protoc-gen-go-grpc in the same package, and against the other
 // services' generated names; an rpc whose client method would take another
-// method's name (Close, CheckModel, Caller, or <Rpc>Batch of another rpc) is
-// an error too.
+// method's name (Close, CheckModel, Caller, or <Rpc>Batch or
+// New<Rpc>Batcher of another rpc) is an error too.
 //
 // # Tensors
 //
@@ -76,8 +99,9 @@
 //
 // The protocol defaults to PROTOCOL_OPEN_INFERENCE, where the model name is
 // required, rpcs must be unary and their request and response messages must
-// each have a tensor. In PROTOCOL_DIRECT the name is optional and messages
-// need no tensors. A service counts as annotated when it has a
+// each have a tensor. In PROTOCOL_DIRECT the name is optional (it keys the
+// breaker), messages need no tensors, rpcs may stream, and there is no
+// fallback. A service counts as annotated when it has a
 // (goai.v1.model) option or one of its rpcs a (goai.v1.call) option.
 //
 // An rpc's policy is the service's default_call merged with the rpc's

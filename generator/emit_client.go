@@ -54,6 +54,9 @@ func generateClient(g *protogen.GeneratedFile, sm *serviceModel) {
 		for _, mm := range sm.methods {
 			generateBatchMethod(g, sm, mm, ctx)
 		}
+		for _, mm := range sm.methods {
+			generateBatcherMethod(g, sm, mm)
+		}
 	}
 
 	wrapComment(g, "CheckModel compares the tensors that "+n.Model+" declares with the metadata the server reports "+
@@ -110,6 +113,29 @@ func generateBatchMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *method
 	g.P("func (c *", sm.names.Client, ") ", name, "(ctx ", ctx, ", in []*", m.Input.GoIdent,
 		", opts ...", runtimePackage.Ident("CallOption"), ") ([]*", m.Output.GoIdent, ", error) {")
 	g.P("return ", runtimePackage.Ident("InferBatch"), "(ctx, c.caller, &", sm.names.Model, ".Methods[", mm.index, "], in, ",
+		mm.encode, ", ", mm.decode, ", opts...)")
+	g.P("}")
+	g.P()
+}
+
+func generateBatcherMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *methodModel) {
+	m := mm.method
+	name := batcherMethod(m.GoName)
+	rt := func(name string) string { return g.QualifiedGoIdent(runtimePackage.Ident(name)) }
+	wrapComment(g, name+" returns a micro-batcher of "+m.GoName+" calls: concurrent calls of its Do that arrive within "+
+		"the batching delay go as one ModelInfer call under the policy of "+m.GoName+", stacked along the batch dimension, "+
+		"and each caller gets its own result. A batch holds at most the batching policy's size and bytes, and only items "+
+		"that agree in every dynamic dimension. The policy is "+sm.names.Model+".Batching; opts override it field by field "+
+		"(["+rt("WithBatcherPolicy")+"]), set the options of each batch's call (["+rt("WithBatcherCallOptions")+"]) or "+
+		"configure the batcher. Close the batcher before the client. See ["+rt("InferBatcher")+"].")
+	if deprecated(m) {
+		g.P("//")
+		g.P(deprecationComment)
+	}
+	g.AnnotateSymbol(sm.names.Client+"."+name, protogen.Annotation{Location: m.Location})
+	g.P("func (c *", sm.names.Client, ") ", name, "(opts ...", runtimePackage.Ident("MicroBatchOption"), ") *",
+		runtimePackage.Ident("InferBatcher"), "[*", m.Input.GoIdent, ", *", m.Output.GoIdent, "] {")
+	g.P("return ", runtimePackage.Ident("NewInferBatcher"), "(c.caller, &", sm.names.Model, ".Methods[", mm.index, "], ",
 		mm.encode, ", ", mm.decode, ", opts...)")
 	g.P("}")
 	g.P()

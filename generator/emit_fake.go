@@ -112,20 +112,25 @@ func generateFake(g *protogen.GeneratedFile, sm *serviceModel) {
 	g.P()
 }
 
-// registrationPhrase says in prose what r registers: "resnet50" version 3,
-// served by impl.Classify.
+// registrationPhrase says in prose what r registers: "resnet50" version
+// "3", served by impl.Classify.
 func registrationPhrase(r *registration) string {
 	var b strings.Builder
 	if r.fallback {
 		b.WriteString("the fallback ")
 	}
 	b.WriteString(strconv.Quote(r.model))
-	switch len(r.versions) {
+	// Versions are quoted, like the model's name: any string may be one.
+	quoted := make([]string, len(r.versions))
+	for i, v := range r.versions {
+		quoted[i] = strconv.Quote(v)
+	}
+	switch len(quoted) {
 	case 0:
 	case 1:
-		b.WriteString(" version " + r.versions[0])
+		b.WriteString(" version " + quoted[0])
 	default:
-		b.WriteString(" versions " + strings.Join(r.versions, ", "))
+		b.WriteString(" versions " + strings.Join(quoted, ", "))
 	}
 	b.WriteString(", served by impl." + r.serve.method.method.GoName)
 	return b.String()

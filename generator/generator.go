@@ -33,6 +33,9 @@ func GenerateFile(gen *protogen.Plugin, file *protogen.File, opts Options) error
 	generateHeader(g, file)
 	for _, sm := range m.services {
 		generateModelDesc(g, sm)
+		if sm.direct {
+			generateDirectClient(g, sm)
+		}
 		if !sm.openInference {
 			continue
 		}

@@ -42,8 +42,13 @@ type serviceModel struct {
 	desc    runtime.ModelDesc
 	methods []*methodModel
 	// openInference is true for a service called through the Open
-	// Inference Protocol, which gets a typed client.
-	openInference bool
+	// Inference Protocol, and direct for one called through its own rpcs
+	// (PROTOCOL_DIRECT); either gets a typed client. Both are false when
+	// the protocol is not one goai knows.
+	openInference, direct bool
+	// stub and newStub are protoc-gen-go-grpc's client interface of a
+	// DIRECT service and its constructor, which its client calls through.
+	stub, newStub protogen.GoIdent
 	// fakes are the methods of the service's fake, one per model its rpcs
 	// call, and registrations the models RegisterFake registers; both
 	// empty without fakes.
@@ -66,6 +71,25 @@ type methodModel struct {
 	// decoder and response encoder, when fakes are generated.
 	encode, decode         string
 	fakeDecode, fakeEncode string
+	// check is what the client of a DIRECT service checks of a unary
+	// rpc's request before sending it; nil when it reaches no tensor whose
+	// length can be wrong.
+	check *lengthCheck
+}
+
+// lengthCheck is the tensors whose length a DIRECT client checks in one
+// message reached from an rpc's request, and the messages it reaches in
+// turn through singular message fields.
+type lengthCheck struct {
+	// field is the singular message field holding the message, nil for
+	// the request itself.
+	field   *protogen.Field
+	message *messageModel
+	// tensors are the indexes, in message.tensors, of the tensors held in
+	// repeated fields or raw bytes: a singular field holds one element,
+	// which always fits.
+	tensors []int
+	nested  []*lengthCheck
 }
 
 // fakeMethod is a method of a service's fake interface: it serves one

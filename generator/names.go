@@ -28,9 +28,9 @@ const (
 const fileSuffix = "_goai.pb.go"
 
 // names holds the exported Go identifiers generated for one service, so
-// that every naming rule lives here. A DIRECT service gets Model alone; the
-// others are reserved for it all the same, so that a later protocol change
-// cannot break a package.
+// that every naming rule lives here. A DIRECT service gets Model and the
+// client's names; the fake's are reserved for it all the same, so that a
+// later protocol change cannot break a package.
 //
 // protoc-gen-go-grpc declares <Service>Client and New<Service>Client in the
 // same package, so the typed client takes the name of the descriptor it
@@ -88,11 +88,29 @@ func grpcNames(service *protogen.Service) []string {
 }
 
 // clientMethods are the methods of every typed client besides one per rpc
-// and one per batch call; an rpc must not take their names.
+// and one per batch call; an rpc must not take their names. A DIRECT
+// client has no CheckModel, which stays reserved.
 var clientMethods = []string{"CheckModel", "Caller", "Close"}
 
 // batchMethod names the batch call of an rpc: Classify gives ClassifyBatch.
 func batchMethod(rpc string) string { return rpc + "Batch" }
+
+// batcherMethod names the client method that makes a micro-batcher of an
+// rpc's calls: Classify gives NewClassifyBatcher.
+func batcherMethod(rpc string) string { return "New" + rpc + "Batcher" }
+
+// checkMethod names the unexported client method of a DIRECT service that
+// checks the tensors of an rpc's request: PushParams gives
+// checkPushParams. Being a method, it cannot collide with the package's
+// other names; being unexported, with the client's other methods.
+func checkMethod(rpc string) string { return "check" + rpc }
+
+// grpcClient returns protoc-gen-go-grpc's client interface of service and
+// its constructor, <Service>Client and New<Service>Client, in the
+// service's Go package: a DIRECT client calls through them.
+func grpcClient(service *protogen.Service, file *protogen.File) (client, newClient protogen.GoIdent) {
+	return file.GoImportPath.Ident(service.GoName + "Client"), file.GoImportPath.Ident("New" + service.GoName + "Client")
+}
 
 // mapperName returns the base name of the mappers of message, declared in
 // file, for code in the package importPath: the message's Go name,

@@ -73,3 +73,15 @@ func TestTensorsIdent(t *testing.T) {
 		t.Errorf("tensorsIdent = %v, want %v", got, want)
 	}
 }
+
+func TestMethodNames(t *testing.T) {
+	for _, tt := range []struct{ got, want string }{
+		{batchMethod("Classify"), "ClassifyBatch"},
+		{batcherMethod("Classify"), "NewClassifyBatcher"},
+		{checkMethod("PushParams"), "checkPushParams"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %s, want %s", tt.got, tt.want)
+		}
+	}
+}

@@ -2,16 +2,25 @@
 // typed Go client for each model service: the descriptors of its model,
 // tensors and call policies; a <Service>ModelClient whose methods call the
 // model through ModelInfer of the Open Inference Protocol (KServe v2,
-// Triton), one item or a batch at a time, under goai's resilience policies;
-// and a <Service>Fake to implement the model in Go for tests, served by
-// package inferencetest. Build it onto your PATH, then run it with protoc or
-// buf beside protoc-gen-go (and protoc-gen-go-grpc, for services called
-// directly).
+// Triton), one item, a batch, or concurrent single calls coalesced by a
+// micro-batcher, under goai's resilience policies; and a <Service>Fake to
+// implement the model in Go for tests, served by package inferencetest.
+// For a service annotated protocol: PROTOCOL_DIRECT, which is itself the
+// model's gRPC API, the <Service>ModelClient calls its unary rpcs through
+// the protoc-gen-go-grpc client under the same policies, after checking
+// the lengths of the request's tensors; streaming rpcs are left to the
+// protoc-gen-go-grpc client.
+//
+// Build it onto your PATH, then run it with protoc or buf beside
+// protoc-gen-go. A file with a PROTOCOL_DIRECT service needs
+// protoc-gen-go-grpc too, writing into the same directory: the generated
+// client calls its New<Service>Client, and does not compile without it.
 //
 // With protoc:
 //
 //	protoc -I proto -I path/to/goai/proto \
 //	  --go_out=. --go_opt=paths=source_relative \
+//	  --go-grpc_out=. --go-grpc_opt=paths=source_relative \
 //	  --goai_out=. --goai_opt=paths=source_relative \
 //	  models/mnist/v1/mnist.proto
 //
@@ -20,6 +29,9 @@
 //	version: v2
 //	plugins:
 //	  - local: protoc-gen-go
+//	    out: gen
+//	    opt: paths=source_relative
+//	  - local: protoc-gen-go-grpc # needed by PROTOCOL_DIRECT services
 //	    out: gen
 //	    opt: paths=source_relative
 //	  - local: protoc-gen-goai
@@ -69,14 +81,20 @@ import (
 const usage = `protoc-gen-goai generates typed goai model clients from annotated .proto files.
 It is run by protoc or buf, which pass it a CodeGeneratorRequest on stdin:
 
-  protoc --go_out=. --goai_out=. path/to/model.proto
+  protoc --go_out=. --go-grpc_out=. --goai_out=. path/to/model.proto
 
   # buf.gen.yaml
   plugins:
     - local: protoc-gen-go
       out: gen
+    - local: protoc-gen-go-grpc
+      out: gen
     - local: protoc-gen-goai
       out: gen
+
+protoc-gen-go-grpc is needed for services with protocol: PROTOCOL_DIRECT,
+whose generated clients call its New<Service>Client; without it they do
+not compile.
 
 Parameters (--goai_opt=name=value, or opt: in buf.gen.yaml):
   paths=import|source_relative  where outputs go (default import)

@@ -166,13 +166,33 @@ func TestDirectModel(t *testing.T) {
 			Multiplier:     1.6,
 			RetryableCodes: []codes.Code{codes.Unavailable, codes.Aborted},
 		},
+		Breaker:    runtime.BreakerPolicy{ConsecutiveFailures: 3, OpenTimeout: 30 * time.Second},
 		Idempotent: new(true),
 	}
 	if diff := cmp.Diff(want, push.Policy); diff != "" {
 		t.Errorf("PushParams policy (-want +got):\n%s", diff)
 	}
-	if got := modelsyncv1.ModelParamsTensors; len(got) != 1 || got[0].Name != "weights" || got[0].DType != tensor.FP32 {
-		t.Errorf("ModelParamsTensors = %+v", got)
+	// ApplyGradients inherits default_call and is not idempotent, the
+	// default of the direct protocol.
+	apply := m.Methods[1]
+	want.Idempotent = nil
+	if diff := cmp.Diff(want, apply.Policy); diff != "" {
+		t.Errorf("ApplyGradients policy (-want +got):\n%s", diff)
+	}
+	if len(apply.Inputs) != 1 || &apply.Inputs[0] != &modelsyncv1.GradientUpdateTensors[0] {
+		t.Errorf("ApplyGradients Inputs = %v, want GradientUpdateTensors", apply.Inputs)
+	}
+	wantTensors := []runtime.TensorDesc{
+		{Name: "weights", Field: "weights", DType: tensor.FP32, Shape: []int64{-1, 4, 4}},
+		{Name: "bias", Field: "bias", DType: tensor.FP32, Shape: []int64{4}},
+		{Name: "scales", Field: "scales", DType: tensor.FP16, Shape: []int64{4}},
+		{Name: "learning_rate", Field: "learning_rate", DType: tensor.FP32},
+	}
+	if diff := cmp.Diff(wantTensors, modelsyncv1.ModelParamsTensors); diff != "" {
+		t.Errorf("ModelParamsTensors (-want +got):\n%s", diff)
+	}
+	if watch := m.Methods[2]; watch.FullMethod != modelsyncv1.ModelSync_WatchParams_FullMethodName {
+		t.Errorf("WatchParams FullMethod = %q", watch.FullMethod)
 	}
 }
 

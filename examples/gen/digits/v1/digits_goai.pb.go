@@ -102,6 +102,19 @@ func (c *DigitClassifierModelClient) ClassifyBatch(ctx context.Context, in []*Gl
 	return runtime.InferBatch(ctx, c.caller, &DigitClassifierModel.Methods[0], in, encodeGlyph, decodePrediction, opts...)
 }
 
+// NewClassifyBatcher returns a micro-batcher of Classify calls: concurrent
+// calls of its Do that arrive within the batching delay go as one ModelInfer
+// call under the policy of Classify, stacked along the batch dimension, and
+// each caller gets its own result. A batch holds at most the batching policy's
+// size and bytes, and only items that agree in every dynamic dimension. The
+// policy is DigitClassifierModel.Batching; opts override it field by field
+// ([runtime.WithBatcherPolicy]), set the options of each batch's call
+// ([runtime.WithBatcherCallOptions]) or configure the batcher. Close the
+// batcher before the client. See [runtime.InferBatcher].
+func (c *DigitClassifierModelClient) NewClassifyBatcher(opts ...runtime.MicroBatchOption) *runtime.InferBatcher[*Glyph, *Prediction] {
+	return runtime.NewInferBatcher(c.caller, &DigitClassifierModel.Methods[0], encodeGlyph, decodePrediction, opts...)
+}
+
 // CheckModel compares the tensors that DigitClassifierModel declares with the
 // metadata the server reports for every model the client calls, and returns a
 // [*runtime.ContractError] listing every difference; see [runtime.CheckModel].
@@ -146,8 +159,8 @@ func (f DigitClassifierFakeFunc) Classify(ctx context.Context, in *Glyph) (*Pred
 
 // RegisterDigitClassifierFake registers impl on srv as the models that
 // digits.v1.DigitClassifier calls, with the tensors that DigitClassifierModel
-// declares: "digits" version 1, served by impl.Classify. Each replaces a model
-// registered before under its name.
+// declares: "digits" version "1", served by impl.Classify. Each replaces a
+// model registered before under its name.
 func RegisterDigitClassifierFake(srv *inferencetest.Server, impl DigitClassifierFake) error {
 	return srv.Register(inferencetest.Model{
 		Name:         "digits",

@@ -93,6 +93,19 @@ func (c *TokenizerModelClient) TokenizeBatch(ctx context.Context, in []*Sentence
 	return runtime.InferBatch(ctx, c.caller, &TokenizerModel.Methods[0], in, encodeSentence, decodeTokens, opts...)
 }
 
+// NewTokenizeBatcher returns a micro-batcher of Tokenize calls: concurrent
+// calls of its Do that arrive within the batching delay go as one ModelInfer
+// call under the policy of Tokenize, stacked along the batch dimension, and
+// each caller gets its own result. A batch holds at most the batching policy's
+// size and bytes, and only items that agree in every dynamic dimension. The
+// policy is TokenizerModel.Batching; opts override it field by field
+// ([runtime.WithBatcherPolicy]), set the options of each batch's call
+// ([runtime.WithBatcherCallOptions]) or configure the batcher. Close the
+// batcher before the client. See [runtime.InferBatcher].
+func (c *TokenizerModelClient) NewTokenizeBatcher(opts ...runtime.MicroBatchOption) *runtime.InferBatcher[*Sentence, *Tokens] {
+	return runtime.NewInferBatcher(c.caller, &TokenizerModel.Methods[0], encodeSentence, decodeTokens, opts...)
+}
+
 // CheckModel compares the tensors that TokenizerModel declares with the
 // metadata the server reports for every model the client calls, and returns a
 // [*runtime.ContractError] listing every difference; see [runtime.CheckModel].

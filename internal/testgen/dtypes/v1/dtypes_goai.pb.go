@@ -85,6 +85,19 @@ func (c *EchoModelClient) EchoBatch(ctx context.Context, in []*Sample, opts ...r
 	return runtime.InferBatch(ctx, c.caller, &EchoModel.Methods[0], in, encodeSample, decodeSample, opts...)
 }
 
+// NewEchoBatcher returns a micro-batcher of Echo calls: concurrent calls of its
+// Do that arrive within the batching delay go as one ModelInfer call under the
+// policy of Echo, stacked along the batch dimension, and each caller gets its
+// own result. A batch holds at most the batching policy's size and bytes, and
+// only items that agree in every dynamic dimension. The policy is
+// EchoModel.Batching; opts override it field by field
+// ([runtime.WithBatcherPolicy]), set the options of each batch's call
+// ([runtime.WithBatcherCallOptions]) or configure the batcher. Close the
+// batcher before the client. See [runtime.InferBatcher].
+func (c *EchoModelClient) NewEchoBatcher(opts ...runtime.MicroBatchOption) *runtime.InferBatcher[*Sample, *Sample] {
+	return runtime.NewInferBatcher(c.caller, &EchoModel.Methods[0], encodeSample, decodeSample, opts...)
+}
+
 // CheckModel compares the tensors that EchoModel declares with the metadata the
 // server reports for every model the client calls, and returns a
 // [*runtime.ContractError] listing every difference; see [runtime.CheckModel].

@@ -95,6 +95,19 @@ func (c *EmbedderModelClient) EmbedBatch(ctx context.Context, in []*EmbedRequest
 	return runtime.InferBatch(ctx, c.caller, &EmbedderModel.Methods[0], in, encodeEmbedRequest, decodeEmbedding, opts...)
 }
 
+// NewEmbedBatcher returns a micro-batcher of Embed calls: concurrent calls of
+// its Do that arrive within the batching delay go as one ModelInfer call under
+// the policy of Embed, stacked along the batch dimension, and each caller gets
+// its own result. A batch holds at most the batching policy's size and bytes,
+// and only items that agree in every dynamic dimension. The policy is
+// EmbedderModel.Batching; opts override it field by field
+// ([runtime.WithBatcherPolicy]), set the options of each batch's call
+// ([runtime.WithBatcherCallOptions]) or configure the batcher. Close the
+// batcher before the client. See [runtime.InferBatcher].
+func (c *EmbedderModelClient) NewEmbedBatcher(opts ...runtime.MicroBatchOption) *runtime.InferBatcher[*EmbedRequest, *Embedding] {
+	return runtime.NewInferBatcher(c.caller, &EmbedderModel.Methods[0], encodeEmbedRequest, decodeEmbedding, opts...)
+}
+
 // CheckModel compares the tensors that EmbedderModel declares with the metadata
 // the server reports for every model the client calls, and returns a
 // [*runtime.ContractError] listing every difference; see [runtime.CheckModel].

@@ -6,8 +6,10 @@
 package modelsyncv1
 
 import (
+	context "context"
 	runtime "github.com/goai-dev/goai/runtime"
 	tensor "github.com/goai-dev/goai/runtime/tensor"
+	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	time "time"
 )
@@ -37,13 +39,166 @@ var ModelSyncModel = &runtime.ModelDesc{
 					Multiplier:     1.6,
 					RetryableCodes: []codes.Code{codes.Unavailable, codes.Aborted},
 				},
+				Breaker: runtime.BreakerPolicy{
+					ConsecutiveFailures: 3,
+					OpenTimeout:         30 * time.Second,
+				},
 				Idempotent: new(true),
+			},
+		},
+		{
+			Name:       "ApplyGradients",
+			FullMethod: "/modelsync.v1.ModelSync/ApplyGradients",
+			Inputs:     GradientUpdateTensors,
+			Policy: runtime.CallPolicy{
+				Timeout: 5 * time.Second,
+				Retry: runtime.RetryPolicy{
+					MaxAttempts:    5,
+					InitialBackoff: 100 * time.Millisecond,
+					MaxBackoff:     2 * time.Second,
+					Multiplier:     1.6,
+					RetryableCodes: []codes.Code{codes.Unavailable, codes.Aborted},
+				},
+				Breaker: runtime.BreakerPolicy{
+					ConsecutiveFailures: 3,
+					OpenTimeout:         30 * time.Second,
+				},
+			},
+		},
+		{
+			Name:       "WatchParams",
+			FullMethod: "/modelsync.v1.ModelSync/WatchParams",
+			Outputs:    ModelParamsTensors,
+			Policy: runtime.CallPolicy{
+				Timeout: 5 * time.Second,
+				Retry: runtime.RetryPolicy{
+					MaxAttempts:    5,
+					InitialBackoff: 100 * time.Millisecond,
+					MaxBackoff:     2 * time.Second,
+					Multiplier:     1.6,
+					RetryableCodes: []codes.Code{codes.Unavailable, codes.Aborted},
+				},
+				Breaker: runtime.BreakerPolicy{
+					ConsecutiveFailures: 3,
+					OpenTimeout:         30 * time.Second,
+				},
 			},
 		},
 	},
 }
 
+// ModelSyncModelClient calls modelsync.v1.ModelSync through its own gRPC API,
+// with the call policies that ModelSyncModel declares: each method calls the
+// rpc of the same name on the ModelSyncClient that protoc-gen-go-grpc generates
+// into this package, so protoc-gen-go-grpc must run beside protoc-gen-goai.
+// Before sending, a method checks the length of every tensor its request holds,
+// in the request and in the messages its singular message fields hold, against
+// the tensor's shape. It is safe for concurrent use.
+//
+// Streaming rpcs have no method, as a stream has no single attempt for the
+// policies to retry: call WatchParams on NewModelSyncClient(c.Caller().Conn()).
+type ModelSyncModelClient struct {
+	caller *runtime.Caller
+	stub   ModelSyncClient
+	pool   *runtime.Pool // dialed by NewModelSyncModelClient, closed by Close; nil otherwise
+}
+
+// NewModelSyncModelClient returns a client of the server at target, such as
+// "dns:///model-sync:443", over connections it dials with [runtime.Dial] and
+// owns: Close closes them. opts configure both the connections and the client's
+// [runtime.Caller]; a transport security option is required.
+func NewModelSyncModelClient(target string, opts ...runtime.Option) (*ModelSyncModelClient, error) {
+	pool, err := runtime.Dial(target, opts...)
+	if err != nil {
+		return nil, err
+	}
+	c := NewModelSyncModelClientFromConn(pool, opts...)
+	c.pool = pool
+	return c, nil
+}
+
+// NewModelSyncModelClientFromConn returns a client calling through cc, such as
+// a [runtime.Pool] or a *grpc.ClientConn, which stays the caller's: Close
+// leaves it open. opts configure the client's [runtime.Caller].
+func NewModelSyncModelClientFromConn(cc grpc.ClientConnInterface, opts ...runtime.Option) *ModelSyncModelClient {
+	return &ModelSyncModelClient{caller: runtime.NewCaller(cc, ModelSyncModel, opts...), stub: NewModelSyncClient(cc)}
+}
+
+// PushParams is idempotent: the server keys parameters by model and step,
+// so pushing the same parameters twice is harmless, and a push that failed
+// on the way may be sent again.
+//
+// It calls rpc PushParams with in, once its tensors fit their shapes, under the
+// policy of ModelSyncModel.Methods[0]; being idempotent, it is retried as the
+// policy says. opts change the policy for this call. See [runtime.CallDirect].
+func (c *ModelSyncModelClient) PushParams(ctx context.Context, in *SyncRequest, opts ...runtime.CallOption) (*ModelAck, error) {
+	return runtime.CallDirect(ctx, c.caller, &ModelSyncModel.Methods[0], in, c.checkPushParams, c.stub.PushParams, opts...)
+}
+
+// checkPushParams checks the length of every tensor in in, a request of
+// PushParams, against its shape, in field order, descending into set singular
+// message fields.
+func (c *ModelSyncModelClient) checkPushParams(in *SyncRequest) error {
+	if m1 := in.GetParams(); m1 != nil {
+		if err := runtime.CheckTensorLength(&ModelParamsTensors[0], len(m1.GetWeights())); err != nil {
+			return err
+		}
+		if err := runtime.CheckTensorLength(&ModelParamsTensors[1], len(m1.GetBias())); err != nil {
+			return err
+		}
+		if err := runtime.CheckRawTensorLength(&ModelParamsTensors[2], len(m1.GetScales())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ApplyGradients is not idempotent, the default of PROTOCOL_DIRECT:
+// applying a step's gradients twice moves the weights twice, so the retry
+// policy of default_call never applies to it.
+//
+// It calls rpc ApplyGradients with in, once its tensors fit their shapes, under
+// the policy of ModelSyncModel.Methods[1]; not being idempotent, it is never
+// retried once sent. opts change the policy for this call. See
+// [runtime.CallDirect].
+func (c *ModelSyncModelClient) ApplyGradients(ctx context.Context, in *GradientUpdate, opts ...runtime.CallOption) (*ModelAck, error) {
+	return runtime.CallDirect(ctx, c.caller, &ModelSyncModel.Methods[1], in, c.checkApplyGradients, c.stub.ApplyGradients, opts...)
+}
+
+// checkApplyGradients checks the length of every tensor in in, a request of
+// ApplyGradients, against its shape, in field order, descending into set
+// singular message fields.
+func (c *ModelSyncModelClient) checkApplyGradients(in *GradientUpdate) error {
+	if err := runtime.CheckTensorLength(&GradientUpdateTensors[0], len(in.GetGradients())); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Caller returns the client's [runtime.Caller], to read the state of its breaker.
+func (c *ModelSyncModelClient) Caller() *runtime.Caller {
+	return c.caller
+}
+
+// Close closes the connections that NewModelSyncModelClient dialed, ending
+// their calls. It does nothing for a client made with
+// NewModelSyncModelClientFromConn.
+func (c *ModelSyncModelClient) Close() error {
+	if c.pool == nil {
+		return nil
+	}
+	return c.pool.Close()
+}
+
 // ModelParamsTensors describes the tensors of modelsync.v1.ModelParams, in field order.
 var ModelParamsTensors = []runtime.TensorDesc{
-	{Name: "weights", Field: "weights", DType: tensor.FP32, Shape: []int64{-1}},
+	{Name: "weights", Field: "weights", DType: tensor.FP32, Shape: []int64{-1, 4, 4}},
+	{Name: "bias", Field: "bias", DType: tensor.FP32, Shape: []int64{4}},
+	{Name: "scales", Field: "scales", DType: tensor.FP16, Shape: []int64{4}},
+	{Name: "learning_rate", Field: "learning_rate", DType: tensor.FP32},
+}
+
+// GradientUpdateTensors describes the tensors of modelsync.v1.GradientUpdate, in field order.
+var GradientUpdateTensors = []runtime.TensorDesc{
+	{Name: "gradients", Field: "gradients", DType: tensor.FP32, Shape: []int64{-1, 4, 4}},
 }

@@ -146,6 +146,32 @@ func (c *RankerModelClient) RankDeepBatch(ctx context.Context, in []*RankRequest
 	return runtime.InferBatch(ctx, c.caller, &RankerModel.Methods[1], in, encodeRankRequest, decodeRankResponse, opts...)
 }
 
+// NewRankBatcher returns a micro-batcher of Rank calls: concurrent calls of its
+// Do that arrive within the batching delay go as one ModelInfer call under the
+// policy of Rank, stacked along the batch dimension, and each caller gets its
+// own result. A batch holds at most the batching policy's size and bytes, and
+// only items that agree in every dynamic dimension. The policy is
+// RankerModel.Batching; opts override it field by field
+// ([runtime.WithBatcherPolicy]), set the options of each batch's call
+// ([runtime.WithBatcherCallOptions]) or configure the batcher. Close the
+// batcher before the client. See [runtime.InferBatcher].
+func (c *RankerModelClient) NewRankBatcher(opts ...runtime.MicroBatchOption) *runtime.InferBatcher[*RankRequest, *RankResponse] {
+	return runtime.NewInferBatcher(c.caller, &RankerModel.Methods[0], encodeRankRequest, decodeRankResponse, opts...)
+}
+
+// NewRankDeepBatcher returns a micro-batcher of RankDeep calls: concurrent
+// calls of its Do that arrive within the batching delay go as one ModelInfer
+// call under the policy of RankDeep, stacked along the batch dimension, and
+// each caller gets its own result. A batch holds at most the batching policy's
+// size and bytes, and only items that agree in every dynamic dimension. The
+// policy is RankerModel.Batching; opts override it field by field
+// ([runtime.WithBatcherPolicy]), set the options of each batch's call
+// ([runtime.WithBatcherCallOptions]) or configure the batcher. Close the
+// batcher before the client. See [runtime.InferBatcher].
+func (c *RankerModelClient) NewRankDeepBatcher(opts ...runtime.MicroBatchOption) *runtime.InferBatcher[*RankRequest, *RankResponse] {
+	return runtime.NewInferBatcher(c.caller, &RankerModel.Methods[1], encodeRankRequest, decodeRankResponse, opts...)
+}
+
 // CheckModel compares the tensors that RankerModel declares with the metadata
 // the server reports for every model the client calls, and returns a
 // [*runtime.ContractError] listing every difference; see [runtime.CheckModel].
@@ -181,10 +207,10 @@ type RankerFake interface {
 }
 
 // RegisterRankerFake registers impl on srv as the models that ranking.v1.Ranker
-// calls, with the tensors that RankerModel declares: "ranker" version 7, served
-// by impl.Rank; "ranker-large" version 2, served by impl.RankDeep; the fallback
-// "ranker-lite" version 1, served by impl.Rank. Each replaces a model
-// registered before under its name.
+// calls, with the tensors that RankerModel declares: "ranker" version "7",
+// served by impl.Rank; "ranker-large" version "2", served by impl.RankDeep; the
+// fallback "ranker-lite" version "1", served by impl.Rank. Each replaces a
+// model registered before under its name.
 func RegisterRankerFake(srv *inferencetest.Server, impl RankerFake) error {
 	rankRequestSpecs := []inferencetest.TensorSpec{
 		{Name: "user_id", DType: tensor.Int64, Shape: []int64{1}},

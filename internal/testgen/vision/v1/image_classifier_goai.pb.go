@@ -154,6 +154,32 @@ func (c *ImageClassifierModelClient) ClassifyOfflineBatch(ctx context.Context, i
 	return runtime.InferBatch(ctx, c.caller, &ImageClassifierModel.Methods[1], in, encodeImage, decodeClassification, opts...)
 }
 
+// NewClassifyBatcher returns a micro-batcher of Classify calls: concurrent
+// calls of its Do that arrive within the batching delay go as one ModelInfer
+// call under the policy of Classify, stacked along the batch dimension, and
+// each caller gets its own result. A batch holds at most the batching policy's
+// size and bytes, and only items that agree in every dynamic dimension. The
+// policy is ImageClassifierModel.Batching; opts override it field by field
+// ([runtime.WithBatcherPolicy]), set the options of each batch's call
+// ([runtime.WithBatcherCallOptions]) or configure the batcher. Close the
+// batcher before the client. See [runtime.InferBatcher].
+func (c *ImageClassifierModelClient) NewClassifyBatcher(opts ...runtime.MicroBatchOption) *runtime.InferBatcher[*Image, *Classification] {
+	return runtime.NewInferBatcher(c.caller, &ImageClassifierModel.Methods[0], encodeImage, decodeClassification, opts...)
+}
+
+// NewClassifyOfflineBatcher returns a micro-batcher of ClassifyOffline calls:
+// concurrent calls of its Do that arrive within the batching delay go as one
+// ModelInfer call under the policy of ClassifyOffline, stacked along the batch
+// dimension, and each caller gets its own result. A batch holds at most the
+// batching policy's size and bytes, and only items that agree in every dynamic
+// dimension. The policy is ImageClassifierModel.Batching; opts override it
+// field by field ([runtime.WithBatcherPolicy]), set the options of each batch's
+// call ([runtime.WithBatcherCallOptions]) or configure the batcher. Close the
+// batcher before the client. See [runtime.InferBatcher].
+func (c *ImageClassifierModelClient) NewClassifyOfflineBatcher(opts ...runtime.MicroBatchOption) *runtime.InferBatcher[*Image, *Classification] {
+	return runtime.NewInferBatcher(c.caller, &ImageClassifierModel.Methods[1], encodeImage, decodeClassification, opts...)
+}
+
 // CheckModel compares the tensors that ImageClassifierModel declares with the
 // metadata the server reports for every model the client calls, and returns a
 // [*runtime.ContractError] listing every difference; see [runtime.CheckModel].
@@ -198,7 +224,7 @@ func (f ImageClassifierFakeFunc) Classify(ctx context.Context, in *Image) (*Clas
 
 // RegisterImageClassifierFake registers impl on srv as the models that
 // vision.v1.ImageClassifier calls, with the tensors that ImageClassifierModel
-// declares: "resnet50" version 3, served by impl.Classify. Each replaces a
+// declares: "resnet50" version "3", served by impl.Classify. Each replaces a
 // model registered before under its name.
 func RegisterImageClassifierFake(srv *inferencetest.Server, impl ImageClassifierFake) error {
 	return srv.Register(inferencetest.Model{
