@@ -30,13 +30,18 @@ func TestRunIsCorrectAndAbsorbsFaults(t *testing.T) {
 		t.Errorf("the fault phase made no retries: %+v", faulty)
 	}
 	// 70 glyphs fit one request of at most 64 only as two: 5 batch calls
-	// make 10 requests, besides one per single call and one per retry.
+	// make 10 requests, besides one per single call, one per retry and
+	// the micro-batched phase's.
+	batched := report.Phases[3]
+	if batched.Requests == 0 || batched.Requests > cfg.Calls/2 {
+		t.Errorf("micro-batching sent %d requests for %d calls, want at most half as many", batched.Requests, cfg.Calls)
+	}
 	single := 3 * cfg.Calls
 	retries := 0
 	for _, p := range report.Phases {
 		retries += p.Retries
 	}
-	if want := single + 10 + retries; report.Requests != want {
+	if want := single + 10 + retries + batched.Requests; report.Requests != want {
 		t.Errorf("server received %d ModelInfer requests, want %d", report.Requests, want)
 	}
 }
@@ -57,5 +62,6 @@ func ExampleRun() {
 	// Classify, single calls: 100 items, 0 errors, 0 wrong
 	// ClassifyBatch, 10 glyphs a call: 20 items, 0 errors, 0 wrong
 	// Tokenize, single calls: 100 items, 0 errors, 0 wrong
+	// Classify, micro-batched: 100 items, 0 errors, 0 wrong
 	// Classify, 0% UNAVAILABLE: 100 items, 0 errors, 0 wrong
 }
