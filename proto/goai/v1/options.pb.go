@@ -150,8 +150,11 @@ const (
 	// The Open Inference Protocol (KServe v2, Triton): the service's rpcs
 	// become ModelInfer calls on inference.GRPCInferenceService.
 	Protocol_PROTOCOL_OPEN_INFERENCE Protocol = 1
-	// The service is itself the gRPC API: its rpcs are called as declared,
-	// with goai's call policy around them.
+	// The service is itself the gRPC API: its unary rpcs are called as
+	// declared, through the stub of protoc-gen-go-grpc (which must run
+	// beside protoc-gen-goai), with goai's call policy around them and the
+	// request's annotated tensor fields checked against their shapes before
+	// sending. A DIRECT service has no fallback model: its requests name none.
 	Protocol_PROTOCOL_DIRECT Protocol = 2
 )
 
