@@ -26,19 +26,7 @@ func generateClient(g *protogen.GeneratedFile, sm *serviceModel) {
 	g.P("}")
 	g.P()
 
-	wrapComment(g, n.NewClient+` returns a client of the model server at target, such as "dns:///triton:8001", `+
-		"over connections it dials with ["+rt("Dial")+"] and owns: Close closes them. "+
-		"opts configure both the connections and the client's ["+rt("Caller")+"]; a transport security option is required.")
-	g.P("func ", n.NewClient, "(target string, opts ...", rt("Option"), ") (*", n.Client, ", error) {")
-	g.P("pool, err := ", rt("Dial"), "(target, opts...)")
-	g.P("if err != nil {")
-	g.P("return nil, err")
-	g.P("}")
-	g.P("c := ", n.NewClientFromConn, "(pool, opts...)")
-	g.P("c.pool = pool")
-	g.P("return c, nil")
-	g.P("}")
-	g.P()
+	generateDialConstructor(g, n, "model server", "dns:///triton:8001")
 
 	wrapComment(g, n.NewClientFromConn+" returns a client calling through cc, such as a ["+rt("Pool")+
 		"] or a *grpc.ClientConn, which stays the caller's: Close leaves it open. opts configure the client's ["+rt("Caller")+"].")
@@ -66,8 +54,34 @@ func generateClient(g *protogen.GeneratedFile, sm *serviceModel) {
 	g.P("}")
 	g.P()
 
-	g.P("// Caller returns the client's [", rt("Caller"), "], to route calls between model")
-	g.P("// versions or read the state of a model's breaker.")
+	generateCallerAndClose(g, n, "to route calls between model versions or read the state of a model's breaker")
+}
+
+// generateDialConstructor writes n.NewClient, which dials connections to
+// a server of the given kind, owns them, and builds the client on them
+// with n.NewClientFromConn. Both kinds of client share it.
+func generateDialConstructor(g *protogen.GeneratedFile, n names, server, exampleTarget string) {
+	rt := func(name string) string { return g.QualifiedGoIdent(runtimePackage.Ident(name)) }
+	wrapComment(g, n.NewClient+" returns a client of the "+server+" at target, such as \""+exampleTarget+"\", "+
+		"over connections it dials with ["+rt("Dial")+"] and owns: Close closes them. "+
+		"opts configure both the connections and the client's ["+rt("Caller")+"]; a transport security option is required.")
+	g.P("func ", n.NewClient, "(target string, opts ...", rt("Option"), ") (*", n.Client, ", error) {")
+	g.P("pool, err := ", rt("Dial"), "(target, opts...)")
+	g.P("if err != nil {")
+	g.P("return nil, err")
+	g.P("}")
+	g.P("c := ", n.NewClientFromConn, "(pool, opts...)")
+	g.P("c.pool = pool")
+	g.P("return c, nil")
+	g.P("}")
+	g.P()
+}
+
+// generateCallerAndClose writes the Caller and Close methods both kinds of
+// client have; callerUse says what the Caller is for.
+func generateCallerAndClose(g *protogen.GeneratedFile, n names, callerUse string) {
+	rt := func(name string) string { return g.QualifiedGoIdent(runtimePackage.Ident(name)) }
+	wrapComment(g, "Caller returns the client's ["+rt("Caller")+"], "+callerUse+".")
 	g.P("func (c *", n.Client, ") Caller() *", rt("Caller"), " {")
 	g.P("return c.caller")
 	g.P("}")

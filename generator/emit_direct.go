@@ -45,19 +45,7 @@ func generateDirectClient(g *protogen.GeneratedFile, sm *serviceModel) {
 	g.P("}")
 	g.P()
 
-	wrapComment(g, n.NewClient+` returns a client of the server at target, such as "dns:///model-sync:443", `+
-		"over connections it dials with ["+rt("Dial")+"] and owns: Close closes them. "+
-		"opts configure both the connections and the client's ["+rt("Caller")+"]; a transport security option is required.")
-	g.P("func ", n.NewClient, "(target string, opts ...", rt("Option"), ") (*", n.Client, ", error) {")
-	g.P("pool, err := ", rt("Dial"), "(target, opts...)")
-	g.P("if err != nil {")
-	g.P("return nil, err")
-	g.P("}")
-	g.P("c := ", n.NewClientFromConn, "(pool, opts...)")
-	g.P("c.pool = pool")
-	g.P("return c, nil")
-	g.P("}")
-	g.P()
+	generateDialConstructor(g, n, "server", "dns:///model-sync:443")
 
 	wrapComment(g, n.NewClientFromConn+" returns a client calling through cc, such as a ["+rt("Pool")+
 		"] or a *grpc.ClientConn, which stays the caller's: Close leaves it open. opts configure the client's ["+rt("Caller")+"].")
@@ -72,21 +60,7 @@ func generateDirectClient(g *protogen.GeneratedFile, sm *serviceModel) {
 		}
 	}
 
-	g.P("// Caller returns the client's [", rt("Caller"), "], to read the state of its breaker.")
-	g.P("func (c *", n.Client, ") Caller() *", rt("Caller"), " {")
-	g.P("return c.caller")
-	g.P("}")
-	g.P()
-
-	wrapComment(g, "Close closes the connections that "+n.NewClient+" dialed, ending their calls. "+
-		"It does nothing for a client made with "+n.NewClientFromConn+".")
-	g.P("func (c *", n.Client, ") Close() error {")
-	g.P("if c.pool == nil {")
-	g.P("return nil")
-	g.P("}")
-	g.P("return c.pool.Close()")
-	g.P("}")
-	g.P()
+	generateCallerAndClose(g, n, "to read the state of its breaker")
 }
 
 func generateDirectMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *methodModel, ctx string) {

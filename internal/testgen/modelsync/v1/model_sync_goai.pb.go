@@ -175,7 +175,8 @@ func (c *ModelSyncModelClient) checkApplyGradients(in *GradientUpdate) error {
 	return nil
 }
 
-// Caller returns the client's [runtime.Caller], to read the state of its breaker.
+// Caller returns the client's [runtime.Caller], to read the state of its
+// breaker.
 func (c *ModelSyncModelClient) Caller() *runtime.Caller {
 	return c.caller
 }
