@@ -170,7 +170,9 @@ func deprecated(m *protogen.Method) bool {
 // and with "It" after them.
 func generateMethodDoc(g *protogen.GeneratedFile, m *protogen.Method, does string) {
 	if leading := strings.TrimSuffix(m.Comments.Leading.String(), "\n"); leading != "" {
-		g.P(leading)
+		// The comment goes into Go source as it is, which Go rejects
+		// when it holds invalid UTF-8 or a byte order mark.
+		g.P(strings.ReplaceAll(strings.ToValidUTF8(leading, "\uFFFD"), "\uFEFF", ""))
 		g.P("//")
 		wrapComment(g, "It "+does)
 	} else {
