@@ -11,6 +11,7 @@ import (
 	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/runtime/inferencetest"
 	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/runtime/wirecodec"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -58,7 +59,9 @@ func BenchmarkCallPath(b *testing.B) {
 		return nil
 	}
 
-	conn, err := grpc.NewClient(srv.Target(), srv.DialOptions()...)
+	// The bare connection uses the wire codec that the pool uses, so that
+	// the comparison isolates the call path; bench/ compares codecs.
+	conn, err := grpc.NewClient(srv.Target(), append(srv.DialOptions(), wirecodec.DialOption())...)
 	if err != nil {
 		b.Fatal(err)
 	}

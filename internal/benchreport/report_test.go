@@ -54,7 +54,7 @@ func TestTabulateAndRender(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
 	}
-	if svg := chartSVG(tab); !strings.Contains(svg, "(2.00×)") || !strings.HasPrefix(svg, "<svg") {
+	if svg := chartSVG(tab); !strings.Contains(svg, "goai 90000 (2.00× baseline)") || !strings.HasPrefix(svg, "<svg") {
 		t.Errorf("chart lacks the ratio label:\n%s", svg)
 	}
 }
