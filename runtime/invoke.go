@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -29,7 +30,8 @@ type Attempt struct {
 	Fallback bool
 	// CallOptions must be passed to the attempt's RPC: they hold the
 	// call's [WithGRPCCallOptions] and capture the trailer that may carry
-	// the server's retry pushback.
+	// the server's retry pushback. They are valid only until the
+	// AttemptFunc returns: the RPC must have finished by then.
 	CallOptions []grpc.CallOption
 }
 
@@ -254,16 +256,17 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback b
 	a := Attempt{Model: model, Number: n, Fallback: fallback, CallOptions: cfg.grpcOpts}
 	var scratch *attemptScratch
 	if !fallback && cfg.maxAttempts > 1 && cfg.idempotent {
-		// Capture the trailer for the server's pushback: the trailer and
-		// the options in one allocation.
-		scratch = new(attemptScratch)
+		// Capture the trailer for the server's pushback, into scratch
+		// space reused across attempts: grpc writes the trailer before
+		// the RPC returns, and Attempt.CallOptions is valid only until
+		// the AttemptFunc returns.
+		scratch = scratchPool.Get().(*attemptScratch)
 		if len(cfg.grpcOpts) == 0 {
-			scratch.opt[0] = grpc.Trailer(&scratch.trailer)
 			a.CallOptions = scratch.opt[:]
 		} else {
 			a.CallOptions = make([]grpc.CallOption, len(cfg.grpcOpts), len(cfg.grpcOpts)+1)
 			copy(a.CallOptions, cfg.grpcOpts)
-			a.CallOptions = append(a.CallOptions, grpc.Trailer(&scratch.trailer))
+			a.CallOptions = append(a.CallOptions, scratch.opt[0])
 		}
 	}
 	ev := AttemptEvent{Method: r.plan.method.FullMethod, Model: model, Attempt: n, Fallback: fallback}
@@ -279,6 +282,8 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback b
 	res.latency = c.clock.Now().Sub(t0)
 	if scratch != nil {
 		res.trailer = scratch.trailer
+		scratch.trailer = nil
+		scratchPool.Put(scratch)
 	}
 	// The attempt's own timeout cut it if its context expired, or the
 	// server answered DEADLINE_EXCEEDED at that deadline, while the
@@ -307,3 +312,11 @@ type attemptScratch struct {
 	trailer metadata.MD
 	opt     [1]grpc.CallOption
 }
+
+// scratchPool keeps attemptScratch values, each with its option pointing
+// at its own trailer, so that capturing the trailer costs no allocation.
+var scratchPool = sync.Pool{New: func() any {
+	s := new(attemptScratch)
+	s.opt[0] = grpc.Trailer(&s.trailer)
+	return s
+}}
