@@ -9,9 +9,6 @@ import (
 	"time"
 
 	goaiv1 "github.com/goai-dev/goai/proto/goai/v1"
-	"github.com/goai-dev/goai/runtime"
-	"github.com/goai-dev/goai/runtime/tensor"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -26,8 +23,9 @@ const (
 	methodOptionsNumber  = 4
 )
 
-// Defaults that checks across options rely on, as runtime.RetryPolicy
-// documents them.
+// Defaults that checks across options rely on: runtime.DefaultInitialBackoff
+// and runtime.DefaultMaxBackoff, mirrored so that the plugin does not link
+// the runtime; a test checks that they agree.
 const (
 	defaultInitialBackoff = 50 * time.Millisecond
 	defaultMaxBackoff     = 2 * time.Second
@@ -115,13 +113,13 @@ func (a *analysis) message(message *protogen.Message) *messageModel {
 		if !ok {
 			continue
 		}
-		if other, dup := names[desc.Name]; dup {
+		if other, dup := names[desc.name]; dup {
 			s := annotation(field.Desc, field.Location.Path, fieldOptionsNumber, goaiv1.E_Tensor)
 			a.errorf(s.at("name"), "tensor name %q is already used by %s; give each tensor its own name",
-				desc.Name, other.Desc.FullName())
+				desc.name, other.Desc.FullName())
 			continue
 		}
-		names[desc.Name] = field
+		names[desc.name] = field
 		mm.tensors = append(mm.tensors, desc)
 		mm.fields = append(mm.fields, field)
 	}
@@ -143,105 +141,106 @@ func (a *analysis) extensions(extensions []*protogen.Extension) {
 }
 
 // tensor checks one tensor annotation and resolves its defaults.
-func (a *analysis) tensor(field *protogen.Field, opts *goaiv1.TensorOptions) (runtime.TensorDesc, bool) {
+func (a *analysis) tensor(field *protogen.Field, opts *goaiv1.TensorOptions) (tensorDesc, bool) {
 	s := annotation(field.Desc, field.Location.Path, fieldOptionsNumber, goaiv1.E_Tensor)
 	fd := field.Desc
 	switch {
 	case fd.IsMap():
 		a.errorf(s, "a map field cannot hold a tensor; use a repeated field, or remove (goai.v1.tensor)")
-		return runtime.TensorDesc{}, false
+		return tensorDesc{}, false
 	case fd.Message() != nil:
 		a.errorf(s, "field type %s is a message, which cannot hold a tensor; annotate the fields of %s instead",
 			fd.Message().FullName(), fd.Message().FullName())
-		return runtime.TensorDesc{}, false
+		return tensorDesc{}, false
 	case fd.Enum() != nil:
 		a.errorf(s, "field type %s is an enum, which cannot hold a tensor; use an int32 field", fd.Enum().FullName())
-		return runtime.TensorDesc{}, false
+		return tensorDesc{}, false
 	case field.Oneof != nil && !field.Oneof.Desc.IsSynthetic():
 		a.errorf(s, "a field of oneof %s cannot hold a tensor, as every tensor goes with every call; declare the field outside the oneof", field.Oneof.Desc.Name())
-		return runtime.TensorDesc{}, false
+		return tensorDesc{}, false
 	}
 	dtype, ok := a.dtype(s, fd, opts.GetDtype())
 	if !ok {
-		return runtime.TensorDesc{}, false
+		return tensorDesc{}, false
 	}
 	shape, ok := a.shape(s, fd, dtype, opts.GetShape())
 	if !ok {
-		return runtime.TensorDesc{}, false
+		return tensorDesc{}, false
 	}
-	return runtime.TensorDesc{
-		Name:  cmp.Or(opts.GetName(), string(fd.Name())),
-		Field: string(fd.Name()),
-		DType: dtype,
-		Shape: shape,
+	return tensorDesc{
+		name:  cmp.Or(opts.GetName(), string(fd.Name())),
+		field: string(fd.Name()),
+		dtype: dtype,
+		shape: shape,
 	}, true
 }
 
 // kindDTypes maps a field kind to the dtype it holds by default, followed
 // by the narrower dtypes it also holds (converted on encode and decode).
 // bytes is missing: a singular bytes field holds raw data of any dtype.
-var kindDTypes = map[protoreflect.Kind][]tensor.DType{
-	protoreflect.FloatKind:    {tensor.FP32, tensor.FP16, tensor.BF16},
-	protoreflect.DoubleKind:   {tensor.FP64},
-	protoreflect.Int32Kind:    {tensor.Int32, tensor.Int8, tensor.Int16},
-	protoreflect.Sint32Kind:   {tensor.Int32, tensor.Int8, tensor.Int16},
-	protoreflect.Sfixed32Kind: {tensor.Int32, tensor.Int8, tensor.Int16},
-	protoreflect.Int64Kind:    {tensor.Int64},
-	protoreflect.Sint64Kind:   {tensor.Int64},
-	protoreflect.Sfixed64Kind: {tensor.Int64},
-	protoreflect.Uint32Kind:   {tensor.Uint32, tensor.Uint8, tensor.Uint16},
-	protoreflect.Fixed32Kind:  {tensor.Uint32, tensor.Uint8, tensor.Uint16},
-	protoreflect.Uint64Kind:   {tensor.Uint64},
-	protoreflect.Fixed64Kind:  {tensor.Uint64},
-	protoreflect.BoolKind:     {tensor.Bool},
-	protoreflect.StringKind:   {tensor.Bytes},
+var kindDTypes = map[protoreflect.Kind][]goaiv1.DType{
+	protoreflect.FloatKind:    {goaiv1.DType_FP32, goaiv1.DType_FP16, goaiv1.DType_BF16},
+	protoreflect.DoubleKind:   {goaiv1.DType_FP64},
+	protoreflect.Int32Kind:    {goaiv1.DType_INT32, goaiv1.DType_INT8, goaiv1.DType_INT16},
+	protoreflect.Sint32Kind:   {goaiv1.DType_INT32, goaiv1.DType_INT8, goaiv1.DType_INT16},
+	protoreflect.Sfixed32Kind: {goaiv1.DType_INT32, goaiv1.DType_INT8, goaiv1.DType_INT16},
+	protoreflect.Int64Kind:    {goaiv1.DType_INT64},
+	protoreflect.Sint64Kind:   {goaiv1.DType_INT64},
+	protoreflect.Sfixed64Kind: {goaiv1.DType_INT64},
+	protoreflect.Uint32Kind:   {goaiv1.DType_UINT32, goaiv1.DType_UINT8, goaiv1.DType_UINT16},
+	protoreflect.Fixed32Kind:  {goaiv1.DType_UINT32, goaiv1.DType_UINT8, goaiv1.DType_UINT16},
+	protoreflect.Uint64Kind:   {goaiv1.DType_UINT64},
+	protoreflect.Fixed64Kind:  {goaiv1.DType_UINT64},
+	protoreflect.BoolKind:     {goaiv1.DType_BOOL},
+	protoreflect.StringKind:   {goaiv1.DType_BYTES},
 }
 
 // holders names, for a fix hint, the field type that holds a dtype.
-var holders = map[tensor.DType]string{
-	tensor.FP16: "float", tensor.BF16: "float", tensor.FP32: "float", tensor.FP64: "double",
-	tensor.Int8: "int32", tensor.Int16: "int32", tensor.Int32: "int32", tensor.Int64: "int64",
-	tensor.Uint8: "uint32", tensor.Uint16: "uint32", tensor.Uint32: "uint32", tensor.Uint64: "uint64",
-	tensor.Bool: "bool",
+var holders = map[goaiv1.DType]string{
+	goaiv1.DType_FP16: "float", goaiv1.DType_BF16: "float", goaiv1.DType_FP32: "float", goaiv1.DType_FP64: "double",
+	goaiv1.DType_INT8: "int32", goaiv1.DType_INT16: "int32", goaiv1.DType_INT32: "int32", goaiv1.DType_INT64: "int64",
+	goaiv1.DType_UINT8: "uint32", goaiv1.DType_UINT16: "uint32", goaiv1.DType_UINT32: "uint32", goaiv1.DType_UINT64: "uint64",
+	goaiv1.DType_BOOL: "bool",
 }
 
 // dtype resolves a tensor's dtype: the annotation's, which must fit the
 // field, or the field type's default.
-func (a *analysis) dtype(s site, fd protoreflect.FieldDescriptor, v goaiv1.DType) (tensor.DType, bool) {
+func (a *analysis) dtype(s site, fd protoreflect.FieldDescriptor, v goaiv1.DType) (goaiv1.DType, bool) {
+	const invalid = goaiv1.DType_DTYPE_UNSPECIFIED
 	kind := fd.Kind()
 	if v == goaiv1.DType_DTYPE_UNSPECIFIED {
 		if kind == protoreflect.BytesKind {
-			return tensor.Bytes, true
+			return goaiv1.DType_BYTES, true
 		}
 		if d, ok := kindDTypes[kind]; ok {
 			return d[0], true
 		}
 		a.errorf(s, "field type %s cannot hold a tensor; use a numeric, bool, string or bytes field", kind)
-		return tensor.Invalid, false
+		return invalid, false
 	}
-	// goai.v1.DType spells its values as the protocol and tensor.DType do.
-	d, err := tensor.ParseDType(v.String())
-	if err != nil {
+	// goai.v1.DType spells its values as the protocol does.
+	d := v
+	if _, ok := dtypeNames[d]; !ok {
 		a.errorf(s.at("dtype"), "dtype %d is not a goai.v1.DType; use one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, BF16, FP32, FP64 or BYTES", v)
-		return tensor.Invalid, false
+		return invalid, false
 	}
 	switch {
 	case kind == protoreflect.BytesKind && !fd.IsList():
 		return d, true // raw little-endian data, or one BYTES element
 	case kind == protoreflect.BytesKind:
-		if d != tensor.Bytes {
+		if d != goaiv1.DType_BYTES {
 			a.errorf(s.at("dtype"), "dtype %s does not fit repeated bytes, whose elements are BYTES; use a singular bytes field for raw %s data", d, d)
-			return tensor.Invalid, false
+			return invalid, false
 		}
 		return d, true
 	case slices.Contains(kindDTypes[kind], d):
 		return d, true
-	case d == tensor.Bytes:
+	case d == goaiv1.DType_BYTES:
 		a.errorf(s.at("dtype"), "dtype BYTES does not fit field type %s; use a string or bytes field, repeated for several elements", kind)
 	default:
 		a.errorf(s.at("dtype"), "dtype %s does not fit field type %s; use repeated %s or bytes", d, kind, holders[d])
 	}
-	return tensor.Invalid, false
+	return invalid, false
 }
 
 // shape checks a tensor's shape. Every dimension is a size of 1 or more or
@@ -251,7 +250,7 @@ func (a *analysis) dtype(s site, fd protoreflect.FieldDescriptor, v goaiv1.DType
 // may have a shape, as Triton models often declare [1] for a scalar, but
 // only one whose dimensions are all 1. Without a shape, such a field holds
 // a scalar, and any other field a vector of any length: [-1].
-func (a *analysis) shape(s site, fd protoreflect.FieldDescriptor, d tensor.DType, shape []int64) ([]int64, bool) {
+func (a *analysis) shape(s site, fd protoreflect.FieldDescriptor, d goaiv1.DType, shape []int64) ([]int64, bool) {
 	at := s.at("shape")
 	dynamic := 0
 	for _, dim := range shape {
@@ -267,7 +266,7 @@ func (a *analysis) shape(s site, fd protoreflect.FieldDescriptor, d tensor.DType
 		a.errorf(at, "shape %s has %d dynamic dimensions, but the data's length can tell the size of only one; fix all but one of them", formatShape(shape), dynamic)
 		return nil, false
 	}
-	single := !fd.IsList() && (fd.Kind() != protoreflect.BytesKind || d == tensor.Bytes)
+	single := !fd.IsList() && (fd.Kind() != protoreflect.BytesKind || d == goaiv1.DType_BYTES)
 	if single && slices.ContainsFunc(shape, func(dim int64) bool { return dim != 1 }) {
 		a.errorf(at, "a singular %s field holds one element, so its shape may only be empty or all 1s, not %s; make the field repeated, or drop the shape", fd.Kind(), formatShape(shape))
 		return nil, false
@@ -305,9 +304,9 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 	sm := &serviceModel{
 		service: service,
 		names:   newNames(service),
-		desc: runtime.ModelDesc{
-			Service: string(service.Desc.FullName()),
-			Model:   runtime.ModelRef{Name: opts.GetName(), Version: opts.GetVersion()},
+		desc: modelDesc{
+			service: string(service.Desc.FullName()),
+			model:   modelRef{name: opts.GetName(), version: opts.GetVersion()},
 		},
 	}
 	desc := &sm.desc
@@ -315,9 +314,9 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 	openInference := true
 	switch opts.GetProtocol() {
 	case goaiv1.Protocol_PROTOCOL_UNSPECIFIED, goaiv1.Protocol_PROTOCOL_OPEN_INFERENCE:
-		desc.Protocol = runtime.ProtocolOpenInference
+		desc.protocol = protocolOpenInference
 	case goaiv1.Protocol_PROTOCOL_DIRECT:
-		desc.Protocol = runtime.ProtocolDirect
+		desc.protocol = protocolDirect
 		openInference = false
 		sm.direct = true
 		sm.stub, sm.newStub = grpcClient(service, a.file)
@@ -326,24 +325,24 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 		openInference = false // no checks that depend on the protocol
 	}
 	sm.openInference = openInference
-	if openInference && desc.Model.Name == "" {
+	if openInference && desc.model.name == "" {
 		a.errorf(s.at("name"), `model name is missing; set option (goai.v1.model) = {name: "..."}, or protocol: PROTOCOL_DIRECT if the service is itself the model's API`)
 	}
 
 	if n := opts.GetMaxBatchSize(); n < 0 {
 		a.errorf(s.at("max_batch_size"), "max_batch_size %d is negative; use 0 for a model without a batch dimension, or the model's largest batch", n)
 	} else {
-		desc.MaxBatchSize = int(n)
+		desc.maxBatchSize = int(n)
 	}
 	if b := opts.GetBatching(); b != nil {
-		desc.Batching = a.batching(s, b, opts.GetMaxBatchSize())
+		desc.batching = a.batching(s, b, opts.GetMaxBatchSize())
 	}
-	desc.Limits = a.limits(s, opts.GetLimits())
-	desc.Fallback = a.modelRef(s.at("fallback"), opts.GetFallback())
-	if f := desc.Fallback; f != nil && f.Name != "" && *f == desc.Model {
+	desc.limits = a.limits(s, opts.GetLimits())
+	desc.fallback = a.modelRef(s.at("fallback"), opts.GetFallback())
+	if f := desc.fallback; f != nil && f.name != "" && *f == desc.model {
 		a.errorf(s.at("fallback"), "fallback names the model itself; name another model, or remove fallback")
 	}
-	if desc.Fallback != nil && sm.direct {
+	if desc.fallback != nil && sm.direct {
 		a.errorf(s.at("fallback"), "fallback does not apply to PROTOCOL_DIRECT, whose requests name no model: the fallback would call the same rpc again; remove fallback")
 	}
 
@@ -353,7 +352,7 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 		a.errorf(s.at("default_call.model"), "default_call.model would override the model of every rpc; set name and version on (goai.v1.model) itself, or model on one rpc's (goai.v1.call)")
 	}
 	if def != nil {
-		a.combined(s, "default_call.", defaults, runtime.CallPolicy{})
+		a.combined(s, "default_call.", defaults, callPolicy{})
 	}
 
 	for i, method := range service.Methods {
@@ -406,7 +405,7 @@ func (a *analysis) clientMethods(sm *serviceModel) {
 		}
 		claim(mm, mm.method.GoName, "method", "rename the rpc")
 	}
-	if sm.openInference && sm.desc.MaxBatchSize > 0 {
+	if sm.openInference && sm.desc.maxBatchSize > 0 {
 		for _, mm := range sm.methods {
 			claim(mm, batchMethod(mm.method.GoName), "batch method", "rename one of the rpcs")
 		}
@@ -429,32 +428,32 @@ func streaming(m *protogen.Method) bool {
 func (a *analysis) planFakes(sm *serviceModel) {
 	byModel := map[string]*registration{}
 	for _, mm := range sm.methods {
-		r := byModel[mm.model.Name]
+		r := byModel[mm.model.name]
 		if r == nil {
 			fm := &fakeMethod{method: mm}
 			sm.fakes = append(sm.fakes, fm)
-			r = &registration{model: mm.model.Name, serve: fm, inputs: a.model(mm.method.Input), outputs: a.model(mm.method.Output)}
+			r = &registration{model: mm.model.name, serve: fm, inputs: a.model(mm.method.Input), outputs: a.model(mm.method.Output)}
 			sm.registrations = append(sm.registrations, r)
-			byModel[mm.model.Name] = r
+			byModel[mm.model.name] = r
 		}
 		r.serve.rpcs = append(r.serve.rpcs, mm)
-		r.addVersion(mm.model.Version)
+		r.addVersion(mm.model.version)
 	}
-	fb := sm.desc.Fallback
+	fb := sm.desc.fallback
 	if fb == nil || len(sm.registrations) == 0 {
 		return
 	}
-	if r := byModel[fb.Name]; r != nil {
-		r.addVersion(fb.Version)
+	if r := byModel[fb.name]; r != nil {
+		r.addVersion(fb.version)
 		return
 	}
 	serve := sm.registrations[0].serve
-	if r := byModel[sm.desc.Model.Name]; r != nil {
+	if r := byModel[sm.desc.model.name]; r != nil {
 		serve = r.serve
 	}
 	m := serve.method.method
-	r := &registration{model: fb.Name, serve: serve, fallback: true, inputs: a.model(m.Input), outputs: a.model(m.Output)}
-	r.addVersion(fb.Version)
+	r := &registration{model: fb.name, serve: serve, fallback: true, inputs: a.model(m.Input), outputs: a.model(m.Output)}
+	r.addVersion(fb.version)
 	sm.registrations = append(sm.registrations, r)
 }
 
@@ -465,57 +464,57 @@ func (r *registration) addVersion(v string) {
 	}
 }
 
-func (a *analysis) batching(s site, b *goaiv1.BatchingOptions, maxBatchSize int32) runtime.BatchingPolicy {
+func (a *analysis) batching(s site, b *goaiv1.BatchingOptions, maxBatchSize int32) batchingPolicy {
 	if maxBatchSize == 0 {
 		a.errorf(s.at("batching"), "batching needs a batch dimension, but max_batch_size is 0; set max_batch_size to the model's largest batch, or remove batching")
 	}
 	if n := b.GetMaxSize(); maxBatchSize > 0 && n > maxBatchSize {
 		a.errorf(s.at("batching.max_size"), "batching.max_size %d exceeds max_batch_size %d; lower max_size to %d or less, or raise max_batch_size", n, maxBatchSize, maxBatchSize)
 	}
-	return runtime.BatchingPolicy{
-		MaxSize:  int(nonNegative(a, s.at("batching.max_size"), b.GetMaxSize(), "or leave it unset for max_batch_size")),
-		MaxDelay: a.positiveDuration(s.at("batching.max_delay"), b.GetMaxDelay()),
-		MaxBytes: nonNegative(a, s.at("batching.max_bytes"), b.GetMaxBytes(), "or leave it unset for 3 MiB"),
-		MaxQueue: int(nonNegative(a, s.at("batching.max_queue"), b.GetMaxQueue(), "or leave it unset for 4 × max_size")),
+	return batchingPolicy{
+		maxSize:  int(nonNegative(a, s.at("batching.max_size"), b.GetMaxSize(), "or leave it unset for max_batch_size")),
+		maxDelay: a.positiveDuration(s.at("batching.max_delay"), b.GetMaxDelay()),
+		maxBytes: nonNegative(a, s.at("batching.max_bytes"), b.GetMaxBytes(), "or leave it unset for 3 MiB"),
+		maxQueue: int(nonNegative(a, s.at("batching.max_queue"), b.GetMaxQueue(), "or leave it unset for 4 × max_size")),
 	}
 }
 
-func (a *analysis) limits(s site, l *goaiv1.LimitOptions) runtime.LimitPolicy {
-	p := runtime.LimitPolicy{
-		RatePerSecond: l.GetRatePerSecond(),
-		Burst:         int(nonNegative(a, s.at("limits.burst"), l.GetBurst(), "or leave it unset for the rate rounded up")),
-		MaxConcurrent: int(nonNegative(a, s.at("limits.max_concurrent"), l.GetMaxConcurrent(), "or leave it unset for no cap")),
-		FailFast:      l.GetFailFast(),
+func (a *analysis) limits(s site, l *goaiv1.LimitOptions) limitPolicy {
+	p := limitPolicy{
+		ratePerSecond: l.GetRatePerSecond(),
+		burst:         int(nonNegative(a, s.at("limits.burst"), l.GetBurst(), "or leave it unset for the rate rounded up")),
+		maxConcurrent: int(nonNegative(a, s.at("limits.max_concurrent"), l.GetMaxConcurrent(), "or leave it unset for no cap")),
+		failFast:      l.GetFailFast(),
 	}
-	if r := p.RatePerSecond; !(r >= 0) || math.IsInf(r, 0) {
+	if r := p.ratePerSecond; !(r >= 0) || math.IsInf(r, 0) {
 		a.errorf(s.at("limits.rate_per_second"), "limits.rate_per_second %g is not a finite, non-negative number; use calls per second, such as 200, or leave it unset for no limit", r)
-		p.RatePerSecond = 0
+		p.ratePerSecond = 0
 	}
-	if p.Burst > 0 && l.GetRatePerSecond() == 0 {
-		a.errorf(s.at("limits.burst"), "limits.burst %d has no effect without limits.rate_per_second; set rate_per_second, or remove burst", p.Burst)
+	if p.burst > 0 && l.GetRatePerSecond() == 0 {
+		a.errorf(s.at("limits.burst"), "limits.burst %d has no effect without limits.rate_per_second; set rate_per_second, or remove burst", p.burst)
 	}
 	return p
 }
 
 // modelRef checks a reference to a model, which must name it.
-func (a *analysis) modelRef(at site, ref *goaiv1.ModelRef) *runtime.ModelRef {
+func (a *analysis) modelRef(at site, ref *goaiv1.ModelRef) *modelRef {
 	if ref == nil {
 		return nil
 	}
 	if ref.GetName() == "" {
 		a.errorf(at, `%s has no name; set %s: {name: "..."}, or remove it`, at.label, at.label)
 	}
-	return &runtime.ModelRef{Name: ref.GetName(), Version: ref.GetVersion()}
+	return &modelRef{name: ref.GetName(), version: ref.GetVersion()}
 }
 
 // method checks an rpc of an annotated service and resolves its policy.
-func (a *analysis) method(sm *serviceModel, method *protogen.Method, defaults runtime.CallPolicy, openInference bool) *methodModel {
+func (a *analysis) method(sm *serviceModel, method *protogen.Method, defaults callPolicy, openInference bool) *methodModel {
 	opts, _ := proto.GetExtension(method.Desc.Options(), goaiv1.E_Call).(*goaiv1.CallOptions)
 	s := annotation(method.Desc, method.Location.Path, methodOptionsNumber, goaiv1.E_Call)
 	own := a.call(s, "", opts)
 	mm := &methodModel{
 		method: method,
-		model:  sm.desc.Model,
+		model:  sm.desc.model,
 		policy: merge(defaults, own),
 	}
 	if opts != nil {
@@ -551,28 +550,28 @@ func (a *analysis) method(sm *serviceModel, method *protogen.Method, defaults ru
 
 // call checks one call annotation, an rpc's (goai.v1.call) or a service's
 // default_call (labels prefixed "default_call."), and converts it.
-func (a *analysis) call(s site, prefix string, c *goaiv1.CallOptions) runtime.CallPolicy {
-	p := runtime.CallPolicy{
-		Timeout:        a.positiveDuration(s.at(prefix+"timeout"), c.GetTimeout()),
-		AttemptTimeout: a.positiveDuration(s.at(prefix+"attempt_timeout"), c.GetAttemptTimeout()),
-		Retry:          a.retry(s, prefix+"retry.", c.GetRetry()),
-		Breaker:        a.breaker(s, prefix+"breaker.", c.GetBreaker()),
+func (a *analysis) call(s site, prefix string, c *goaiv1.CallOptions) callPolicy {
+	p := callPolicy{
+		timeout:        a.positiveDuration(s.at(prefix+"timeout"), c.GetTimeout()),
+		attemptTimeout: a.positiveDuration(s.at(prefix+"attempt_timeout"), c.GetAttemptTimeout()),
+		retry:          a.retry(s, prefix+"retry.", c.GetRetry()),
+		breaker:        a.breaker(s, prefix+"breaker.", c.GetBreaker()),
 	}
 	if c != nil && c.Idempotent != nil {
-		p.Idempotent = new(c.GetIdempotent())
+		p.idempotent = new(c.GetIdempotent())
 	}
 	return p
 }
 
-func (a *analysis) retry(s site, prefix string, r *goaiv1.RetryOptions) runtime.RetryPolicy {
-	p := runtime.RetryPolicy{
-		InitialBackoff: a.positiveDuration(s.at(prefix+"initial_backoff"), r.GetInitialBackoff()),
-		MaxBackoff:     a.positiveDuration(s.at(prefix+"max_backoff"), r.GetMaxBackoff()),
+func (a *analysis) retry(s site, prefix string, r *goaiv1.RetryOptions) retryPolicy {
+	p := retryPolicy{
+		initialBackoff: a.positiveDuration(s.at(prefix+"initial_backoff"), r.GetInitialBackoff()),
+		maxBackoff:     a.positiveDuration(s.at(prefix+"max_backoff"), r.GetMaxBackoff()),
 	}
 	if n, at := r.GetMaxAttempts(), s.at(prefix+"max_attempts"); n < 0 {
 		a.errorf(at, "%s %d is below 1; use 1 for a single attempt, or more to retry", at.label, n)
 	} else {
-		p.MaxAttempts = int(n)
+		p.maxAttempts = int(n)
 	}
 	switch m, at := r.GetBackoffMultiplier(), s.at(prefix+"backoff_multiplier"); {
 	case math.IsNaN(m) || math.IsInf(m, 0):
@@ -580,12 +579,12 @@ func (a *analysis) retry(s site, prefix string, r *goaiv1.RetryOptions) runtime.
 	case m != 0 && m < 1:
 		a.errorf(at, "%s %g is below 1, which would shrink the waits; use 1 or more, or leave it unset for 2", at.label, m)
 	default:
-		p.Multiplier = m
+		p.multiplier = m
 	}
 	if j, at := r.GetJitter(), s.at(prefix+"jitter"); !(j >= 0 && j <= 1) {
 		a.errorf(at, "%s %g is outside [0, 1]; use a fraction, such as 0.2", at.label, j)
 	} else {
-		p.Jitter = j
+		p.jitter = j
 	}
 	at := s.at(prefix + "retryable_codes")
 	for _, name := range r.GetRetryableCodes() {
@@ -597,25 +596,15 @@ func (a *analysis) retry(s site, prefix string, r *goaiv1.RetryOptions) runtime.
 			} else {
 				a.errorf(at, "%s has unknown code %q; use a google.rpc.Code name, such as UNAVAILABLE or RESOURCE_EXHAUSTED", at.label, name)
 			}
-		case c == codes.OK:
+		case c == codeOK:
 			a.errorf(at, "%s lists OK, which is a success, not a failure; remove it", at.label)
-		case slices.Contains(p.RetryableCodes, c):
+		case slices.Contains(p.retryableCodes, c):
 			a.errorf(at, "%s lists %s twice; remove one", at.label, name)
 		default:
-			p.RetryableCodes = append(p.RetryableCodes, c)
+			p.retryableCodes = append(p.retryableCodes, c)
 		}
 	}
 	return p
-}
-
-// parseCode returns the gRPC code named as in google.rpc.Code, such as
-// UNAVAILABLE; grpc-go's codes package knows these names.
-func parseCode(name string) (codes.Code, bool) {
-	var c codes.Code
-	if err := c.UnmarshalJSON([]byte(strconv.Quote(name))); err != nil {
-		return 0, false
-	}
-	return c, true
 }
 
 func validCode(name string) bool {
@@ -623,24 +612,24 @@ func validCode(name string) bool {
 	return ok
 }
 
-func (a *analysis) breaker(s site, prefix string, b *goaiv1.BreakerOptions) runtime.BreakerPolicy {
-	p := runtime.BreakerPolicy{
-		ConsecutiveFailures: b.GetConsecutiveFailures(),
-		MinRequests:         b.GetMinRequests(),
-		OpenTimeout:         a.positiveDuration(s.at(prefix+"open_timeout"), b.GetOpenTimeout()),
-		HalfOpenProbes:      b.GetHalfOpenProbes(),
-		Disabled:            b.GetDisabled(),
+func (a *analysis) breaker(s site, prefix string, b *goaiv1.BreakerOptions) breakerPolicy {
+	p := breakerPolicy{
+		consecutiveFailures: b.GetConsecutiveFailures(),
+		minRequests:         b.GetMinRequests(),
+		openTimeout:         a.positiveDuration(s.at(prefix+"open_timeout"), b.GetOpenTimeout()),
+		halfOpenProbes:      b.GetHalfOpenProbes(),
+		disabled:            b.GetDisabled(),
 	}
 	if r, at := b.GetFailureRatio(), s.at(prefix+"failure_ratio"); r != 0 && !(r > 0 && r <= 1) {
 		a.errorf(at, "%s %g is outside (0, 1]; use a fraction of failed calls, such as 0.5", at.label, r)
 	} else {
-		p.FailureRatio = r
+		p.failureRatio = r
 	}
 	at := s.at(prefix + "interval")
 	if d, ok := a.parseDuration(at, b.GetInterval()); ok && d < 0 {
 		a.errorf(at, "%s %q is negative; use a positive duration, or leave it unset to never reset the counts", at.label, b.GetInterval())
 	} else {
-		p.Interval = d
+		p.interval = d
 	}
 	return p
 }
@@ -649,7 +638,7 @@ func (a *analysis) breaker(s site, prefix string, b *goaiv1.BreakerOptions) runt
 // that results at s: own, what the annotation at s sets, over inherited.
 // A rule is checked only where the annotation sets one of its options, so
 // that a mistake in default_call is reported once, at the service.
-func (a *analysis) combined(s site, prefix string, own, inherited runtime.CallPolicy) {
+func (a *analysis) combined(s site, prefix string, own, inherited callPolicy) {
 	p := merge(inherited, own)
 	// from names where a value of the resulting policy comes from.
 	from := func(label string, ownSet, inheritedSet bool) string {
@@ -662,53 +651,53 @@ func (a *analysis) combined(s site, prefix string, own, inherited runtime.CallPo
 		return "the default " + label
 	}
 
-	r, or, ir := p.Retry, own.Retry, inherited.Retry
-	if or.InitialBackoff != 0 || or.MaxBackoff != 0 {
-		initial := cmp.Or(r.InitialBackoff, defaultInitialBackoff)
-		maxBackoff := cmp.Or(r.MaxBackoff, defaultMaxBackoff)
+	r, or, ir := p.retry, own.retry, inherited.retry
+	if or.initialBackoff != 0 || or.maxBackoff != 0 {
+		initial := cmp.Or(r.initialBackoff, defaultInitialBackoff)
+		maxBackoff := cmp.Or(r.maxBackoff, defaultMaxBackoff)
 		if maxBackoff < initial {
 			a.errorf(s.at(prefix+"retry.max_backoff"), "%s %q is below %s %q; raise max_backoff or lower initial_backoff",
-				from("retry.max_backoff", or.MaxBackoff != 0, ir.MaxBackoff != 0), maxBackoff,
-				from("retry.initial_backoff", or.InitialBackoff != 0, ir.InitialBackoff != 0), initial)
+				from("retry.max_backoff", or.maxBackoff != 0, ir.maxBackoff != 0), maxBackoff,
+				from("retry.initial_backoff", or.initialBackoff != 0, ir.initialBackoff != 0), initial)
 		}
 	}
 
-	if (own.Timeout != 0 || own.AttemptTimeout != 0) && p.Timeout != 0 && p.AttemptTimeout > p.Timeout {
+	if (own.timeout != 0 || own.attemptTimeout != 0) && p.timeout != 0 && p.attemptTimeout > p.timeout {
 		a.errorf(s.at(prefix+"attempt_timeout"), "%s %q exceeds %s %q, so no attempt can use all of it; lower attempt_timeout or raise timeout",
-			from("attempt_timeout", own.AttemptTimeout != 0, inherited.AttemptTimeout != 0), p.AttemptTimeout,
-			from("timeout", own.Timeout != 0, inherited.Timeout != 0), p.Timeout)
+			from("attempt_timeout", own.attemptTimeout != 0, inherited.attemptTimeout != 0), p.attemptTimeout,
+			from("timeout", own.timeout != 0, inherited.timeout != 0), p.timeout)
 	}
 }
 
 // merge returns base with every option that over sets replacing base's:
 // zero values are unset, a non-empty code list replaces base's list.
-func merge(base, over runtime.CallPolicy) runtime.CallPolicy {
-	r, or := base.Retry, over.Retry
-	b, ob := base.Breaker, over.Breaker
-	p := runtime.CallPolicy{
-		Timeout:        cmp.Or(over.Timeout, base.Timeout),
-		AttemptTimeout: cmp.Or(over.AttemptTimeout, base.AttemptTimeout),
-		Retry: runtime.RetryPolicy{
-			MaxAttempts:    cmp.Or(or.MaxAttempts, r.MaxAttempts),
-			InitialBackoff: cmp.Or(or.InitialBackoff, r.InitialBackoff),
-			MaxBackoff:     cmp.Or(or.MaxBackoff, r.MaxBackoff),
-			Multiplier:     cmp.Or(or.Multiplier, r.Multiplier),
-			Jitter:         cmp.Or(or.Jitter, r.Jitter),
-			RetryableCodes: r.RetryableCodes,
+func merge(base, over callPolicy) callPolicy {
+	r, or := base.retry, over.retry
+	b, ob := base.breaker, over.breaker
+	p := callPolicy{
+		timeout:        cmp.Or(over.timeout, base.timeout),
+		attemptTimeout: cmp.Or(over.attemptTimeout, base.attemptTimeout),
+		retry: retryPolicy{
+			maxAttempts:    cmp.Or(or.maxAttempts, r.maxAttempts),
+			initialBackoff: cmp.Or(or.initialBackoff, r.initialBackoff),
+			maxBackoff:     cmp.Or(or.maxBackoff, r.maxBackoff),
+			multiplier:     cmp.Or(or.multiplier, r.multiplier),
+			jitter:         cmp.Or(or.jitter, r.jitter),
+			retryableCodes: r.retryableCodes,
 		},
-		Breaker: runtime.BreakerPolicy{
-			ConsecutiveFailures: cmp.Or(ob.ConsecutiveFailures, b.ConsecutiveFailures),
-			FailureRatio:        cmp.Or(ob.FailureRatio, b.FailureRatio),
-			MinRequests:         cmp.Or(ob.MinRequests, b.MinRequests),
-			Interval:            cmp.Or(ob.Interval, b.Interval),
-			OpenTimeout:         cmp.Or(ob.OpenTimeout, b.OpenTimeout),
-			HalfOpenProbes:      cmp.Or(ob.HalfOpenProbes, b.HalfOpenProbes),
-			Disabled:            ob.Disabled || b.Disabled,
+		breaker: breakerPolicy{
+			consecutiveFailures: cmp.Or(ob.consecutiveFailures, b.consecutiveFailures),
+			failureRatio:        cmp.Or(ob.failureRatio, b.failureRatio),
+			minRequests:         cmp.Or(ob.minRequests, b.minRequests),
+			interval:            cmp.Or(ob.interval, b.interval),
+			openTimeout:         cmp.Or(ob.openTimeout, b.openTimeout),
+			halfOpenProbes:      cmp.Or(ob.halfOpenProbes, b.halfOpenProbes),
+			disabled:            ob.disabled || b.disabled,
 		},
-		Idempotent: cmp.Or(over.Idempotent, base.Idempotent),
+		idempotent: cmp.Or(over.idempotent, base.idempotent),
 	}
-	if len(or.RetryableCodes) > 0 {
-		p.Retry.RetryableCodes = or.RetryableCodes
+	if len(or.retryableCodes) > 0 {
+		p.retry.retryableCodes = or.retryableCodes
 	}
 	return p
 }

@@ -26,11 +26,11 @@ func (a *analysis) lengthChecks(message *protogen.Message, field *protogen.Field
 	if hasTensors(message) {
 		c.message = a.model(message)
 		for i, t := range c.message.tensors {
-			switch kindOf(c.message.fields[i], t.DType) {
+			switch kindOf(c.message.fields[i], t.dtype) {
 			case kindRaw: // whole elements, at least
 				c.tensors = append(c.tensors, i)
 			case kindTensor, kindStrings:
-				if !anyLength(t.Shape) {
+				if !anyLength(t.shape) {
 					c.tensors = append(c.tensors, i)
 				}
 			}

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goai-dev/goai/runtime"
 	"google.golang.org/protobuf/compiler/protogen"
 )
 
@@ -35,14 +34,14 @@ func generateHeader(g *protogen.GeneratedFile, file *protogen.File) {
 func generateModelDesc(g *protogen.GeneratedFile, sm *serviceModel) {
 	desc := sm.desc
 	var l literal
-	l.add("Service", strconv.Quote(desc.Service))
-	l.add("Model", modelRef(g, desc.Model))
-	l.add("Protocol", g.QualifiedGoIdent(runtimePackage.Ident(protocolNames[desc.Protocol])))
-	l.add("MaxBatchSize", integer(desc.MaxBatchSize))
-	l.add("Batching", batchingPolicy(g, desc.Batching))
-	l.add("Limits", limitPolicy(g, desc.Limits))
-	if desc.Fallback != nil {
-		l.add("Fallback", "&"+modelRef(g, *desc.Fallback))
+	l.add("Service", strconv.Quote(desc.service))
+	l.add("Model", emitModelRef(g, desc.model))
+	l.add("Protocol", g.QualifiedGoIdent(runtimePackage.Ident(protocolNames[desc.protocol])))
+	l.add("MaxBatchSize", integer(desc.maxBatchSize))
+	l.add("Batching", emitBatchingPolicy(g, desc.batching))
+	l.add("Limits", emitLimitPolicy(g, desc.limits))
+	if desc.fallback != nil {
+		l.add("Fallback", "&"+emitModelRef(g, *desc.fallback))
 	}
 	if len(sm.methods) > 0 {
 		methods := make([]string, len(sm.methods))
@@ -53,7 +52,7 @@ func generateModelDesc(g *protogen.GeneratedFile, sm *serviceModel) {
 	}
 
 	g.AnnotateSymbol(sm.names.Model, protogen.Annotation{Location: sm.service.Location})
-	g.P("// ", sm.names.Model, " describes the model behind ", desc.Service)
+	g.P("// ", sm.names.Model, " describes the model behind ", desc.service)
 	g.P("// and the call policy of each of its rpcs: the service's default_call merged")
 	g.P("// with the rpc's own (goai.v1.call).")
 	g.P("var ", sm.names.Model, " = &", l.block(g.QualifiedGoIdent(runtimePackage.Ident("ModelDesc"))))
@@ -64,14 +63,14 @@ func methodDesc(g *protogen.GeneratedFile, sm *serviceModel, mm *methodModel) st
 	var l literal
 	l.add("Name", strconv.Quote(string(mm.method.Desc.Name())))
 	l.add("FullMethod", strconv.Quote(fmt.Sprintf("/%s/%s", sm.service.Desc.FullName(), mm.method.Desc.Name())))
-	l.add("Model", modelRef(g, mm.model))
+	l.add("Model", emitModelRef(g, mm.model))
 	if mm.inputs != nil {
 		l.add("Inputs", g.QualifiedGoIdent(tensorsIdent(mm.inputs)))
 	}
 	if mm.outputs != nil {
 		l.add("Outputs", g.QualifiedGoIdent(tensorsIdent(mm.outputs)))
 	}
-	l.add("Policy", callPolicy(g, mm.policy))
+	l.add("Policy", emitCallPolicy(g, mm.policy))
 	return l.block("")
 }
 
@@ -79,11 +78,11 @@ func generateTensorDescs(g *protogen.GeneratedFile, mm *messageModel) {
 	tensors := make([]string, len(mm.tensors))
 	for i, t := range mm.tensors {
 		var l literal
-		l.add("Name", strconv.Quote(t.Name))
-		l.add("Field", strconv.Quote(t.Field))
-		l.add("DType", g.QualifiedGoIdent(tensorPackage.Ident(dtypeNames[t.DType])))
-		if t.Shape != nil {
-			l.add("Shape", int64s(t.Shape))
+		l.add("Name", strconv.Quote(t.name))
+		l.add("Field", strconv.Quote(t.field))
+		l.add("DType", g.QualifiedGoIdent(tensorPackage.Ident(dtypeNames[t.dtype])))
+		if t.shape != nil {
+			l.add("Shape", int64s(t.shape))
 		}
 		tensors[i] = l.inline("")
 	}
@@ -94,69 +93,72 @@ func generateTensorDescs(g *protogen.GeneratedFile, mm *messageModel) {
 	g.P()
 }
 
-func modelRef(g *protogen.GeneratedFile, ref runtime.ModelRef) string {
+// The emitters of policies and model references write the runtime type
+// of the same name: emitCallPolicy writes a runtime.CallPolicy literal.
+
+func emitModelRef(g *protogen.GeneratedFile, ref modelRef) string {
 	var l literal
-	l.add("Name", str(ref.Name))
-	l.add("Version", str(ref.Version))
+	l.add("Name", str(ref.name))
+	l.add("Version", str(ref.version))
 	return l.inline(g.QualifiedGoIdent(runtimePackage.Ident("ModelRef")))
 }
 
-func batchingPolicy(g *protogen.GeneratedFile, p runtime.BatchingPolicy) string {
+func emitBatchingPolicy(g *protogen.GeneratedFile, p batchingPolicy) string {
 	var l literal
-	l.add("MaxSize", integer(p.MaxSize))
-	l.add("MaxDelay", duration(g, p.MaxDelay))
-	l.add("MaxBytes", integer(p.MaxBytes))
-	l.add("MaxQueue", integer(p.MaxQueue))
+	l.add("MaxSize", integer(p.maxSize))
+	l.add("MaxDelay", duration(g, p.maxDelay))
+	l.add("MaxBytes", integer(p.maxBytes))
+	l.add("MaxQueue", integer(p.maxQueue))
 	return l.block(g.QualifiedGoIdent(runtimePackage.Ident("BatchingPolicy")))
 }
 
-func limitPolicy(g *protogen.GeneratedFile, p runtime.LimitPolicy) string {
+func emitLimitPolicy(g *protogen.GeneratedFile, p limitPolicy) string {
 	var l literal
-	l.add("RatePerSecond", float(p.RatePerSecond))
-	l.add("Burst", integer(p.Burst))
-	l.add("MaxConcurrent", integer(p.MaxConcurrent))
-	l.add("FailFast", boolean(p.FailFast))
+	l.add("RatePerSecond", float(p.ratePerSecond))
+	l.add("Burst", integer(p.burst))
+	l.add("MaxConcurrent", integer(p.maxConcurrent))
+	l.add("FailFast", boolean(p.failFast))
 	return l.block(g.QualifiedGoIdent(runtimePackage.Ident("LimitPolicy")))
 }
 
-func callPolicy(g *protogen.GeneratedFile, p runtime.CallPolicy) string {
+func emitCallPolicy(g *protogen.GeneratedFile, p callPolicy) string {
 	var l literal
-	l.add("Timeout", duration(g, p.Timeout))
-	l.add("AttemptTimeout", duration(g, p.AttemptTimeout))
-	l.add("Retry", retryPolicy(g, p.Retry))
-	l.add("Breaker", breakerPolicy(g, p.Breaker))
-	if p.Idempotent != nil {
-		l.add("Idempotent", "new("+strconv.FormatBool(*p.Idempotent)+")")
+	l.add("Timeout", duration(g, p.timeout))
+	l.add("AttemptTimeout", duration(g, p.attemptTimeout))
+	l.add("Retry", emitRetryPolicy(g, p.retry))
+	l.add("Breaker", emitBreakerPolicy(g, p.breaker))
+	if p.idempotent != nil {
+		l.add("Idempotent", "new("+strconv.FormatBool(*p.idempotent)+")")
 	}
 	return l.block(g.QualifiedGoIdent(runtimePackage.Ident("CallPolicy")))
 }
 
-func retryPolicy(g *protogen.GeneratedFile, p runtime.RetryPolicy) string {
+func emitRetryPolicy(g *protogen.GeneratedFile, p retryPolicy) string {
 	var l literal
-	l.add("MaxAttempts", integer(p.MaxAttempts))
-	l.add("InitialBackoff", duration(g, p.InitialBackoff))
-	l.add("MaxBackoff", duration(g, p.MaxBackoff))
-	l.add("Multiplier", float(p.Multiplier))
-	l.add("Jitter", float(p.Jitter))
-	if len(p.RetryableCodes) > 0 {
+	l.add("MaxAttempts", integer(p.maxAttempts))
+	l.add("InitialBackoff", duration(g, p.initialBackoff))
+	l.add("MaxBackoff", duration(g, p.maxBackoff))
+	l.add("Multiplier", float(p.multiplier))
+	l.add("Jitter", float(p.jitter))
+	if len(p.retryableCodes) > 0 {
 		var codes literal
-		for _, c := range p.RetryableCodes {
-			codes = append(codes, g.QualifiedGoIdent(codesPackage.Ident(c.String())))
+		for _, c := range p.retryableCodes {
+			codes = append(codes, g.QualifiedGoIdent(codesPackage.Ident(c.goName())))
 		}
 		l.add("RetryableCodes", codes.inline("[]"+g.QualifiedGoIdent(codesPackage.Ident("Code"))))
 	}
 	return l.block(g.QualifiedGoIdent(runtimePackage.Ident("RetryPolicy")))
 }
 
-func breakerPolicy(g *protogen.GeneratedFile, p runtime.BreakerPolicy) string {
+func emitBreakerPolicy(g *protogen.GeneratedFile, p breakerPolicy) string {
 	var l literal
-	l.add("ConsecutiveFailures", integer(p.ConsecutiveFailures))
-	l.add("FailureRatio", float(p.FailureRatio))
-	l.add("MinRequests", integer(p.MinRequests))
-	l.add("Interval", duration(g, p.Interval))
-	l.add("OpenTimeout", duration(g, p.OpenTimeout))
-	l.add("HalfOpenProbes", integer(p.HalfOpenProbes))
-	l.add("Disabled", boolean(p.Disabled))
+	l.add("ConsecutiveFailures", integer(p.consecutiveFailures))
+	l.add("FailureRatio", float(p.failureRatio))
+	l.add("MinRequests", integer(p.minRequests))
+	l.add("Interval", duration(g, p.interval))
+	l.add("OpenTimeout", duration(g, p.openTimeout))
+	l.add("HalfOpenProbes", integer(p.halfOpenProbes))
+	l.add("Disabled", boolean(p.disabled))
 	return l.block(g.QualifiedGoIdent(runtimePackage.Ident("BreakerPolicy")))
 }
 

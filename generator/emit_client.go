@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/goai-dev/goai/runtime"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/types/descriptorpb"
 )
@@ -18,7 +17,7 @@ func generateClient(g *protogen.GeneratedFile, sm *serviceModel) {
 	ctx := g.QualifiedGoIdent(contextPackage.Ident("Context"))
 
 	g.AnnotateSymbol(n.Client, protogen.Annotation{Location: sm.service.Location})
-	wrapComment(g, n.Client+" calls the models of "+desc.Service+" through ModelInfer of the Open Inference Protocol "+
+	wrapComment(g, n.Client+" calls the models of "+desc.service+" through ModelInfer of the Open Inference Protocol "+
 		"(KServe v2, Triton), with the tensors and call policies that "+n.Model+" declares. It is safe for concurrent use.")
 	g.P("type ", n.Client, " struct {")
 	g.P("caller *", rt("Caller"))
@@ -38,7 +37,7 @@ func generateClient(g *protogen.GeneratedFile, sm *serviceModel) {
 	for _, mm := range sm.methods {
 		generateClientMethod(g, sm, mm, ctx)
 	}
-	if desc.MaxBatchSize > 0 {
+	if desc.maxBatchSize > 0 {
 		for _, mm := range sm.methods {
 			generateBatchMethod(g, sm, mm, ctx)
 		}
@@ -203,9 +202,9 @@ func wrapComment(g *protogen.GeneratedFile, text string) {
 }
 
 // modelPhrase names a model in prose: model "resnet50" version "3".
-func modelPhrase(ref runtime.ModelRef) string {
-	if ref.Version == "" {
-		return fmt.Sprintf("model %q", ref.Name)
+func modelPhrase(ref modelRef) string {
+	if ref.version == "" {
+		return fmt.Sprintf("model %q", ref.name)
 	}
-	return fmt.Sprintf("model %q version %q", ref.Name, ref.Version)
+	return fmt.Sprintf("model %q version %q", ref.name, ref.version)
 }

@@ -22,7 +22,7 @@ func generateDirectClient(g *protogen.GeneratedFile, sm *serviceModel) {
 	stub, newStub := g.QualifiedGoIdent(sm.stub), g.QualifiedGoIdent(sm.newStub)
 
 	g.AnnotateSymbol(n.Client, protogen.Annotation{Location: sm.service.Location})
-	wrapComment(g, n.Client+" calls "+desc.Service+" through its own gRPC API, with the call policies that "+
+	wrapComment(g, n.Client+" calls "+desc.service+" through its own gRPC API, with the call policies that "+
 		n.Model+" declares: each method calls the rpc of the same name on the "+stub+" that protoc-gen-go-grpc "+
 		"generates into this package, so protoc-gen-go-grpc must run beside protoc-gen-goai. "+
 		"Before sending, a method checks the length of every tensor its request holds, in the request and in the "+
@@ -66,7 +66,7 @@ func generateDirectClient(g *protogen.GeneratedFile, sm *serviceModel) {
 func generateDirectMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *methodModel, ctx string) {
 	m := mm.method
 	retried := "not being idempotent, it is never retried once sent"
-	if p := mm.policy.Idempotent; p != nil && *p {
+	if p := mm.policy.idempotent; p != nil && *p {
 		retried = "being idempotent, it is retried as the policy says"
 	}
 	check := "nil"
@@ -104,7 +104,7 @@ func generateLengthChecks(g *protogen.GeneratedFile, c *lengthCheck, v string, d
 	for _, i := range c.tensors {
 		f, t := c.message.fields[i], c.message.tensors[i]
 		check := "CheckTensorLength"
-		if kindOf(f, t.DType) == kindRaw {
+		if kindOf(f, t.dtype) == kindRaw {
 			check = "CheckRawTensorLength"
 		}
 		g.P("if err := ", runtimePackage.Ident(check), "(&", tensorsIdent(c.message.message), "[", i, "], len(", v, ".Get", f.GoName, "())); err != nil {")

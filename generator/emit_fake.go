@@ -17,7 +17,7 @@ func generateFake(g *protogen.GeneratedFile, sm *serviceModel) {
 	srv := g.QualifiedGoIdent(inferencetestPackage.Ident("Server"))
 
 	g.AnnotateSymbol(n.Fake, protogen.Annotation{Location: sm.service.Location})
-	wrapComment(g, n.Fake+" is the model behind "+sm.desc.Service+" written in Go, for tests: "+
+	wrapComment(g, n.Fake+" is the model behind "+sm.desc.service+" written in Go, for tests: "+
 		n.RegisterFake+" serves it on an ["+srv+"], where "+n.Client+" calls it as it would call a model server. "+
 		"It has one method per model that the service's rpcs call, named for the first of them; "+
 		"each call of a method serves one item of a request.")
@@ -46,7 +46,7 @@ func generateFake(g *protogen.GeneratedFile, sm *serviceModel) {
 	for i, r := range sm.registrations {
 		served[i] = registrationPhrase(r)
 	}
-	wrapComment(g, n.RegisterFake+" registers impl on srv as the models that "+sm.desc.Service+
+	wrapComment(g, n.RegisterFake+" registers impl on srv as the models that "+sm.desc.service+
 		" calls, with the tensors that "+n.Model+" declares: "+strings.Join(served, "; ")+
 		". Each replaces a model registered before under its name.")
 	g.P("func ", n.RegisterFake, "(srv *", srv, ", impl ", n.Fake, ") error {")
@@ -91,8 +91,8 @@ func generateFake(g *protogen.GeneratedFile, sm *serviceModel) {
 			}
 			g.P("Versions: []string{", strings.Join(quoted, ", "), "},")
 		}
-		if sm.desc.MaxBatchSize > 0 {
-			g.P("MaxBatchSize: ", sm.desc.MaxBatchSize, ",")
+		if sm.desc.maxBatchSize > 0 {
+			g.P("MaxBatchSize: ", sm.desc.maxBatchSize, ",")
 		}
 		g.P("Inputs: ", spec(r.inputs), ",")
 		g.P("Outputs: ", spec(r.outputs), ",")
@@ -142,10 +142,10 @@ func tensorSpecs(g *protogen.GeneratedFile, mm *messageModel) string {
 	specs := make([]string, len(mm.tensors))
 	for i, t := range mm.tensors {
 		var l literal
-		l.add("Name", strconv.Quote(t.Name))
-		l.add("DType", g.QualifiedGoIdent(tensorPackage.Ident(dtypeNames[t.DType])))
-		if t.Shape != nil {
-			l.add("Shape", int64s(t.Shape))
+		l.add("Name", strconv.Quote(t.name))
+		l.add("DType", g.QualifiedGoIdent(tensorPackage.Ident(dtypeNames[t.dtype])))
+		if t.shape != nil {
+			l.add("Shape", int64s(t.shape))
 		}
 		specs[i] = l.inline("")
 	}

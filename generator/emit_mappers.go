@@ -3,7 +3,7 @@ package generator
 import (
 	"strconv"
 
-	"github.com/goai-dev/goai/runtime/tensor"
+	goaiv1 "github.com/goai-dev/goai/proto/goai/v1"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/gofeaturespb"
@@ -22,7 +22,7 @@ const (
 )
 
 // kindOf returns how field holds a tensor of datatype dt.
-func kindOf(field *protogen.Field, dt tensor.DType) fieldKind {
+func kindOf(field *protogen.Field, dt goaiv1.DType) fieldKind {
 	k := field.Desc.Kind()
 	text := k == protoreflect.StringKind || k == protoreflect.BytesKind
 	switch {
@@ -30,7 +30,7 @@ func kindOf(field *protogen.Field, dt tensor.DType) fieldKind {
 		return kindStrings
 	case field.Desc.IsList():
 		return kindTensor
-	case k == protoreflect.BytesKind && dt != tensor.Bytes:
+	case k == protoreflect.BytesKind && dt != goaiv1.DType_BYTES:
 		return kindRaw
 	case text:
 		return kindString
@@ -96,7 +96,7 @@ func generateEncoder(g *protogen.GeneratedFile, mp *mapper) {
 	g.P("for _, x := range batch {")
 	for i, t := range mm.tensors {
 		f := mm.fields[i]
-		g.P(runtimePackage.Ident(appendFuncs[kindOf(f, t.DType)]), "(e.Tensor(", i, "), x.Get", f.GoName, "())")
+		g.P(runtimePackage.Ident(appendFuncs[kindOf(f, t.dtype)]), "(e.Tensor(", i, "), x.Get", f.GoName, "())")
 	}
 	g.P("}")
 	g.P("}")
@@ -125,7 +125,7 @@ func generateDecoder(g *protogen.GeneratedFile, mp *mapper) {
 	}
 	for i, t := range mm.tensors {
 		f := mm.fields[i]
-		kind := kindOf(f, t.DType)
+		kind := kindOf(f, t.dtype)
 		value := g.QualifiedGoIdent(runtimePackage.Ident(decodeFuncs[kind]))
 		if kind != kindRaw {
 			value += "[" + goTypes[f.Desc.Kind()] + "]"

@@ -4,11 +4,7 @@ import (
 	"testing"
 	"time"
 
-	goaiv1 "github.com/goai-dev/goai/proto/goai/v1"
-	"github.com/goai-dev/goai/runtime"
-	"github.com/goai-dev/goai/runtime/tensor"
 	"github.com/google/go-cmp/cmp"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/types/pluginpb"
 )
@@ -41,82 +37,61 @@ func TestDuration(t *testing.T) {
 	}
 }
 
-// TestDTypes checks that every goai.v1.DType but the unset one converts to
-// a tensor.DType that generated code can name.
-func TestDTypes(t *testing.T) {
-	for v, name := range goaiv1.DType_name {
-		if v == int32(goaiv1.DType_DTYPE_UNSPECIFIED) {
-			continue
-		}
-		d, err := tensor.ParseDType(name)
-		if err != nil {
-			t.Errorf("goai.v1.DType %s: %v", name, err)
-			continue
-		}
-		if dtypeNames[d] == "" {
-			t.Errorf("dtypeNames has no name for %s", d)
-		}
-	}
-	if len(dtypeNames) != len(goaiv1.DType_name)-1 {
-		t.Errorf("dtypeNames has %d names, want %d", len(dtypeNames), len(goaiv1.DType_name)-1)
-	}
-}
-
 func TestMerge(t *testing.T) {
-	base := runtime.CallPolicy{
-		Timeout: time.Second,
-		Retry: runtime.RetryPolicy{
-			MaxAttempts:    3,
-			InitialBackoff: 20 * time.Millisecond,
-			RetryableCodes: []codes.Code{codes.Unavailable, codes.ResourceExhausted},
+	base := callPolicy{
+		timeout: time.Second,
+		retry: retryPolicy{
+			maxAttempts:    3,
+			initialBackoff: 20 * time.Millisecond,
+			retryableCodes: []code{14, 8}, // UNAVAILABLE, RESOURCE_EXHAUSTED
 		},
-		Breaker:    runtime.BreakerPolicy{FailureRatio: 0.5, MinRequests: 20, Disabled: true},
-		Idempotent: new(false),
+		breaker:    breakerPolicy{failureRatio: 0.5, minRequests: 20, disabled: true},
+		idempotent: new(false),
 	}
 	tests := []struct {
 		name string
-		over runtime.CallPolicy
-		want runtime.CallPolicy
+		over callPolicy
+		want callPolicy
 	}{
-		{"unset keeps base", runtime.CallPolicy{}, base},
+		{"unset keeps base", callPolicy{}, base},
 		{
 			"set fields win, field by field",
-			runtime.CallPolicy{
-				Timeout:        200 * time.Millisecond,
-				AttemptTimeout: 50 * time.Millisecond,
-				Retry:          runtime.RetryPolicy{MaxAttempts: 5},
-				Breaker:        runtime.BreakerPolicy{MinRequests: 5},
-				Idempotent:     new(true),
+			callPolicy{
+				timeout:        200 * time.Millisecond,
+				attemptTimeout: 50 * time.Millisecond,
+				retry:          retryPolicy{maxAttempts: 5},
+				breaker:        breakerPolicy{minRequests: 5},
+				idempotent:     new(true),
 			},
-			runtime.CallPolicy{
-				Timeout:        200 * time.Millisecond,
-				AttemptTimeout: 50 * time.Millisecond,
-				Retry: runtime.RetryPolicy{
-					MaxAttempts:    5,
-					InitialBackoff: 20 * time.Millisecond,
-					RetryableCodes: []codes.Code{codes.Unavailable, codes.ResourceExhausted},
+			callPolicy{
+				timeout:        200 * time.Millisecond,
+				attemptTimeout: 50 * time.Millisecond,
+				retry: retryPolicy{
+					maxAttempts:    5,
+					initialBackoff: 20 * time.Millisecond,
+					retryableCodes: []code{14, 8},
 				},
-				Breaker:    runtime.BreakerPolicy{FailureRatio: 0.5, MinRequests: 5, Disabled: true},
-				Idempotent: new(true),
+				breaker:    breakerPolicy{failureRatio: 0.5, minRequests: 5, disabled: true},
+				idempotent: new(true),
 			},
 		},
 		{
 			"codes replace, not append",
-			runtime.CallPolicy{Retry: runtime.RetryPolicy{RetryableCodes: []codes.Code{codes.Aborted}}},
-			runtime.CallPolicy{
-				Timeout: time.Second,
-				Retry: runtime.RetryPolicy{
-					MaxAttempts:    3,
-					InitialBackoff: 20 * time.Millisecond,
-					RetryableCodes: []codes.Code{codes.Aborted},
+			callPolicy{retry: retryPolicy{retryableCodes: []code{10}}},
+			callPolicy{
+				timeout: time.Second,
+				retry: retryPolicy{
+					maxAttempts:    3,
+					initialBackoff: 20 * time.Millisecond,
+					retryableCodes: []code{10},
 				},
-				Breaker:    base.Breaker,
-				Idempotent: new(false),
+				breaker:    base.breaker,
+				idempotent: new(false),
 			},
 		},
 	}
 	for _, tt := range tests {
-		if diff := cmp.Diff(tt.want, merge(base, tt.over)); diff != "" {
+		if diff := cmp.Diff(tt.want, merge(base, tt.over), cmp.AllowUnexported(callPolicy{}, retryPolicy{}, breakerPolicy{})); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
 	}

@@ -1,15 +1,22 @@
 package generator
 
 import (
-	"github.com/goai-dev/goai/runtime"
+	"time"
+
+	goaiv1 "github.com/goai-dev/goai/proto/goai/v1"
 	"google.golang.org/protobuf/compiler/protogen"
 )
 
 // The checked model of a file: what its annotations say, validated and
-// resolved (defaults applied, policies merged), ready to emit. Values are
-// held in the runtime's own descriptor types, so that the model and the
-// code emitted from it cannot drift apart; each part keeps its protogen
-// declaration, which carries the source location.
+// resolved (defaults applied, policies merged), ready to emit. Each part
+// keeps its protogen declaration, which carries the source location.
+//
+// The values are held in the generator's own types, which mirror the
+// runtime's descriptor types (runtime.ModelDesc and the policies it
+// holds) field for field, rather than in the runtime's types themselves:
+// the plugin then links neither the runtime nor grpc-go, gobreaker and
+// x/time behind it. Tests of the generator prove that the emitted literals
+// set every field of the runtime's types.
 
 // fileModel is the checked model of one .proto file. Empty (no services and
 // no messages) means the file has no goai annotations and gets no output.
@@ -29,8 +36,8 @@ func (m *fileModel) empty() bool {
 // messageModel is a message with at least one tensor annotation.
 type messageModel struct {
 	message *protogen.Message
-	tensors []runtime.TensorDesc // in field order
-	fields  []*protogen.Field    // the field holding each tensor
+	tensors []tensorDesc      // in field order
+	fields  []*protogen.Field // the field holding each tensor
 }
 
 // serviceModel is an annotated service.
@@ -39,7 +46,7 @@ type serviceModel struct {
 	names   names
 	// desc holds everything but Methods, which refer to tensor variables
 	// and are emitted from methods.
-	desc    runtime.ModelDesc
+	desc    modelDesc
 	methods []*methodModel
 	// openInference is true for a service called through the Open
 	// Inference Protocol, and direct for one called through its own rpcs
@@ -59,9 +66,9 @@ type serviceModel struct {
 // methodModel is one rpc of an annotated service.
 type methodModel struct {
 	method *protogen.Method
-	index  int              // in the service's methods and its ModelDesc.Methods
-	model  runtime.ModelRef // the service's model, or the rpc's override
-	policy runtime.CallPolicy
+	index  int      // in the service's methods and its ModelDesc.Methods
+	model  modelRef // the service's model, or the rpc's override
+	policy callPolicy
 	// inputs and outputs are the request and response messages when they
 	// have tensors, else nil.
 	inputs, outputs *protogen.Message
@@ -118,4 +125,83 @@ type mapper struct {
 	name    string
 	encode  bool
 	message *messageModel
+}
+
+// modelDesc is a service's runtime.ModelDesc but for its Methods, which
+// methodModel holds.
+type modelDesc struct {
+	service      string // the service's full name
+	model        modelRef
+	protocol     protocol
+	maxBatchSize int
+	batching     batchingPolicy
+	limits       limitPolicy
+	fallback     *modelRef // nil for none
+}
+
+// protocol is runtime.Protocol: how a service is called.
+type protocol int
+
+const (
+	protocolOpenInference protocol = iota
+	protocolDirect
+)
+
+// modelRef is runtime.ModelRef: a served model and, optionally, its
+// version.
+type modelRef struct {
+	name, version string
+}
+
+// tensorDesc is runtime.TensorDesc: one tensor of a message.
+type tensorDesc struct {
+	name  string       // the tensor's name on the server
+	field string       // the proto name of the field holding it
+	dtype goaiv1.DType // never DTYPE_UNSPECIFIED once checked
+	shape []int64      // nil: any length, or a scalar for a singular field
+}
+
+// callPolicy is runtime.CallPolicy: the policy of an rpc's calls. Zero
+// values are unset, and take the runtime's defaults.
+type callPolicy struct {
+	timeout, attemptTimeout time.Duration
+	retry                   retryPolicy
+	breaker                 breakerPolicy
+	idempotent              *bool // nil: by protocol
+}
+
+// retryPolicy is runtime.RetryPolicy.
+type retryPolicy struct {
+	maxAttempts                int
+	initialBackoff, maxBackoff time.Duration
+	multiplier                 float64
+	jitter                     float64
+	retryableCodes             []code // nil: the runtime's default
+}
+
+// breakerPolicy is runtime.BreakerPolicy.
+type breakerPolicy struct {
+	consecutiveFailures uint32
+	failureRatio        float64
+	minRequests         uint32
+	interval            time.Duration
+	openTimeout         time.Duration
+	halfOpenProbes      uint32
+	disabled            bool
+}
+
+// batchingPolicy is runtime.BatchingPolicy.
+type batchingPolicy struct {
+	maxSize  int
+	maxDelay time.Duration
+	maxBytes int64
+	maxQueue int
+}
+
+// limitPolicy is runtime.LimitPolicy.
+type limitPolicy struct {
+	ratePerSecond float64
+	burst         int
+	maxConcurrent int
+	failFast      bool
 }

@@ -6,8 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/goai-dev/goai/runtime"
-	"github.com/goai-dev/goai/runtime/tensor"
+	goaiv1 "github.com/goai-dev/goai/proto/goai/v1"
 	"google.golang.org/protobuf/compiler/protogen"
 )
 
@@ -167,26 +166,27 @@ func tensorsIdent(message *protogen.Message) protogen.GoIdent {
 }
 
 // protocolNames and dtypeNames name the runtime's constants that generated
-// code refers to.
+// code refers to: those of runtime.Protocol, and those of tensor.DType for
+// each goai.v1.DType. A test checks them against the runtime.
 var (
-	protocolNames = map[runtime.Protocol]string{
-		runtime.ProtocolOpenInference: "ProtocolOpenInference",
-		runtime.ProtocolDirect:        "ProtocolDirect",
+	protocolNames = map[protocol]string{
+		protocolOpenInference: "ProtocolOpenInference",
+		protocolDirect:        "ProtocolDirect",
 	}
-	dtypeNames = map[tensor.DType]string{
-		tensor.Bool:   "Bool",
-		tensor.Uint8:  "Uint8",
-		tensor.Uint16: "Uint16",
-		tensor.Uint32: "Uint32",
-		tensor.Uint64: "Uint64",
-		tensor.Int8:   "Int8",
-		tensor.Int16:  "Int16",
-		tensor.Int32:  "Int32",
-		tensor.Int64:  "Int64",
-		tensor.FP16:   "FP16",
-		tensor.BF16:   "BF16",
-		tensor.FP32:   "FP32",
-		tensor.FP64:   "FP64",
-		tensor.Bytes:  "Bytes",
+	dtypeNames = map[goaiv1.DType]string{
+		goaiv1.DType_BOOL:   "Bool",
+		goaiv1.DType_UINT8:  "Uint8",
+		goaiv1.DType_UINT16: "Uint16",
+		goaiv1.DType_UINT32: "Uint32",
+		goaiv1.DType_UINT64: "Uint64",
+		goaiv1.DType_INT8:   "Int8",
+		goaiv1.DType_INT16:  "Int16",
+		goaiv1.DType_INT32:  "Int32",
+		goaiv1.DType_INT64:  "Int64",
+		goaiv1.DType_FP16:   "FP16",
+		goaiv1.DType_BF16:   "BF16",
+		goaiv1.DType_FP32:   "FP32",
+		goaiv1.DType_FP64:   "FP64",
+		goaiv1.DType_BYTES:  "Bytes",
 	}
 )
