@@ -10,6 +10,28 @@
 // fails on a file without annotations. Emission then writes the model as Go,
 // naming other packages only through protogen, so imports stay automatic.
 //
+// # Why protogen rather than text templates
+//
+// The emitters write Go through protogen's GeneratedFile, as protoc-gen-go,
+// protoc-gen-go-grpc and protoc-gen-connect-go do, not through
+// text/template, for three concrete reasons:
+//
+//   - Generated literals are conditional, field by field: a ModelDesc
+//     holds only the options that annotations set (literal.add leaves out
+//     zero values), a Fallback only when there is one, an Idempotent only
+//     when set, a Shape only for a tensor that has one. In a template each
+//     is an {{if}}, and the rule for what is left out would be split
+//     between templates and the Go that prepares their data.
+//   - Every identifier of another package goes through QualifiedGoIdent,
+//     which records the import and picks a package name that clashes with
+//     nothing in the file (a user package called runtime or time, say). A
+//     template would write import blocks by hand, or call back into Go for
+//     each identifier. The emitted packages are named in one place,
+//     names.go (runtimePackage and the others), so moving generated code to
+//     another runtime package is a one-line change.
+//   - protogen gofmts the file, and reports Go that does not parse as the
+//     response's error: the tests catch a broken emitter, not users' builds.
+//
 // # What is generated
 //
 // For each annotated service, a *runtime.ModelDesc variable named
