@@ -33,8 +33,9 @@ type analysis struct {
 }
 
 // analyze returns the checked model of file, or every problem its
-// annotations have. It never fails on a file without annotations.
-func analyze(gen *protogen.Plugin, file *protogen.File, opts Options) (*fileModel, error) {
+// annotations have, and its warnings either way. It never fails on a file
+// without annotations.
+func analyze(gen *protogen.Plugin, file *protogen.File, opts Options) (_ *fileModel, warnings []string, _ error) {
 	a := &analysis{gen: gen, file: file, opts: opts, models: map[*protogen.Message]*messageModel{}, reaches: map[*protogen.Message]bool{}}
 	m := &fileModel{}
 	walkMessages(file.Messages, func(message *protogen.Message) {
@@ -53,9 +54,9 @@ func analyze(gen *protogen.Plugin, file *protogen.File, opts Options) (*fileMode
 	a.collisions(m)
 	a.mappers(m)
 	if err := a.err(); err != nil {
-		return nil, err
+		return nil, a.warningLines(), err
 	}
-	return m, nil
+	return m, a.warningLines(), nil
 }
 
 func walkMessages(messages []*protogen.Message, f func(*protogen.Message)) {

@@ -54,6 +54,10 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 	if openInference && desc.model.name == "" {
 		a.errorf(s.at("name"), `model name is missing; set option (goai.v1.model) = {name: "..."}, or protocol: PROTOCOL_DIRECT if the service is itself the model's API`)
 	}
+	if openInference {
+		a.wireName(s.at("name"), desc.model.name)
+		a.wireName(s.at("version"), desc.model.version)
+	}
 
 	if n := opts.GetMaxBatchSize(); n < 0 {
 		a.errorf(s.at("max_batch_size"), "max_batch_size %d is negative; use 0 for a model without a batch dimension, or the model's largest batch", n)
@@ -71,6 +75,10 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 	if desc.fallback != nil && sm.direct {
 		a.errorf(s.at("fallback"), "fallback does not apply to PROTOCOL_DIRECT, whose requests name no model: the fallback would call the same rpc again; remove fallback")
 	}
+	if f := desc.fallback; f != nil && openInference {
+		a.wireName(s.at("fallback.name"), f.name)
+		a.wireName(s.at("fallback.version"), f.version)
+	}
 
 	def := opts.GetDefaultCall()
 	defaults := a.call(s, "default_call.", def)
@@ -86,8 +94,17 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 		mm.index = i
 		sm.methods = append(sm.methods, mm)
 	}
+	if def != nil && (openInference || sm.direct) {
+		a.defaultEffects(s, sm, defaults)
+	}
 	if openInference || sm.direct {
 		a.clientMethods(sm)
+		a.breakers(sm)
+	}
+	if openInference {
+		a.signatures(sm)
+		a.batchElements(s, sm)
+		a.batchDelay(s, sm)
 	}
 	if openInference && a.opts.Fakes {
 		a.planFakes(sm)
@@ -159,7 +176,8 @@ func (r *registration) addVersion(v string) {
 	}
 }
 
-// modelRef checks a reference to a model, which must name it.
+// modelRef checks a reference to a model, which must name it; the
+// characters of the name are checked where the protocol is known.
 func (a *analysis) modelRef(at site, ref *goaiv1.ModelRef) *modelRef {
 	if ref == nil {
 		return nil
@@ -178,13 +196,24 @@ func (a *analysis) method(sm *serviceModel, method *protogen.Method, defaults ca
 	mm := &methodModel{
 		method: method,
 		model:  sm.desc.model,
+		own:    own,
 		policy: merge(defaults, own),
 	}
 	if opts != nil {
 		a.combined(s, "", own, defaults)
+		if openInference || sm.direct {
+			a.reportIneffective(s, "", ineffective(own, mm.policy, sm.idempotent(mm.policy), sources{own: own, inherited: defaults}))
+		}
 	}
 	if ref := a.modelRef(s.at("model"), opts.GetModel()); ref != nil {
 		mm.model = *ref
+		if openInference {
+			a.wireName(s.at("model.name"), ref.name)
+			a.wireName(s.at("model.version"), ref.version)
+		}
+		if f := sm.desc.fallback; f != nil && *f == *ref && !sm.direct {
+			a.errorf(s.at("model"), "model names the service's fallback, %s, so the rpc would fall back to the model it has just called; call another model, or change fallback", modelPhrase(*ref))
+		}
 	}
 	if hasTensors(method.Input) {
 		mm.inputs = method.Input

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,6 +103,10 @@ func (a *analysis) tensor(field *protogen.Field, opts *goaiv1.TensorOptions) (te
 	}
 	shape, ok := a.shape(s, fd, dtype, opts.GetShape())
 	if !ok {
+		return tensorDesc{}, false
+	}
+	if _, ok := staticElements(shape); !ok {
+		a.errorf(s.at("shape"), "shape %s holds more than %d elements, the most that one request can carry (a gRPC message holds at most 2 GiB, and an element takes a byte or more); use smaller sizes", formatShape(shape), maxElements)
 		return tensorDesc{}, false
 	}
 	return tensorDesc{
@@ -212,6 +217,28 @@ func (a *analysis) shape(s site, fd protoreflect.FieldDescriptor, d goaiv1.DType
 		return []int64{-1}, true
 	}
 	return slices.Clone(shape), true
+}
+
+// maxElements is the most elements a tensor of a request or response may
+// hold: runtime/tensor.MaxElements, mirrored so that the plugin does not
+// link the runtime; a test checks that they agree.
+const maxElements = math.MaxInt32
+
+// staticElements returns the product of the sizes of shape, its dynamic
+// dimensions left out, and false if it exceeds maxElements; it never
+// overflows.
+func staticElements(shape []int64) (int64, bool) {
+	n := int64(1)
+	for _, d := range shape {
+		if d < 1 {
+			continue
+		}
+		if d > maxElements/n {
+			return 0, false
+		}
+		n *= d
+	}
+	return n, true
 }
 
 func formatShape(shape []int64) string {

@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -9,10 +10,14 @@ import (
 
 // TestCheck runs the generator over each proto in testdata/protos/invalid,
 // one mistake per file, and compares every reported problem, position
-// included. several_mistakes.proto proves that they are all reported at
+// included: errors, then warnings. A file with warnings alone must still
+// generate. several_mistakes.proto proves that errors are all reported at
 // once, in source order.
 func TestCheck(t *testing.T) {
 	tests := map[string][]string{
+		"attempt_timeout_equals_timeout.proto": {
+			`invalid/attempt_timeout_equals_timeout.proto:20:5: test.v1.DigitModel.Classify: attempt_timeout "1s" equals timeout "1s", so an attempt it cuts short leaves no time to retry; lower attempt_timeout below timeout, or remove it`,
+		},
 		"attempt_timeout_over_timeout.proto": {
 			`invalid/attempt_timeout_over_timeout.proto:20:5: test.v1.DigitModel.Classify: attempt_timeout "1s" exceeds timeout "100ms", so no attempt can use all of it; lower attempt_timeout or raise timeout`,
 		},
@@ -24,6 +29,9 @@ func TestCheck(t *testing.T) {
 		},
 		"batch_method_collision.proto": {
 			`invalid/batch_method_collision.proto:19:3: test.v1.DigitModel.Classify: rpc Classify would give DigitModelModelClient the batch method ClassifyBatch, but that is the method of rpc ClassifyBatch; rename one of the rpcs`,
+		},
+		"batch_too_many_elements.proto": {
+			`invalid/batch_too_many_elements.proto:18:3: test.v1.DigitModel: max_batch_size 64 makes a full batch of tensor "pixels" of test.v1.Digit hold 64 × 67108864 elements, more than the 2147483647 one request can carry; lower max_batch_size to 31 or less`,
 		},
 		"batcher_method_collision.proto": {
 			`invalid/batcher_method_collision.proto:19:3: test.v1.DigitModel.Classify: rpc Classify would give DigitModelModelClient the batcher method NewClassifyBatcher, but that is the method of rpc NewClassifyBatcher; rename one of the rpcs`,
@@ -40,6 +48,9 @@ func TestCheck(t *testing.T) {
 		"bytes_dtype_on_float.proto": {
 			`invalid/bytes_dtype_on_float.proto:10:28: test.v1.Digit.text: dtype BYTES does not fit field type float; use a string or bytes field, repeated for several elements`,
 		},
+		"call_model_nul.proto": {
+			`invalid/call_model_nul.proto:20:5: test.v1.DigitModel.Classify: model.name "mnist\x00large" holds '\x00', which a model name or version cannot: servers hold each as one path segment, a directory of Triton's model repository and a segment of /v2/models/<name>/versions/<version>; use only ASCII letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @`,
+		},
 		"call_model_without_name.proto": {
 			`invalid/call_model_without_name.proto:20:5: test.v1.DigitModel.Classify: model has no name; set model: {name: "..."}, or remove it`,
 		},
@@ -53,11 +64,20 @@ func TestCheck(t *testing.T) {
 		"default_call_model.proto": {
 			`invalid/default_call_model.proto:18:3: test.v1.DigitModel: default_call.model would override the model of every rpc; set name and version on (goai.v1.model) itself, or model on one rpc's (goai.v1.call)`,
 		},
+		"default_retry_no_effect.proto": {
+			`invalid/default_retry_no_effect.proto:18:3: test.v1.DigitModel: default_call.retry.initial_backoff has no effect, as no rpc is retried: default_call.retry.max_attempts is unset; set default_call.retry.max_attempts to 2 or more, or max_attempts on the rpcs that are to retry, or remove it`,
+		},
 		"direct_fallback.proto": {
 			`invalid/direct_fallback.proto:16:3: test.v1.ParamStore: fallback does not apply to PROTOCOL_DIRECT, whose requests name no model: the fallback would call the same rpc again; remove fallback`,
 		},
+		"direct_retry_not_idempotent.proto": {
+			`invalid/direct_retry_not_idempotent.proto:18:5: test.v1.ParamStore.Push: retry has no effect, as a call that may not run twice is never retried once sent, and a PROTOCOL_DIRECT rpc is not idempotent unless its annotation says so; set idempotent: true if running the rpc twice is safe, or remove retry`,
+		},
 		"direct_rpc_named_caller.proto": {
 			`invalid/direct_rpc_named_caller.proto:17:3: test.v1.ParamStore.Caller: rpc Caller would give ParamStoreModelClient the method Caller, but that is the client's own method; rename the rpc`,
+		},
+		"disabled_breaker_rules.proto": {
+			`invalid/disabled_breaker_rules.proto:20:5: test.v1.DigitModel.Classify: breaker.consecutive_failures and breaker.open_timeout have no effect, as the breaker is off: breaker.disabled is true; remove them, or breaker.disabled`,
 		},
 		"dtype_mismatch.proto": {
 			`invalid/dtype_mismatch.proto:10:30: test.v1.Digit.pixels: dtype FP32 does not fit field type int64; use repeated float or bytes`,
@@ -65,14 +85,26 @@ func TestCheck(t *testing.T) {
 		"duplicate_tensor_names.proto": {
 			`invalid/duplicate_tensor_names.proto:11:28: test.v1.Digit.mask: tensor name "input" is already used by test.v1.Digit.pixels; give each tensor its own name`,
 		},
+		"fallback_dotdot.proto": {
+			`invalid/fallback_dotdot.proto:18:3: test.v1.DigitModel: fallback.name ".." names a directory relative to the model repository, not a model or version; use another name`,
+		},
+		"fallback_is_rpc_model.proto": {
+			`invalid/fallback_is_rpc_model.proto:21:5: test.v1.DigitModel.ClassifySmall: model names the service's fallback, model "mnist-small", so the rpc would fall back to the model it has just called; call another model, or change fallback`,
+		},
+		"fallback_signature.proto": {
+			`invalid/fallback_signature.proto:28:3: test.v1.DigitModel.ClassifyColor: rpc ClassifyColor has other input tensors than rpc Classify (its tensor "pixels" is FP32 [3, 28, 28], Classify's FP32 [28, 28]), and every rpc falls back to model "mnist-small", which has one signature; give the rpcs the same tensors, or remove fallback`,
+		},
 		"fallback_without_name.proto": {
 			`invalid/fallback_without_name.proto:18:3: test.v1.DigitModel: fallback has no name; set fallback: {name: "..."}, or remove it`,
+		},
+		"inherited_disabled_breaker.proto": {
+			`invalid/inherited_disabled_breaker.proto:20:5: test.v1.DigitModel.Classify: breaker.failure_ratio has no effect, as the breaker is off: default_call.breaker.disabled is true; set breaker.disabled: false to turn the breaker on here, or remove it`,
 		},
 		"input_without_tensors.proto": {
 			`invalid/input_without_tensors.proto:17:3: test.v1.DigitModel.Classify: input message test.v1.Empty has no tensors; annotate its fields with (goai.v1.tensor), or set protocol: PROTOCOL_DIRECT on the service if it is itself the model's API`,
 		},
 		"jitter_out_of_range.proto": {
-			`invalid/jitter_out_of_range.proto:22:5: test.v1.DigitModel.Classify: retry.jitter 1.5 is outside [0, 1]; use a fraction, such as 0.2`,
+			`invalid/jitter_out_of_range.proto:22:5: test.v1.DigitModel.Classify: retry.jitter 1.5 is outside [0, 1]; use a fraction, such as 0.2, or 0 for none`,
 		},
 		"lowercase_retry_code.proto": {
 			`invalid/lowercase_retry_code.proto:20:5: test.v1.DigitModel.Classify: retry.retryable_codes has unknown code "unavailable"; spell it in upper case, as google.rpc.Code does: "UNAVAILABLE"`,
@@ -86,8 +118,23 @@ func TestCheck(t *testing.T) {
 		"max_backoff_below_initial.proto": {
 			`invalid/max_backoff_below_initial.proto:20:5: test.v1.DigitModel.Classify: retry.max_backoff "100ms" is below retry.initial_backoff "1s"; raise max_backoff or lower initial_backoff`,
 		},
+		"max_delay_over_timeout.proto": {
+			`invalid/max_delay_over_timeout.proto:18:3: test.v1.DigitModel: warning: batching.max_delay "500ms" is longer than the timeout "200ms" of rpc Classify: a call of its micro-batcher waits up to max_delay for a batch, and then for the ModelInfer call that the timeout bounds; lower max_delay below the timeout if calls must end within it, or keep it for a batcher meant for throughput`,
+		},
+		"max_queue_below_max_size.proto": {
+			`invalid/max_queue_below_max_size.proto:18:3: test.v1.DigitModel: batching.max_queue 8 is below the batch size, max_batch_size 32, so no batch could fill; raise max_queue to 32 or more, or lower the batch size`,
+		},
+		"min_requests_without_ratio.proto": {
+			`invalid/min_requests_without_ratio.proto:20:5: test.v1.DigitModel.Classify: breaker.min_requests 10 has no effect: it applies to a failure ratio, and breaker.failure_ratio is unset while breaker.consecutive_failures 5 replaces the default ratio; set failure_ratio, or remove min_requests`,
+		},
 		"model_name_missing.proto": {
 			`invalid/model_name_missing.proto:18:3: test.v1.DigitModel: model name is missing; set option (goai.v1.model) = {name: "..."}, or protocol: PROTOCOL_DIRECT if the service is itself the model's API`,
+		},
+		"model_name_slash.proto": {
+			`invalid/model_name_slash.proto:18:3: test.v1.DigitModel: name "models/mnist" holds '/', which a model name or version cannot: servers hold each as one path segment, a directory of Triton's model repository and a segment of /v2/models/<name>/versions/<version>; use only ASCII letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @`,
+		},
+		"model_version_newline.proto": {
+			`invalid/model_version_newline.proto:18:3: test.v1.DigitModel: version "1\n" holds '\n', which a model name or version cannot: servers hold each as one path segment, a directory of Triton's model repository and a segment of /v2/models/<name>/versions/<version>; use only ASCII letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @`,
 		},
 		"multiplier_below_one.proto": {
 			`invalid/multiplier_below_one.proto:20:5: test.v1.DigitModel.Classify: retry.backoff_multiplier 0.5 is below 1, which would shrink the waits; use 1 or more, or leave it unset for 2`,
@@ -116,6 +163,12 @@ func TestCheck(t *testing.T) {
 		"retry_code_ok.proto": {
 			`invalid/retry_code_ok.proto:20:5: test.v1.DigitModel.Classify: retry.retryable_codes lists OK, which is a success, not a failure; remove it`,
 		},
+		"retry_codes_without_attempts.proto": {
+			`invalid/retry_codes_without_attempts.proto:20:5: test.v1.DigitModel.Classify: retry.retryable_codes has no effect, as the call is not retried: retry.max_attempts is unset; set retry.max_attempts to 2 or more, or remove it`,
+		},
+		"retry_not_idempotent.proto": {
+			`invalid/retry_not_idempotent.proto:20:5: test.v1.DigitModel.Classify: retry has no effect, as a call that may not run twice is never retried once sent, and idempotent is false; set idempotent: true if running the rpc twice is safe, or remove retry`,
+		},
 		"rpc_named_close.proto": {
 			`invalid/rpc_named_close.proto:19:3: test.v1.DigitModel.Close: rpc Close would give DigitModelModelClient the method Close, but that is the client's own method; rename the rpc`,
 		},
@@ -131,7 +184,7 @@ func TestCheck(t *testing.T) {
 			`invalid/several_mistakes.proto:23:3: test.v1.DigitModel: max_batch_size -4 is negative; use 0 for a model without a batch dimension, or the model's largest batch`,
 			`invalid/several_mistakes.proto:23:3: test.v1.DigitModel: batching.max_delay "soon" is not a duration; write it as Go's time.ParseDuration reads it, such as "250ms" or "1.5s"`,
 			`invalid/several_mistakes.proto:23:3: test.v1.DigitModel: fallback has no name; set fallback: {name: "..."}, or remove it`,
-			`invalid/several_mistakes.proto:23:3: test.v1.DigitModel: default_call.retry.jitter -0.5 is outside [0, 1]; use a fraction, such as 0.2`,
+			`invalid/several_mistakes.proto:23:3: test.v1.DigitModel: default_call.retry.jitter -0.5 is outside [0, 1]; use a fraction, such as 0.2, or 0 for none`,
 			`invalid/several_mistakes.proto:23:3: test.v1.DigitModel: default_call.retry.retryable_codes lists UNAVAILABLE twice; remove one`,
 			`invalid/several_mistakes.proto:33:5: test.v1.DigitModel.Classify: timeout "1 second" is not a duration; write it as Go's time.ParseDuration reads it, such as "250ms" or "1.5s"`,
 			`invalid/several_mistakes.proto:33:5: test.v1.DigitModel.Classify: retry.max_attempts -3 is below 1; use 1 for a single attempt, or more to retry`,
@@ -144,11 +197,29 @@ func TestCheck(t *testing.T) {
 		"shape_below_minus_one.proto": {
 			`invalid/shape_below_minus_one.proto:10:30: test.v1.Digit.pixels: shape [-2, 4] has dimension -2; use a size of 1 or more, or -1 for a dynamic dimension`,
 		},
+		"shape_too_many_elements.proto": {
+			`invalid/shape_too_many_elements.proto:10:30: test.v1.Digit.pixels: shape [4294967296, 4294967296, 4294967296] holds more than 2147483647 elements, the most that one request can carry (a gRPC message holds at most 2 GiB, and an element takes a byte or more); use smaller sizes`,
+		},
 		"shape_zero.proto": {
 			`invalid/shape_zero.proto:10:30: test.v1.Digit.pixels: shape [3, 0, 224] has dimension 0; use a size of 1 or more, or -1 for a dynamic dimension`,
 		},
+		"shared_model_breaker.proto": {
+			`invalid/shared_model_breaker.proto:21:5: test.v1.DigitModel.ClassifyAgain: rpc ClassifyAgain has another breaker than rpc Classify, which calls model "mnist" too: a model has one breaker, set by the first rpc that calls it, so this rpc's would be ignored; give the rpcs the same breaker (in default_call, say), or call another model`,
+		},
+		"shared_model_inputs.proto": {
+			`invalid/shared_model_inputs.proto:28:3: test.v1.DigitModel.ClassifyColor: rpc ClassifyColor calls model "mnist", as rpc Classify does, with other input tensors (its tensor "pixels" is FP32 [3, 28, 28], Classify's FP32 [28, 28]), but a model has one signature; give the rpcs the same tensors, or call another model`,
+		},
+		"shared_model_outputs.proto": {
+			`invalid/shared_model_outputs.proto:28:3: test.v1.DigitModel.Label: rpc Label calls model "mnist", as rpc Classify does, with other output tensors (its tensor "probs" is INT64 [10], Classify's FP32 [10]), but a model has one signature; give the rpcs the same tensors, or call another model`,
+		},
+		"shared_model_versions.proto": {
+			`invalid/shared_model_versions.proto:28:3: test.v1.DigitModel.ClassifyColor: rpc ClassifyColor calls model "mnist" version "2", and rpc Classify its version "1", with other input tensors (its tensor "pixels" is FP32 [3, 28, 28], Classify's FP32 [28, 28]), but the fake serves every version of a model with one signature, its first rpc's; give the rpcs the same tensors, or generate with fakes=false`,
+		},
 		"streaming_rpc.proto": {
 			`invalid/streaming_rpc.proto:19:3: test.v1.DigitModel.Classify: a streaming rpc cannot be called through PROTOCOL_OPEN_INFERENCE, whose ModelInfer is unary; make the rpc unary, or set protocol: PROTOCOL_DIRECT on the service`,
+		},
+		"submicrosecond_timeout.proto": {
+			`invalid/submicrosecond_timeout.proto:20:5: test.v1.DigitModel.Classify: timeout "500ns" is below a microsecond, shorter than anything a remote call does (a slip of the unit?); use a duration of 1µs or more, such as "250ms", or leave timeout unset`,
 		},
 		"tensor_in_oneof.proto": {
 			`invalid/tensor_in_oneof.proto:11:20: test.v1.Digit.png: a field of oneof source cannot hold a tensor, as every tensor goes with every call; declare the field outside the oneof`,
@@ -190,14 +261,23 @@ func TestCheck(t *testing.T) {
 	}
 	for name, want := range tests {
 		t.Run(name, func(t *testing.T) {
-			resp, err := generate(t, testProtos(t, "", "invalid/"+name))
-			if err == nil {
+			resp, warnings, err := generateAll(t, testProtos(t, "", "invalid/"+name), defaults)
+			errors := slices.ContainsFunc(want, func(line string) bool { return !strings.Contains(line, ": warning: ") })
+			switch {
+			case !errors && err != nil:
+				t.Errorf("an error besides the warnings: %v", err)
+			case !errors && len(resp.File) != 1:
+				t.Errorf("wrote %d files for warnings alone, want 1", len(resp.File))
+			case errors && err == nil:
 				t.Fatal("no error")
-			}
-			if len(resp.File) > 0 {
+			case errors && len(resp.File) > 0:
 				t.Errorf("wrote %d files despite the errors", len(resp.File))
 			}
-			got := strings.Split(err.Error(), "\n")
+			var got []string
+			if err != nil {
+				got = strings.Split(err.Error(), "\n")
+			}
+			got = append(got, warnings...)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("problems (-want +got):\n%s", diff)
 			}

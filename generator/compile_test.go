@@ -57,9 +57,14 @@ func request(t *testing.T, resolver protocompile.Resolver, param string, files .
 	for _, fd := range linked {
 		add(fd)
 	}
-	// Go through the wire, as protoc and the plugin do: options then arrive
-	// decoded by the registered goai.v1 extensions, whatever form
-	// protocompile kept them in.
+	return viaWire(t, req)
+}
+
+// viaWire returns req as the plugin receives it, through the wire, as
+// protoc sends it: options then arrive decoded by the registered goai.v1
+// extensions, whatever form protocompile or a test kept them in.
+func viaWire(t *testing.T, req *pluginpb.CodeGeneratorRequest) *pluginpb.CodeGeneratorRequest {
+	t.Helper()
 	b, err := proto.Marshal(req)
 	if err != nil {
 		t.Fatal(err)
@@ -88,8 +93,19 @@ func generate(t *testing.T, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeG
 	return generateWith(t, req, defaults)
 }
 
-// generateWith is generate with the parameters opts.
+// generateWith is generate with the parameters opts. The protos it is
+// given must draw no warnings: it fails the test on any.
 func generateWith(t *testing.T, req *pluginpb.CodeGeneratorRequest, opts Options) (*pluginpb.CodeGeneratorResponse, error) {
+	t.Helper()
+	resp, warnings, err := generateAll(t, req, opts)
+	for _, w := range warnings {
+		t.Errorf("unexpected warning: %s", w)
+	}
+	return resp, err
+}
+
+// generateAll is generateWith, returning the warnings too.
+func generateAll(t *testing.T, req *pluginpb.CodeGeneratorRequest, opts Options) (_ *pluginpb.CodeGeneratorResponse, warnings []string, _ error) {
 	t.Helper()
 	gen, err := protogen.Options{}.New(req)
 	if err != nil {
@@ -98,14 +114,16 @@ func generateWith(t *testing.T, req *pluginpb.CodeGeneratorRequest, opts Options
 	var errs []error
 	for _, f := range gen.Files {
 		if f.Generate {
-			errs = append(errs, GenerateFile(gen, f, opts))
+			w, err := GenerateFile(gen, f, opts)
+			warnings = append(warnings, w...)
+			errs = append(errs, err)
 		}
 	}
 	resp := gen.Response()
 	if resp.Error != nil {
 		t.Fatalf("response error: %s", resp.GetError())
 	}
-	return resp, errors.Join(errs...)
+	return resp, warnings, errors.Join(errs...)
 }
 
 // findProtos returns the .proto files under root/dir, relative to root,

@@ -13,11 +13,14 @@ import (
 // A problem is one annotation mistake, reported like a compiler error:
 //
 //	vision/v1/image.proto:12:5: vision.v1.Image.pixels: dtype FP32 does not fit field type int64; use repeated float or bytes
+//
+// A warning is reported the same way, its message after "warning: ".
 type problem struct {
 	file      string // the .proto file's path, as protoc names it
 	line, col int    // 1-based; 0 when the descriptor has no source info
 	name      protoreflect.FullName
 	msg       string // what is wrong; how to fix it
+	warning   bool   // the annotation works, but likely not as meant
 }
 
 func (p *problem) Error() string {
@@ -26,7 +29,11 @@ func (p *problem) Error() string {
 	if p.line > 0 {
 		fmt.Fprintf(&b, ":%d:%d", p.line, p.col)
 	}
-	fmt.Fprintf(&b, ": %s: %s", p.name, p.msg)
+	fmt.Fprintf(&b, ": %s: ", p.name)
+	if p.warning {
+		b.WriteString("warning: ")
+	}
+	b.WriteString(p.msg)
 	return b.String()
 }
 
@@ -86,38 +93,65 @@ func (s site) at(label string) site {
 	return site{file: s.file, name: s.name, path: path, desc: s.desc, label: label}
 }
 
-// reporter collects every problem of an analysis.
+// reporter collects every problem of an analysis: errors, which fail it,
+// and warnings, which do not.
 type reporter struct {
-	problems []*problem
+	problems, warnings []*problem
 }
 
 // errorf reports a problem at s. The message says what is wrong, then,
 // after a semicolon, how to fix it.
 func (r *reporter) errorf(s site, format string, args ...any) {
-	line, col := position(s.file, s.path)
-	r.problems = append(r.problems, &problem{
-		file: s.file.Path(),
-		line: line,
-		col:  col,
-		name: s.name,
-		msg:  fmt.Sprintf(format, args...),
-	})
+	r.problems = append(r.problems, newProblem(s, false, format, args...))
 }
 
-// err returns the problems in source order, joined, or nil for none.
+// warnf reports, at s, an annotation that works as the runtime defines
+// it but is likely a mistake, worded as errorf's messages are. Use it only
+// where the annotation can be right; anything else is an error.
+func (r *reporter) warnf(s site, format string, args ...any) {
+	r.warnings = append(r.warnings, newProblem(s, true, format, args...))
+}
+
+func newProblem(s site, warning bool, format string, args ...any) *problem {
+	line, col := position(s.file, s.path)
+	return &problem{
+		file:    s.file.Path(),
+		line:    line,
+		col:     col,
+		name:    s.name,
+		msg:     fmt.Sprintf(format, args...),
+		warning: warning,
+	}
+}
+
+// err returns the errors in source order, joined, or nil for none.
 func (r *reporter) err() error {
-	slices.SortStableFunc(r.problems, func(a, b *problem) int {
+	sortProblems(r.problems)
+	errs := make([]error, len(r.problems))
+	for i, p := range r.problems {
+		errs[i] = p
+	}
+	return errors.Join(errs...)
+}
+
+// warningLines returns the warnings in source order, one line each.
+func (r *reporter) warningLines() []string {
+	sortProblems(r.warnings)
+	lines := make([]string, len(r.warnings))
+	for i, p := range r.warnings {
+		lines[i] = p.Error()
+	}
+	return lines
+}
+
+func sortProblems(problems []*problem) {
+	slices.SortStableFunc(problems, func(a, b *problem) int {
 		return cmp.Or(
 			strings.Compare(a.file, b.file),
 			cmp.Compare(a.line, b.line),
 			cmp.Compare(a.col, b.col),
 		)
 	})
-	errs := make([]error, len(r.problems))
-	for i, p := range r.problems {
-		errs[i] = p
-	}
-	return errors.Join(errs...)
 }
 
 // position returns the 1-based start of the most specific source location

@@ -129,6 +129,41 @@
 // An rpc's policy is the service's default_call merged with the rpc's
 // (goai.v1.call) field by field: a zero value is unset, a set value of the
 // rpc wins, and a non-empty retryable_codes of the rpc replaces the list.
-// Rules that tie two options together (max_backoff not below
-// initial_backoff, attempt_timeout not above timeout) are checked on the merged policy, where the rpc sets one of them.
+// idempotent, retry.jitter and breaker.disabled have explicit presence, so
+// that their zero is a value: jitter: 0 turns jitter off (emitted as a
+// negative Jitter, the runtime's "none"), and an rpc's disabled: false turns
+// on a breaker that default_call disabled. Rules that tie two options
+// together (max_backoff not below initial_backoff, attempt_timeout below
+// timeout when there are retries, min_requests only with a failure ratio)
+// are checked on the merged policy, where the rpc sets one of them.
+//
+// An option that has no effect on the policy it ends up in is an error,
+// with the fix: retry settings without max_attempts above 1, retry of an
+// rpc that is not idempotent, settings of a disabled breaker. In
+// default_call it is reported only when it has no effect on any rpc, as an
+// rpc may give it one (by setting max_attempts, say).
+//
+// What the rpcs of a service share at run time must agree: rpcs that call
+// one model (with fakes, any version of it) have the same tensors, as a
+// model has one signature; every rpc falls back to the fallback, so all
+// have the same tensors when there is one, and none calls it as its own
+// model; an rpc that sets breaker options calls no model that an earlier
+// rpc calls with another breaker, as the runtime keeps one breaker per
+// model, configured by its first rpc. A tensor holds at most
+// 2147483647 elements (tensor.MaxElements), and so does a full batch of
+// max_batch_size items of it. Model names and versions of an
+// OPEN_INFERENCE service hold only the characters of a URL path segment
+// that need no escaping, as servers hold them as one (a directory of
+// Triton's model repository, a segment of /v2/models/<name>), and no
+// duration is below a microsecond.
+//
+// # Warnings
+//
+// An annotation that works as the runtime defines it, but is likely not
+// what was meant, draws a warning instead of an error: GenerateFile
+// returns it, and protoc-gen-goai prints it to standard error, which
+// protoc and buf show, as CodeGeneratorResponse has a field for an error
+// but none for warnings. The one warning is a batching.max_delay longer
+// than an rpc's timeout: the micro-batcher's wait comes before the call
+// that the timeout bounds, which a batcher meant for throughput may want.
 package generator

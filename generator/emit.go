@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -139,7 +140,11 @@ func emitRetryPolicy(g *protogen.GeneratedFile, p retryPolicy) string {
 	l.add("InitialBackoff", duration(g, p.initialBackoff))
 	l.add("MaxBackoff", duration(g, p.maxBackoff))
 	l.add("Multiplier", float(p.multiplier))
-	l.add("Jitter", float(p.jitter))
+	if p.jitter != nil {
+		// The runtime reads a zero Jitter as its default, and a negative
+		// one as none.
+		l.add("Jitter", cmp.Or(float(*p.jitter), "-1"))
+	}
 	if len(p.retryableCodes) > 0 {
 		var codes literal
 		for _, c := range p.retryableCodes {
@@ -158,7 +163,7 @@ func emitBreakerPolicy(g *protogen.GeneratedFile, p breakerPolicy) string {
 	l.add("Interval", duration(g, p.interval))
 	l.add("OpenTimeout", duration(g, p.openTimeout))
 	l.add("HalfOpenProbes", integer(p.halfOpenProbes))
-	l.add("Disabled", boolean(p.disabled))
+	l.add("Disabled", boolean(p.off()))
 	return l.block(g.QualifiedGoIdent(runtimePackage.Ident("BreakerPolicy")))
 }
 

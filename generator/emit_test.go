@@ -45,7 +45,7 @@ func TestMerge(t *testing.T) {
 			initialBackoff: 20 * time.Millisecond,
 			retryableCodes: []code{14, 8}, // UNAVAILABLE, RESOURCE_EXHAUSTED
 		},
-		breaker:    breakerPolicy{failureRatio: 0.5, minRequests: 20, disabled: true},
+		breaker:    breakerPolicy{failureRatio: 0.5, minRequests: 20, disabled: new(true)},
 		idempotent: new(false),
 	}
 	tests := []struct {
@@ -71,7 +71,7 @@ func TestMerge(t *testing.T) {
 					initialBackoff: 20 * time.Millisecond,
 					retryableCodes: []code{14, 8},
 				},
-				breaker:    breakerPolicy{failureRatio: 0.5, minRequests: 5, disabled: true},
+				breaker:    breakerPolicy{failureRatio: 0.5, minRequests: 5, disabled: new(true)},
 				idempotent: new(true),
 			},
 		},
@@ -90,6 +90,20 @@ func TestMerge(t *testing.T) {
 			},
 		},
 	}
+	tests = append(tests, struct {
+		name string
+		over callPolicy
+		want callPolicy
+	}{
+		"an explicit false or zero wins",
+		callPolicy{retry: retryPolicy{jitter: new(0.0)}, breaker: breakerPolicy{disabled: new(false)}},
+		callPolicy{
+			timeout:    time.Second,
+			retry:      retryPolicy{maxAttempts: 3, initialBackoff: 20 * time.Millisecond, jitter: new(0.0), retryableCodes: []code{14, 8}},
+			breaker:    breakerPolicy{failureRatio: 0.5, minRequests: 20, disabled: new(false)},
+			idempotent: new(false),
+		},
+	})
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.want, merge(base, tt.over), cmp.AllowUnexported(callPolicy{}, retryPolicy{}, breakerPolicy{})); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)

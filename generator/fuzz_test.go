@@ -10,7 +10,8 @@ package generator
 //     on a field whose type comes from fuzzFieldTypes, the service's
 //     (goai.v1.model) (name, version, protocol number, max_batch_size,
 //     batching, limits, fallback, default_call) and the rpc's (goai.v1.call)
-//     (timeouts, retry, retry codes, breaker, idempotent, model override).
+//     (timeouts, retry, retry codes, breaker, idempotent, model override),
+//     and a second rpc that may call the same model with other tensors.
 //   - FuzzProtoSource: raw source fuzzing, seeded with every file of
 //     testdata/protos, valid and invalid ones.
 //
@@ -25,7 +26,8 @@ package generator
 //   - an error is a list of "file.proto:line:col: full.Name: what is wrong;
 //     how to fix it" lines, in source order, each naming a declaration and
 //     at a position within it, without fmt's %! marks, and no file is
-//     written;
+//     written; warnings are such lines too, with "warning: " before the
+//     message;
 //   - without an error, a file with goai annotations gets exactly one file,
 //     of Go that parses and that gofmt leaves as it is, and a file without
 //     them gets none; Go that does not parse is only excused when
@@ -112,6 +114,9 @@ const (
 	fzSplitTimeouts                // attempt_timeout where timeout is not
 	fzNested                       // the tensor field sits in a nested message, Digit.Inner
 	fzRecursive                    // Digit (and Digit.Inner) hold a Digit
+	fzMinRequests                  // breaker.min_requests
+	fzReenable                     // default_call disables the breaker, the rpc's disabled: false turns it on
+	fzSecondSwapped                // the second rpc takes Scores and returns Digit: other tensors
 )
 
 // fuzzServices and fuzzRPCs are the names FuzzAnnotations picks from: some
@@ -179,7 +184,7 @@ func FuzzAnnotations(f *testing.F) {
 		initialBackoff: "10ms", maxBackoff: "1s", multiplier: 1.6, jitter: 0.2, codes: "UNAVAILABLE,RESOURCE_EXHAUSTED",
 		failureRatio: 0.5, interval: "1m", openTimeout: "30s", consecutiveFailures: 5,
 		fallback: "mnist-small", rpcModel: "mnist-large",
-		flags: fzBatching | fzLimits | fzFallback | fzSecondRPC | fzIdempotentSet | fzDefaultRetry,
+		flags: fzBatching | fzLimits | fzFallback | fzSecondRPC | fzIdempotentSet | fzIdempotent | fzDefaultRetry,
 	}
 	add := func(a annotationArgs) {
 		f.Add(a.syntax, a.fieldType, a.service, a.rpcs, a.tensorName, a.dtype, a.shape,
@@ -196,17 +201,29 @@ func FuzzAnnotations(f *testing.F) {
 	for _, mutate := range []func(*annotationArgs){
 		func(a *annotationArgs) {
 			a.protocol = 2
-			a.flags &^= fzFallback
+			a.flags &^= fzFallback | fzDefaultRetry // the streaming rpc retries
 			a.flags |= fzNested | fzRecursive | fzClientStream | fzServerStream
 		},
 		func(a *annotationArgs) { a.fieldType = 14; a.dtype = 10; a.shape = "2,-1"; a.flags |= fzNoFakes },
-		func(a *annotationArgs) { a.fieldType = 13; a.dtype = 14; a.shape = "1"; a.flags |= fzOutIsIn },
+		func(a *annotationArgs) {
+			a.fieldType = 13
+			a.dtype = 14
+			a.shape = "1"
+			a.flags |= fzOutIsIn
+			a.flags &^= fzSecondRPC
+		},
 		func(a *annotationArgs) {
 			a.syntax = 1
 			a.fieldType = 2
 			a.dtype = 6
 			a.shape = "1,1"
-			a.model = "m\n\"q\"\u2028"
+			a.model = "m~q:v2@(x)"
+		},
+		// jitter off, a breaker turned back on by the rpc, and min_requests
+		// with the ratio that it applies to.
+		func(a *annotationArgs) {
+			a.jitter = math.Copysign(0, -1)
+			a.flags |= fzDefaultBreaker | fzReenable | fzMinRequests
 		},
 		func(a *annotationArgs) {
 			a.syntax = 2
@@ -232,6 +249,28 @@ func FuzzAnnotations(f *testing.F) {
 		func(a *annotationArgs) { a.syntax = 2; a.fieldType = 0; a.dtype = 10; a.shape = "1,1" },
 		func(a *annotationArgs) { a.flags |= fzNoModel; a.model = "" },
 		func(a *annotationArgs) { a.fallback = a.model; a.flags |= fzFallbackVersion | fzDefaultCallModel },
+		// The mistakes of issue 9: names that cannot go on the wire, too
+		// many elements, the fallback as an rpc's model, one model with two
+		// signatures, options without effect, a wait longer than a timeout.
+		func(a *annotationArgs) { a.model = "m\n\"q\"\u2028"; a.version = "1/2"; a.fallback = ".." },
+		func(a *annotationArgs) { a.shape = "4294967296,4294967296,4294967296" },
+		func(a *annotationArgs) { a.shape = "8192,8192" },
+		func(a *annotationArgs) { a.rpcModel = a.fallback; a.flags |= fzRPCModel },
+		func(a *annotationArgs) { a.flags |= fzSecondSwapped },
+		func(a *annotationArgs) { a.flags &^= fzIdempotent },
+		func(a *annotationArgs) { a.protocol = 2; a.flags &^= fzFallback | fzIdempotentSet },
+		func(a *annotationArgs) {
+			a.maxAttempts = 0
+			a.flags |= fzBreakerDisabled | fzMinRequests
+			a.failureRatio = 0
+		},
+		func(a *annotationArgs) {
+			a.batchMaxQueue = 4
+			a.batchMaxDelay = "5s"
+			a.timeout = "100ms"
+			a.attemptTimeout = "100ns"
+		},
+		func(a *annotationArgs) { a.attemptTimeout = a.timeout; a.flags |= fzDefaultTimeouts },
 	} {
 		a := valid
 		mutate(&a)
@@ -397,6 +436,18 @@ func fuzzProto(a *annotationArgs) string {
 	if has(fzBreakerDisabled) {
 		breaker.raw("disabled", "true")
 	}
+	if has(fzMinRequests) {
+		breaker.raw("min_requests", "10")
+	}
+	if has(fzReenable) { // may repeat disabled, which protocompile rejects
+		if has(fzDefaultBreaker) {
+			breaker.raw("disabled", "true")
+			call.raw("breaker", "{disabled: false}")
+		} else {
+			breaker.raw("disabled", "false")
+			def.raw("breaker", "{disabled: true}")
+		}
+	}
 	into(fzDefaultBreaker).raw("breaker", breaker.String())
 	if has(fzIdempotentSet) {
 		call.raw("idempotent", strconv.FormatBool(has(fzIdempotent)))
@@ -471,7 +522,12 @@ func fuzzProto(a *annotationArgs) string {
 		p("  }")
 	}
 	if has(fzSecondRPC) {
-		p("  rpc %s(Digit) returns (Scores);", fuzzRPCs[(i+1+int(a.rpcs>>4)%(len(fuzzRPCs)-1))%len(fuzzRPCs)])
+		second := fuzzRPCs[(i+1+int(a.rpcs>>4)%(len(fuzzRPCs)-1))%len(fuzzRPCs)]
+		if has(fzSecondSwapped) {
+			p("  rpc %s(Scores) returns (Digit);", second)
+		} else {
+			p("  rpc %s(Digit) returns (Scores);", second)
+		}
 	}
 	p("}")
 	if has(fzGRPCService) {
@@ -615,6 +671,19 @@ func checkGenerated(t *testing.T, src string, opts Options) {
 		}
 		t.Fatalf("generated code does not compile as Go: %s\nsource:\n%s", got.respErr, src)
 	}
+	if got.warnings != "" {
+		if strings.Contains(got.warnings, "%!") {
+			t.Errorf("warning has a formatting mistake:\n%s", got.warnings)
+		}
+		for line := range strings.SplitSeq(got.warnings, "\n") {
+			if !strings.Contains(line, ": warning: ") {
+				t.Errorf("warning without \"warning: \": %q", line)
+			}
+			if msg := checkProblem(gen, lines, line); msg != "" {
+				t.Errorf("malformed warning: %s\n\t%q", msg, line)
+			}
+		}
+	}
 	if got.err != "" {
 		if strings.Contains(got.err, "%!") {
 			t.Errorf("error has a formatting mistake:\n%s", got.err)
@@ -686,27 +755,33 @@ func goGenFails(req *pluginpb.CodeGeneratorRequest) string {
 
 // result is what one run of the generator produces.
 type result struct {
-	err     string            // GenerateFile's errors, joined
-	respErr string            // the response's error: generated Go that does not parse
-	files   map[string]string // the generated files' contents by name
+	err      string            // GenerateFile's errors, joined
+	warnings string            // GenerateFile's warnings, one per line
+	respErr  string            // the response's error: generated Go that does not parse
+	files    map[string]string // the generated files' contents by name
 }
 
 func (r result) equal(o result) bool {
-	return r.err == o.err && r.respErr == o.respErr && fmt.Sprint(r.files) == fmt.Sprint(o.files)
+	return r.err == o.err && r.warnings == o.warnings && r.respErr == o.respErr && fmt.Sprint(r.files) == fmt.Sprint(o.files)
 }
 
 // runGenerator runs GenerateFile over the files of gen to generate, as
 // protoc-gen-goai does.
 func runGenerator(t *testing.T, gen *protogen.Plugin, opts Options) result {
 	t.Helper()
-	var errs []error
+	var (
+		errs     []error
+		warnings []string
+	)
 	for _, f := range gen.Files {
 		if f.Generate {
-			errs = append(errs, GenerateFile(gen, f, opts))
+			w, err := GenerateFile(gen, f, opts)
+			warnings = append(warnings, w...)
+			errs = append(errs, err)
 		}
 	}
 	resp := gen.Response()
-	r := result{respErr: resp.GetError(), files: map[string]string{}}
+	r := result{respErr: resp.GetError(), files: map[string]string{}, warnings: strings.Join(warnings, "\n")}
 	if err := errors.Join(errs...); err != nil {
 		r.err = err.Error()
 	}

@@ -21,13 +21,20 @@ type Options struct {
 // <name>_goai.pb.go, in the Go package of its .pb.go. A file without goai
 // annotations gets no output. The error joins every annotation mistake,
 // each as "file.proto:line:col: full.Name: what is wrong; how to fix it".
-func GenerateFile(gen *protogen.Plugin, file *protogen.File, opts Options) error {
-	m, err := analyze(gen, file, opts)
+//
+// The warnings, returned with or without an error, are annotations that
+// work as the runtime defines them but are likely not what was meant, each
+// as "file.proto:line:col: full.Name: warning: what; what to do". A
+// CodeGeneratorResponse has no place for them (only for an error, which
+// fails the run), so protoc-gen-goai prints them to its standard error,
+// which protoc and buf pass on.
+func GenerateFile(gen *protogen.Plugin, file *protogen.File, opts Options) (warnings []string, _ error) {
+	m, warnings, err := analyze(gen, file, opts)
 	if err != nil {
-		return err
+		return warnings, err
 	}
 	if m.empty() {
-		return nil
+		return warnings, nil
 	}
 	g := gen.NewGeneratedFile(file.GeneratedFilenamePrefix+fileSuffix, file.GoImportPath)
 	generateHeader(g, file)
@@ -58,5 +65,5 @@ func GenerateFile(gen *protogen.Plugin, file *protogen.File, opts Options) error
 		generateMappers(g, byMessage[mp.message])
 		delete(byMessage, mp.message)
 	}
-	return nil
+	return warnings, nil
 }

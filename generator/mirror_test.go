@@ -101,8 +101,12 @@ func TestCodeNames(t *testing.T) {
 	}
 }
 
-// TestDefaults checks the runtime defaults that the checks rely on.
+// TestDefaults checks the runtime's limits and defaults that the checks
+// rely on.
 func TestDefaults(t *testing.T) {
+	if maxElements != tensor.MaxElements {
+		t.Errorf("maxElements = %d, tensor.MaxElements = %d", maxElements, tensor.MaxElements)
+	}
 	if defaultInitialBackoff != runtime.DefaultInitialBackoff {
 		t.Errorf("defaultInitialBackoff = %v, runtime.DefaultInitialBackoff = %v", defaultInitialBackoff, runtime.DefaultInitialBackoff)
 	}

@@ -68,7 +68,9 @@ type methodModel struct {
 	method *protogen.Method
 	index  int      // in the service's methods and its ModelDesc.Methods
 	model  modelRef // the service's model, or the rpc's override
-	policy callPolicy
+	// own is what the rpc's (goai.v1.call) sets, and policy the result of
+	// merging it over the service's default_call.
+	own, policy callPolicy
 	// inputs and outputs are the request and response messages when they
 	// have tensors, else nil.
 	inputs, outputs *protogen.Message
@@ -175,8 +177,10 @@ type retryPolicy struct {
 	maxAttempts                int
 	initialBackoff, maxBackoff time.Duration
 	multiplier                 float64
-	jitter                     float64
-	retryableCodes             []code // nil: the runtime's default
+	// jitter is nil when unset, for the runtime's default; a set 0 turns
+	// jitter off, which the runtime spells as a negative Jitter.
+	jitter         *float64
+	retryableCodes []code // nil: the runtime's default
 }
 
 // breakerPolicy is runtime.BreakerPolicy.
@@ -187,8 +191,13 @@ type breakerPolicy struct {
 	interval            time.Duration
 	openTimeout         time.Duration
 	halfOpenProbes      uint32
-	disabled            bool
+	// disabled is nil when unset, so that an rpc's disabled: false can
+	// turn back on a breaker that default_call disabled.
+	disabled *bool
 }
+
+// off reports whether the breaker is disabled.
+func (p breakerPolicy) off() bool { return p.disabled != nil && *p.disabled }
 
 // batchingPolicy is runtime.BatchingPolicy.
 type batchingPolicy struct {

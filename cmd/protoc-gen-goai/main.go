@@ -63,6 +63,12 @@
 // Annotation mistakes are reported like compiler errors, all at once:
 //
 //	models/mnist/v1/mnist.proto:9:30: mnist.v1.Digit.pixels: dtype FP32 does not fit field type int64; use repeated float or bytes
+//
+// An annotation that works but is likely not what was meant draws a
+// warning on standard error, which protoc and buf show, and generation
+// goes on:
+//
+//	models/mnist/v1/mnist.proto:14:3: mnist.v1.DigitModel: warning: batching.max_delay "500ms" is longer than the timeout "200ms" of rpc Classify: ...
 package main
 
 import (
@@ -113,7 +119,7 @@ func main() {
 		os.Exit(command(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	var opts generator.Options
-	options(&opts).Run(func(gen *protogen.Plugin) error { return generate(gen, opts) })
+	options(&opts).Run(func(gen *protogen.Plugin) error { return generate(gen, opts, os.Stderr) })
 }
 
 // options returns the plugin's options: parameters that protogen does not
@@ -146,7 +152,9 @@ func command(args []string, stdout, stderr io.Writer) int {
 
 // generate declares the features the plugin supports, without which protoc
 // refuses proto3 optional fields and editions, and generates every file.
-func generate(gen *protogen.Plugin, opts generator.Options) error {
+// Warnings go to stderr, one per line: a CodeGeneratorResponse has no
+// place for them, and protoc and buf show what a plugin writes there.
+func generate(gen *protogen.Plugin, opts generator.Options, stderr io.Writer) error {
 	gen.SupportedFeatures = uint64(pluginpb.CodeGeneratorResponse_FEATURE_PROTO3_OPTIONAL |
 		pluginpb.CodeGeneratorResponse_FEATURE_SUPPORTS_EDITIONS)
 	gen.SupportedEditionsMinimum = descriptorpb.Edition_EDITION_PROTO2
@@ -154,7 +162,11 @@ func generate(gen *protogen.Plugin, opts generator.Options) error {
 	var errs []error
 	for _, f := range gen.Files {
 		if f.Generate {
-			errs = append(errs, generator.GenerateFile(gen, f, opts))
+			warnings, err := generator.GenerateFile(gen, f, opts)
+			for _, w := range warnings {
+				fmt.Fprintln(stderr, w)
+			}
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/goai-dev/goai/generator"
 	goaiv1 "github.com/goai-dev/goai/proto/goai/v1"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/pluginpb"
@@ -31,7 +33,7 @@ func TestSupportedFeatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := generate(gen, opts); err != nil {
+	if err := generate(gen, opts, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	resp := gen.Response()
@@ -99,5 +101,59 @@ func TestCommand(t *testing.T) {
 		if code != tt.code || stdout.String() != tt.stdout || !strings.Contains(stderr.String(), tt.stderrPart) {
 			t.Errorf("command(%q) = %d, stdout %q, stderr %q", tt.args, code, stdout.String(), stderr.String())
 		}
+	}
+}
+
+// TestWarningsToStderr checks that warnings go to stderr, one per line,
+// while the file is generated: protoc and buf show a plugin's stderr, and
+// a CodeGeneratorResponse has no place for warnings.
+func TestWarningsToStderr(t *testing.T) {
+	tensor := func(name string) *descriptorpb.FieldDescriptorProto {
+		opts := &descriptorpb.FieldOptions{}
+		proto.SetExtension(opts, goaiv1.E_Tensor, &goaiv1.TensorOptions{Shape: []int64{4}})
+		return &descriptorpb.FieldDescriptorProto{
+			Name: new(name), Number: new(int32(1)), JsonName: new(name), Options: opts,
+			Label: descriptorpb.FieldDescriptorProto_LABEL_REPEATED.Enum(),
+			Type:  descriptorpb.FieldDescriptorProto_TYPE_FLOAT.Enum(),
+		}
+	}
+	model := &descriptorpb.ServiceOptions{}
+	proto.SetExtension(model, goaiv1.E_Model, &goaiv1.ModelOptions{
+		Name: "m", MaxBatchSize: 8, Batching: &goaiv1.BatchingOptions{MaxDelay: "1s"},
+	})
+	call := &descriptorpb.MethodOptions{}
+	proto.SetExtension(call, goaiv1.E_Call, &goaiv1.CallOptions{Timeout: "10ms"})
+	file := &descriptorpb.FileDescriptorProto{
+		Name: new("w/v1/w.proto"), Package: new("w.v1"), Syntax: new("proto3"),
+		Dependency: []string{"goai/v1/options.proto"},
+		Options:    &descriptorpb.FileOptions{GoPackage: new("example.com/w/v1;wv1")},
+		MessageType: []*descriptorpb.DescriptorProto{
+			{Name: new("In"), Field: []*descriptorpb.FieldDescriptorProto{tensor("x")}},
+			{Name: new("Out"), Field: []*descriptorpb.FieldDescriptorProto{tensor("y")}},
+		},
+		Service: []*descriptorpb.ServiceDescriptorProto{{
+			Name: new("S"), Options: model,
+			Method: []*descriptorpb.MethodDescriptorProto{{Name: new("Run"), InputType: new(".w.v1.In"), OutputType: new(".w.v1.Out"), Options: call}},
+		}},
+	}
+	req := request("")
+	req.FileToGenerate = []string{"w/v1/w.proto"}
+	req.ProtoFile = append(req.ProtoFile, file)
+
+	var opts generator.Options
+	gen, err := options(&opts).New(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	if err := generate(gen, opts, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(gen.Response().File); n != 1 {
+		t.Errorf("wrote %d files, want 1: a warning does not stop generation", n)
+	}
+	want := `w/v1/w.proto: w.v1.S: warning: batching.max_delay "1s" is longer than the timeout "10ms" of rpc Run`
+	if got := stderr.String(); !strings.HasPrefix(got, want) || strings.Count(got, "\n") != 1 {
+		t.Errorf("stderr = %q, want one line starting %q", got, want)
 	}
 }
