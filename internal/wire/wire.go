@@ -1,0 +1,122 @@
+// Package wire holds the protocol-neutral form of what goai's transports
+// carry: an inference request and response as lists of tensors, a model's
+// metadata, and readiness. Each transport (the Open Inference Protocol over
+// gRPC or REST, TF Serving's gRPC or REST API) translates between these
+// and its own messages, and enforces its own protocol's rules while doing
+// so, so that the generated mappers and the call path above it never see
+// a protocol's peculiarities.
+//
+// Tensors are [tensor.Tensor]: a name, a datatype, the full shape on the
+// wire (batch dimension included) and raw little-endian data (BYTES
+// elements framed by 4-byte little-endian lengths), whatever form the
+// protocol carried them in.
+package wire
+
+import (
+	"context"
+	"time"
+
+	"github.com/goai-dev/goai/runtime/tensor"
+	"google.golang.org/grpc"
+)
+
+// Request is one inference request.
+type Request struct {
+	// Model and Version name the model; an empty Version lets the server
+	// choose.
+	Model, Version string
+	// ID is the request's id, echoed by servers that support one; empty
+	// for none.
+	ID string
+	// Inputs are the request's tensors, in the order the model declares
+	// them.
+	Inputs []tensor.Tensor
+	// Outputs names the outputs wanted, in order; nil asks for all.
+	Outputs []string
+}
+
+// Response is the answer to a [Request].
+type Response struct {
+	// Model and Version are the model that served the request, as the
+	// server reports them; either may be empty.
+	Model, Version string
+	// ID is the request's id as echoed.
+	ID string
+	// Outputs are the response's tensors, each name at most once, with
+	// data the transport has checked against the protocol's layout rules
+	// (not yet against the declared contract: that is the caller's).
+	Outputs []tensor.Tensor
+}
+
+// ModelMetadata is what a server reports of a model's contract.
+type ModelMetadata struct {
+	// Name is the model's name.
+	Name string
+	// Versions lists the versions the server has, in its order.
+	Versions []string
+	// Platform is the server's name for the model's framework, such as
+	// "onnxruntime_onnx"; empty if unknown.
+	Platform string
+	// Inputs and Outputs are the model's tensors.
+	Inputs, Outputs []TensorMetadata
+}
+
+// TensorMetadata describes one tensor of a model's metadata.
+type TensorMetadata struct {
+	// Name is the tensor's name.
+	Name string
+	// Datatype is the Open Inference Protocol's datatype name ("FP32",
+	// "BYTES", ...), as the server reports it, or translated to those
+	// names from another protocol's types; it may name a type goai does
+	// not know.
+	Datatype string
+	// Shape is the tensor's full shape, batch dimension included; -1
+	// marks a dimension of any size. Nil when the server reports none
+	// (an unknown rank).
+	Shape []int64
+}
+
+// Transport carries requests to one model server over one protocol. The
+// call path above it makes each attempt of a call through one method of a
+// Transport and decides on retries, the breaker and fallbacks from the
+// error it returns, so every Transport reports failures the same way: as
+// errors carrying a gRPC status code ([google.golang.org/grpc/status]),
+// the server's errors mapped to the code a gRPC server would have sent
+// (HTTP 400 → INVALID_ARGUMENT, 404 → NOT_FOUND, 503 → UNAVAILABLE, ...),
+// and anything that went wrong on the client without a code left as a
+// plain error. A Transport is safe for concurrent use.
+type Transport interface {
+	// Infer sends req and returns the server's response.
+	Infer(ctx context.Context, req *Request, a *Attempt) (*Response, error)
+	// ModelMetadata returns the metadata of version of model ("" for the
+	// server's choice).
+	ModelMetadata(ctx context.Context, model, version string, a *Attempt) (*ModelMetadata, error)
+	// ModelReady reports whether version of model is ready to serve.
+	ModelReady(ctx context.Context, model, version string, a *Attempt) (bool, error)
+	// ServerReady reports whether the server is ready to serve.
+	ServerReady(ctx context.Context, a *Attempt) (bool, error)
+	// ServerLive reports whether the server is alive.
+	ServerLive(ctx context.Context, a *Attempt) (bool, error)
+	// Close releases what the Transport holds (connections it made).
+	Close() error
+}
+
+// Attempt carries one attempt's settings to a [Transport], and back what
+// the server said about retrying. A nil *Attempt means no settings and no
+// report.
+type Attempt struct {
+	// GRPC are call options for the RPC of a gRPC transport; other
+	// transports ignore them.
+	GRPC []grpc.CallOption
+
+	// Set by the Transport from the server's answer.
+
+	// Pushback is the delay the server asked for before a retry (gRPC's
+	// grpc-retry-pushback-ms trailer, HTTP's Retry-After); valid when
+	// HasPushback is true.
+	Pushback    time.Duration
+	HasPushback bool
+	// NoRetry is true when the server asked the client not to retry (for
+	// instance with a negative or malformed pushback).
+	NoRetry bool
+}
