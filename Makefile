@@ -35,6 +35,7 @@ plugin:
 ## generate: regenerate every committed .pb.go with buf.
 generate: tools plugin
 	$(BIN)/buf generate
+	cd internal/coexist && $(BIN)/buf generate
 
 ## check-generate: regenerate, then fail if any generated file changed.
 check-generate: generate
