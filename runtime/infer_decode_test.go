@@ -4,37 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"unsafe"
 
+	"github.com/goai-dev/goai/internal/testalloc"
 	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/runtime/tensor"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
-
-// allocLeast returns the fewest bytes f allocates in one of a few runs,
-// stopping at the first within limit: other goroutines (a fuzzing
-// worker's, a test server's) allocate at times too, and the least is what
-// f costs.
-func allocLeast(f func(), limit uint64) uint64 {
-	least := uint64(math.MaxUint64)
-	for range 3 {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		f()
-		runtime.ReadMemStats(&after)
-		if least = min(least, after.TotalAlloc-before.TotalAlloc); least <= limit {
-			break
-		}
-	}
-	return least
-}
 
 // bytesResponse is the answer to a batch of one holding one BYTES output
 // "s" of elems, raw or typed.
@@ -55,7 +36,7 @@ var bytesTensors = []TensorDesc{{Name: "s", DType: tensor.Bytes, Shape: []int64{
 // field of E costs, measured until within limit.
 func decodeCost[E string | []byte](t testing.TB, resp *inferencepb.ModelInferResponse, limit uint64) uint64 {
 	want := int(resp.Outputs[0].Shape[1])
-	return allocLeast(func() {
+	return testalloc.Least(func() {
 		d, err := decodeResponse(bytesTensors, 1, true, resp)
 		if err != nil {
 			t.Fatal(err)

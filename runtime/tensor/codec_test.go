@@ -496,21 +496,6 @@ func TestDecodeAllocationBounded(t *testing.T) {
 	}
 }
 
-// allocLeast returns the fewest bytes f allocates in one of a few runs:
-// the other goroutines of a fuzzing worker allocate at times too, and the
-// least is what f costs.
-func allocLeast(f func()) uint64 {
-	least := uint64(math.MaxUint64)
-	for range 3 {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		f()
-		runtime.ReadMemStats(&after)
-		least = min(least, after.TotalAlloc-before.TotalAlloc)
-	}
-	return least
-}
-
 // allocBytes returns the bytes f allocates, averaged over a few runs.
 func allocBytes(f func()) uint64 {
 	var before, after runtime.MemStats

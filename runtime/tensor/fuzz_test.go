@@ -33,6 +33,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/goai-dev/goai/internal/testalloc"
 	"github.com/goai-dev/goai/runtime/inferencepb"
 	"google.golang.org/protobuf/proto"
 )
@@ -157,7 +158,8 @@ func FuzzBytesElements(f *testing.F) {
 		// Strings cost their text and a header each, within the allocator's
 		// rounding: at most 4 bytes per byte of raw, each element taking
 		// at least its 4-byte prefix. Copying the prefixes too cost 5.
-		if got, limit := allocLeast(func() { _, _ = DecodeStringElements(raw, max) }), 4*len(raw)+len(raw)/2+256; got > uint64(limit) {
+		limit := uint64(4*len(raw) + len(raw)/2 + 256)
+		if got := testalloc.Least(func() { _, _ = DecodeStringElements(raw, max) }, limit); got > limit {
 			t.Fatalf("decoding %d elements from %d bytes allocated %d bytes, above %d", len(elems), len(raw), got, limit)
 		}
 		if back := AppendBytesElements(nil, elems); !bytes.Equal(back, raw) {
