@@ -5,7 +5,9 @@ import (
 
 	goaiv1 "github.com/goai-dev/goai/proto/goai/v1"
 	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/gofeaturespb"
 )
 
@@ -17,8 +19,8 @@ const (
 	kindTensor  fieldKind = iota // repeated numeric or bool: AppendTensor, DecodeTensor
 	kindScalar                   // singular numeric or bool: AppendScalar, DecodeScalar
 	kindRaw                      // singular bytes of raw data: AppendRaw, DecodeRaw
-	kindStrings                  // repeated string or bytes, BYTES: AppendStrings, DecodeStrings
-	kindString                   // singular string or bytes, one BYTES element: AppendString, DecodeString
+	kindStrings                  // repeated string or bytes, BYTES: AppendStrings, DecodeStrings or DecodeUTF8Strings
+	kindString                   // singular string or bytes, one BYTES element: AppendString, DecodeString or DecodeUTF8String
 )
 
 // kindOf returns how field holds a tensor of datatype dt.
@@ -49,6 +51,51 @@ var (
 		kindStrings: "DecodeStrings", kindString: "DecodeString",
 	}
 )
+
+// textDecodeFuncs name the runtime functions that decode the kinds of
+// BYTES tensors into string fields that require UTF-8, checking it.
+var textDecodeFuncs = map[fieldKind]string{kindStrings: "DecodeUTF8Strings", kindString: "DecodeUTF8String"}
+
+// enforcesUTF8 reports whether protobuf requires the string field fd to
+// hold valid UTF-8, refusing to marshal or unmarshal a message whose field
+// does not: every string field of proto3, none of proto2, and in editions
+// those whose features.utf8_validation resolves to VERIFY, the default of
+// every edition so far. The feature may be set on a field or on its file
+// only. Text decoded into such a field from BYTES must be checked, or the
+// message decoded could not be sent on.
+func enforcesUTF8(fd protoreflect.FieldDescriptor) bool {
+	if fd.Kind() != protoreflect.StringKind {
+		return false
+	}
+	switch fd.Syntax() {
+	case protoreflect.Proto3:
+		return true
+	case protoreflect.Editions:
+		for _, opts := range []proto.Message{fd.Options(), fd.ParentFile().Options()} {
+			if v, ok := utf8Validation(opts); ok {
+				return v == descriptorpb.FeatureSet_VERIFY
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// utf8Validation returns the utf8_validation feature that options (of a
+// field or a file) set, if they set it.
+func utf8Validation(options proto.Message) (descriptorpb.FeatureSet_Utf8Validation, bool) {
+	var f *descriptorpb.FeatureSet
+	switch o := options.(type) {
+	case *descriptorpb.FieldOptions:
+		f = o.GetFeatures()
+	case *descriptorpb.FileOptions:
+		f = o.GetFeatures()
+	}
+	if f == nil || f.Utf8Validation == nil {
+		return 0, false
+	}
+	return f.GetUtf8Validation(), true
+}
 
 // goTypes are the Go types of the field kinds that hold tensors, the type
 // arguments of the decode functions.
@@ -126,9 +173,14 @@ func generateDecoder(g *protogen.GeneratedFile, mp *mapper) {
 	for i, t := range mm.tensors {
 		f := mm.fields[i]
 		kind := kindOf(f, t.dtype)
-		value := g.QualifiedGoIdent(runtimePackage.Ident(decodeFuncs[kind]))
-		if kind != kindRaw {
-			value += "[" + goTypes[f.Desc.Kind()] + "]"
+		var value string
+		switch text, ok := textDecodeFuncs[kind]; {
+		case ok && enforcesUTF8(f.Desc):
+			value = g.QualifiedGoIdent(runtimePackage.Ident(text))
+		case kind == kindRaw:
+			value = g.QualifiedGoIdent(runtimePackage.Ident(decodeFuncs[kind]))
+		default:
+			value = g.QualifiedGoIdent(runtimePackage.Ident(decodeFuncs[kind])) + "[" + goTypes[f.Desc.Kind()] + "]"
 		}
 		value += "(d.Tensor(" + strconv.Itoa(i) + "), i)"
 		if pointer(f) {

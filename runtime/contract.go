@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/runtime/tensor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -17,22 +19,34 @@ import (
 // [*ContractError].
 var ErrContractMismatch = errors.New("goai: model contract mismatch")
 
-// ContractError lists every difference found between the tensors a
+// ContractError lists the differences found between the tensors a
 // generated client declares and the model metadata its server reports.
+// Every difference is counted, but only the first [MaxListedMismatches]
+// are described, each in one sentence that quotes at most the first bytes
+// of a name or datatype from the server and the first dimensions of a
+// shape: a server's metadata can list any number of tensors, of any size.
 type ContractError struct {
 	// Model is the model that was checked.
 	Model ModelRef
-	// Mismatches describes each difference, one sentence each.
+	// Mismatches describes the first differences, one sentence each.
 	Mismatches []string
+	// Omitted counts the differences found beyond those in Mismatches.
+	Omitted int
 }
 
-// Error returns all mismatches, one per line after a summary.
+// MaxListedMismatches is the most differences a [*ContractError] describes.
+const MaxListedMismatches = 32
+
+// Error returns the mismatches, one per line after a summary.
 func (e *ContractError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "goai: model %s does not match its declared contract (%d mismatches):", e.Model, len(e.Mismatches))
+	fmt.Fprintf(&b, "goai: model %s does not match its declared contract (%d mismatches):", e.Model, len(e.Mismatches)+e.Omitted)
 	for _, m := range e.Mismatches {
 		b.WriteString("\n\t")
 		b.WriteString(m)
+	}
+	if e.Omitted > 0 {
+		fmt.Fprintf(&b, "\n\tand %d more", e.Omitted)
 	}
 	return b.String()
 }
@@ -56,87 +70,243 @@ func (r ModelRef) String() string {
 
 // CheckModel compares the contract that desc declares with the metadata
 // reported over cc by the Open Inference Protocol server, for every model
-// desc's methods call. It returns nil when they agree, a [*ContractError]
-// listing every mismatch when they do not, and the RPC error when the
-// metadata cannot be read. Tensors are compared by name, datatype and
+// desc's methods call and for desc's fallback model, which must serve
+// every method. It returns nil when they agree, a [*ContractError] per
+// model listing its mismatches when they do not, and the RPC error when
+// the metadata cannot be read. Tensors are compared by name, datatype and
 // shape, where -1 on either side matches any size and the leading batch
 // dimension is expected exactly when desc.MaxBatchSize > 0. Server inputs
 // that no method sends are mismatches too, since the server rejects
-// requests without them.
+// requests without them, and so are tensors the server lists twice.
+//
+// The comparison takes time linear in the size of the metadata, and stops
+// when ctx ends: CheckModel then returns an error of ctx's code
+// (DEADLINE_EXCEEDED or CANCELED) that matches ctx's error.
 func CheckModel(ctx context.Context, cc grpc.ClientConnInterface, desc *ModelDesc) error {
 	client := inferencepb.NewGRPCInferenceServiceClient(cc)
 	var errs []error
-	for _, ref := range desc.models() {
+	for _, mc := range desc.contracts() {
+		ref := mc.model
+		if err := ctx.Err(); err != nil {
+			return errors.Join(append(errs, checkEnded(ref, err))...)
+		}
 		meta, err := client.ModelMetadata(ctx, &inferencepb.ModelMetadataRequest{Name: ref.Name, Version: ref.Version})
 		if err != nil {
+			if ctx.Err() != nil {
+				return errors.Join(append(errs, checkEnded(ref, ctx.Err()))...)
+			}
 			errs = append(errs, fmt.Errorf("goai: reading metadata of model %s: %w", ref, err))
 			continue
 		}
-		if mismatches := desc.compare(ref, meta); len(mismatches) > 0 {
-			errs = append(errs, &ContractError{Model: ref, Mismatches: mismatches})
+		ce, err := desc.compare(ctx, mc, meta)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		if ce != nil {
+			errs = append(errs, ce)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// models returns the distinct models desc's methods call, in method order.
-func (desc *ModelDesc) models() []ModelRef {
-	var refs []ModelRef
-	for i := range desc.Methods {
-		if ref := desc.Methods[i].Model; !slices.Contains(refs, ref) {
-			refs = append(refs, ref)
-		}
-	}
-	if len(refs) == 0 && desc.Model.Name != "" {
-		refs = append(refs, desc.Model)
-	}
-	return refs
+// contract is a model to check and the methods whose tensors it must
+// serve.
+type contract struct {
+	model   ModelRef
+	methods []*MethodDesc
 }
 
-// compare lists the differences between the tensors that desc's methods
-// calling ref declare and the server's metadata of ref.
-func (desc *ModelDesc) compare(ref ModelRef, meta *inferencepb.ModelMetadataResponse) []string {
-	var mismatches []string
-	if ref.Version != "" && len(meta.GetVersions()) > 0 && !slices.Contains(meta.GetVersions(), ref.Version) {
-		mismatches = append(mismatches, fmt.Sprintf("version %q is not served; the server has %v", ref.Version, meta.GetVersions()))
+// contracts returns the distinct models desc's methods call, in method
+// order, each with the methods that call it, then the fallback model with
+// every method: a call of any method may end on it.
+func (desc *ModelDesc) contracts() []contract {
+	var cs []contract
+	find := func(ref ModelRef) int {
+		return slices.IndexFunc(cs, func(c contract) bool { return c.model == ref })
 	}
-	declaredInputs := map[string]bool{}
 	for i := range desc.Methods {
 		m := &desc.Methods[i]
-		if m.Model != ref {
-			continue
-		}
-		for _, t := range m.Inputs {
-			declaredInputs[t.Name] = true
-			mismatches = append(mismatches, desc.compareTensor("input", t, meta.GetInputs())...)
-		}
-		for _, t := range m.Outputs {
-			mismatches = append(mismatches, desc.compareTensor("output", t, meta.GetOutputs())...)
+		if k := find(m.Model); k >= 0 {
+			cs[k].methods = append(cs[k].methods, m)
+		} else {
+			cs = append(cs, contract{model: m.Model, methods: []*MethodDesc{m}})
 		}
 	}
-	for _, in := range meta.GetInputs() {
-		if !declaredInputs[in.GetName()] {
-			mismatches = append(mismatches, fmt.Sprintf("server input %q (%s %v) is not declared by any method", in.GetName(), in.GetDatatype(), in.GetShape()))
+	if len(cs) == 0 && desc.Model.Name != "" {
+		cs = append(cs, contract{model: desc.Model})
+	}
+	if fb := desc.Fallback; fb != nil && fb.Name != "" {
+		all := make([]*MethodDesc, len(desc.Methods))
+		for i := range desc.Methods {
+			all[i] = &desc.Methods[i]
+		}
+		if k := find(*fb); k >= 0 {
+			cs[k].methods = all
+		} else {
+			cs = append(cs, contract{model: *fb, methods: all})
 		}
 	}
-	return dedupe(mismatches)
+	return cs
 }
 
-func (desc *ModelDesc) compareTensor(kind string, t TensorDesc, served []*inferencepb.ModelMetadataResponse_TensorMetadata) []string {
-	i := slices.IndexFunc(served, func(s *inferencepb.ModelMetadataResponse_TensorMetadata) bool { return s.GetName() == t.Name })
-	if i < 0 {
-		return []string{fmt.Sprintf("%s %q is declared but the server has no such %s", kind, t.Name, kind)}
+// mismatches collects a ContractError's sentences: the first
+// MaxListedMismatches in full, the rest only counted, so that no sentence
+// beyond them is even formatted.
+type mismatches struct {
+	listed  []string
+	omitted int
+}
+
+// room reports whether the next mismatch is to be described, counting it
+// if not: callers check it before formatting anything.
+func (ms *mismatches) room() bool {
+	if len(ms.listed) >= MaxListedMismatches {
+		ms.omitted++
+		return false
 	}
-	s := served[i]
-	var mismatches []string
-	if s.GetDatatype() != t.DType.String() {
-		mismatches = append(mismatches, fmt.Sprintf("%s %q: declared datatype %s, server has %s", kind, t.Name, t.DType, s.GetDatatype()))
+	return true
+}
+
+func (ms *mismatches) add(format string, args ...any) {
+	ms.listed = append(ms.listed, fmt.Sprintf(format, args...))
+}
+
+// ctxCheckEvery is how many server tensors compare handles between looks
+// at its context: often enough to stop within microseconds, rarely enough
+// to cost nothing.
+const ctxCheckEvery = 1024
+
+// compare returns the differences between the tensors that mc's methods
+// declare and the server's metadata of mc's model, as a ContractError, or
+// nil if there are none; or the error of ctx if it ends first.
+func (desc *ModelDesc) compare(ctx context.Context, mc contract, meta *inferencepb.ModelMetadataResponse) (*ContractError, error) {
+	var ms mismatches
+	ref := mc.model
+	if versions := meta.GetVersions(); ref.Version != "" && len(versions) > 0 && !slices.Contains(versions, ref.Version) && ms.room() {
+		ms.add("version %q is not served; the server has %s", ref.Version, listVersions(versions))
 	}
-	want := desc.FullShape(t)
-	if want != nil && !shapesMatch(want, s.GetShape()) {
-		mismatches = append(mismatches, fmt.Sprintf("%s %q: declared shape %v (batch dimension included), server has %v", kind, t.Name, want, s.GetShape()))
+	inputs, err := servedTensors(ctx, "input", meta.GetInputs(), &ms)
+	if err != nil {
+		return nil, checkEnded(ref, err)
 	}
-	return mismatches
+	outputs, err := servedTensors(ctx, "output", meta.GetOutputs(), &ms)
+	if err != nil {
+		return nil, checkEnded(ref, err)
+	}
+	// Methods often share their tensors (one request message for several
+	// rpcs): compare each distinct declaration once.
+	type declared struct {
+		kind, name string
+		dtype      string
+		shape      string
+	}
+	seen := map[declared]bool{}
+	declaredInputs := map[string]bool{}
+	compare := func(kind string, t TensorDesc, served map[string]*inferencepb.ModelMetadataResponse_TensorMetadata) {
+		want := desc.FullShape(t)
+		key := declared{kind, t.Name, t.DType.String(), fmt.Sprint(want)}
+		if seen[key] {
+			return
+		}
+		seen[key] = true
+		s, ok := served[t.Name]
+		if !ok {
+			if ms.room() {
+				ms.add("%s %q is declared but the server has no such %s", kind, t.Name, kind)
+			}
+			return
+		}
+		if s.GetDatatype() != t.DType.String() && ms.room() {
+			ms.add("%s %q: declared datatype %s, server has %s", kind, t.Name, t.DType, datatypeText(s.GetDatatype()))
+		}
+		if want != nil && !shapesMatch(want, s.GetShape()) && ms.room() {
+			ms.add("%s %q: declared shape %v (batch dimension included), server has %s", kind, t.Name, want, tensor.FormatShape(s.GetShape()))
+		}
+	}
+	for _, m := range mc.methods {
+		for _, t := range m.Inputs {
+			declaredInputs[t.Name] = true
+			compare("input", t, inputs)
+		}
+		for _, t := range m.Outputs {
+			compare("output", t, outputs)
+		}
+	}
+	for i, in := range meta.GetInputs() {
+		if i%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, checkEnded(ref, err)
+			}
+		}
+		if !declaredInputs[in.GetName()] && inputs[in.GetName()] == in && ms.room() {
+			ms.add("server input %q (%s %s) is not declared by any method", truncate(in.GetName()), datatypeText(in.GetDatatype()), tensor.FormatShape(in.GetShape()))
+		}
+	}
+	if len(ms.listed) == 0 {
+		return nil, nil
+	}
+	return &ContractError{Model: ref, Mismatches: ms.listed, Omitted: ms.omitted}, nil
+}
+
+// servedTensors indexes the server's tensors of one kind by name,
+// counting a name listed twice as a mismatch; the first listing is the
+// one compared.
+func servedTensors(ctx context.Context, kind string, list []*inferencepb.ModelMetadataResponse_TensorMetadata, ms *mismatches) (map[string]*inferencepb.ModelMetadataResponse_TensorMetadata, error) {
+	served := make(map[string]*inferencepb.ModelMetadataResponse_TensorMetadata, len(list))
+	for i, s := range list {
+		if i%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if _, dup := served[s.GetName()]; dup {
+			if ms.room() {
+				ms.add("server %s %q is listed more than once", kind, truncate(s.GetName()))
+			}
+			continue
+		}
+		served[s.GetName()] = s
+	}
+	return served, nil
+}
+
+// checkEnded is the error of a check of model ref cut short by its
+// context's error err: err's code, matching err.
+func checkEnded(ref ModelRef, err error) error {
+	return newCallError(status.FromContextError(err).Code(), "goai: checking model "+ref.String()+": "+err.Error(), err)
+}
+
+// datatypeText returns a server's datatype for a message: as it is if it
+// is one of the protocol's, quoted and truncated if not.
+func datatypeText(s string) string {
+	for d := tensor.Bool; d <= tensor.Bytes; d++ {
+		if d.String() == s {
+			return s
+		}
+	}
+	return strconv.Quote(truncate(s))
+}
+
+// maxListedVersions is the most versions a mismatch names.
+const maxListedVersions = 8
+
+// listVersions formats the server's versions as [1 2 3], at most
+// maxListedVersions of them, each truncated.
+func listVersions(versions []string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, v := range versions {
+		if i == maxListedVersions {
+			fmt.Fprintf(&b, " and %d more", len(versions)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.Quote(truncate(v)))
+	}
+	b.WriteByte(']')
+	return b.String()
 }
 
 // FullShape returns t's shape on the wire: its declared per-example shape,
@@ -164,14 +334,4 @@ func shapesMatch(a, b []int64) bool {
 		}
 	}
 	return true
-}
-
-func dedupe(s []string) []string {
-	var out []string
-	for _, v := range s {
-		if !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	return out
 }

@@ -41,7 +41,9 @@ type DecodeFunc[M proto.Message] func(d *Decoder, batch []M)
 // shape, fails with a [*TensorError] of code INTERNAL; the response is
 // decoded after Invoke returns, so such an error is not retried and does
 // not count against the model's breaker. Responses with typed contents are
-// decoded as well as raw ones.
+// decoded as well as raw ones; a response that mixes the two, has a number
+// of raw_output_contents other than its outputs, or names an output twice
+// fails the same way.
 func Infer[In, Out proto.Message](ctx context.Context, c *Caller, method *MethodDesc, in In, encode EncodeFunc[In], decode DecodeFunc[Out], opts ...CallOption) (Out, error) {
 	var zero Out
 	if !in.ProtoReflect().IsValid() {
@@ -231,14 +233,21 @@ func batchOptions(opts []CallOption) (parallel int, report *CallInfo) {
 // dimension).
 //
 // An error from serve is returned unchanged, so a gRPC status reaches the
-// client as it is. Inputs that do not match their declaration fail with a
-// [*TensorError] of code INVALID_ARGUMENT; answers that do not fit their
+// client as it is. A batch above the model's MaxBatchSize fails with
+// INVALID_ARGUMENT; so do inputs that do not match their declaration (a
+// missing or repeated name included, or text that is not UTF-8 for a
+// string field that requires it), with a [*TensorError]; answers that do not fit their
 // tensors, or that disagree in a dynamic dimension across the batch, with
 // one of code INTERNAL.
 func ServeFake[In, Out proto.Message](ctx context.Context, desc *ModelDesc, method *MethodDesc, inputs []tensor.Tensor, batch int, decode DecodeFunc[In], encode EncodeFunc[Out], serve func(context.Context, In) (Out, error)) ([]tensor.Tensor, error) {
 	batched := desc.MaxBatchSize > 0
 	if !batched {
 		batch = 1
+	}
+	if batch < 0 || batch > max(desc.MaxBatchSize, 1) {
+		// Every item costs a message, whatever data it holds: a batch of
+		// 2^31 empty items must not be believed.
+		return nil, status.Errorf(codes.InvalidArgument, "goai: fake %s: a batch of %d items, above the model's max_batch_size %d", method.Name, batch, desc.MaxBatchSize)
 	}
 	d, err := decodeTensors(method.Inputs, batch, batched, inputs)
 	if err != nil {

@@ -230,6 +230,14 @@ func AppendRaw(t *TensorEncoder, v []byte) {
 
 // AppendStrings appends an item held in a repeated string or bytes field,
 // one BYTES element each, checked against the shape as by [AppendTensor].
+//
+// Strings are sent as they are, without a UTF-8 check: BYTES carry any
+// bytes, a string of a message that proto.Unmarshal decoded is valid
+// already, and checking every string a client sends would cost a pass
+// over its text for the rare caller that set invalid text itself. Where
+// text is decoded into a string field that requires UTF-8, on the other
+// side, [DecodeUTF8Strings] checks it: a generated fake refuses such a
+// request with INVALID_ARGUMENT, as a client refuses such a response.
 func AppendStrings[E string | []byte](t *TensorEncoder, v []E) {
 	size, ok := bytesSize(t, v)
 	if !ok || !t.begin(len(v), size, true) {
@@ -244,7 +252,7 @@ func AppendStrings[E string | []byte](t *TensorEncoder, v []E) {
 }
 
 // AppendString appends an item held in a singular string or bytes field,
-// as one BYTES element.
+// as one BYTES element, unchecked for UTF-8 as by [AppendStrings].
 func AppendString[E string | []byte](t *TensorEncoder, v E) {
 	one := [1]E{v}
 	size, ok := bytesSize(t, one[:])

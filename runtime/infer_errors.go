@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -66,3 +67,22 @@ func (e *TensorError) Code() codes.Code {
 // GRPCStatus returns the error's status: [TensorError.Code] and its
 // message.
 func (e *TensorError) GRPCStatus() *status.Status { return status.New(e.Code(), e.Error()) }
+
+// maxEchoed is the most bytes of a string from the wire, such as a tensor
+// name or a datatype, that an error message repeats. Nothing but the
+// message size bounds such strings; real ones are short.
+const maxEchoed = 64
+
+// truncate returns s, or its first maxEchoed bytes and an ellipsis, for
+// an error message to quote. The cut does not split a character of valid
+// UTF-8.
+func truncate(s string) string {
+	if len(s) <= maxEchoed {
+		return s
+	}
+	cut := maxEchoed
+	for i := 1; i < utf8.UTFMax && !utf8.RuneStart(s[cut]); i++ {
+		cut--
+	}
+	return s[:cut] + "…"
+}

@@ -482,6 +482,36 @@ func TestDecodeHostileResponse(t *testing.T) {
 			r.Outputs[1].Contents = &inferencepb.InferTensorContents{IntContents: []int32{1, 2, 3, 1000}}
 		}, "ids", "range"},
 		{"no data at all", func(r *inferencepb.ModelInferResponse) { r.RawOutputContents = nil }, "x", "typed contents"},
+		{"typed contents beside raw", func(r *inferencepb.ModelInferResponse) {
+			r.Outputs[1].Contents = &inferencepb.InferTensorContents{IntContents: []int32{1, 2, 3, 4}}
+		}, "ids", "exclusive"},
+		{"typed contents of an undeclared output beside raw", func(r *inferencepb.ModelInferResponse) {
+			r.Outputs = append(r.Outputs, &inferencepb.ModelInferResponse_InferOutputTensor{
+				Name: "extra", Datatype: "FP32", Shape: []int64{1}, Contents: &inferencepb.InferTensorContents{Fp32Contents: []float32{1}},
+			})
+			r.RawOutputContents = append(r.RawOutputContents, nil)
+		}, "extra", "exclusive"},
+		{"typed output and raw for the others", func(r *inferencepb.ModelInferResponse) {
+			// The raw entries are those of the outputs without typed
+			// contents, as Triton orders raw inputs: not the protocol's.
+			r.Outputs[0].Contents = &inferencepb.InferTensorContents{Fp32Contents: []float32{1, 2}}
+			r.RawOutputContents = r.RawOutputContents[1:]
+		}, "flag", "3 raw_output_contents for 4 outputs"},
+		{"surplus raw contents", func(r *inferencepb.ModelInferResponse) {
+			r.RawOutputContents = append(r.RawOutputContents, []byte{1})
+		}, "x", "5 raw_output_contents for 4 outputs"},
+		{"output named twice", func(r *inferencepb.ModelInferResponse) {
+			r.Outputs = append(r.Outputs, proto.Clone(r.Outputs[1]).(*inferencepb.ModelInferResponse_InferOutputTensor))
+			r.RawOutputContents = append(r.RawOutputContents, []byte{5, 6, 7, 8})
+		}, "ids", "more than once"},
+		{"output named twice, typed", func(r *inferencepb.ModelInferResponse) {
+			r.RawOutputContents = nil
+			r.Outputs = append(r.Outputs, proto.Clone(r.Outputs[0]).(*inferencepb.ModelInferResponse_InferOutputTensor))
+			r.Outputs[0].Contents = &inferencepb.InferTensorContents{Fp32Contents: []float32{1, 2}}
+			r.Outputs[4].Contents = &inferencepb.InferTensorContents{Fp32Contents: []float32{3, 4}}
+		}, "x", "as outputs 0 and 4"},
+		{"huge datatype", func(r *inferencepb.ModelInferResponse) { r.Outputs[1].Datatype = strings.Repeat("X", 1<<20) }, "ids", "XXX…"},
+		{"shape of 100000 dimensions", func(r *inferencepb.ModelInferResponse) { r.Outputs[1].Shape = make([]int64, 100000) }, "ids", "(100000 dimensions)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := goodResponse()
@@ -497,8 +527,137 @@ func TestDecodeHostileResponse(t *testing.T) {
 				t.Errorf("err = %v, want it to say %q", err, tt.text)
 			case status.Code(err) != codes.Internal || !errors.Is(err, ErrBadTensor):
 				t.Errorf("err = %v: code %v, want Internal matching ErrBadTensor", err, status.Code(err))
+			case len(err.Error()) > 1024:
+				t.Errorf("the error message has %d bytes; it must not echo the response at length", len(err.Error()))
 			}
 		})
+	}
+}
+
+// TestDecodeMixedContents is the answer of a server that sends one output
+// typed and the other, undeclared, raw: the only raw entry is not the
+// declared output's data, and reading it as such gave probs the values of
+// logits.
+func TestDecodeMixedContents(t *testing.T) {
+	descs := []TensorDesc{{Name: "probs", DType: tensor.FP32, Shape: []int64{2}}}
+	resp := &inferencepb.ModelInferResponse{
+		Outputs: []*inferencepb.ModelInferResponse_InferOutputTensor{
+			{Name: "probs", Datatype: "FP32", Shape: []int64{2}, Contents: &inferencepb.InferTensorContents{Fp32Contents: []float32{0.25, 0.75}}},
+			{Name: "logits", Datatype: "FP32", Shape: []int64{2}},
+		},
+		RawOutputContents: [][]byte{tensor.AppendFloat32(nil, []float32{-3, 5})},
+	}
+	for _, tt := range []struct {
+		name   string
+		mutate func(r *inferencepb.ModelInferResponse)
+		text   string
+	}{
+		{"one raw entry for two outputs", func(*inferencepb.ModelInferResponse) {}, "1 raw_output_contents for 2 outputs"},
+		{"a raw entry for each, one typed too", func(r *inferencepb.ModelInferResponse) {
+			r.RawOutputContents = append([][]byte{tensor.AppendFloat32(nil, []float32{-3, 5})}, r.RawOutputContents...)
+		}, "exclusive"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := proto.Clone(resp).(*inferencepb.ModelInferResponse)
+			tt.mutate(r)
+			d, err := decodeResponse(descs, 1, false, r)
+			if err == nil {
+				got := DecodeTensor[float32](d.Tensor(0), 0)
+				t.Fatalf("decoded probs = %v, %v; want an error", got, d.err)
+			}
+			var te *TensorError
+			if !errors.As(err, &te) || te.Tensor != "probs" || !te.Output || !strings.Contains(err.Error(), tt.text) {
+				t.Errorf("err = %v, want a *TensorError about probs saying %q", err, tt.text)
+			}
+		})
+	}
+
+	// Typed contents alone decode; so does raw for both outputs.
+	typed := proto.Clone(resp).(*inferencepb.ModelInferResponse)
+	typed.RawOutputContents = nil
+	typed.Outputs[1].Contents = &inferencepb.InferTensorContents{Fp32Contents: []float32{-3, 5}}
+	raw := proto.Clone(resp).(*inferencepb.ModelInferResponse)
+	raw.Outputs[0].Contents = nil
+	raw.RawOutputContents = [][]byte{tensor.AppendFloat32(nil, []float32{0.25, 0.75}), tensor.AppendFloat32(nil, []float32{-3, 5})}
+	for name, r := range map[string]*inferencepb.ModelInferResponse{"typed": typed, "raw": raw} {
+		d, err := decodeResponse(descs, 1, false, r)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := DecodeTensor[float32](d.Tensor(0), 0); !slices.Equal(got, []float32{0.25, 0.75}) || d.err != nil {
+			t.Errorf("%s: probs = %v, %v; want [0.25 0.75]", name, got, d.err)
+		}
+	}
+}
+
+// TestServeFakeRequestErrors gives ServeFake requests that inferencetest
+// would have refused: a fake called by other means refuses them too.
+func TestServeFakeRequestErrors(t *testing.T) {
+	desc := contentsDesc(0)
+	e := newEncoder(contentsTensors, 1, true, false)
+	encodeContents(e, []*inferencepb.InferTensorContents{item([]float32{1}, []int32{1, 2}, "w")})
+	good, err := e.tensorList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		inputs func() []tensor.Tensor
+		batch  int
+		text   string
+	}{
+		{"input named twice", func() []tensor.Tensor {
+			dup := good[0]
+			dup.Raw = tensor.AppendFloat32(nil, []float32{2})
+			return append(slices.Clone(good), dup)
+		}, 1, `input "x": appears more than once in the request, as inputs 0 and 4`},
+		{"input missing", func() []tensor.Tensor { return good[1:] }, 1, `input "x": is missing`},
+		{"batch above the model's", func() []tensor.Tensor { return good }, 1 << 30, "max_batch_size 4"},
+		{"negative batch", func() []tensor.Tensor { return good }, -1, "a batch of -1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			served := 0
+			_, err := ServeFake(t.Context(), desc, &desc.Methods[0], tt.inputs(), tt.batch, decodeContents, encodeContents,
+				func(_ context.Context, x *inferencepb.InferTensorContents) (*inferencepb.InferTensorContents, error) {
+					served++
+					return x, nil
+				})
+			if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), tt.text) {
+				t.Errorf("err = %v, want InvalidArgument saying %q", err, tt.text)
+			}
+			if served != 0 {
+				t.Errorf("served %d items, want none", served)
+			}
+		})
+	}
+	if _, err := ServeFake(t.Context(), desc, &desc.Methods[0], good, 1, decodeContents, encodeContents, identity); err != nil {
+		t.Errorf("the good request: %v", err)
+	}
+}
+
+// TestServeFakeCopiesRawData checks that what a fake decodes does not
+// share memory with the request, which the server keeps.
+func TestServeFakeCopiesRawData(t *testing.T) {
+	descs := []TensorDesc{{Name: "raw", DType: tensor.Uint8, Shape: []int64{2}}, {Name: "b", DType: tensor.Bytes, Shape: []int64{1}}}
+	ts := []tensor.Tensor{
+		{Name: "raw", DType: tensor.Uint8, Shape: []int64{2, 2}, Raw: []byte{1, 2, 3, 4}},
+		{Name: "b", DType: tensor.Bytes, Shape: []int64{2, 1}, Raw: tensor.AppendStringElements(nil, []string{"p", "q"})},
+	}
+	d, err := decodeTensors(descs, 2, true, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r0, r1 := DecodeRaw(d.Tensor(0), 0), DecodeRaw(d.Tensor(0), 1)
+	b0, b1 := DecodeString[[]byte](d.Tensor(1), 0), DecodeString[[]byte](d.Tensor(1), 1)
+	if d.err != nil {
+		t.Fatal(d.err)
+	}
+	r0[0], b0[0] = 9, 'z'
+	if ts[0].Raw[0] != 1 || ts[1].Raw[4] != 'p' {
+		t.Error("decoded data shares memory with the request")
+	}
+	if !slices.Equal(r1, []byte{3, 4}) || string(b1) != "q" {
+		t.Errorf("decoded %v %q", r1, b1)
 	}
 }
 

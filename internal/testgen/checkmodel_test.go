@@ -15,6 +15,7 @@ import (
 	"github.com/goai-dev/goai/runtime"
 	"github.com/goai-dev/goai/runtime/inferencetest"
 	"github.com/goai-dev/goai/runtime/tensor"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -102,4 +103,58 @@ func TestCheckModelMismatch(t *testing.T) {
 	if err := textv1.NewTokenizerModelClientFromConn(c.Caller().Conn()).CheckModel(t.Context()); status.Code(err) != codes.NotFound {
 		t.Errorf("unknown model: %v, want NotFound", err)
 	}
+}
+
+// TestCheckModelFallback serves the Ranker's fallback model with a
+// contract of its own: CheckModel must report it, under the fallback's
+// name, since every rpc may end on the fallback.
+func TestCheckModelFallback(t *testing.T) {
+	srv := startServer(t)
+	if err := rankingv1.RegisterRankerFake(srv.Server, ranker{}); err != nil {
+		t.Fatal(err)
+	}
+	c := rankingv1.NewRankerModelClientFromConn(dialServer(t, srv))
+	if err := c.CheckModel(t.Context()); err != nil {
+		t.Fatalf("the fakes' own contract: %v", err)
+	}
+
+	// ranker-lite replaced by a model whose scores are FP16.
+	specs := make([]inferencetest.TensorSpec, len(rankingv1.RankRequestTensors))
+	for i, d := range rankingv1.RankRequestTensors {
+		specs[i] = inferencetest.TensorSpec{Name: d.Name, DType: d.DType, Shape: d.Shape}
+	}
+	outs := make([]inferencetest.TensorSpec, len(rankingv1.RankResponseTensors))
+	for i, d := range rankingv1.RankResponseTensors {
+		outs[i] = inferencetest.TensorSpec{Name: d.Name, DType: d.DType, Shape: d.Shape}
+	}
+	outs[0].DType = tensor.FP16
+	err := srv.Register(inferencetest.Model{
+		Name: "ranker-lite", Versions: []string{"1"}, MaxBatchSize: 128, Inputs: specs, Outputs: outs,
+		Infer: inferencetest.Identity("", tensor.FP32).Infer,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.CheckModel(t.Context())
+	var ce *runtime.ContractError
+	if !errors.As(err, &ce) || status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("err = %v, want a *runtime.ContractError", err)
+	}
+	if ce.Model != (runtime.ModelRef{Name: "ranker-lite", Version: "1"}) {
+		t.Errorf("checked %v, want ranker-lite@1", ce.Model)
+	}
+	if want := `output "scores": declared datatype FP32, server has FP16`; len(ce.Mismatches) != 1 || ce.Mismatches[0] != want {
+		t.Errorf("mismatches %q, want [%q]", ce.Mismatches, want)
+	}
+}
+
+// dialServer returns a connection to srv, closed when t ends.
+func dialServer(t *testing.T, srv *server) grpc.ClientConnInterface {
+	t.Helper()
+	conn, err := srv.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
+	"strings"
+	"unicode/utf8"
 )
 
 // BYTES elements in raw contents are each a 4-byte little-endian length
@@ -45,9 +47,10 @@ func appendElements[E []byte | string](dst []byte, elems []E) []byte {
 // len(raw)/4. It fails with [ErrLength] on a length prefix that is cut
 // short or runs past the end of raw, or on more than max elements. raw is
 // checked in full before the result is allocated, so the allocation is
-// one slice header per element actually present.
+// one slice header per element actually present: 24 bytes on 64-bit
+// hosts for at least 4 bytes of raw, at most 6 bytes per byte of raw.
 func DecodeBytesElements(raw []byte, max int) ([][]byte, error) {
-	n, err := countBytesElements(raw, max)
+	n, _, err := countBytesElements(raw, max)
 	if err != nil {
 		return nil, err
 	}
@@ -62,44 +65,91 @@ func DecodeBytesElements(raw []byte, max int) ([][]byte, error) {
 	return out, nil
 }
 
-// DecodeStringElements is [DecodeBytesElements] returning strings. They
-// are copied out of raw, in one allocation of len(raw) bytes shared by all
-// elements.
+// DecodeStringElements is [DecodeBytesElements] returning strings, copied
+// out of raw. The elements share one allocation of their total length,
+// which leaves out the length prefixes, so the cost is that plus a string
+// header per element: 16 bytes on 64-bit hosts for at least 4 bytes of
+// raw, at most 4 bytes per byte of raw in all.
 func DecodeStringElements(raw []byte, max int) ([]string, error) {
-	n, err := countBytesElements(raw, max)
+	n, size, err := countBytesElements(raw, max)
 	if err != nil {
 		return nil, err
 	}
-	s := string(raw)
-	out := make([]string, n)
-	off := 0
-	for i := range out {
+	var b strings.Builder
+	b.Grow(size)
+	for off := 0; off < len(raw); {
 		l := int(binary.LittleEndian.Uint32(raw[off:]))
-		out[i] = s[off+4 : off+4+l]
+		b.Write(raw[off+4 : off+4+l])
 		off += 4 + l
+	}
+	s := b.String()
+	out := make([]string, n)
+	for i, off := 0, 0; i < n; i++ {
+		l := int(binary.LittleEndian.Uint32(raw))
+		out[i] = s[off : off+l]
+		off += l
+		raw = raw[4+l:]
 	}
 	return out, nil
 }
 
-// countBytesElements returns the number of elements in raw BYTES contents,
-// checking that the framing covers raw exactly, without allocating.
-func countBytesElements(raw []byte, max int) (int, error) {
-	n := 0
+// BytesToStrings returns elems as strings, copied into one allocation of
+// their total length, for BYTES elements that arrived unframed (typed
+// contents' bytes_contents): the cost is that plus 16 bytes of string
+// header per element on 64-bit hosts, with no intermediate framing.
+func BytesToStrings(elems [][]byte) []string {
+	size := 0
+	for _, e := range elems {
+		size += len(e)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, e := range elems {
+		b.Write(e)
+	}
+	s := b.String()
+	out := make([]string, len(elems))
+	off := 0
+	for i, e := range elems {
+		out[i] = s[off : off+len(e)]
+		off += len(e)
+	}
+	return out
+}
+
+// CheckUTF8 returns -1 and nil if every element of elems is valid UTF-8,
+// and otherwise the index of the first that is not with an error wrapping
+// [ErrUTF8]. Elements are checked one by one: invalid halves of a
+// character in two neighbours would make a valid concatenation.
+func CheckUTF8(elems []string) (int, error) {
+	for i, e := range elems {
+		if !utf8.ValidString(e) {
+			return i, errorf(ErrUTF8, "BYTES element %d is not valid UTF-8", i)
+		}
+	}
+	return -1, nil
+}
+
+// countBytesElements returns the number of elements in raw BYTES contents
+// and their total length without prefixes, checking that the framing
+// covers raw exactly, without allocating.
+func countBytesElements(raw []byte, max int) (n, size int, err error) {
 	for off := 0; off < len(raw); n++ {
 		if max >= 0 && n >= max {
-			return 0, errorf(ErrLength, "BYTES contents hold more than %d elements", max)
+			return 0, 0, errorf(ErrLength, "BYTES contents hold more than %d elements", max)
 		}
 		if len(raw)-off < 4 {
-			return 0, errorf(ErrLength, "BYTES element %d: length prefix cut short at byte %d of %d", n, off, len(raw))
+			return 0, 0, errorf(ErrLength, "BYTES element %d: length prefix cut short at byte %d of %d", n, off, len(raw))
 		}
 		// Compare in uint64 so a length near 4 GiB cannot overflow int on
 		// 32-bit platforms.
 		l := uint64(binary.LittleEndian.Uint32(raw[off:]))
 		off += 4
 		if l > uint64(len(raw)-off) {
-			return 0, errorf(ErrLength, "BYTES element %d: length %d runs past the end (%d bytes left)", n, l, len(raw)-off)
+			return 0, 0, errorf(ErrLength, "BYTES element %d: length %d runs past the end (%d bytes left)", n, l, len(raw)-off)
 		}
 		off += int(l)
+		size += int(l)
 	}
-	return n, nil
+	return n, size, nil
 }

@@ -18,28 +18,12 @@ import (
 // BF16, which have no typed field and travel only raw. A nil c is empty
 // contents. The result is a new buffer of exactly the raw size.
 func FromContents(dt DType, shape []int64, c *inferencepb.InferTensorContents) ([]byte, error) {
-	if !dt.Valid() {
-		return nil, errorf(ErrDType, "datatype %v", dt)
-	}
-	n, err := NumElements(shape)
+	n, own, err := checkContents(dt, shape, c)
 	if err != nil {
 		return nil, err
 	}
 	if c == nil {
 		c = &inferencepb.InferTensorContents{}
-	}
-	own, ok := contentsField(dt)
-	if !ok {
-		return nil, errorf(ErrDType, "%v has no typed contents field; send it as raw contents", dt)
-	}
-	lens := contentsLens(c)
-	for f, l := range lens {
-		if f != own && l > 0 {
-			return nil, errorf(ErrDType, "contents for %v set %s, which belongs to other datatypes", dt, contentsNames[f])
-		}
-	}
-	if lens[own] != n {
-		return nil, errorf(ErrLength, "shape %v has %d elements, %s has %d", shape, n, contentsNames[own], lens[own])
 	}
 	if dt == Bytes {
 		size := 4 * len(c.BytesContents)
@@ -74,6 +58,46 @@ func FromContents(dt DType, shape []int64, c *inferencepb.InferTensorContents) (
 		return nil, err
 	}
 	return dst, nil
+}
+
+// BytesFromContents returns the elements of a BYTES tensor of the given
+// shape held in typed contents, checked as [FromContents] checks them, but
+// not framed into raw form: the result is c.BytesContents itself, and
+// costs nothing. A nil c is empty contents.
+func BytesFromContents(shape []int64, c *inferencepb.InferTensorContents) ([][]byte, error) {
+	if _, _, err := checkContents(Bytes, shape, c); err != nil {
+		return nil, err
+	}
+	return c.GetBytesContents(), nil
+}
+
+// checkContents checks that typed contents c hold a tensor of datatype dt
+// and the given shape in dt's own field and no other, and returns the
+// tensor's element count and that field.
+func checkContents(dt DType, shape []int64, c *inferencepb.InferTensorContents) (n, own int, err error) {
+	if !dt.Valid() {
+		return 0, 0, errorf(ErrDType, "datatype %v", dt)
+	}
+	if n, err = NumElements(shape); err != nil {
+		return 0, 0, err
+	}
+	own, ok := contentsField(dt)
+	if !ok {
+		return 0, 0, errorf(ErrDType, "%v has no typed contents field; send it as raw contents", dt)
+	}
+	if c == nil {
+		c = &inferencepb.InferTensorContents{}
+	}
+	lens := contentsLens(c)
+	for f, l := range lens {
+		if f != own && l > 0 {
+			return 0, 0, errorf(ErrDType, "contents for %v set %s, which belongs to other datatypes", dt, contentsNames[f])
+		}
+	}
+	if lens[own] != n {
+		return 0, 0, errorf(ErrLength, "shape %s has %d elements, %s has %d", FormatShape(shape), n, contentsNames[own], lens[own])
+	}
+	return n, own, nil
 }
 
 // ToContents converts raw contents of datatype dt into typed contents, for

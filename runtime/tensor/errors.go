@@ -30,12 +30,20 @@ var (
 	// bytes; this package refuses, because a wrapped value is almost always
 	// a bug in the caller.
 	ErrRange = errors.New("tensor: value out of range for datatype")
+
+	// ErrUTF8 reports a BYTES element that is not valid UTF-8 where text
+	// is required: decoded into a string field that protobuf checks for
+	// UTF-8 (every proto3 string field; in editions, those with
+	// features.utf8_validation = VERIFY, the default). Such a field could
+	// not hold it without making its message unmarshalable; BYTES data
+	// that may not be text belongs in a bytes field.
+	ErrUTF8 = errors.New("tensor: BYTES element is not valid UTF-8")
 )
 
 // Error is a problem with one named tensor. It is what [Tensor.Validate]
 // returns, so that a caller handling many tensors can tell which one failed
 // with [errors.As]; Err is one of the sentinel errors ([ErrShape],
-// [ErrLength], [ErrDType], [ErrRange]) wrapped with detail, so [errors.Is]
+// [ErrLength], [ErrDType], [ErrRange], [ErrUTF8]) wrapped with detail, so [errors.Is]
 // sees through it.
 type Error struct {
 	Name  string // tensor name, as in the request or response

@@ -10,7 +10,8 @@
 // The targets:
 //
 //	FuzzDecode        DecodeAs into every Go element type, any datatype, any bytes
-//	FuzzBytesElements DecodeBytesElements / DecodeStringElements and re-encoding
+//	FuzzBytesElements DecodeBytesElements / DecodeStringElements, their cost
+//	                  per byte, and re-encoding
 //	FuzzFromContents  FromContents on any InferTensorContents wire bytes and shape
 //	FuzzToContents    ToContents, then FromContents back to the same raw bytes
 //	FuzzValidate      Tensor.Validate on any datatype, shape and raw bytes
@@ -30,7 +31,9 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/goai-dev/goai/internal/testalloc"
 	"github.com/goai-dev/goai/runtime/inferencepb"
 	"google.golang.org/protobuf/proto"
 )
@@ -145,6 +148,19 @@ func FuzzBytesElements(f *testing.F) {
 			if string(elems[i]) != strs[i] {
 				t.Fatalf("element %d: %q vs %q", i, elems[i], strs[i])
 			}
+		}
+		if again := BytesToStrings(elems); !slices.Equal(again, strs) {
+			t.Fatalf("BytesToStrings = %q, want %q", again, strs)
+		}
+		if i, err := CheckUTF8(strs); (i < 0) != utf8.Valid(bytes.Join(elems, []byte{0})) || (i < 0) != (err == nil) {
+			t.Fatalf("CheckUTF8 = %d, %v", i, err)
+		}
+		// Strings cost their text and a header each, within the allocator's
+		// rounding: at most 4 bytes per byte of raw, each element taking
+		// at least its 4-byte prefix. Copying the prefixes too cost 5.
+		limit := uint64(4*len(raw) + len(raw)/2 + 256)
+		if got := testalloc.Least(func() { _, _ = DecodeStringElements(raw, max) }, limit); got > limit {
+			t.Fatalf("decoding %d elements from %d bytes allocated %d bytes, above %d", len(elems), len(raw), got, limit)
 		}
 		if back := AppendBytesElements(nil, elems); !bytes.Equal(back, raw) {
 			t.Fatalf("re-encoded % x, want % x", back, raw)

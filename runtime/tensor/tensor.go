@@ -53,19 +53,19 @@ func validate(dt DType, shape []int64, raw []byte) error {
 		return err
 	}
 	if dt == Bytes {
-		got, err := countBytesElements(raw, -1)
+		got, _, err := countBytesElements(raw, -1)
 		if err != nil {
 			return err
 		}
 		if got != n {
-			return errorf(ErrLength, "shape %v holds %d BYTES elements, contents hold %d", shape, n, got)
+			return errorf(ErrLength, "shape %s holds %d BYTES elements, contents hold %d", FormatShape(shape), n, got)
 		}
 		return nil
 	}
 	// n <= MaxElements and Size <= 8, so the product fits in int64 on
 	// every platform.
 	if want := int64(n) * int64(dt.Size()); int64(len(raw)) != want {
-		return errorf(ErrLength, "shape %v of %v needs %d bytes, contents have %d", shape, dt, want, len(raw))
+		return errorf(ErrLength, "shape %s of %v needs %d bytes, contents have %d", FormatShape(shape), dt, want, len(raw))
 	}
 	return nil
 }
@@ -78,17 +78,17 @@ func NumElements(shape []int64) (int, error) {
 	n := int64(1)
 	for i, d := range shape {
 		if d < 0 {
-			return 0, errorf(ErrShape, "dimension %d of %v is negative", i, shape)
+			return 0, errorf(ErrShape, "dimension %d of %s is negative", i, FormatShape(shape))
 		}
 		// Checking each dimension, not just the running product, rejects
 		// [0, 1<<62] too: a zero elsewhere must not launder a nonsense
 		// dimension.
 		if d > MaxElements {
-			return 0, errorf(ErrShape, "dimension %d of %v exceeds %d", i, shape, MaxElements)
+			return 0, errorf(ErrShape, "dimension %d of %s exceeds %d", i, FormatShape(shape), MaxElements)
 		}
 		n *= d // both factors <= MaxInt32, so no int64 overflow
 		if n > MaxElements {
-			return 0, errorf(ErrShape, "shape %v has more than %d elements", shape, MaxElements)
+			return 0, errorf(ErrShape, "shape %s has more than %d elements", FormatShape(shape), MaxElements)
 		}
 	}
 	return int(n), nil
@@ -110,33 +110,33 @@ func InferShape(shape []int64, n int) ([]int64, error) {
 	for i, d := range out {
 		switch {
 		case d == -1 && free >= 0:
-			return nil, errorf(ErrShape, "shape %v has more than one -1 dimension", shape)
+			return nil, errorf(ErrShape, "shape %s has more than one -1 dimension", FormatShape(shape))
 		case d == -1:
 			free = i
 		case d < 0:
-			return nil, errorf(ErrShape, "dimension %d of %v is negative", i, shape)
+			return nil, errorf(ErrShape, "dimension %d of %s is negative", i, FormatShape(shape))
 		case d > MaxElements:
-			return nil, errorf(ErrShape, "dimension %d of %v exceeds %d", i, shape, MaxElements)
+			return nil, errorf(ErrShape, "dimension %d of %s exceeds %d", i, FormatShape(shape), MaxElements)
 		default:
 			known *= d
 			if known > MaxElements {
-				return nil, errorf(ErrShape, "shape %v has more than %d elements", shape, MaxElements)
+				return nil, errorf(ErrShape, "shape %s has more than %d elements", FormatShape(shape), MaxElements)
 			}
 		}
 	}
 	if free < 0 {
 		if known != int64(n) {
-			return nil, errorf(ErrShape, "shape %v holds %d elements, got %d", shape, known, n)
+			return nil, errorf(ErrShape, "shape %s holds %d elements, got %d", FormatShape(shape), known, n)
 		}
 		return out, nil
 	}
 	if known == 0 {
 		// 0 * x == n only for n == 0, and then x is ambiguous: refuse rather
 		// than guess.
-		return nil, errorf(ErrShape, "cannot infer the -1 dimension of %v: other dimensions hold 0 elements", shape)
+		return nil, errorf(ErrShape, "cannot infer the -1 dimension of %s: other dimensions hold 0 elements", FormatShape(shape))
 	}
 	if int64(n)%known != 0 {
-		return nil, errorf(ErrShape, "%d elements do not fit shape %v", n, shape)
+		return nil, errorf(ErrShape, "%d elements do not fit shape %s", n, FormatShape(shape))
 	}
 	out[free] = int64(n) / known
 	return out, nil

@@ -90,8 +90,8 @@ func (Codec) Marshal(v any) (mem.BufferSlice, error) {
 }
 
 // Unmarshal decodes data into v, a protobuf message, replacing its contents
-// as proto.Unmarshal does. Bytes fields alias a buffer that v then owns; see
-// the package documentation. Messages without bytes fields are decoded
+// as proto.Unmarshal does. Bytes fields of 1 KiB or more alias a buffer
+// that v then owns; see the package documentation. Messages without bytes fields are decoded
 // exactly as by grpc-go's default codec.
 func (Codec) Unmarshal(data mem.BufferSlice, v any) error {
 	m := messageOf(v)

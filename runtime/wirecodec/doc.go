@@ -9,9 +9,11 @@
 // allocated once more. [Codec] gathers the frames once into a buffer the
 // message keeps, and points raw_output_contents (and every other bytes field
 // at the top level, or inside singular message fields such as
-// ModelStreamInferResponse.infer_response) into it. The rest of each message
-// goes through proto.Unmarshal as usual, so every message type, not only
-// the inference ones, decodes exactly as with the default codec.
+// ModelStreamInferResponse.infer_response) into it, when the value is 1 KiB
+// or longer: a shorter one costs less to copy than to set by reflection.
+// The rest of each message goes through proto.Unmarshal as usual, so every
+// message type, not only the inference ones, decodes exactly as with the
+// default codec, and at no greater cost in memory.
 //
 // Sending is as the default codec does it: one copy of each tensor, into a
 // pooled buffer sized by proto.Size. See [Codec.Marshal] for why it does not

@@ -1,5 +1,5 @@
 // FuzzUnmarshal checks the hand decoder against proto.Unmarshal on any
-// input. Seeds are in testdata/fuzz/FuzzUnmarshal; to fuzz:
+// input: the same message, or an error from both, at about the same cost. Seeds are in testdata/fuzz/FuzzUnmarshal; to fuzz:
 //
 //	go test ./runtime/wirecodec -run '^$' -fuzz '^FuzzUnmarshal$' -fuzztime 20s
 package wirecodec
@@ -37,6 +37,14 @@ func FuzzUnmarshal(f *testing.F) {
 			}
 			if werr == nil && !proto.Equal(got, want) {
 				t.Fatalf("%T: Codec decoded %v, proto.Unmarshal %v", want, got, want)
+			}
+		}
+		// What the Codec allocates stays within what proto.Unmarshal does,
+		// but for a small share of the bytes received.
+		if proto.Unmarshal(wire, &inferencepb.ModelInferResponse{}) == nil {
+			over := func(p uint64) uint64 { return p + uint64(len(wire))/8 + 1024 }
+			if p, c := unmarshalCosts(t, wire, over); c > over(p) {
+				t.Fatalf("%d bytes: the Codec allocated %d bytes, proto.Unmarshal %d", len(wire), c, p)
 			}
 		}
 	})

@@ -82,7 +82,13 @@ const (
 	DType_FP32 DType = 12
 	// IEEE double precision.
 	DType_FP64 DType = 13
-	// Byte strings of any length; held in string or bytes fields.
+	// Byte strings of any length; held in string or bytes fields. A string
+	// field of proto3 (or of an edition, unless features.utf8_validation =
+	// NONE) can hold only valid UTF-8: decoding other data into it fails
+	// with a tensor error naming the tensor and item, on the client for a
+	// response and in the generated fake for a request. BYTES data that may
+	// not be text (token bytes, images, serialized records) belongs in
+	// bytes fields.
 	DType_BYTES DType = 14
 )
 
@@ -210,6 +216,13 @@ func (Protocol) EnumDescriptor() ([]byte, []int) {
 }
 
 // TensorOptions maps one message field to one server tensor.
+//
+// A string or bytes field holds BYTES elements; prefer bytes for any data
+// that is not certain to be UTF-8 text, since a string field of proto3
+// cannot hold other data (see BYTES).
+//
+//	repeated bytes image_png = 1 [(goai.v1.tensor) = {name: "IMAGE"}];
+//	string text = 2 [(goai.v1.tensor) = {name: "TEXT", shape: [1]}];
 type TensorOptions struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// name is the tensor's name on the server. Default: the field's proto name.

@@ -186,7 +186,7 @@ func encodeSentence(e *runtime.Encoder, batch []*Sentence) {
 func decodeSentence(d *runtime.Decoder, batch []*Sentence) {
 	for i := range batch {
 		batch[i] = &Sentence{
-			Text: runtime.DecodeString[string](d.Tensor(0), i),
+			Text: runtime.DecodeUTF8String(d.Tensor(0), i),
 		}
 	}
 }

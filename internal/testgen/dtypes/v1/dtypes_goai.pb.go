@@ -379,7 +379,7 @@ func decodeSample(d *runtime.Decoder, batch []*Sample) {
 			Uint32Values: runtime.DecodeTensor[uint32](d.Tensor(10), i),
 			Uint64Values: runtime.DecodeTensor[uint64](d.Tensor(11), i),
 			BoolValues:   runtime.DecodeTensor[bool](d.Tensor(12), i),
-			Words:        runtime.DecodeStrings[string](d.Tensor(13), i),
+			Words:        runtime.DecodeUTF8Strings(d.Tensor(13), i),
 			Blobs:        runtime.DecodeStrings[[]byte](d.Tensor(14), i),
 			RawFp16:      runtime.DecodeRaw(d.Tensor(15), i),
 			RawUint16:    runtime.DecodeRaw(d.Tensor(16), i),
@@ -420,7 +420,7 @@ func decodeScalars(d *runtime.Decoder, batch []*Scalars) {
 		batch[i] = &Scalars{
 			Ratio:  runtime.DecodeScalar[float64](d.Tensor(0), i),
 			Count:  new(runtime.DecodeScalar[int64](d.Tensor(1), i)),
-			Label:  new(runtime.DecodeString[string](d.Tensor(2), i)),
+			Label:  new(runtime.DecodeUTF8String(d.Tensor(2), i)),
 			Blob:   runtime.DecodeString[[]byte](d.Tensor(3), i),
 			Flag:   runtime.DecodeScalar[bool](d.Tensor(4), i),
 			Level:  runtime.DecodeScalar[uint32](d.Tensor(5), i),
@@ -449,7 +449,7 @@ func encodeSummary(e *runtime.Encoder, batch []*Summary) {
 func decodeSummary(d *runtime.Decoder, batch []*Summary) {
 	for i := range batch {
 		batch[i] = &Summary{
-			Text:      runtime.DecodeString[string](d.Tensor(0), i),
+			Text:      runtime.DecodeUTF8String(d.Tensor(0), i),
 			Histogram: runtime.DecodeTensor[int32](d.Tensor(1), i),
 		}
 	}

@@ -308,7 +308,7 @@ func decodeRankRequest(d *runtime.Decoder, batch []*RankRequest) {
 			SeenBefore:     runtime.DecodeTensor[bool](d.Tensor(5), i),
 			ItemPrices:     runtime.DecodeTensor[float64](d.Tensor(6), i),
 			UserEmbedding:  runtime.DecodeRaw(d.Tensor(7), i),
-			Locale:         runtime.DecodeString[string](d.Tensor(8), i),
+			Locale:         runtime.DecodeUTF8String(d.Tensor(8), i),
 		}
 	}
 }

@@ -162,7 +162,7 @@ func encodeTokenizeRequest(e *runtime.Encoder, batch []*TokenizeRequest) {
 func decodeTokenizeRequest(d *runtime.Decoder, batch []*TokenizeRequest) {
 	for i := range batch {
 		batch[i] = &TokenizeRequest{
-			Text:             runtime.DecodeString[string](d.Tensor(0), i),
+			Text:             runtime.DecodeUTF8String(d.Tensor(0), i),
 			AddSpecialTokens: new(runtime.DecodeScalar[bool](d.Tensor(1), i)),
 		}
 	}
