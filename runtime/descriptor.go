@@ -114,6 +114,13 @@ type CallPolicy struct {
 
 // RetryPolicy sets how failed attempts are retried, with exponential
 // backoff and jitter. Zero fields take the defaults named on each.
+//
+// Like every policy of this package, it is clamped, not rejected: the
+// generator has checked annotated policies, and a [Caller] cannot refuse
+// one. A MaxAttempts below 1 is 1, a Multiplier below 1 or NaN is 1, a
+// Jitter above 1 is 1 and a NaN one none, a MaxBackoff below
+// InitialBackoff is InitialBackoff; no wait is negative or longer than
+// MaxBackoff, whatever the values.
 type RetryPolicy struct {
 	// MaxAttempts is the most attempts, the first included. 0 or 1: no retries.
 	MaxAttempts int
@@ -131,7 +138,10 @@ type RetryPolicy struct {
 }
 
 // BreakerPolicy sets a model's circuit breaker. Zero fields take the
-// defaults named on each.
+// defaults named on each. Out-of-range fields are clamped: a NaN or
+// negative FailureRatio is not used, one above 1 is 1 (the breaker trips
+// when every call fails), and a negative Interval or OpenTimeout counts as
+// 0.
 type BreakerPolicy struct {
 	// ConsecutiveFailures trips the breaker after this many server failures
 	// in a row. 0: not used.
@@ -169,9 +179,11 @@ type BatchingPolicy struct {
 
 // LimitPolicy bounds the calls made to a model. The zero value sets no limit.
 type LimitPolicy struct {
-	// RatePerSecond is a token-bucket rate limit; 0 for none.
+	// RatePerSecond is a token-bucket rate limit; 0 for none, and so is a
+	// negative, NaN or +Inf rate.
 	RatePerSecond float64
-	// Burst is the token bucket's size. 0: max(1, ⌈RatePerSecond⌉).
+	// Burst is the token bucket's size. 0 or negative: max(1,
+	// ⌈RatePerSecond⌉), at most math.MaxInt.
 	Burst int
 	// MaxConcurrent caps the calls in flight; 0 for no cap.
 	MaxConcurrent int

@@ -173,7 +173,7 @@ func (r *callRun) primary(ctx context.Context) (fallback bool, err error) {
 		if !r.retryable(res) || n >= cfg.maxAttempts || deadlinePassed(ctx) {
 			return fb, res.err
 		}
-		wait, pushed, stop := pushback(res.trailer)
+		wait, pushed, stop := pushback(res.trailer, max(r.plan.retry.MaxBackoff, MaxPushback))
 		if stop {
 			return fb, res.err
 		}
@@ -183,7 +183,7 @@ func (r *callRun) primary(ctx context.Context) (fallback bool, err error) {
 			backoffs++
 			wait = r.plan.retry.backoff(backoffs, c.rand.float64())
 		}
-		if dl, ok := ctx.Deadline(); ok && !c.clock.Now().Add(wait+res.latency).Before(dl) {
+		if dl, ok := ctx.Deadline(); ok && !fitsBefore(dl.Sub(c.clock.Now()), wait, res.latency) {
 			return fb, res.err
 		}
 		if c.budget != nil && !c.budget.tryRetry() {
