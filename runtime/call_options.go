@@ -46,9 +46,9 @@ func Report(info *CallInfo) CallOption {
 	return callOptionFunc(func(c *callConfig) { c.report = info })
 }
 
-// WithTimeout bounds the whole call, retries included, by d instead of
-// [CallPolicy.Timeout]; d <= 0 removes the bound (the context's deadline
-// still applies).
+// WithTimeout bounds the whole call, from the moment it is made, waits on
+// limits and retries included, by d instead of [CallPolicy.Timeout]; d <= 0
+// removes the bound (the context's deadline still applies).
 func WithTimeout(d time.Duration) CallOption {
 	return callOptionFunc(func(c *callConfig) { c.timeout = max(d, 0) })
 }

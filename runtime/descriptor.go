@@ -97,7 +97,9 @@ type MethodDesc struct {
 // CallPolicy is the policy of one call. The zero value means: no timeout,
 // no retries, the default breaker, and idempotence by protocol.
 type CallPolicy struct {
-	// Timeout bounds the whole call, retries included; 0 for none.
+	// Timeout bounds the whole call as its caller sees it, from the
+	// moment it is made: waits on limits, retries and, for a micro-batched
+	// call, the wait for its batch included; 0 for none.
 	Timeout time.Duration
 	// AttemptTimeout bounds each attempt; 0 for none besides Timeout. An
 	// attempt it cuts counts as a server failure and, if the call is

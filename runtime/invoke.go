@@ -87,7 +87,7 @@ func (c *Caller) Invoke(ctx context.Context, method *MethodDesc, fn AttemptFunc,
 	}
 	r := callRun{c: c, plan: p, cfg: cfg, fn: fn, callerCtx: ctx}
 	r.info.Model = c.route(p, cfg)
-	err := r.run(ctx)
+	err := r.run(ctx, start)
 	if err != nil {
 		err = withContextCode(err)
 	}
@@ -120,21 +120,23 @@ type attemptResult struct {
 	latency  time.Duration
 }
 
-func (r *callRun) run(ctx context.Context) error {
+// run runs the call that Invoke started at start.
+func (r *callRun) run(ctx context.Context, start time.Time) error {
 	c := r.c
 	if err := ctx.Err(); err != nil {
 		return contextError(err)
+	}
+	// The timeout comes first, so that it bounds the waits on limits too.
+	if d := r.cfg.timeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, start.Add(d))
+		defer cancel()
 	}
 	if c.limits != nil {
 		if err := c.limits.acquire(ctx); err != nil {
 			return err
 		}
 		defer c.limits.release()
-	}
-	if d := r.cfg.timeout; d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, c.clock.Now().Add(d))
-		defer cancel()
 	}
 	if c.budget != nil {
 		c.budget.onCall()
