@@ -24,6 +24,10 @@ type callConfig struct {
 	versionSet     bool
 	grpcOpts       []grpc.CallOption
 	report         *CallInfo
+	// timeoutInContext says that the deadline of the context Invoke gets
+	// is the call's timeout, not the caller's own: an InferBatcher's batch
+	// carries its callers' timeouts so (see InferBatcher.run).
+	timeoutInContext bool
 }
 
 // CallInfo tells what a call did. Pass [Report] to have it filled.
