@@ -73,7 +73,9 @@ var errBatchAbandoned = errors.New("goai: every caller of the micro-batch has go
 // others. The batch function gets a context of its own, not any caller's:
 // it carries the latest deadline among the batch's callers when the batch
 // starts (none if any of them has none), and it is cancelled once every
-// caller of the batch has gone. It carries no caller's values.
+// caller of the batch has gone, except when the last goes at that
+// deadline, which then ends the context by itself. It carries no caller's
+// values.
 //
 // # Queue
 //
@@ -136,6 +138,7 @@ type microBatch[In, Out any] struct {
 	timer context.CancelFunc      // stops the MaxDelay timer; nil once stopped
 	live  int                     // callers still waiting, once started
 	stop  context.CancelCauseFunc // cancels the batch's context; set when it starts
+	until time.Time               // the deadline of the batch's context; zero: none
 }
 
 // NewMicroBatcher returns a MicroBatcher that runs batches of calls with
@@ -412,6 +415,7 @@ func (b *MicroBatcher[In, Out]) startLocked(g *microBatch[In, Out]) {
 	g.stop = stop
 	release := context.CancelFunc(func() {})
 	if bounded {
+		g.until = latest
 		ctx, release = context.WithDeadline(ctx, latest)
 	}
 	b.wg.Go(func() {
@@ -490,7 +494,11 @@ func (b *MicroBatcher[In, Out]) leave(ctx context.Context, c *microCall[In, Out]
 			b.stopTimerLocked(g)
 		}
 	case callRunning:
-		if g.live--; g.live == 0 {
+		// The last caller gone at the batch's own deadline leaves that
+		// deadline to end the batch, so that the batch's context ends by
+		// its deadline, not by a cancellation racing it.
+		atDeadline := ctx.Err() == context.DeadlineExceeded && !g.until.IsZero() && !c.deadline.Before(g.until)
+		if g.live--; g.live == 0 && !atDeadline {
 			g.stop(errBatchAbandoned)
 		}
 	}
