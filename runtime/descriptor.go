@@ -167,7 +167,9 @@ type BreakerPolicy struct {
 }
 
 // BatchingPolicy sets how calls are coalesced into, and split between,
-// requests. Zero fields take the defaults named on each.
+// requests. Zero fields take the defaults named on each; negative ones
+// count as 0, except MaxDelay (see [NewMicroBatcher]), and no value, up to
+// the largest, makes a batcher panic, block or overflow.
 type BatchingPolicy struct {
 	// MaxSize is the most items in one request. 0: the model's MaxBatchSize.
 	MaxSize int

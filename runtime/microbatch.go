@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -157,7 +158,12 @@ type microBatch[In, Out any] struct {
 //     the batches running hold them up.
 //   - MaxBytes: [DefaultMaxRequestBytes]; it applies only with
 //     [WithItemBytes].
-//   - MaxQueue: 4 × MaxSize.
+//   - MaxQueue: 4 × MaxSize, at most math.MaxInt.
+//
+// Every other value is valid and none can make the batcher panic, block
+// for good or overflow: a negative MaxSize, MaxBytes or MaxQueue counts as
+// 0, and large ones as large as they say (a MaxDelay of years waits for
+// full batches, and a call for its context).
 //
 // It reads the options [WithItemBytes], [WithShapeKey], [WithBatcherClock],
 // [WithBatcherFailFast] and [WithBatcherInFlight], and panics if run is nil
@@ -177,7 +183,6 @@ func NewMicroBatcher[In, Out any](policy BatchingPolicy, maxBatchSize int, run f
 		itemBytes: itemFunc[func(In) int]("WithItemBytes", cfg.itemBytes),
 		shapeKey:  itemFunc[func(In) string]("WithShapeKey", cfg.shapeKey),
 		clock:     cfg.clock,
-		maxSize:   policy.MaxSize,
 		maxBytes:  policy.MaxBytes,
 		delay:     policy.MaxDelay,
 		failFast:  cfg.failFast,
@@ -188,15 +193,7 @@ func NewMicroBatcher[In, Out any](policy BatchingPolicy, maxBatchSize int, run f
 	if b.clock == nil {
 		b.clock = SystemClock()
 	}
-	if b.maxSize <= 0 {
-		b.maxSize = maxBatchSize
-	}
-	if maxBatchSize > 0 && b.maxSize > maxBatchSize {
-		b.maxSize = maxBatchSize
-	}
-	if b.maxSize <= 0 {
-		b.maxSize = DefaultMicroBatchSize
-	}
+	b.maxSize = batchItems(policy.MaxSize, maxBatchSize)
 	if b.maxBytes <= 0 {
 		b.maxBytes = DefaultMaxRequestBytes
 	}
@@ -208,8 +205,12 @@ func NewMicroBatcher[In, Out any](policy BatchingPolicy, maxBatchSize int, run f
 	}
 	maxQueue := policy.MaxQueue
 	if maxQueue <= 0 {
-		maxQueue = 4 * b.maxSize
+		maxQueue = math.MaxInt
+		if b.maxSize <= math.MaxInt/4 {
+			maxQueue = 4 * b.maxSize
+		}
 	}
+	// A token is struct{}: even a queue of math.MaxInt allocates nothing.
 	b.queue = make(chan struct{}, maxQueue)
 	return b
 }
@@ -311,7 +312,9 @@ func (b *MicroBatcher[In, Out]) admit(ctx context.Context) error {
 // and starts what can start.
 func (b *MicroBatcher[In, Out]) enqueueLocked(key string, c *microCall[In, Out]) {
 	g := b.open[key]
-	if g != nil && len(g.calls) > 0 && g.bytes+c.bytes > b.maxBytes {
+	// An open batch holds less than maxBytes (it is sealed on reaching
+	// it), so the subtraction cannot overflow where a sum could.
+	if g != nil && len(g.calls) > 0 && c.bytes > b.maxBytes-g.bytes {
 		b.sealLocked(g)
 		g = nil
 	}
