@@ -16,6 +16,20 @@ const DefaultMaxRequestBytes = 3 << 20
 // once when no option says otherwise.
 const DefaultBatchParallelism = 4
 
+// batchItems returns the most items of one request under a
+// BatchingPolicy.MaxSize of size and a model's MaxBatchSize of modelMax:
+// size, at most modelMax, which is also the default when size is not
+// positive, and [DefaultMicroBatchSize] when neither is.
+func batchItems(size, modelMax int) int {
+	if size <= 0 || modelMax > 0 && size > modelMax {
+		size = modelMax
+	}
+	if size <= 0 {
+		size = DefaultMicroBatchSize
+	}
+	return size
+}
+
 // BatchItem describes one item of a batch call for [PlanBatches].
 type BatchItem struct {
 	// Bytes is the item's tensor data size.
@@ -31,7 +45,7 @@ type BatchItem struct {
 // alone), never putting items of different Shape keys together. Within a
 // group, indexes keep input order; groups are ordered by their first item.
 // maxItems <= 0 means no item limit and maxBytes <= 0 means
-// [DefaultMaxRequestBytes].
+// [DefaultMaxRequestBytes]; a negative Bytes counts as 0.
 func PlanBatches(items []BatchItem, maxItems int, maxBytes int64) [][]int {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxRequestBytes
@@ -43,15 +57,19 @@ func PlanBatches(items []BatchItem, maxItems int, maxBytes int64) [][]int {
 	var groups [][]int
 	current := map[string]*open{}
 	for i, it := range items {
+		size := int64(max(it.Bytes, 0))
 		g := current[it.Shape]
-		full := g != nil && ((maxItems > 0 && len(groups[g.group]) >= maxItems) || g.bytes+int64(it.Bytes) > maxBytes)
+		// g.bytes exceeds maxBytes only for an oversized item alone, and
+		// then any item is too many; written as a difference, the test
+		// cannot overflow as the sum could.
+		full := g != nil && ((maxItems > 0 && len(groups[g.group]) >= maxItems) || size > maxBytes-g.bytes)
 		if g == nil || full {
 			groups = append(groups, nil)
 			g = &open{group: len(groups) - 1}
 			current[it.Shape] = g
 		}
 		groups[g.group] = append(groups[g.group], i)
-		g.bytes += int64(it.Bytes)
+		g.bytes += size
 	}
 	return groups
 }

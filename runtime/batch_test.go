@@ -3,11 +3,13 @@ package runtime
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -26,6 +28,11 @@ func TestPlanBatches(t *testing.T) {
 		{"no item limit", sized(3, 1, ""), 0, 100, [][]int{{0, 1, 2}}},
 		{"shapes apart", []BatchItem{{1, "a"}, {1, "b"}, {1, "a"}, {1, "b"}, {1, "a"}}, 2, 100, [][]int{{0, 2}, {1, 3}, {4}}},
 		{"default bytes", sized(2, DefaultMaxRequestBytes, ""), 10, 0, [][]int{{0}, {1}}},
+		// Sizes that add up past math.MaxInt64 once wrapped negative and
+		// shared a request.
+		{"sum past int64", sized(2, math.MaxInt64/2+1, ""), 10, math.MaxInt64, [][]int{{0}, {1}}},
+		{"oversized, then past int64", []BatchItem{{Bytes: math.MaxInt64}, {Bytes: math.MaxInt64}}, 10, 100, [][]int{{0}, {1}}},
+		{"negative sizes count as 0", []BatchItem{{Bytes: -50}, {Bytes: 20}, {Bytes: 5}}, 10, 20, [][]int{{0, 1}, {2}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,5 +132,51 @@ func TestRunBatchesHonoursCancellation(t *testing.T) {
 	}
 	if started.Load() != 0 {
 		t.Errorf("%d groups started on a cancelled context", started.Load())
+	}
+}
+
+func TestBatchItems(t *testing.T) {
+	for _, tc := range []struct{ size, modelMax, want int }{
+		{0, 8, 8}, {4, 8, 4}, {16, 8, 8}, {-3, 8, 8}, {0, 0, DefaultMicroBatchSize}, {-1, -1, DefaultMicroBatchSize},
+		{5, 0, 5}, {math.MaxInt, 0, math.MaxInt}, {math.MaxInt, 8, 8},
+	} {
+		if got := batchItems(tc.size, tc.modelMax); got != tc.want {
+			t.Errorf("batchItems(%d, %d) = %d, want %d", tc.size, tc.modelMax, got, tc.want)
+		}
+	}
+}
+
+// TestInferBatchItemsPerRequest checks that InferBatch never sends more
+// items in one request than the model's MaxBatchSize, whatever the
+// batching policy's MaxSize: above it, or negative, it once went
+// unbounded.
+func TestInferBatchItemsPerRequest(t *testing.T) {
+	for _, size := range []int{0, 3, 20, -1} {
+		srv := &pairServer{}
+		desc := pairDesc(CallPolicy{}, BatchingPolicy{MaxSize: size})
+		c := NewCaller(srv, desc, WithRetryBudget(nil))
+		in := make([]*inferencepb.InferTensorContents, 20)
+		for i := range in {
+			in[i] = pair(float32(i))
+		}
+		out, err := InferBatch(context.Background(), c, &desc.Methods[0], in, encodePair, decodePair)
+		if err != nil {
+			t.Fatalf("MaxSize %d: %v", size, err)
+		}
+		for i, o := range out {
+			if o.GetFp32Contents()[0] != float32(i) {
+				t.Errorf("MaxSize %d: item %d = %v", size, i, o)
+			}
+		}
+		want := []int{8, 8, 4}
+		if size == 3 {
+			want = []int{3, 3, 3, 3, 3, 3, 2}
+		}
+		got := srv.sent()
+		slices.Sort(got)
+		slices.Reverse(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("MaxSize %d: requests of %v items, want %v", size, got, want)
+		}
 	}
 }

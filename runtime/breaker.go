@@ -40,8 +40,10 @@ func newBreaker(model ModelRef, p BreakerPolicy, onChange func(BreakerEvent)) *b
 				return true
 			}
 			if p.FailureRatio > 0 {
-				n := c.TotalSuccesses + c.TotalFailures
-				return n >= p.MinRequests && n > 0 && float64(c.TotalFailures)/float64(n) >= p.FailureRatio
+				// In 64 bits: the uint32 counts of a long interval could
+				// wrap their sum.
+				n := uint64(c.TotalSuccesses) + uint64(c.TotalFailures)
+				return n >= uint64(p.MinRequests) && n > 0 && float64(c.TotalFailures)/float64(n) >= p.FailureRatio
 			}
 			return false
 		},

@@ -3,8 +3,10 @@ package runtime
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -12,9 +14,9 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// gobreaker reads time.Now itself and its tests move time by editing
-// unexported fields, which is impossible from here, so these tests use
-// open timeouts of a few milliseconds and really wait them out.
+// gobreaker reads time.Now itself, so the tests that wait for an open
+// timeout run in a synctest bubble, where time.Now is the bubble's fake
+// clock and time.Sleep moves it exactly, without waiting.
 
 // breakerLog records breaker state changes.
 type breakerLog struct {
@@ -43,10 +45,11 @@ func breakerDesc(p BreakerPolicy) *ModelDesc {
 }
 
 func TestBreakerTripsFailsFastAndRecovers(t *testing.T) {
-	// gobreaker reads the system clock, so this test sleeps through the
-	// open timeout; 250ms leaves a loaded machine room between a probe
-	// failing and the check that the breaker is open again.
-	const openTimeout = 250 * time.Millisecond
+	synctest.Test(t, testBreakerTripsFailsFastAndRecovers)
+}
+
+func testBreakerTripsFailsFastAndRecovers(t *testing.T) {
+	const openTimeout = 5 * time.Second
 	desc := breakerDesc(BreakerPolicy{ConsecutiveFailures: 3, OpenTimeout: openTimeout})
 	log := &breakerLog{}
 	c, _ := newTestCaller(t, desc, WithHooks(Hooks{BreakerStateChange: log.hook}))
@@ -72,15 +75,24 @@ func TestBreakerTripsFailsFastAndRecovers(t *testing.T) {
 		t.Errorf("the open breaker let an attempt through: %d attempts, info %+v", s.n(), info)
 	}
 
-	// Half-open after the timeout: a failed probe opens it again...
-	time.Sleep(openTimeout + 10*time.Millisecond)
+	// Still open for the whole timeout (gobreaker half-opens once it is
+	// past)...
+	time.Sleep(openTimeout)
+	if st := c.BreakerState(model); st != gobreaker.StateOpen {
+		t.Fatalf("breaker %v at its open timeout, want open", st)
+	}
+	// ... half-open after it: a failed probe opens it again...
+	time.Sleep(time.Nanosecond)
+	if st := c.BreakerState(model); st != gobreaker.StateHalfOpen {
+		t.Fatalf("breaker %v after its open timeout, want half-open", st)
+	}
 	s.steps = failN(1, errUnavailable)
 	_ = c.Invoke(ctx, m, s.fn)
 	if st := c.BreakerState(model); st != gobreaker.StateOpen || s.n() != 4 {
 		t.Fatalf("after a failed probe the breaker is %v (%d attempts), want open", st, s.n())
 	}
 	// ... and a successful one closes it.
-	time.Sleep(openTimeout + 10*time.Millisecond)
+	time.Sleep(openTimeout + time.Nanosecond)
 	if err := c.Invoke(ctx, m, s.fn); err != nil {
 		t.Fatalf("probe: %v", err)
 	}
@@ -109,6 +121,10 @@ func equalStates(a, b []gobreaker.State) bool {
 }
 
 func TestBreakerIgnoresCallerAndClientErrors(t *testing.T) {
+	synctest.Test(t, testBreakerIgnoresCallerAndClientErrors)
+}
+
+func testBreakerIgnoresCallerAndClientErrors(t *testing.T) {
 	desc := breakerDesc(BreakerPolicy{ConsecutiveFailures: 3, OpenTimeout: time.Hour})
 	c, _ := newTestCaller(t, desc)
 	m, model := &desc.Methods[0], ModelRef{Name: "m"}
@@ -129,7 +145,7 @@ func TestBreakerIgnoresCallerAndClientErrors(t *testing.T) {
 		dcancel()
 		_ = c.Invoke(context.Background(), m, fail(errInvalid))
 		_ = c.Invoke(context.Background(), m, fail(status.Error(codes.NotFound, "no such model")))
-		_ = c.Invoke(context.Background(), m, fail(status.Error(codes.ResourceExhausted, "grpc: trying to send message larger than max (9 vs. 1)")))
+		_ = c.Invoke(context.Background(), m, fail(newCallError(codes.ResourceExhausted, "too large", ErrMessageTooLarge)))
 	}
 	if st := c.BreakerState(model); st != gobreaker.StateClosed {
 		t.Fatalf("breaker %v after caller cancellations and client errors, want closed", st)
@@ -147,6 +163,39 @@ func TestBreakerIgnoresCallerAndClientErrors(t *testing.T) {
 	}
 	if st := c.BreakerState(model); st != gobreaker.StateOpen {
 		t.Errorf("breaker %v after 2+3 server failures in a row, want open", st)
+	}
+}
+
+// TestBreakerCountsWhatServersSend checks that the breaker sorts errors by
+// where they came from: codes outside gRPC's range count as UNKNOWN, and
+// a RESOURCE_EXHAUSTED counts whatever its text says, unless it is a
+// size limit of the client's own (see TestMessageSizeOrigin for grpc's).
+func TestBreakerCountsWhatServersSend(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		err   error
+		count bool
+	}{
+		{"code 99", status.Error(99, "from a newer server"), true},
+		{"code 17", status.Error(17, "just past UNAUTHENTICATED"), true},
+		{"server's size error", status.Error(codes.ResourceExhausted, "grpc: received message larger than max (9 vs. 1)"), true},
+		{"server's send limit", status.Error(codes.ResourceExhausted, "grpc: trying to send message larger than max (9 vs. 1)"), true},
+		{"client's own size limit", newCallError(codes.ResourceExhausted, "goai: trying to send message larger than max (9 vs. 1)", ErrMessageTooLarge), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			desc := breakerDesc(BreakerPolicy{ConsecutiveFailures: 2, OpenTimeout: time.Hour})
+			c, _ := newTestCaller(t, desc)
+			for range 2 {
+				_ = c.Invoke(context.Background(), &desc.Methods[0], fail(tc.err))
+			}
+			want := gobreaker.StateClosed
+			if tc.count {
+				want = gobreaker.StateOpen
+			}
+			if st := c.BreakerState(ModelRef{Name: "m"}); st != want {
+				t.Errorf("breaker %v after 2 of %v, want %v", st, tc.err, want)
+			}
+		})
 	}
 }
 
@@ -199,18 +248,55 @@ func TestBreakerDisabled(t *testing.T) {
 }
 
 func TestBreakerProbeSlotFreedOnPanic(t *testing.T) {
-	desc := breakerDesc(BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: 5 * time.Millisecond})
-	c, _ := newTestCaller(t, desc)
-	m := &desc.Methods[0]
-	_ = c.Invoke(context.Background(), m, fail(errUnavailable))
-	time.Sleep(8 * time.Millisecond)
-	func() {
-		defer func() { _ = recover() }()
-		_ = c.Invoke(context.Background(), m, func(context.Context, Attempt) error { panic("boom") })
-	}()
-	if err := c.Invoke(context.Background(), m, fail(nil)); err != nil {
-		t.Errorf("probe after a panicking probe: %v", err)
+	synctest.Test(t, func(t *testing.T) {
+		desc := breakerDesc(BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: 5 * time.Millisecond})
+		c, _ := newTestCaller(t, desc)
+		m := &desc.Methods[0]
+		_ = c.Invoke(context.Background(), m, fail(errUnavailable))
+		time.Sleep(5*time.Millisecond + time.Nanosecond)
+		func() {
+			defer func() { _ = recover() }()
+			_ = c.Invoke(context.Background(), m, func(context.Context, Attempt) error { panic("boom") })
+		}()
+		if err := c.Invoke(context.Background(), m, fail(nil)); err != nil {
+			t.Errorf("probe after a panicking probe: %v", err)
+		}
+	})
+}
+
+// TestBreakerOutOfRangePolicy checks breakers of policies out of range: a
+// NaN ratio takes the default one instead of never tripping, a ratio
+// above 1 trips when everything fails, and a negative window resets after
+// the default 10s instead of never.
+func TestBreakerOutOfRangePolicy(t *testing.T) {
+	trips := func(t *testing.T, p BreakerPolicy, failures int) bool {
+		t.Helper()
+		desc := breakerDesc(p)
+		c, _ := newTestCaller(t, desc)
+		for range failures {
+			_ = c.Invoke(context.Background(), &desc.Methods[0], fail(errUnavailable))
+		}
+		return c.BreakerState(ModelRef{Name: "m"}) == gobreaker.StateOpen
 	}
+	if !trips(t, BreakerPolicy{FailureRatio: math.NaN(), OpenTimeout: time.Hour}, DefaultRatioMinRequests) {
+		t.Errorf("a NaN ratio never trips")
+	}
+	if !trips(t, BreakerPolicy{FailureRatio: 2, MinRequests: 5, OpenTimeout: time.Hour}, 5) {
+		t.Errorf("a ratio of 2 never trips")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		desc := breakerDesc(BreakerPolicy{FailureRatio: 0.5, MinRequests: 4, Interval: -time.Second, OpenTimeout: time.Hour})
+		c, _ := newTestCaller(t, desc)
+		m := &desc.Methods[0]
+		for range 3 {
+			_ = c.Invoke(context.Background(), m, fail(errUnavailable))
+		}
+		time.Sleep(DefaultRatioInterval + time.Second) // the counts reset
+		_ = c.Invoke(context.Background(), m, fail(errUnavailable))
+		if st := c.BreakerState(ModelRef{Name: "m"}); st != gobreaker.StateClosed {
+			t.Errorf("breaker %v: failures of a past window counted, want closed", st)
+		}
+	})
 }
 
 func TestBreakerPolicyPerModel(t *testing.T) {

@@ -24,26 +24,53 @@ const (
 // RetryBudgetPolicy sets a [RetryBudget]: within any TTL window, at most
 // Ratio × calls + MinPerSecond × TTL retries. Zero fields take the defaults
 // named on each.
+//
+// [NewRetryBudget] cannot fail, so it brings every field into range rather
+// than rejecting it, as documented on each: NaN counts as 0 (the default),
+// and values too small or too large to count with are clamped, so that no
+// policy makes the budget's arithmetic overflow or lets every retry
+// through.
 type RetryBudgetPolicy struct {
-	// Ratio is the retries each call earns. 0: 0.2; negative: none, so
-	// only the MinPerSecond floor allows retries.
+	// Ratio is the retries each call earns. 0 or NaN: 0.2; negative: none,
+	// so only the MinPerSecond floor allows retries. It is counted in
+	// millionths of a retry: a Ratio below 0.0000005 earns nothing, and
+	// one above [MaxRetryBudgetRatio] (+Inf included) counts as that.
 	Ratio float64
 	// MinPerSecond is the floor of retries per second allowed whatever the
-	// traffic, so that a little-used client can still retry. 0: 10;
-	// negative: no floor.
+	// traffic, so that a little-used client can still retry. 0 or NaN: 10;
+	// negative: no floor. The floor, MinPerSecond × TTL retries, is capped
+	// at [MaxRetryBudgetFloor] (+Inf included).
 	MinPerSecond float64
-	// TTL is how long a call's earned retries, and a retry's cost, count.
-	// 0: 10s.
+	// TTL is how long a call's earned retries, and a retry's cost, count;
+	// the window moves in steps of a tenth of it. 0 or negative: 10s;
+	// below 10ns: 10ns.
 	TTL time.Duration
 }
 
-// budgetScale is the fixed-point scale of budget balances: a call deposits
-// budgetScale and a retry withdraws budgetScale / Ratio (Finagle's scheme),
-// so the arithmetic stays in exact integers.
+// Bounds of a [RetryBudgetPolicy]'s fields.
+const (
+	// MaxRetryBudgetRatio is the largest Ratio counted: a call earns at
+	// most a thousand retries, Finagle's bound on its percentCanRetry.
+	MaxRetryBudgetRatio = 1000
+	// MaxRetryBudgetFloor is the most retries the MinPerSecond floor
+	// allows in one TTL window.
+	MaxRetryBudgetFloor = 1 << 36
+)
+
+// budgetScale is the fixed-point scale of budget balances: a retry costs
+// budgetScale and a call earns Ratio × budgetScale, rounded, so the
+// arithmetic stays in exact integers.
 const budgetScale = 1_000_000
 
 // budgetBuckets is how many slices of TTL the window is kept in.
 const budgetBuckets = 10
+
+// budgetMaxBucket caps what one slot holds. With every slot at most this,
+// the floor (at most MaxRetryBudgetFloor × budgetScale, below it too) and
+// withdrawals allowed only while the balance covers them, each slot stays
+// within [-floor - 9 × cap, cap], so sums of slots and the floor stay
+// within about 101 × 2^56 < 2^63: no sum in the budget can overflow.
+const budgetMaxBucket = 1 << 56
 
 // RetryBudget caps retries relative to calls, in the manner of Finagle's
 // RetryBudget and gRPC's retryThrottling: each call deposits into a window
@@ -56,12 +83,11 @@ const budgetBuckets = 10
 // (through [WithRetryBudget]) to bound their retries together; a [Pool]
 // holds one that the Callers built on it share by default.
 type RetryBudget struct {
-	clock    Clock
-	deposit  int64 // added per call
-	withdraw int64 // taken per retry
-	reserve  int64 // always available, never spent for good
-	slot     time.Duration
-	start    time.Time
+	clock   Clock
+	deposit int64 // added per call, at most MaxRetryBudgetRatio × budgetScale
+	reserve int64 // always available, never spent for good
+	slot    time.Duration
+	start   time.Time
 
 	mu      sync.Mutex
 	buckets [budgetBuckets]int64
@@ -69,16 +95,17 @@ type RetryBudget struct {
 	sum     int64 // sum of buckets
 }
 
-// NewRetryBudget returns a budget set by p that reads time from clock; a nil
-// clock means [SystemClock].
+// NewRetryBudget returns a budget set by p, its fields brought into range
+// as [RetryBudgetPolicy] says, that reads time from clock; a nil clock
+// means [SystemClock].
 func NewRetryBudget(p RetryBudgetPolicy, clock Clock) *RetryBudget {
 	if clock == nil {
 		clock = SystemClock()
 	}
-	if p.Ratio == 0 {
+	if p.Ratio == 0 || math.IsNaN(p.Ratio) {
 		p.Ratio = DefaultRetryBudgetRatio
 	}
-	if p.MinPerSecond == 0 {
+	if p.MinPerSecond == 0 || math.IsNaN(p.MinPerSecond) {
 		p.MinPerSecond = DefaultRetryBudgetMinPerSecond
 	}
 	if p.TTL <= 0 {
@@ -87,13 +114,11 @@ func NewRetryBudget(p RetryBudgetPolicy, clock Clock) *RetryBudget {
 	b := &RetryBudget{clock: clock, start: clock.Now()}
 	b.slot = max(p.TTL/budgetBuckets, time.Nanosecond)
 	if p.Ratio > 0 {
-		b.deposit = budgetScale
-		b.withdraw = int64(math.Ceil(budgetScale / p.Ratio))
-	} else {
-		b.withdraw = budgetScale
+		b.deposit = int64(math.Round(min(p.Ratio, MaxRetryBudgetRatio) * budgetScale))
 	}
 	if p.MinPerSecond > 0 {
-		b.reserve = int64(p.MinPerSecond * p.TTL.Seconds() * float64(b.withdraw))
+		floor := min(p.MinPerSecond*p.TTL.Seconds(), MaxRetryBudgetFloor)
+		b.reserve = int64(math.Round(floor * budgetScale))
 	}
 	return b
 }
@@ -125,8 +150,12 @@ func (b *RetryBudget) onCall() {
 	}
 	b.mu.Lock()
 	b.advance()
-	b.buckets[b.cur%budgetBuckets] += b.deposit
-	b.sum += b.deposit
+	slot := &b.buckets[b.cur%budgetBuckets]
+	add := min(b.deposit, budgetMaxBucket-*slot) // the slot is at most the cap
+	if add > 0 {
+		*slot += add
+		b.sum += add
+	}
 	b.mu.Unlock()
 }
 
@@ -136,11 +165,11 @@ func (b *RetryBudget) tryRetry() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.advance()
-	if b.sum+b.reserve < b.withdraw {
+	if b.sum+b.reserve < budgetScale {
 		return false
 	}
-	b.buckets[b.cur%budgetBuckets] -= b.withdraw
-	b.sum -= b.withdraw
+	b.buckets[b.cur%budgetBuckets] -= budgetScale
+	b.sum -= budgetScale
 	return true
 }
 
@@ -149,9 +178,9 @@ func (b *RetryBudget) Available() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.advance()
-	n := (b.sum + b.reserve) / b.withdraw
+	n := (b.sum + b.reserve) / budgetScale
 	if n < 0 {
 		return 0
 	}
-	return int(n)
+	return int(min(n, math.MaxInt))
 }

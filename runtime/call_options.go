@@ -24,6 +24,10 @@ type callConfig struct {
 	versionSet     bool
 	grpcOpts       []grpc.CallOption
 	report         *CallInfo
+	// timeoutInContext says that the deadline of the context Invoke gets
+	// is the call's timeout, not the caller's own: an InferBatcher's batch
+	// carries its callers' timeouts so (see InferBatcher.run).
+	timeoutInContext bool
 }
 
 // CallInfo tells what a call did. Pass [Report] to have it filled.
@@ -46,9 +50,9 @@ func Report(info *CallInfo) CallOption {
 	return callOptionFunc(func(c *callConfig) { c.report = info })
 }
 
-// WithTimeout bounds the whole call, retries included, by d instead of
-// [CallPolicy.Timeout]; d <= 0 removes the bound (the context's deadline
-// still applies).
+// WithTimeout bounds the whole call, from the moment it is made, waits on
+// limits and retries included, by d instead of [CallPolicy.Timeout]; d <= 0
+// removes the bound (the context's deadline still applies).
 func WithTimeout(d time.Duration) CallOption {
 	return callOptionFunc(func(c *callConfig) { c.timeout = max(d, 0) })
 }

@@ -11,6 +11,11 @@ import (
 // exception: gobreaker reads time.Now itself. The deadlines a Caller
 // computes from Now end up on contexts, which expire by the real clock, so
 // a fake Clock should start at time.Now() and only move forward.
+//
+// Tests can instead run the [SystemClock] in a testing/synctest bubble,
+// whose fake time moves only when every goroutine of the test waits: then
+// contexts' deadlines and gobreaker's time.Now follow the same clock, and
+// every wait is exact.
 type Clock interface {
 	// Now returns the current time.
 	Now() time.Time

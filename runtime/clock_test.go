@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -50,20 +51,35 @@ func (c *fakeClock) Sleeps() []time.Duration {
 }
 
 func TestSystemClockSleep(t *testing.T) {
-	clk := SystemClock()
-	start := time.Now()
-	if err := clk.Sleep(context.Background(), 2*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	if time.Since(start) < 2*time.Millisecond {
-		t.Error("Sleep returned early")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := clk.Sleep(ctx, time.Hour); err != context.Canceled {
-		t.Errorf("Sleep on a canceled context = %v, want context.Canceled", err)
-	}
-	if err := clk.Sleep(ctx, 0); err != context.Canceled {
-		t.Errorf("Sleep(0) on a canceled context = %v, want context.Canceled", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		clk := SystemClock()
+		start := time.Now()
+		if err := clk.Sleep(context.Background(), 2*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d != 2*time.Millisecond {
+			t.Errorf("Sleep(2ms) slept %v", d)
+		}
+		if now := clk.Now(); !now.Equal(start.Add(2 * time.Millisecond)) {
+			t.Errorf("Now() = %v, want %v", now, start.Add(2*time.Millisecond))
+		}
+		// A context ending first ends the wait.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		defer cancel()
+		start = time.Now()
+		if err := clk.Sleep(ctx, time.Hour); err != context.DeadlineExceeded || time.Since(start) != time.Millisecond {
+			t.Errorf("Sleep(1h) with a 1ms deadline = %v after %v, want DeadlineExceeded after 1ms", err, time.Since(start))
+		}
+		ctx, cancel = context.WithCancel(context.Background())
+		cancel()
+		if err := clk.Sleep(ctx, time.Hour); err != context.Canceled {
+			t.Errorf("Sleep on a canceled context = %v, want context.Canceled", err)
+		}
+		if err := clk.Sleep(ctx, 0); err != context.Canceled {
+			t.Errorf("Sleep(0) on a canceled context = %v, want context.Canceled", err)
+		}
+		if err := clk.Sleep(context.Background(), -time.Hour); err != nil || time.Since(start) != time.Millisecond {
+			t.Errorf("Sleep(-1h) = %v, or slept", err)
+		}
+	})
 }

@@ -97,7 +97,9 @@ type MethodDesc struct {
 // CallPolicy is the policy of one call. The zero value means: no timeout,
 // no retries, the default breaker, and idempotence by protocol.
 type CallPolicy struct {
-	// Timeout bounds the whole call, retries included; 0 for none.
+	// Timeout bounds the whole call as its caller sees it, from the
+	// moment it is made: waits on limits, retries and, for a micro-batched
+	// call, the wait for its batch included; 0 for none.
 	Timeout time.Duration
 	// AttemptTimeout bounds each attempt; 0 for none besides Timeout. An
 	// attempt it cuts counts as a server failure and, if the call is
@@ -114,6 +116,13 @@ type CallPolicy struct {
 
 // RetryPolicy sets how failed attempts are retried, with exponential
 // backoff and jitter. Zero fields take the defaults named on each.
+//
+// Like every policy of this package, it is clamped, not rejected: the
+// generator has checked annotated policies, and a [Caller] cannot refuse
+// one. A MaxAttempts below 1 is 1, a Multiplier below 1 or NaN is 1, a
+// Jitter above 1 is 1 and a NaN one none, a MaxBackoff below
+// InitialBackoff is InitialBackoff; no wait is negative or longer than
+// MaxBackoff, whatever the values.
 type RetryPolicy struct {
 	// MaxAttempts is the most attempts, the first included. 0 or 1: no retries.
 	MaxAttempts int
@@ -131,7 +140,10 @@ type RetryPolicy struct {
 }
 
 // BreakerPolicy sets a model's circuit breaker. Zero fields take the
-// defaults named on each.
+// defaults named on each. Out-of-range fields are clamped: a NaN or
+// negative FailureRatio is not used, one above 1 is 1 (the breaker trips
+// when every call fails), and a negative Interval or OpenTimeout counts as
+// 0.
 type BreakerPolicy struct {
 	// ConsecutiveFailures trips the breaker after this many server failures
 	// in a row. 0: not used.
@@ -155,7 +167,9 @@ type BreakerPolicy struct {
 }
 
 // BatchingPolicy sets how calls are coalesced into, and split between,
-// requests. Zero fields take the defaults named on each.
+// requests. Zero fields take the defaults named on each; negative ones
+// count as 0, except MaxDelay (see [NewMicroBatcher]), and no value, up to
+// the largest, makes a batcher panic, block or overflow.
 type BatchingPolicy struct {
 	// MaxSize is the most items in one request. 0: the model's MaxBatchSize.
 	MaxSize int
@@ -169,9 +183,11 @@ type BatchingPolicy struct {
 
 // LimitPolicy bounds the calls made to a model. The zero value sets no limit.
 type LimitPolicy struct {
-	// RatePerSecond is a token-bucket rate limit; 0 for none.
+	// RatePerSecond is a token-bucket rate limit; 0 for none, and so is a
+	// negative, NaN or +Inf rate.
 	RatePerSecond float64
-	// Burst is the token bucket's size. 0: max(1, ⌈RatePerSecond⌉).
+	// Burst is the token bucket's size. 0 or negative: max(1,
+	// ⌈RatePerSecond⌉), at most math.MaxInt.
 	Burst int
 	// MaxConcurrent caps the calls in flight; 0 for no cap.
 	MaxConcurrent int

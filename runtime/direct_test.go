@@ -92,8 +92,10 @@ func TestCallDirectChecksFirst(t *testing.T) {
 	var rpcErr error
 	rpc := func(_ context.Context, in *inferencepb.ServerLiveRequest, opts ...grpc.CallOption) (*inferencepb.ServerLiveResponse, error) {
 		calls++
-		if len(opts) != 0 {
-			t.Errorf("%d call options, want none", len(opts))
+		for _, o := range opts {
+			if _, ok := o.(grpc.TrailerCallOption); !ok {
+				t.Errorf("call option %T, want only the runtime's trailer capture", o)
+			}
 		}
 		return answer, rpcErr
 	}

@@ -31,6 +31,12 @@ var (
 	// as its concurrency limit allows and failed fast. Code
 	// RESOURCE_EXHAUSTED.
 	ErrBulkheadFull = errors.New("goai: too many calls in flight")
+	// ErrMessageTooLarge is matched when a request was larger than the
+	// send limit ([WithMaxSendMsgSize], or a grpc.MaxCallSendMsgSize call
+	// option) and was not sent: a [Pool] checks each request before grpc
+	// does, so that the error is known to be this client's own. It is
+	// neither retried nor counted by the breaker. Code RESOURCE_EXHAUSTED.
+	ErrMessageTooLarge = errors.New("goai: message larger than the send limit")
 	// ErrNoTransportSecurity is returned by [Dial] when no transport
 	// credentials were given: pass [WithTLSConfig],
 	// [WithTransportCredentials] or, knowingly, [WithInsecure].

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"cmp"
 	"context"
 
 	"github.com/goai-dev/goai/runtime/inferencepb"
@@ -104,7 +103,7 @@ func InferBatch[In, Out proto.Message](ctx context.Context, c *Caller, method *M
 	batched := desc.MaxBatchSize > 0
 	maxItems := 1
 	if batched {
-		maxItems = cmp.Or(desc.Batching.MaxSize, desc.MaxBatchSize)
+		maxItems = batchItems(desc.Batching.MaxSize, desc.MaxBatchSize)
 	}
 	m := newMeasurer(method.Inputs, len(in))
 	encode(m, in)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -26,8 +27,23 @@ import (
 // whose context ends gets. Each batch is one call through [Caller.Invoke],
 // under the method's policy and the options of
 // [WithBatcherCallOptions], with a context of the batcher's own that
-// carries the latest deadline of the batch's callers and none of their
-// values.
+// carries none of its callers' values.
+//
+// # Deadlines
+//
+// The call's timeout (CallPolicy.Timeout, or a [WithTimeout] among the
+// batcher's call options) bounds each call of Do from the moment Do is
+// called: the wait in the queue, the batching delay and the batch's
+// request all count against it, and Do returns DEADLINE_EXCEEDED once it
+// has passed, or once its context's own deadline has if that is earlier.
+// A batch's request runs until the latest of its callers' deadlines (none
+// if one of them has none), so that no caller is failed by another's
+// shorter timeout, and it is cancelled once every one of its callers has
+// gone before it, so that it never runs for nobody. When that latest
+// deadline is a caller's timeout rather than its context's deadline, its
+// passing is the call's timeout, as for a single call: a server too slow
+// for it counts against the model's breaker; a deadline of the callers'
+// own does not.
 //
 // An InferBatcher is safe for concurrent use. Close it before the client
 // whose [Caller] it calls through.
@@ -37,8 +53,17 @@ type InferBatcher[In, Out proto.Message] struct {
 	encode  EncodeFunc[In]
 	decode  DecodeFunc[Out]
 	batched bool
-	opts    []CallOption
-	mb      *MicroBatcher[*Encoder, Out]
+	opts    []CallOption // each batch's call options, when its deadline is its callers' own
+	timed   []CallOption // each batch's call options, when its deadline is a caller's timeout
+	timeout time.Duration
+	mb      *MicroBatcher[*batchItem, Out]
+}
+
+// batchItem is one call of [InferBatcher.Do]: its item, encoded alone,
+// and the deadline of its call's timeout.
+type batchItem struct {
+	e       *Encoder
+	timeout time.Time // zero: no timeout
 }
 
 // NewInferBatcher returns an [InferBatcher] of calls of method, one of the
@@ -67,8 +92,18 @@ func NewInferBatcher[In, Out proto.Message](c *Caller, method *MethodDesc, encod
 			mbOpts = append(mbOpts, o)
 		}
 	}
+	// The batch's context carries its callers' timeouts (see Do), so the
+	// batch's own call takes none of its own from the batch's start.
+	cfg := c.plan(method).defaults
+	for _, o := range b.opts {
+		if o != nil {
+			o.applyCall(&cfg)
+		}
+	}
+	b.timeout = cfg.timeout
 	// A batch is one call: one report would be written by every batch.
-	b.opts = append(b.opts, callOptionFunc(func(c *callConfig) { c.report = nil }))
+	b.opts = append(b.opts, callOptionFunc(func(c *callConfig) { c.report, c.timeout = nil, 0 }))
+	b.timed = append(b.opts[:len(b.opts):len(b.opts)], callOptionFunc(func(c *callConfig) { c.timeoutInContext = true }))
 	mbOpts = append(mbOpts, WithItemBytes(itemBytes), WithShapeKey(shapeKey))
 	maxBatchSize := desc.MaxBatchSize
 	if !b.batched {
@@ -90,15 +125,22 @@ func (b *InferBatcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 	if err := ctx.Err(); err != nil {
 		return zero, contextError(err)
 	}
+	it := &batchItem{}
+	if b.timeout > 0 {
+		it.timeout = b.caller.clock.Now().Add(b.timeout)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, it.timeout)
+		defer cancel()
+	}
 	if !in.ProtoReflect().IsValid() {
 		return zero, status.Errorf(codes.InvalidArgument, "goai: %s: the request is nil", b.method.Name)
 	}
-	e := newEncoder(b.method.Inputs, 1, b.batched, false)
-	b.encode(e, []In{in})
-	if err := e.finish(); err != nil {
+	it.e = newEncoder(b.method.Inputs, 1, b.batched, false)
+	b.encode(it.e, []In{in})
+	if err := it.e.finish(); err != nil {
 		return zero, err
 	}
-	return b.mb.Do(ctx, e)
+	return b.mb.Do(ctx, it)
 }
 
 // Close sends every waiting call's batch at once, waits until each has
@@ -107,12 +149,22 @@ func (b *InferBatcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 func (b *InferBatcher[In, Out]) Close() error { return b.mb.Close() }
 
 // run makes one ModelInfer call of the items, each encoded alone by Do,
-// and decodes one output per item.
-func (b *InferBatcher[In, Out]) run(ctx context.Context, items []*Encoder) ([]Out, error) {
+// and decodes one output per item. ctx carries the latest of the items'
+// deadlines; the call counts it as its timeout when it is one.
+func (b *InferBatcher[In, Out]) run(ctx context.Context, items []*batchItem) ([]Out, error) {
 	n := len(items)
+	opts := b.opts
+	if dl, ok := ctx.Deadline(); ok {
+		for _, it := range items {
+			if it.timeout.Equal(dl) {
+				opts = b.timed
+				break
+			}
+		}
+	}
 	e := newEncoder(b.method.Inputs, n, b.batched, false)
 	for i := range e.tensors {
-		t, first := &e.tensors[i], &items[0].tensors[i]
+		t, first := &e.tensors[i], &items[0].e.tensors[i]
 		t.items, t.shape = n, first.shape // the batch's items agree in shape
 		if n == 1 {
 			t.raw = first.raw
@@ -120,18 +172,18 @@ func (b *InferBatcher[In, Out]) run(ctx context.Context, items []*Encoder) ([]Ou
 		}
 		size := 0
 		for _, it := range items {
-			size += len(it.tensors[i].raw)
+			size += len(it.e.tensors[i].raw)
 		}
 		t.raw = make([]byte, 0, size)
 		for _, it := range items {
-			t.raw = append(t.raw, it.tensors[i].raw...)
+			t.raw = append(t.raw, it.e.tensors[i].raw...)
 		}
 	}
 	req, err := e.request(b.method.Outputs)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := modelInfer(ctx, b.caller, b.method, req, b.opts)
+	resp, err := modelInfer(ctx, b.caller, b.method, req, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -148,10 +200,10 @@ func (b *InferBatcher[In, Out]) run(ctx context.Context, items []*Encoder) ([]Ou
 }
 
 // itemBytes is the tensor data size of an item encoded alone.
-func itemBytes(e *Encoder) int {
+func itemBytes(it *batchItem) int {
 	n := 0
-	for i := range e.tensors {
-		n += len(e.tensors[i].raw)
+	for i := range it.e.tensors {
+		n += len(it.e.tensors[i].raw)
 	}
 	return n
 }
@@ -159,10 +211,10 @@ func itemBytes(e *Encoder) int {
 // shapeKey identifies the dynamic dimensions of an item encoded alone, as
 // the measuring Encoder of [InferBatch] does: items of equal keys can
 // share a request.
-func shapeKey(e *Encoder) string {
+func shapeKey(it *batchItem) string {
 	var key []byte
-	for i := range e.tensors {
-		if t := &e.tensors[i]; t.dynamic >= 0 {
+	for i := range it.e.tensors {
+		if t := &it.e.tensors[i]; t.dynamic >= 0 {
 			key = binary.AppendUvarint(key, uint64(t.shape[t.dynamic]))
 		}
 	}

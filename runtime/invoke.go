@@ -29,9 +29,10 @@ type Attempt struct {
 	// Fallback is true for the attempt on the fallback model.
 	Fallback bool
 	// CallOptions must be passed to the attempt's RPC: they hold the
-	// call's [WithGRPCCallOptions] and capture the trailer that may carry
-	// the server's retry pushback. They are valid only until the
-	// AttemptFunc returns: the RPC must have finished by then.
+	// call's [WithGRPCCallOptions] and capture the trailer, which may
+	// carry the server's retry pushback and tells the server's statuses
+	// from grpc's own (see [ErrMessageTooLarge]). They are valid only
+	// until the AttemptFunc returns: the RPC must have finished by then.
 	CallOptions []grpc.CallOption
 }
 
@@ -40,24 +41,29 @@ type Attempt struct {
 //
 //   - the model: the call's [WithModelVersion], else a version drawn from
 //     the routes ([Caller.SetRoutes]), else the method's model;
+//   - the call's timeout (CallPolicy.Timeout, [WithTimeout]), on top of
+//     ctx's deadline, counted from the moment Invoke is called: it bounds
+//     the whole call as the caller sees it, waits on limits included;
 //   - the limits: a rate token and a bulkhead slot, taken once per call,
 //     failing fast with [ErrRateLimited] or [ErrBulkheadFull] (code
-//     RESOURCE_EXHAUSTED) or waiting within ctx;
-//   - the call's timeout (CallPolicy.Timeout, [WithTimeout]), on top of
-//     ctx's deadline, and each attempt's (CallPolicy.AttemptTimeout,
+//     RESOURCE_EXHAUSTED) or waiting within ctx and the call's timeout;
+//   - each attempt's timeout (CallPolicy.AttemptTimeout,
 //     [WithAttemptTimeout]);
 //   - attempts, each through the model's breaker: while it is open the
 //     call fails at once with [ErrBreakerOpen], code UNAVAILABLE. The
 //     breaker counts server failures (UNAVAILABLE, DEADLINE_EXCEEDED other
-//     than the caller's own, RESOURCE_EXHAUSTED from the server, INTERNAL,
-//     UNKNOWN); it ignores the caller's cancellation and deadline, and
-//     counts client errors (INVALID_ARGUMENT, NOT_FOUND, ...) as the server
-//     being healthy;
+//     than the caller's own, RESOURCE_EXHAUSTED, INTERNAL, UNKNOWN, and any
+//     code outside gRPC's range, as UNKNOWN); it ignores the caller's
+//     cancellation and deadline and a message over a size limit of this
+//     client's (see [ErrMessageTooLarge]), and counts client errors
+//     (INVALID_ARGUMENT, NOT_FOUND, ...) as the server being healthy;
 //   - retries, for an idempotent call only, of an attempt that failed
 //     with a retryable code (RetryPolicy.RetryableCodes) or was cut by the
-//     attempt timeout, never of a message over grpc's size limit: after the
-//     server's pushback (grpc-retry-pushback-ms; a negative or malformed
-//     one stops retrying) or else an exponential backoff with jitter;
+//     attempt timeout, never of a message over a size limit of this
+//     client's: after the server's pushback (grpc-retry-pushback-ms; a
+//     negative or malformed one, or one longer than both [MaxPushback] and
+//     RetryPolicy.MaxBackoff, stops retrying) or else an exponential
+//     backoff with jitter;
 //     never past the deadline: a retry is made only if, after its wait,
 //     at least as much time remains as the failed attempt took; each retry
 //     is paid from the [RetryBudget], and without budget the call ends
@@ -87,7 +93,7 @@ func (c *Caller) Invoke(ctx context.Context, method *MethodDesc, fn AttemptFunc,
 	}
 	r := callRun{c: c, plan: p, cfg: cfg, fn: fn, callerCtx: ctx}
 	r.info.Model = c.route(p, cfg)
-	err := r.run(ctx)
+	err := r.run(ctx, start)
 	if err != nil {
 		err = withContextCode(err)
 	}
@@ -120,21 +126,23 @@ type attemptResult struct {
 	latency  time.Duration
 }
 
-func (r *callRun) run(ctx context.Context) error {
+// run runs the call that Invoke started at start.
+func (r *callRun) run(ctx context.Context, start time.Time) error {
 	c := r.c
 	if err := ctx.Err(); err != nil {
 		return contextError(err)
+	}
+	// The timeout comes first, so that it bounds the waits on limits too.
+	if d := r.cfg.timeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, start.Add(d))
+		defer cancel()
 	}
 	if c.limits != nil {
 		if err := c.limits.acquire(ctx); err != nil {
 			return err
 		}
 		defer c.limits.release()
-	}
-	if d := r.cfg.timeout; d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, c.clock.Now().Add(d))
-		defer cancel()
 	}
 	if c.budget != nil {
 		c.budget.onCall()
@@ -159,12 +167,12 @@ func (r *callRun) primary(ctx context.Context) (fallback bool, err error) {
 		if berr != nil {
 			return true, breakerOpenError(model, berr, last)
 		}
-		res := r.attempt(ctx, model, n, false, done)
+		res := r.attempt(ctx, model, n, false, br != nil, done)
 		if res.err == nil {
 			return false, nil
 		}
 		last = res.err
-		if deadlinePassed(r.callerCtx) {
+		if r.callerGone(nil) {
 			return false, res.err
 		}
 		// Only server failures of a call that may run again fall back: a
@@ -173,7 +181,7 @@ func (r *callRun) primary(ctx context.Context) (fallback bool, err error) {
 		if !r.retryable(res) || n >= cfg.maxAttempts || deadlinePassed(ctx) {
 			return fb, res.err
 		}
-		wait, pushed, stop := pushback(res.trailer)
+		wait, pushed, stop := pushback(res.trailer, max(r.plan.retry.MaxBackoff, MaxPushback))
 		if stop {
 			return fb, res.err
 		}
@@ -183,7 +191,7 @@ func (r *callRun) primary(ctx context.Context) (fallback bool, err error) {
 			backoffs++
 			wait = r.plan.retry.backoff(backoffs, c.rand.float64())
 		}
-		if dl, ok := ctx.Deadline(); ok && !c.clock.Now().Add(wait+res.latency).Before(dl) {
+		if dl, ok := ctx.Deadline(); ok && !fitsBefore(dl.Sub(c.clock.Now()), wait, res.latency) {
 			return fb, res.err
 		}
 		if c.budget != nil && !c.budget.tryRetry() {
@@ -212,22 +220,42 @@ func (r *callRun) retryable(res attemptResult) bool {
 		return true
 	}
 	st, ok := status.FromError(res.err)
-	if !ok || tooLarge(st) {
+	if !ok || localTooLarge(res.err, st, res.trailer) {
 		return false
 	}
-	return r.plan.retryable.has(st.Code())
+	return r.plan.retryable.has(knownCode(st.Code()))
+}
+
+// callerGone reports whether the caller's own cancellation or deadline
+// has ended the call, rather than the runtime's timeouts: then an
+// attempt's failure says nothing of the server. err is the attempt's
+// error, nil to ask about the caller's context alone; a DEADLINE_EXCEEDED
+// from a server that got the caller's deadline counts when it arrives
+// just before the client's own timer fires. When the context's deadline
+// is the call's timeout (an [InferBatcher]'s batch), only its
+// cancellation is the caller's.
+func (r *callRun) callerGone(err error) bool {
+	ctx := r.callerCtx
+	if r.cfg.timeoutInContext {
+		return ctx.Err() == context.Canceled
+	}
+	if err == nil {
+		return deadlinePassed(ctx)
+	}
+	return ctx.Err() != nil || status.Code(err) == codes.DeadlineExceeded && deadlinePassed(ctx)
 }
 
 // fallback makes the one attempt on the fallback model after the call's
 // model failed with primaryErr.
 func (r *callRun) fallback(ctx context.Context, primaryErr error) error {
 	model := *r.c.fallback
-	done, berr := r.c.breakerFor(model).allow()
+	br := r.c.breakerFor(model)
+	done, berr := br.allow()
 	if berr != nil {
 		return primaryErr
 	}
 	r.info.Fallback = true
-	res := r.attempt(ctx, model, r.info.Attempts+1, true, done)
+	res := r.attempt(ctx, model, r.info.Attempts+1, true, br != nil, done)
 	if res.err == nil {
 		return nil
 	}
@@ -237,8 +265,8 @@ func (r *callRun) fallback(ctx context.Context, primaryErr error) error {
 }
 
 // attempt makes one attempt on model and reports its outcome to the
-// breaker through done.
-func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback bool, done func(error)) (res attemptResult) {
+// breaker through done; counted says whether a breaker counts it.
+func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback, counted bool, done func(error)) (res attemptResult) {
 	c, cfg := r.c, r.cfg
 	reported := false
 	defer func() {
@@ -255,11 +283,12 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback b
 	}
 	a := Attempt{Model: model, Number: n, Fallback: fallback, CallOptions: cfg.grpcOpts}
 	var scratch *attemptScratch
-	if !fallback && cfg.maxAttempts > 1 && cfg.idempotent {
-		// Capture the trailer for the server's pushback, into scratch
-		// space reused across attempts: grpc writes the trailer before
-		// the RPC returns, and Attempt.CallOptions is valid only until
-		// the AttemptFunc returns.
+	if counted || !fallback && cfg.maxAttempts > 1 && cfg.idempotent {
+		// Capture the trailer, for the server's pushback and to tell the
+		// server's statuses from grpc's own (see localTooLarge), into
+		// scratch space reused across attempts: grpc writes the trailer
+		// before the RPC returns, and Attempt.CallOptions is valid only
+		// until the AttemptFunc returns.
 		scratch = scratchPool.Get().(*attemptScratch)
 		if len(cfg.grpcOpts) == 0 {
 			a.CallOptions = scratch.opt[:]
@@ -290,7 +319,7 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback b
 	// call's deadline had not come.
 	res.timedOut = res.err != nil && cfg.attemptTimeout > 0 && !deadlinePassed(ctx) &&
 		(actx.Err() == context.DeadlineExceeded || status.Code(res.err) == codes.DeadlineExceeded && deadlinePassed(actx))
-	res.outcome = classify(res.err, r.callerCtx, res.timedOut)
+	res.outcome = classify(res.err, res.err != nil && r.callerGone(res.err), res.timedOut, res.trailer)
 	reported = true
 	done(res.outcome.breakerErr())
 

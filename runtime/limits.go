@@ -20,11 +20,11 @@ type limiter struct {
 
 // newLimiter returns the limiter of p, or nil if p sets no limit.
 func newLimiter(p LimitPolicy, clock Clock) *limiter {
-	if p.RatePerSecond <= 0 && p.MaxConcurrent <= 0 {
+	if !p.limitRate() && p.MaxConcurrent <= 0 {
 		return nil
 	}
 	l := &limiter{failFast: p.FailFast, clock: clock}
-	if p.RatePerSecond > 0 {
+	if p.limitRate() {
 		l.rate = rate.NewLimiter(rate.Limit(p.RatePerSecond), p.limitBurst())
 	}
 	if p.MaxConcurrent > 0 {

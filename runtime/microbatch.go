@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -73,7 +74,9 @@ var errBatchAbandoned = errors.New("goai: every caller of the micro-batch has go
 // others. The batch function gets a context of its own, not any caller's:
 // it carries the latest deadline among the batch's callers when the batch
 // starts (none if any of them has none), and it is cancelled once every
-// caller of the batch has gone. It carries no caller's values.
+// caller of the batch has gone, except when the last goes at that
+// deadline, which then ends the context by itself. It carries no caller's
+// values.
 //
 // # Queue
 //
@@ -136,6 +139,7 @@ type microBatch[In, Out any] struct {
 	timer context.CancelFunc      // stops the MaxDelay timer; nil once stopped
 	live  int                     // callers still waiting, once started
 	stop  context.CancelCauseFunc // cancels the batch's context; set when it starts
+	until time.Time               // the deadline of the batch's context; zero: none
 }
 
 // NewMicroBatcher returns a MicroBatcher that runs batches of calls with
@@ -154,7 +158,12 @@ type microBatch[In, Out any] struct {
 //     the batches running hold them up.
 //   - MaxBytes: [DefaultMaxRequestBytes]; it applies only with
 //     [WithItemBytes].
-//   - MaxQueue: 4 × MaxSize.
+//   - MaxQueue: 4 × MaxSize, at most math.MaxInt.
+//
+// Every other value is valid and none can make the batcher panic, block
+// for good or overflow: a negative MaxSize, MaxBytes or MaxQueue counts as
+// 0, and large ones as large as they say (a MaxDelay of years waits for
+// full batches, and a call for its context).
 //
 // It reads the options [WithItemBytes], [WithShapeKey], [WithBatcherClock],
 // [WithBatcherFailFast] and [WithBatcherInFlight], and panics if run is nil
@@ -174,7 +183,6 @@ func NewMicroBatcher[In, Out any](policy BatchingPolicy, maxBatchSize int, run f
 		itemBytes: itemFunc[func(In) int]("WithItemBytes", cfg.itemBytes),
 		shapeKey:  itemFunc[func(In) string]("WithShapeKey", cfg.shapeKey),
 		clock:     cfg.clock,
-		maxSize:   policy.MaxSize,
 		maxBytes:  policy.MaxBytes,
 		delay:     policy.MaxDelay,
 		failFast:  cfg.failFast,
@@ -185,15 +193,7 @@ func NewMicroBatcher[In, Out any](policy BatchingPolicy, maxBatchSize int, run f
 	if b.clock == nil {
 		b.clock = SystemClock()
 	}
-	if b.maxSize <= 0 {
-		b.maxSize = maxBatchSize
-	}
-	if maxBatchSize > 0 && b.maxSize > maxBatchSize {
-		b.maxSize = maxBatchSize
-	}
-	if b.maxSize <= 0 {
-		b.maxSize = DefaultMicroBatchSize
-	}
+	b.maxSize = batchItems(policy.MaxSize, maxBatchSize)
 	if b.maxBytes <= 0 {
 		b.maxBytes = DefaultMaxRequestBytes
 	}
@@ -205,8 +205,12 @@ func NewMicroBatcher[In, Out any](policy BatchingPolicy, maxBatchSize int, run f
 	}
 	maxQueue := policy.MaxQueue
 	if maxQueue <= 0 {
-		maxQueue = 4 * b.maxSize
+		maxQueue = math.MaxInt
+		if b.maxSize <= math.MaxInt/4 {
+			maxQueue = 4 * b.maxSize
+		}
 	}
+	// A token is struct{}: even a queue of math.MaxInt allocates nothing.
 	b.queue = make(chan struct{}, maxQueue)
 	return b
 }
@@ -308,7 +312,9 @@ func (b *MicroBatcher[In, Out]) admit(ctx context.Context) error {
 // and starts what can start.
 func (b *MicroBatcher[In, Out]) enqueueLocked(key string, c *microCall[In, Out]) {
 	g := b.open[key]
-	if g != nil && len(g.calls) > 0 && g.bytes+c.bytes > b.maxBytes {
+	// An open batch holds less than maxBytes (it is sealed on reaching
+	// it), so the subtraction cannot overflow where a sum could.
+	if g != nil && len(g.calls) > 0 && c.bytes > b.maxBytes-g.bytes {
 		b.sealLocked(g)
 		g = nil
 	}
@@ -412,6 +418,7 @@ func (b *MicroBatcher[In, Out]) startLocked(g *microBatch[In, Out]) {
 	g.stop = stop
 	release := context.CancelFunc(func() {})
 	if bounded {
+		g.until = latest
 		ctx, release = context.WithDeadline(ctx, latest)
 	}
 	b.wg.Go(func() {
@@ -490,7 +497,11 @@ func (b *MicroBatcher[In, Out]) leave(ctx context.Context, c *microCall[In, Out]
 			b.stopTimerLocked(g)
 		}
 	case callRunning:
-		if g.live--; g.live == 0 {
+		// The last caller gone at the batch's own deadline leaves that
+		// deadline to end the batch, so that the batch's context ends by
+		// its deadline, not by a cancellation racing it.
+		atDeadline := ctx.Err() == context.DeadlineExceeded && !g.until.IsZero() && !c.deadline.Before(g.until)
+		if g.live--; g.live == 0 && !atDeadline {
 			g.stop(errBatchAbandoned)
 		}
 	}

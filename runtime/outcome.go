@@ -2,10 +2,12 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -16,15 +18,17 @@ const (
 	// outcomeOK: the attempt succeeded.
 	outcomeOK outcome = iota
 	// outcomeServerFailure: the server failed or was too slow: UNAVAILABLE,
-	// DEADLINE_EXCEEDED not of the caller's making, RESOURCE_EXHAUSTED set
-	// by the server, INTERNAL, UNKNOWN.
+	// DEADLINE_EXCEEDED not of the caller's making, RESOURCE_EXHAUSTED
+	// other than a local size limit, INTERNAL, UNKNOWN, and codes outside
+	// gRPC's range.
 	outcomeServerFailure
 	// outcomeClientError: the server answered with a client error
 	// (INVALID_ARGUMENT, NOT_FOUND, ...), or the attempt failed with an
 	// error that carries no gRPC status, such as a local encoding error.
 	outcomeClientError
 	// outcomeIgnored: the caller's own cancellation or deadline, a
-	// CANCELED status, or a message over grpc's size limit.
+	// CANCELED status, or a message over a size limit of this client's
+	// own, which says nothing of the server's health.
 	outcomeIgnored
 )
 
@@ -40,28 +44,28 @@ func (o outcome) breakerErr() error {
 	return errOutcomeIgnored
 }
 
-// classify sorts an attempt's error. callerCtx is the context the caller
-// passed in, before the runtime's own timeouts; timedOut says the
-// attempt's own timeout cut it.
-func classify(err error, callerCtx context.Context, timedOut bool) outcome {
+// classify sorts an attempt's error. callerGone says the caller's own
+// cancellation or deadline ended the call; timedOut says the attempt's own
+// timeout cut it; trailer is the attempt's trailer, nil if not captured.
+func classify(err error, callerGone, timedOut bool, trailer metadata.MD) outcome {
 	if err == nil {
 		return outcomeOK
 	}
-	st, ok := status.FromError(err)
-	if callerCtx.Err() != nil || st.Code() == codes.DeadlineExceeded && deadlinePassed(callerCtx) {
+	if callerGone {
 		return outcomeIgnored
 	}
 	if timedOut {
 		return outcomeServerFailure
 	}
+	st, ok := status.FromError(err)
 	if !ok {
 		return outcomeClientError
 	}
-	switch st.Code() {
+	switch knownCode(st.Code()) {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.Internal, codes.Unknown:
 		return outcomeServerFailure
 	case codes.ResourceExhausted:
-		if tooLarge(st) {
+		if localTooLarge(err, st, trailer) {
 			return outcomeIgnored
 		}
 		return outcomeServerFailure
@@ -71,10 +75,54 @@ func classify(err error, callerCtx context.Context, timedOut bool) outcome {
 	return outcomeClientError
 }
 
-// tooLarge reports whether st is grpc's "message larger than max" error,
-// on either side: retrying the same message cannot help.
-func tooLarge(st *status.Status) bool {
-	return st.Code() == codes.ResourceExhausted && strings.Contains(st.Message(), "larger than max")
+// localTooLarge reports whether err, of status st, is a message over a
+// size limit of this client's own: a request goai did not send, or a
+// response grpc would not read. Retrying cannot help, and the server has
+// not failed. It decides by where the error came from, not by what its
+// text says, since a server may send any text, grpc's own included:
+//
+//   - [ErrMessageTooLarge] is goai's own check of a request against its
+//     send limit ([Pool] makes it before each send), so grpc's send limit,
+//     whose error reads like the server's own, does not fire first;
+//   - grpc's receive limit, which goai cannot check before grpc reads the
+//     response, fails a response message that has started to arrive,
+//     after its headers. A server's status, by contrast, arrives in the
+//     trailers, and a server that fails before answering, as it does on
+//     its own size limits, sends a Trailers-Only response (gRFC A6 asks
+//     servers to, and grpc-go and grpc core do); grpc-go then hands the
+//     response's headers over with the trailer, so the captured trailer
+//     holds content-type. An error that did not come Trailers-Only and
+//     reads as grpc's receive-limit error is grpc's: only then does the
+//     text decide, between grpc's own local errors.
+//
+// grpc's send-limit error is counted by its code: it is either a server's
+// (its response over its own limit) or, when goai's check was bypassed, a
+// local one goai cannot tell from it, and counting it is the safe side.
+// Without a captured trailer (trailer nil: the attempt did not pass
+// Attempt.CallOptions) grpc's receive-limit error cannot be told apart
+// either, and counts.
+func localTooLarge(err error, st *status.Status, trailer metadata.MD) bool {
+	if errors.Is(err, ErrMessageTooLarge) {
+		return true
+	}
+	if st.Code() != codes.ResourceExhausted || trailer == nil || len(trailer.Get("content-type")) > 0 {
+		return false
+	}
+	msg := st.Message()
+	for _, p := range grpcReceiveLimit {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// grpcReceiveLimit are the beginnings of the messages of grpc-go's
+// receive-limit errors (rpc_util.go: recvMsg, decompress).
+var grpcReceiveLimit = []string{
+	"grpc: received message larger than max",
+	"grpc: received message after decompression larger than max",
+	"grpc: message after decompression larger than max",
 }
 
 // deadlineSlack is how close to its deadline a context counts as expired

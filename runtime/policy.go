@@ -42,8 +42,9 @@ const (
 )
 
 // withDefaults returns p with its zero fields set to their defaults and its
-// other fields brought into range: Multiplier at least 1, Jitter at most 1
-// (negative: none), MaxBackoff at least InitialBackoff.
+// other fields brought into range: MaxAttempts at least 1, Multiplier at
+// least 1 (NaN: 1; +Inf is kept, and backoff caps it), Jitter within
+// [0, 1] (negative or NaN: none), MaxBackoff at least InitialBackoff.
 func (p RetryPolicy) withDefaults() RetryPolicy {
 	if p.MaxAttempts < 1 {
 		p.MaxAttempts = 1
@@ -77,13 +78,26 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	return p
 }
 
+// knownCode returns c, or UNKNOWN for a code outside gRPC's range, such as
+// a server's grpc-status 99: grpc-go passes any number through, and gRPC
+// says to treat what it does not know as UNKNOWN.
+func knownCode(c codes.Code) codes.Code {
+	if c > codes.Unauthenticated {
+		return codes.Unknown
+	}
+	return c
+}
+
 // codeSet is a set of gRPC codes, one bit per code.
 type codeSet uint64
 
+// newCodeSet returns the set of cs, leaving out OK and codes outside
+// gRPC's range, which an attempt's error never has once it has gone
+// through knownCode.
 func newCodeSet(cs []codes.Code) codeSet {
 	var s codeSet
 	for _, c := range cs {
-		if c > codes.OK && c < 64 {
+		if c > codes.OK && c <= codes.Unauthenticated {
 			s |= 1 << c
 		}
 	}
@@ -94,9 +108,18 @@ func (s codeSet) has(c codes.Code) bool { return c < 64 && s&(1<<c) != 0 }
 
 // withDefaults returns p with its zero fields set to their defaults: with
 // no trip rule, FailureRatio 0.5; with a failure ratio, MinRequests 20 and
-// Interval 10s; OpenTimeout 5s; HalfOpenProbes 1.
+// Interval 10s; OpenTimeout 5s; HalfOpenProbes 1. Out-of-range fields are
+// brought into range first: a NaN or negative FailureRatio is not used,
+// one above 1 (+Inf included) is 1, and a negative Interval is 0.
 func (p BreakerPolicy) withDefaults() BreakerPolicy {
-	if p.FailureRatio <= 0 && p.ConsecutiveFailures == 0 {
+	switch {
+	case !(p.FailureRatio > 0): // also NaN
+		p.FailureRatio = 0
+	case p.FailureRatio > 1:
+		p.FailureRatio = 1
+	}
+	p.Interval = max(p.Interval, 0)
+	if p.FailureRatio == 0 && p.ConsecutiveFailures == 0 {
 		p.FailureRatio = DefaultFailureRatio
 	}
 	if p.FailureRatio > 0 {
@@ -124,10 +147,22 @@ func (p CallPolicy) idempotent(proto Protocol) bool {
 	return proto == ProtocolOpenInference
 }
 
-// limitBurst returns p.Burst, or its default max(1, ⌈RatePerSecond⌉).
+// limitRate reports whether p sets a rate limit: a RatePerSecond that is
+// positive and finite. NaN sets none, and neither does +Inf, which would
+// allow every call.
+func (p LimitPolicy) limitRate() bool {
+	return p.RatePerSecond > 0 && !math.IsInf(p.RatePerSecond, 1)
+}
+
+// limitBurst returns p.Burst, or its default max(1, ⌈RatePerSecond⌉),
+// at most math.MaxInt.
 func (p LimitPolicy) limitBurst() int {
 	if p.Burst > 0 {
 		return p.Burst
 	}
-	return max(1, int(math.Ceil(p.RatePerSecond)))
+	b := math.Ceil(p.RatePerSecond)
+	if !(b < math.MaxInt) { // float64(math.MaxInt) is 2^63, past it
+		return math.MaxInt
+	}
+	return max(1, int(b))
 }

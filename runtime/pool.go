@@ -10,8 +10,10 @@ import (
 
 	"github.com/goai-dev/goai/runtime/wirecodec"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
 )
 
 // Pool is N gRPC client connections to one target behind one
@@ -31,6 +33,8 @@ type Pool struct {
 	next   atomic.Uint64
 	load   []paddedCounter // calls in flight per connection, for PickLeastOutstanding
 	budget *RetryBudget
+	// maxSend is the send limit, checked by Invoke before grpc checks it.
+	maxSend int
 
 	closeOnce sync.Once
 	closeErr  error
@@ -62,7 +66,8 @@ func Dial(target string, opts ...Option) (*Pool, error) {
 	if n < 1 {
 		n = DefaultPoolSize
 	}
-	p := &Pool{target: target, pick: cfg.pick, conns: make([]*grpc.ClientConn, 0, n)}
+	_, send := cfg.msgLimits()
+	p := &Pool{target: target, pick: cfg.pick, conns: make([]*grpc.ClientConn, 0, n), maxSend: send}
 	if cfg.pick == PickLeastOutstanding {
 		p.load = make([]paddedCounter, n)
 	}
@@ -100,13 +105,7 @@ func (c *config) dialOptions() ([]grpc.DialOption, error) {
 		}
 		creds = insecure.NewCredentials()
 	}
-	recv, send := c.maxRecv, c.maxSend
-	if recv <= 0 {
-		recv = DefaultMaxMsgSize
-	}
-	if send <= 0 {
-		send = DefaultMaxMsgSize
-	}
+	recv, send := c.msgLimits()
 	ka := DefaultKeepalive
 	if c.keepalive != nil {
 		ka = *c.keepalive
@@ -130,6 +129,18 @@ func (c *config) dialOptions() ([]grpc.DialOption, error) {
 	return append(opts, c.dialOpts...), nil
 }
 
+// msgLimits returns the pool's message limits, defaults applied.
+func (c *config) msgLimits() (recv, send int) {
+	recv, send = c.maxRecv, c.maxSend
+	if recv <= 0 {
+		recv = DefaultMaxMsgSize
+	}
+	if send <= 0 {
+		send = DefaultMaxMsgSize
+	}
+	return recv, send
+}
+
 // pickConn returns the index of the connection for the next call.
 func (p *Pool) pickConn() int {
 	n := len(p.conns)
@@ -151,8 +162,13 @@ func (p *Pool) pickConn() int {
 	return best
 }
 
-// Invoke makes a unary call on one of the pool's connections.
+// Invoke makes a unary call on one of the pool's connections. A request
+// larger than the send limit fails with [ErrMessageTooLarge] without
+// being sent.
 func (p *Pool) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	if err := p.checkSend(args, opts); err != nil {
+		return err
+	}
 	i := p.pickConn()
 	if p.load == nil {
 		return p.conns[i].Invoke(ctx, method, args, reply, opts...)
@@ -160,6 +176,35 @@ func (p *Pool) Invoke(ctx context.Context, method string, args, reply any, opts 
 	p.load[i].n.Add(1)
 	defer p.load[i].n.Add(-1)
 	return p.conns[i].Invoke(ctx, method, args, reply, opts...)
+}
+
+// checkSend fails a request args over the send limit, the pool's or a
+// grpc.MaxCallSendMsgSize among opts, the last one winning as in grpc.
+// It measures the request as grpc's codec encodes it, so that grpc's own
+// check, whose error cannot be told from a server's, never fires first.
+// With a compressor among opts it leaves the check to grpc, which
+// compares the compressed size.
+func (p *Pool) checkSend(args any, opts []grpc.CallOption) error {
+	limit := p.maxSend
+	for _, o := range opts {
+		switch o := o.(type) {
+		case grpc.MaxSendMsgSizeCallOption:
+			limit = o.MaxSendMsgSize
+		case grpc.CompressorCallOption:
+			if o.CompressorType != "" && o.CompressorType != "identity" {
+				return nil
+			}
+		}
+	}
+	m, ok := args.(proto.Message)
+	if !ok {
+		return nil
+	}
+	if n := proto.Size(m); n > limit {
+		return newCallError(codes.ResourceExhausted,
+			fmt.Sprintf("goai: trying to send message larger than max (%d vs. %d)", n, limit), ErrMessageTooLarge)
+	}
+	return nil
 }
 
 // NewStream opens a stream on one of the pool's connections. Under

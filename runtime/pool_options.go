@@ -73,7 +73,10 @@ func WithMaxRecvMsgSize(n int) Option {
 }
 
 // WithMaxSendMsgSize sets the largest message, in bytes, a [Pool] sends
-// instead of [DefaultMaxMsgSize].
+// instead of [DefaultMaxMsgSize]. The pool checks each request against it
+// before grpc does, failing a larger one with [ErrMessageTooLarge]; set
+// the limit here rather than through [WithDialOptions], which the check
+// does not see.
 func WithMaxSendMsgSize(n int) Option {
 	return optionFunc(func(c *config) { c.maxSend = n })
 }

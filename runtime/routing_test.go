@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -69,6 +70,8 @@ func TestSetRoutesRejects(t *testing.T) {
 	for _, rs := range [][]Route{
 		{{Version: "1", Weight: -1}, {Version: "2", Weight: 5}},
 		{{Version: "1"}, {Version: "2"}},
+		{{Version: "1", Weight: math.MaxInt}, {Version: "2", Weight: 1}},
+		{{Version: "1", Weight: math.MaxInt / 2}, {Version: "2", Weight: math.MaxInt / 2}, {Version: "3", Weight: 2}},
 	} {
 		if err := c.SetRoutes(rs); err == nil {
 			t.Errorf("SetRoutes(%v) succeeded", rs)
@@ -108,9 +111,11 @@ func TestRoutingPerVersionBreakers(t *testing.T) {
 func TestSetRoutesConcurrently(t *testing.T) {
 	desc := testDesc(CallPolicy{})
 	c := NewCaller(nil, desc, WithRandSource(rand.NewPCG(3, 4)))
-	var wg sync.WaitGroup
+	// The routes change until every caller is done, so that changes and
+	// calls overlap however the goroutines are scheduled.
+	var callers, setter sync.WaitGroup
 	stop := make(chan struct{})
-	wg.Go(func() {
+	setter.Go(func() {
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
@@ -121,7 +126,7 @@ func TestSetRoutesConcurrently(t *testing.T) {
 		}
 	})
 	for range 4 {
-		wg.Go(func() {
+		callers.Go(func() {
 			for range 500 {
 				_ = c.Invoke(context.Background(), &desc.Methods[0], func(_ context.Context, a Attempt) error {
 					if a.Model.Version != "1" && a.Model.Version != "2" && a.Model.Version != "" {
@@ -132,7 +137,7 @@ func TestSetRoutesConcurrently(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(10 * time.Millisecond)
+	callers.Wait()
 	close(stop)
-	wg.Wait()
+	setter.Wait()
 }
