@@ -37,6 +37,28 @@ type server struct {
 // startServer starts a server on loopback TCP; opts are inferencetest's.
 func startServer(t *testing.T, opts ...inferencetest.Option) *server {
 	t.Helper()
+	s := newServer(opts...)
+	if err := s.StartTCP(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// startMemServer starts a server in memory, for a test in a synctest
+// bubble, where the server, the client and their timers run on the
+// bubble's fake clock.
+func startMemServer(t *testing.T, opts ...inferencetest.Option) *server {
+	t.Helper()
+	s := newServer(opts...)
+	if err := s.StartBufconn(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func newServer(opts ...inferencetest.Option) *server {
 	s := &server{}
 	intercept := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		resp, err := handler(ctx, req)
@@ -49,10 +71,6 @@ func startServer(t *testing.T, opts ...inferencetest.Option) *server {
 	}
 	opts = append(opts, inferencetest.WithGRPCServerOptions(grpc.UnaryInterceptor(intercept)))
 	s.Server = inferencetest.New(opts...)
-	if err := s.StartTCP(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
 	return s
 }
 
