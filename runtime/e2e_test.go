@@ -313,7 +313,7 @@ func TestE2EPushbackAndHang(t *testing.T) {
 		if d, err := call(); status.Code(err) != codes.DeadlineExceeded || info.Attempts != 3 || d < 302400*time.Microsecond || d > 303600*time.Microsecond {
 			t.Errorf("slow server: %v after %d attempts in %v, want DEADLINE_EXCEEDED after 3 attempts of 100ms and 3ms of backoff", err, info.Attempts, d)
 		}
-		// Under it, every attempt is served.
+		// Just within it, the first attempt is served.
 		srv.SetFaults(inferencetest.Faults{Latency: 99 * time.Millisecond})
 		if d, err := call(); err != nil || info.Attempts != 1 || d != 99*time.Millisecond {
 			t.Errorf("server just in time: %v after %d attempts in %v, want success in 99ms", err, info.Attempts, d)
