@@ -38,26 +38,16 @@ import (
 // model "echo" and whatever else models holds.
 func startOIP(t *testing.T, models ...inferencetest.Model) *inferencetest.Server {
 	t.Helper()
-	srv := newOIP(t, models...)
-	if err := srv.StartTCP(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	return srv
+	return startOn(t, (*inferencetest.Server).StartTCP, models...)
 }
 
 // startMem is startOIP in memory, for tests in a synctest bubble.
 func startMem(t *testing.T, models ...inferencetest.Model) *inferencetest.Server {
 	t.Helper()
-	srv := newOIP(t, models...)
-	if err := srv.StartBufconn(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	return srv
+	return startOn(t, (*inferencetest.Server).StartBufconn, models...)
 }
 
-func newOIP(t *testing.T, models ...inferencetest.Model) *inferencetest.Server {
+func startOn(t *testing.T, start func(*inferencetest.Server) error, models ...inferencetest.Model) *inferencetest.Server {
 	t.Helper()
 	srv := inferencetest.New(inferencetest.WithRecordLimit(0))
 	for _, m := range append([]inferencetest.Model{inferencetest.Identity("echo", tensor.FP32, 4)}, models...) {
@@ -65,6 +55,10 @@ func newOIP(t *testing.T, models ...inferencetest.Model) *inferencetest.Server {
 			t.Fatal(err)
 		}
 	}
+	if err := start(srv); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
 	return srv
 }
 

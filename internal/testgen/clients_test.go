@@ -37,12 +37,7 @@ type server struct {
 // startServer starts a server on loopback TCP; opts are inferencetest's.
 func startServer(t *testing.T, opts ...inferencetest.Option) *server {
 	t.Helper()
-	s := newServer(opts...)
-	if err := s.StartTCP(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	return s
+	return startOn(t, (*inferencetest.Server).StartTCP, opts...)
 }
 
 // startMemServer starts a server in memory, for a test in a synctest
@@ -50,15 +45,11 @@ func startServer(t *testing.T, opts ...inferencetest.Option) *server {
 // bubble's fake clock.
 func startMemServer(t *testing.T, opts ...inferencetest.Option) *server {
 	t.Helper()
-	s := newServer(opts...)
-	if err := s.StartBufconn(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	return s
+	return startOn(t, (*inferencetest.Server).StartBufconn, opts...)
 }
 
-func newServer(opts ...inferencetest.Option) *server {
+func startOn(t *testing.T, start func(*inferencetest.Server) error, opts ...inferencetest.Option) *server {
+	t.Helper()
 	s := &server{}
 	intercept := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		resp, err := handler(ctx, req)
@@ -71,6 +62,10 @@ func newServer(opts ...inferencetest.Option) *server {
 	}
 	opts = append(opts, inferencetest.WithGRPCServerOptions(grpc.UnaryInterceptor(intercept)))
 	s.Server = inferencetest.New(opts...)
+	if err := start(s.Server); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
 	return s
 }
 
