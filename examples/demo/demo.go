@@ -309,9 +309,9 @@ func (d *driver) run(name string, calls, items int, call func(i int, rng *rand.R
 // fails them while the retry budget (0.2 retries a call) covers the
 // retries a call takes, rate/(1-rate) on average, the breaker sees no run
 // of 20 failures, and no deadline cuts them (see [Config.CallOptions]).
-// For 2000 calls at 10% and 4 attempts, q
-// is 1e-4 and FaultTolerance 7, where a client that gave up after 2
-// attempts would fail 20 calls on average, one that never retried 200.
+// For 2000 calls at 10% and 4 attempts, q is 1e-4 and FaultTolerance 7,
+// where a client that gave up after 2 attempts would fail 20 calls on
+// average, and one that never retried 200.
 func FaultTolerance(rate float64, attempts, calls int) int {
 	q := math.Pow(rate, float64(max(attempts, 1)))
 	for k := 0; k < calls; k++ {
@@ -325,7 +325,7 @@ func FaultTolerance(rate float64, attempts, calls int) int {
 // binomialTail returns P(X > k) for X binomial (n, q).
 func binomialTail(n int, q float64, k int) float64 {
 	switch {
-	case q <= 0:
+	case k >= n || q <= 0:
 		return 0
 	case q >= 1:
 		return 1
