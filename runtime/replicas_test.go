@@ -3,8 +3,11 @@ package runtime_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/goai-dev/goai/runtime"
@@ -43,37 +46,49 @@ func sub(a, b []int) (d []int, total int) {
 // bounded stream of calls through a Pool and a retrying Caller while one
 // replica crashes and comes back: calls keep succeeding, traffic goes to
 // every live replica and only to them, and the replica takes its share
-// again soon after it is back.
+// again soon after it is back. It runs in a synctest bubble over in-memory
+// servers, so that the server's latency, the client's reconnection
+// backoff and the time the replica takes to rejoin are all on the bubble's
+// clock, which a loaded machine does not slow.
 func TestE2EReplicasRoundRobin(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	synctest.Test(t, testReplicasRoundRobin)
+}
+
+func testReplicasRoundRobin(t *testing.T) {
 	const (
 		n, conc = 3000, 16
 		downAt  = 1000 // calls started when replica 2 crashes
 		upAt    = 1600 // and when it comes back
 		// Each call takes 10ms on the server, a stand-in for the model's
-		// compute that paces the stream (at most conc/10ms = 1600 calls/s)
-		// so that the outage and the time after it last long enough for
-		// the client to notice and to reconnect.
+		// compute that paces the stream at conc/10ms = 1600 calls/s, so
+		// that the outage and the time after it last long enough for the
+		// client to notice and to reconnect.
 		latency = 10 * time.Millisecond
 		// The client's reconnection backoff is capped at 250ms (+20%
-		// jitter); the replica must take traffic again well within this.
-		rejoinBound = 2 * time.Second
+		// jitter): the replica reconnects at most 300ms after it is back,
+		// and the calls starting every 0.6ms pick it within a few more.
+		// By 350ms, at most 560 of the 1400 calls left have started.
+		rejoinBound = 350 * time.Millisecond
 	)
 
 	srvs := make([]*inferencetest.Server, 3)
+	byAddr := map[string]*inferencetest.Server{}
 	endpoints := make([]resolver.Endpoint, len(srvs))
 	for i := range srvs {
 		s := inferencetest.New(inferencetest.WithRecordLimit(0))
 		if err := s.Register(inferencetest.Identity("echo", tensor.FP32, 4)); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.StartTCP(); err != nil {
+		if err := s.StartBufconn(); err != nil {
 			t.Fatal(err)
 		}
 		defer s.Stop()
 		s.SetFaults(inferencetest.Faults{Latency: latency})
 		srvs[i] = s
-		endpoints[i] = resolver.Endpoint{Addresses: []resolver.Address{{Addr: s.Addr()}}}
+		addr := fmt.Sprint("replica-", i)
+		byAddr[addr] = s
+		endpoints[i] = resolver.Endpoint{Addresses: []resolver.Address{{Addr: addr}}}
 	}
 
 	r := manual.NewBuilderWithScheme("goai-replicas")
@@ -82,6 +97,9 @@ func TestE2EReplicasRoundRobin(t *testing.T) {
 		runtime.WithInsecure(),
 		runtime.WithDialOptions(
 			grpc.WithResolvers(r),
+			grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+				return byAddr[addr].DialContext(ctx, addr)
+			}),
 			grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`),
 			// As inferencetest's DialOptions: reconnect within a test's
 			// patience, not after grpc-go's default 1s to 2min.
@@ -158,7 +176,7 @@ func TestE2EReplicasRoundRobin(t *testing.T) {
 	<-control
 	final := inferCalls(srvs)
 
-	t.Logf("%d calls, %d concurrent, in %v: %d failed, %d retries; replica 2 took traffic %v after coming back", n, conc, elapsed, failed, retried.Load(), rejoin)
+	t.Logf("%d calls, %d concurrent, in %v of the bubble's time: %d failed, %d retries; replica 2 took traffic %v after coming back", n, conc, elapsed, failed, retried.Load(), rejoin)
 	if rate := float64(n-failed) / n; rate < 0.999 {
 		t.Errorf("success rate %.4f (%d of %d failed), want >= 0.999", rate, failed, n)
 	}

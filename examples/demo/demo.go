@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -41,6 +42,14 @@ type Config struct {
 	FaultRate float64
 	// Seed makes the glyphs and texts reproducible.
 	Seed uint64
+	// CallOptions are added to every call, such as runtime.WithTimeout(0)
+	// for a test on a busy machine, which must not fail for the
+	// annotations' deadlines, set for a model server that answers in
+	// milliseconds.
+	CallOptions []runtime.CallOption
+	// Batching overrides the model's batching policy in the micro-batched
+	// phase, field by field ([runtime.WithBatcherPolicy]).
+	Batching runtime.BatchingPolicy
 }
 
 // DefaultConfig is a few thousand concurrent calls in each phase.
@@ -55,10 +64,9 @@ type Phase struct {
 	Retries    int // attempts beyond the first
 	P50, P99   time.Duration
 	Throughput float64 // items per second
-	// Tolerance is the fraction of calls allowed to fail: 0 but in the
-	// fault phase, where retries must turn the server's failures into at
-	// least 99.9% success.
-	Tolerance float64
+	// MaxErrors is how many calls may fail: none but in the fault phase,
+	// where it is what retries cannot save (see [FaultTolerance]).
+	MaxErrors int
 	// FirstError is the first error a call of the phase returned.
 	FirstError error
 	// Requests is the number of ModelInfer calls the server received in
@@ -77,7 +85,7 @@ type Report struct {
 // calls than it tolerates.
 func (r Report) OK() bool {
 	for _, p := range r.Phases {
-		if p.Wrong > 0 || float64(p.Errors) > p.Tolerance*float64(p.Calls) {
+		if p.Wrong > 0 || p.Errors > p.MaxErrors {
 			return false
 		}
 	}
@@ -125,7 +133,7 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (Report, error) {
 	report.Phases = append(report.Phases, batched)
 	srv.SetFaults(inferencetest.Faults{FailRate: cfg.FaultRate, FailWith: inferencetest.Fail(codes.Unavailable), Seed: cfg.Seed})
 	faulty := d.classify(ctx, fmt.Sprintf("Classify, %.0f%% UNAVAILABLE", 100*cfg.FaultRate))
-	faulty.Tolerance = 0.001
+	faulty.MaxErrors = FaultTolerance(cfg.FaultRate, digitsv1.DigitClassifierModel.Methods[0].Policy.Retry.MaxAttempts, cfg.Calls)
 	report.Phases = append(report.Phases, faulty)
 	srv.ClearFaults()
 	report.Requests = srv.Stats().Calls["ModelInfer"]
@@ -158,7 +166,7 @@ func (d *driver) classify(ctx context.Context, name string) Phase {
 		want, _ := net.Forward(img)
 		var info runtime.CallInfo
 		start := time.Now()
-		got, err := d.glyphs.Classify(ctx, &digitsv1.Glyph{Pixels: img}, runtime.Report(&info))
+		got, err := d.glyphs.Classify(ctx, &digitsv1.Glyph{Pixels: img}, append(d.cfg.CallOptions[:len(d.cfg.CallOptions):len(d.cfg.CallOptions)], runtime.Report(&info))...)
 		r := result{latency: time.Since(start), err: err, attempts: info.Attempts}
 		if err == nil {
 			r.wrong = !slices.Equal(got.GetProbs(), want)
@@ -171,7 +179,7 @@ func (d *driver) classify(ctx context.Context, name string) Phase {
 // micro-batcher, which coalesces concurrent calls into batch requests.
 func (d *driver) classifyBatched(ctx context.Context, name string) Phase {
 	net, _ := digits.Trained()
-	batcher := d.glyphs.NewClassifyBatcher()
+	batcher := d.glyphs.NewClassifyBatcher(runtime.WithBatcherPolicy(d.cfg.Batching), runtime.WithBatcherCallOptions(d.cfg.CallOptions...))
 	defer batcher.Close()
 	return d.run(name, d.cfg.Calls, 1, func(i int, rng *rand.Rand) result {
 		img := digits.Noisy(rng, i%digits.Classes, 0.6)
@@ -199,7 +207,7 @@ func (d *driver) classifyBatch(ctx context.Context, name string) Phase {
 		}
 		want, _ := net.Forward(pixels)
 		start := time.Now()
-		out, err := d.glyphs.ClassifyBatch(ctx, in)
+		out, err := d.glyphs.ClassifyBatch(ctx, in, d.cfg.CallOptions...)
 		r := result{latency: time.Since(start), err: err, attempts: 1}
 		if err == nil {
 			for j, p := range out {
@@ -224,7 +232,7 @@ func (d *driver) tokenize(ctx context.Context, name string) Phase {
 		text := fmt.Sprint(words)
 		wantIDs, wantMask := tokenizer.Tokenize(text)
 		start := time.Now()
-		got, err := d.words.Tokenize(ctx, &tokenizerv1.Sentence{Text: text})
+		got, err := d.words.Tokenize(ctx, &tokenizerv1.Sentence{Text: text}, d.cfg.CallOptions...)
 		r := result{latency: time.Since(start), err: err, attempts: 1}
 		if err == nil {
 			r.wrong = !slices.Equal(got.GetIds(), wantIDs) || !slices.Equal(got.GetMask(), wantMask)
@@ -286,6 +294,53 @@ func (d *driver) run(name string, calls, items int, call func(i int, rng *rand.R
 		p.P99 = latencies[min(n-1, n*99/100)]
 	}
 	return p
+}
+
+// FaultTolerance returns how many of calls calls, each allowed attempts
+// attempts, may fail against a server failing a fraction rate of them: the
+// calls that retries cannot save, as many as chance makes with
+// probability at least 1e-9.
+//
+// The server draws each attempt's fault in arrival order, and which call
+// arrives next does not depend on the draws still to come, so each attempt
+// fails with probability rate whatever became of its call's earlier ones:
+// a call fails when all its attempts do, with probability q =
+// rate^attempts, and the failed calls are binomial (calls, q). Nothing else
+// fails them while the retry budget (0.2 retries a call) covers the
+// retries a call takes, rate/(1-rate) on average, the breaker sees no run
+// of 20 failures, and no deadline cuts them (see [Config.CallOptions]).
+// For 2000 calls at 10% and 4 attempts, q is 1e-4 and FaultTolerance 7,
+// where a client that gave up after 2 attempts would fail 20 calls on
+// average, and one that never retried 200.
+func FaultTolerance(rate float64, attempts, calls int) int {
+	q := math.Pow(rate, float64(max(attempts, 1)))
+	for k := 0; k < calls; k++ {
+		if binomialTail(calls, q, k) < 1e-9 {
+			return k
+		}
+	}
+	return calls
+}
+
+// binomialTail returns P(X > k) for X binomial (n, q).
+func binomialTail(n int, q float64, k int) float64 {
+	switch {
+	case k >= n || q <= 0:
+		return 0
+	case q >= 1:
+		return 1
+	}
+	ln := func(x float64) float64 { v, _ := math.Lgamma(x); return v }
+	var sum float64
+	for i := k + 1; i <= n; i++ {
+		term := math.Exp(ln(float64(n+1)) - ln(float64(i+1)) - ln(float64(n-i+1)) +
+			float64(i)*math.Log(q) + float64(n-i)*math.Log1p(-q))
+		sum += term
+		if i > int(float64(n)*q)+1 && term < sum*1e-12 {
+			break // past the mode, the terms only shrink
+		}
+	}
+	return sum
 }
 
 func writeTable(w io.Writer, r Report) {

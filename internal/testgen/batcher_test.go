@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	embeddingv1 "github.com/goai-dev/goai/internal/testgen/embedding/v1"
@@ -24,13 +25,20 @@ import (
 // dynamic dimension: the sentence's length in tokens.
 
 // startEmbedder serves an echo-style fake of Embedder, whose sentence
-// embedding is the sentence's token ids, and returns a client of it. The
-// test then checks that no goroutine leaked.
+// embedding is the sentence's token ids, over loopback TCP and returns a
+// client of it. The test then checks that no goroutine leaked.
 func startEmbedder(t *testing.T) (*server, *embeddingv1.EmbedderModelClient) {
 	t.Helper()
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	srv := startServer(t)
+	return srv, serveEmbedder(t, srv)
+}
+
+// serveEmbedder registers startEmbedder's fake on srv and returns a client
+// of it.
+func serveEmbedder(t *testing.T, srv *server) *embeddingv1.EmbedderModelClient {
+	t.Helper()
 	err := embeddingv1.RegisterEmbedderFake(srv.Server, embeddingv1.EmbedderFakeFunc(func(_ context.Context, in *embeddingv1.EmbedRequest) (*embeddingv1.Embedding, error) {
 		out := &embeddingv1.Embedding{Tokens: make([]byte, len(in.GetInputIds())*384*2)}
 		for _, id := range in.GetInputIds() {
@@ -46,7 +54,7 @@ func startEmbedder(t *testing.T) (*server, *embeddingv1.EmbedderModelClient) {
 		t.Fatal(err)
 	}
 	closeOnCleanup(t, c)
-	return srv, c
+	return c
 }
 
 // sentence returns a request for a sentence of n tokens numbered from
@@ -127,21 +135,40 @@ func TestBatcherCoalesces(t *testing.T) {
 	if got, want := batches(srv), []string{"64x4"}; !slices.Equal(got, want) {
 		t.Errorf("requests %v, want %v", got, want)
 	}
-
-	// With the model's own delay, 5ms, 64 calls made at once take far
-	// fewer requests than calls, however the goroutines are scheduled.
-	srv.ResetRecords()
-	b2 := c.NewEmbedBatcher(batcherOptions()...)
-	embedAll(t, b2, in)
-	if n := srv.infers(); n < 1 || n > 16 {
-		t.Errorf("64 calls took %d requests (%v), want 1 to 16", n, batches(srv))
+	if err := b.Close(); err != nil {
+		t.Errorf("Close: %v", err)
 	}
+}
 
-	for _, b := range []*runtime.InferBatcher[*embeddingv1.EmbedRequest, *embeddingv1.Embedding]{b, b2} {
-		if err := b.Close(); err != nil {
-			t.Errorf("Close: %v", err)
+// TestBatcherDelay runs the batcher on its real clock, the model's own
+// delay of 5ms, in a synctest bubble: calls made at once there do arrive
+// together, and the delay is exact.
+func TestBatcherDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := startMemServer(t)
+		c := serveEmbedder(t, srv)
+		b := c.NewEmbedBatcher(batcherOptions()...)
+		defer b.Close()
+
+		// 64 calls fill the model's 64 items, and go at once.
+		var in []*embeddingv1.EmbedRequest
+		for i := range 64 {
+			in = append(in, sentence(i*4, 4))
 		}
-	}
+		start := time.Now()
+		embedAll(t, b, in)
+		if got, want := batches(srv), []string{"64x4"}; !slices.Equal(got, want) || time.Since(start) != 0 {
+			t.Errorf("requests %v after %v, want %v at once", got, time.Since(start), want)
+		}
+
+		// 3 calls wait for the delay, then go as one request.
+		srv.ResetRecords()
+		start = time.Now()
+		embedAll(t, b, in[:3])
+		if got, want := batches(srv), []string{"3x4"}; !slices.Equal(got, want) || time.Since(start) != 5*time.Millisecond {
+			t.Errorf("requests %v after %v, want %v after the 5ms delay", got, time.Since(start), want)
+		}
+	})
 }
 
 // TestBatcherLimits checks that options override the model's batching

@@ -37,6 +37,19 @@ type server struct {
 // startServer starts a server on loopback TCP; opts are inferencetest's.
 func startServer(t *testing.T, opts ...inferencetest.Option) *server {
 	t.Helper()
+	return startOn(t, (*inferencetest.Server).StartTCP, opts...)
+}
+
+// startMemServer starts a server in memory, for a test in a synctest
+// bubble, where the server, the client and their timers run on the
+// bubble's fake clock.
+func startMemServer(t *testing.T, opts ...inferencetest.Option) *server {
+	t.Helper()
+	return startOn(t, (*inferencetest.Server).StartBufconn, opts...)
+}
+
+func startOn(t *testing.T, start func(*inferencetest.Server) error, opts ...inferencetest.Option) *server {
+	t.Helper()
 	s := &server{}
 	intercept := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		resp, err := handler(ctx, req)
@@ -49,7 +62,7 @@ func startServer(t *testing.T, opts ...inferencetest.Option) *server {
 	}
 	opts = append(opts, inferencetest.WithGRPCServerOptions(grpc.UnaryInterceptor(intercept)))
 	s.Server = inferencetest.New(opts...)
-	if err := s.StartTCP(); err != nil {
+	if err := start(s.Server); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Stop)

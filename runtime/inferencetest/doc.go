@@ -28,6 +28,17 @@
 //	...
 //	client := inferencepb.NewGRPCInferenceServiceClient(conn)
 //
+// Tests of timing (deadlines, backoffs, breakers, latency and hang
+// faults) can run the server inside a [testing/synctest] bubble: started
+// there with [Server.StartBufconn], the server, its clients and gRPC's own
+// timers all run on the bubble's fake clock, so a one-minute latency takes
+// no real time, the durations a test measures are exact whatever the
+// machine's load, and [testing/synctest.Wait] returns once the server has
+// finished with the calls that ended. Create, use and stop such a server
+// inside its bubble. Over TCP it cannot run in a bubble: a goroutine
+// reading a socket never counts as durably blocked, so the fake clock
+// would never move.
+//
 // Served RPCs: ServerLive, ServerReady, ServerMetadata, ModelReady,
 // ModelMetadata and ModelInfer. ModelStreamInfer (Triton's bidirectional
 // stream) answers UNIMPLEMENTED. Shared-memory parameters, sequence

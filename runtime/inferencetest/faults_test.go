@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/goai-dev/goai/runtime/inferencepb"
@@ -96,83 +97,110 @@ func equalBools(a, b []bool) bool {
 	return true
 }
 
+// The tests that wait on time run in a testing/synctest bubble, with the
+// server in memory: its timers, the clients' deadlines and gRPC's own
+// timers all take the bubble's fake time, so the durations they check are
+// exact, whatever the machine's load, and synctest.Wait waits for the
+// server to finish with a call.
+
 func TestFaultLatencyInjectedClock(t *testing.T) {
-	var sl sleeps
-	srv, c := start(t, false, []inferencetest.Model{doubler()}, inferencetest.WithSleep(sl.sleep))
-	srv.SetFaults(inferencetest.Faults{
-		Latency: 3 * time.Second,
-		LatencyFunc: func(call inferencetest.Call) time.Duration {
-			if call.Request.(*inferencepb.ModelInferRequest).Id == "slow" {
-				return 2 * time.Second
-			}
-			return 0
-		},
+	synctest.Test(t, func(t *testing.T) {
+		var sl sleeps
+		srv, c := start(t, false, []inferencetest.Model{doubler()}, inferencetest.WithSleep(sl.sleep))
+		srv.SetFaults(inferencetest.Faults{
+			Latency: 3 * time.Second,
+			LatencyFunc: func(call inferencetest.Call) time.Duration {
+				if call.Request.(*inferencepb.ModelInferRequest).Id == "slow" {
+					return 2 * time.Second
+				}
+				return 0
+			},
+		})
+		start := time.Now()
+		if err := infer(c, ctxT(t), "fast"); err != nil {
+			t.Fatal(err)
+		}
+		if err := infer(c, ctxT(t), "slow"); err != nil {
+			t.Fatal(err)
+		}
+		if got := sl.take(); len(got) != 2 || got[0] != 3*time.Second || got[1] != 5*time.Second {
+			t.Errorf("slept %v, want [3s 5s]", got)
+		}
+		// A timer would have moved the bubble's clock.
+		if d := time.Since(start); d != 0 {
+			t.Errorf("the calls took %v of the bubble's time: the server slept on a timer too", d)
+		}
 	})
-	start := time.Now()
-	if err := infer(c, ctxT(t), "fast"); err != nil {
-		t.Fatal(err)
-	}
-	if err := infer(c, ctxT(t), "slow"); err != nil {
-		t.Fatal(err)
-	}
-	if got := sl.take(); len(got) != 2 || got[0] != 3*time.Second || got[1] != 5*time.Second {
-		t.Errorf("slept %v, want [3s 5s]", got)
-	}
-	if time.Since(start) > time.Second {
-		t.Error("the injected sleep was not used")
-	}
 }
 
-func TestFaultLatencyReal(t *testing.T) {
-	srv, c := start(t, false, []inferencetest.Model{doubler()})
-	srv.SetFaults(inferencetest.Faults{Latency: 30 * time.Millisecond})
-	start := time.Now()
-	if err := infer(c, ctxT(t), ""); err != nil {
-		t.Fatal(err)
-	}
-	if el := time.Since(start); el < 30*time.Millisecond {
-		t.Errorf("call took %v, want at least 30ms", el)
-	}
+func TestFaultLatency(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, c := start(t, false, []inferencetest.Model{doubler()})
+		if err := infer(c, ctxT(t), ""); err != nil { // connect first
+			t.Fatal(err)
+		}
+		srv.SetFaults(inferencetest.Faults{Latency: 30 * time.Millisecond})
+		start := time.Now()
+		if err := infer(c, ctxT(t), ""); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d != 30*time.Millisecond {
+			t.Errorf("call took %v, want the 30ms latency", d)
+		}
 
-	// Latency beyond the caller's deadline ends the call at the deadline.
-	srv.SetFaults(inferencetest.Faults{Latency: time.Minute})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	start = time.Now()
-	wantCode(t, infer(c, ctx, ""), codes.DeadlineExceeded)
-	if el := time.Since(start); el > 2*time.Second {
-		t.Errorf("call took %v", el)
-	}
-	eventually(t, "the handler to finish", func() bool { return srv.Stats().Models["double"].Injected == 1 })
+		// Latency beyond the caller's deadline ends the call at the deadline.
+		srv.SetFaults(inferencetest.Faults{Latency: time.Minute})
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		start = time.Now()
+		wantCode(t, infer(c, ctx, ""), codes.DeadlineExceeded)
+		if d := time.Since(start); d != 50*time.Millisecond {
+			t.Errorf("call took %v, want the 50ms deadline", d)
+		}
+		synctest.Wait() // for the handler to record the call
+		if st := srv.Stats().Models["double"]; st.Injected != 1 || st.Codes[codes.OK] != 2 {
+			t.Errorf("stats %+v, want 2 calls served and 1 cut by its latency", st)
+		}
+	})
 }
 
 func TestFaultHang(t *testing.T) {
-	srv, c := start(t, false, []inferencetest.Model{doubler()})
-	srv.SetFaults(inferencetest.Faults{Hang: true})
+	synctest.Test(t, func(t *testing.T) {
+		srv, c := start(t, false, []inferencetest.Model{doubler()})
+		srv.SetFaults(inferencetest.Faults{Hang: true})
 
-	start := time.Now() // before the deadline is set, which counts from then
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	wantCode(t, infer(c, ctx, ""), codes.DeadlineExceeded)
-	if el := time.Since(start); el < 50*time.Millisecond || el > 2*time.Second {
-		t.Errorf("hang ended after %v, want the 50ms deadline", el)
-	}
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		wantCode(t, infer(c, ctx, ""), codes.DeadlineExceeded)
+		if d := time.Since(start); d != 50*time.Millisecond {
+			t.Errorf("hang ended after %v, want the 50ms deadline", d)
+		}
 
-	ctx, cancel = context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- infer(c, ctx, "") }()
-	eventually(t, "the call to arrive", func() bool { return srv.Stats().Calls["ModelInfer"] == 2 })
-	cancel()
-	wantCode(t, <-errc, codes.Canceled)
+		ctx, cancel = context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { errc <- infer(c, ctx, "") }()
+		time.Sleep(time.Hour)
+		if n := srv.Stats().Calls["ModelInfer"]; n != 2 {
+			t.Fatalf("%d calls arrived, want 2", n)
+		}
+		select {
+		case err := <-errc:
+			t.Fatalf("a call without a deadline stopped hanging before its caller gave up: %v", err)
+		default:
+		}
+		cancel()
+		wantCode(t, <-errc, codes.Canceled)
 
-	eventually(t, "both handlers to finish", func() bool { return srv.Stats().Models["double"].Injected == 2 })
-	st := srv.Stats().Models["double"]
-	// Server side, an expired deadline shows as DEADLINE_EXCEEDED or as
-	// CANCELLED, whichever of its own timer and the client's RST_STREAM
-	// comes first.
-	if st.Codes[codes.DeadlineExceeded]+st.Codes[codes.Canceled] != 2 {
-		t.Errorf("stats %+v", st)
-	}
+		synctest.Wait()
+		st := srv.Stats().Models["double"]
+		// Server side, an expired deadline shows as DEADLINE_EXCEEDED or as
+		// CANCELLED, whichever of its own timer and the client's RST_STREAM
+		// comes first.
+		if st.Injected != 2 || st.Codes[codes.DeadlineExceeded]+st.Codes[codes.Canceled] != 2 {
+			t.Errorf("stats %+v", st)
+		}
+	})
 }
 
 func TestFaultScript(t *testing.T) {
@@ -239,15 +267,18 @@ func TestFaultMethods(t *testing.T) {
 }
 
 func TestFaultPushback(t *testing.T) {
-	srv, _ := start(t, false, []inferencetest.Model{doubler()})
-	// A retry policy whose own backoff (10s) would blow the deadline: the
-	// call can only succeed in time if the client honours the pushback.
-	c := dial(t, srv, grpc.WithDefaultServiceConfig(`{"methodConfig": [{
-		"name": [{"service": "inference.GRPCInferenceService"}],
-		"retryPolicy": {"maxAttempts": 3, "initialBackoff": "10s", "maxBackoff": "10s",
-			"backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}`))
+	synctest.Test(t, func(t *testing.T) {
+		srv, _ := start(t, false, []inferencetest.Model{doubler()})
+		// A retry policy whose own backoff is 10s: a retry sooner is the
+		// client honouring the pushback.
+		c := dial(t, srv, grpc.WithDefaultServiceConfig(`{"methodConfig": [{
+			"name": [{"service": "inference.GRPCInferenceService"}],
+			"retryPolicy": {"maxAttempts": 3, "initialBackoff": "10s", "maxBackoff": "10s",
+				"backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}`))
+		if err := infer(c, ctxT(t), ""); err != nil { // connect first
+			t.Fatal(err)
+		}
 
-	t.Run("trailer", func(t *testing.T) {
 		// RESOURCE_EXHAUSTED is not retryable under the policy, so the
 		// trailer reaches the caller.
 		srv.Script(inferencetest.Pushback(codes.ResourceExhausted, 250*time.Millisecond))
@@ -256,20 +287,19 @@ func TestFaultPushback(t *testing.T) {
 		if got := tr.Get(inferencetest.PushbackTrailer); len(got) != 1 || got[0] != "250" {
 			t.Errorf("trailer %v, want %s: 250", tr, inferencetest.PushbackTrailer)
 		}
-	})
-	t.Run("retry after pushback", func(t *testing.T) {
+
+		// A retryable failure with pushback is retried after the pushback.
 		srv.ResetRecords()
-		srv.Script(inferencetest.Pushback(codes.Unavailable, time.Millisecond))
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		if err := infer(c, ctx, ""); err != nil {
+		srv.Script(inferencetest.Pushback(codes.Unavailable, 40*time.Millisecond))
+		start := time.Now()
+		if err := infer(c, ctxT(t), ""); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(srv.Requests()); n != 2 {
-			t.Errorf("%d attempts, want 2", n)
+		if n, d := len(srv.Requests()), time.Since(start); n != 2 || d != 40*time.Millisecond {
+			t.Errorf("%d attempts in %v, want 2, the retry after the 40ms pushback", n, d)
 		}
-	})
-	t.Run("no retry", func(t *testing.T) {
+
+		// Pushback -1 forbids retries.
 		srv.ResetRecords()
 		srv.Script(inferencetest.Pushback(codes.Unavailable, -1))
 		wantCode(t, infer(c, ctxT(t), ""), codes.Unavailable)
@@ -301,77 +331,87 @@ func TestFaultCost(t *testing.T) {
 }
 
 func TestInstancesQueueCalls(t *testing.T) {
-	var cur, peak atomic.Int32
-	release := make(chan struct{})
-	m := doubler()
-	m.Instances = 1
-	next := m.Infer
-	m.Infer = func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-		n := cur.Add(1)
-		defer cur.Add(-1)
-		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+	synctest.Test(t, func(t *testing.T) {
+		var cur, peak atomic.Int32
+		release := make(chan struct{})
+		m := doubler()
+		m.Instances = 1
+		next := m.Infer
+		m.Infer = func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
+			n := cur.Add(1)
+			defer cur.Add(-1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			return next(ctx, req)
 		}
-		select {
-		case <-release:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		return next(ctx, req)
-	}
-	srv, c := start(t, false, []inferencetest.Model{m})
+		srv, c := start(t, false, []inferencetest.Model{m})
 
-	const calls = 5
-	var wg sync.WaitGroup
-	errs := make(chan error, calls)
-	for range calls {
-		wg.Go(func() { errs <- infer(c, ctxT(t), "") })
-	}
-	eventually(t, "all calls to arrive", func() bool { return srv.Stats().Calls["ModelInfer"] == calls })
-	// A queued call gives up at its deadline.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
-	defer cancel()
-	wantCode(t, infer(c, ctx, ""), codes.DeadlineExceeded)
-	for range calls {
-		release <- struct{}{}
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
+		const calls = 5
+		var wg sync.WaitGroup
+		errs := make(chan error, calls)
+		for range calls {
+			wg.Go(func() { errs <- infer(c, ctxT(t), "") })
 		}
-	}
-	if p := peak.Load(); p != 1 {
-		t.Errorf("%d calls ran the model at once, want 1", p)
-	}
+		synctest.Wait()
+		if n := srv.Stats().Calls["ModelInfer"]; n != calls {
+			t.Fatalf("%d calls arrived, want %d", n, calls)
+		}
+		// A queued call gives up at its deadline.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		defer cancel()
+		wantCode(t, infer(c, ctx, ""), codes.DeadlineExceeded)
+		for range calls {
+			release <- struct{}{}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Error(err)
+			}
+		}
+		if p := peak.Load(); p != 1 {
+			t.Errorf("%d calls ran the model at once, want 1", p)
+		}
+	})
 }
 
 func TestMaxConcurrentStreams(t *testing.T) {
-	srv, c := start(t, false, []inferencetest.Model{doubler()}, inferencetest.WithMaxConcurrentStreams(1))
-	// One call first, so the client has the server's SETTINGS.
-	if _, err := c.ServerLive(ctxT(t), &inferencepb.ServerLiveRequest{}); err != nil {
-		t.Fatal(err)
-	}
-	srv.Script(inferencetest.Hang())
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- infer(c, ctx, "") }()
-	eventually(t, "the first call to arrive", func() bool { return srv.Stats().Calls["ModelInfer"] == 1 })
+	synctest.Test(t, func(t *testing.T) {
+		srv, c := start(t, false, []inferencetest.Model{doubler()}, inferencetest.WithMaxConcurrentStreams(1))
+		// One call first, so the client has the server's SETTINGS.
+		if _, err := c.ServerLive(ctxT(t), &inferencepb.ServerLiveRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		srv.Script(inferencetest.Hang())
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { errc <- infer(c, ctx, "") }()
+		synctest.Wait()
+		if n := srv.Stats().Calls["ModelInfer"]; n != 1 {
+			t.Fatalf("%d calls arrived, want 1", n)
+		}
 
-	// The only stream is taken: a second call waits on the client side,
-	// never reaching the server, until its deadline.
-	short, cancelShort := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancelShort()
-	wantCode(t, infer(c, short, ""), codes.DeadlineExceeded)
-	if n := srv.Stats().Calls["ModelInfer"]; n != 1 {
-		t.Errorf("server saw %d calls, want 1", n)
-	}
+		// The only stream is taken: a second call waits on the client side,
+		// never reaching the server, until its deadline.
+		short, cancelShort := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancelShort()
+		wantCode(t, infer(c, short, ""), codes.DeadlineExceeded)
+		if n := srv.Stats().Calls["ModelInfer"]; n != 1 {
+			t.Errorf("server saw %d calls, want 1", n)
+		}
 
-	cancel()
-	wantCode(t, <-errc, codes.Canceled)
-	if err := infer(c, ctxT(t), ""); err != nil {
-		t.Errorf("after the stream was freed: %v", err)
-	}
+		cancel()
+		wantCode(t, <-errc, codes.Canceled)
+		if err := infer(c, ctxT(t), ""); err != nil {
+			t.Errorf("after the stream was freed: %v", err)
+		}
+	})
 }
 
 // Faults, scripts, records and calls from many goroutines at once, for the

@@ -56,9 +56,10 @@ func dial(t *testing.T, srv *inferencetest.Server, opts ...grpc.DialOption) infe
 }
 
 // ctxT returns a context bounded well below the test timeout, so that a
-// broken test fails in seconds instead of hanging.
+// broken test fails in half a minute instead of hanging, and well above
+// what a call takes on a loaded machine.
 func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -120,16 +121,16 @@ func wantCode(t *testing.T, err error, code codes.Code, substrs ...string) {
 }
 
 // eventually polls cond, for conditions the server reaches on its own
-// goroutines (a handler recording its outcome after the client gave up).
+// goroutines over TCP, where a test cannot run in a synctest bubble and
+// wait with synctest.Wait. It gives up after half a minute, which only a
+// broken server takes.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for range 500 {
-		if cond() {
-			return
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(2 * time.Millisecond)
 	}
-	t.Fatalf("timed out waiting for %s", what)
 }
 
 var errBoom = errors.New("boom")

@@ -240,15 +240,33 @@ func (s *Server) DialOptions() []grpc.DialOption {
 	inMemory := s.network == "bufconn"
 	s.life.Unlock()
 	if inMemory {
-		opts = append(opts, grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-			lis := s.buf.Load()
-			if lis == nil {
-				return nil, errors.New("inferencetest: server is down")
-			}
-			return lis.DialContext(ctx)
-		}))
+		opts = append(opts, grpc.WithContextDialer(s.DialContext))
 	}
 	return opts
+}
+
+// DialContext connects to the server, whatever address it is given, as
+// [grpc.WithContextDialer] wants: in memory after [Server.StartBufconn],
+// over TCP to [Server.Addr] after [Server.StartTCP]. [Server.DialOptions]
+// holds it for one server; a client that reaches several servers through
+// one target, such as replicas behind a resolver, dials each address's
+// server with its DialContext. It fails while the server is down.
+func (s *Server) DialContext(ctx context.Context, _ string) (net.Conn, error) {
+	s.life.Lock()
+	network, addr := s.network, s.addr
+	s.life.Unlock()
+	switch network {
+	case "":
+		return nil, errors.New("inferencetest: DialContext before StartTCP or StartBufconn")
+	case "tcp":
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", addr)
+	}
+	lis := s.buf.Load()
+	if lis == nil {
+		return nil, errors.New("inferencetest: server is down")
+	}
+	return lis.DialContext(ctx)
 }
 
 // Dial returns a client connection to the server, made with

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/goai-dev/goai/runtime/inferencepb"
@@ -12,6 +13,7 @@ import (
 	"github.com/goai-dev/goai/runtime/tensor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
@@ -178,7 +180,7 @@ func TestRestartSameAddress(t *testing.T) {
 			srv, c := start(t, tcp, []inferencetest.Model{doubler()})
 			addr := srv.Addr()
 			call := func(opts ...grpc.CallOption) error {
-				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
 				_, err := c.ModelInfer(ctx, rawFP32("double", "IN", []int64{1, 1}, 1), opts...)
 				return err
@@ -216,6 +218,45 @@ func TestRestartSameAddress(t *testing.T) {
 			recovered("after Restart")
 			if got := srv.Stats().Models["double"].Codes[codes.OK]; got != 3 {
 				t.Errorf("%d successes recorded across restarts, want 3", got)
+			}
+		})
+	}
+}
+
+// DialContext reaches the server whatever address it is given, so that a
+// client reaching several servers through one target can dial each
+// address with its server's DialContext.
+func TestDialContext(t *testing.T) {
+	if _, err := inferencetest.New().DialContext(context.Background(), "x"); err == nil {
+		t.Error("DialContext before start succeeded")
+	}
+	for _, tcp := range []bool{false, true} {
+		name := map[bool]string{false: "bufconn", true: "tcp"}[tcp]
+		t.Run(name, func(t *testing.T) {
+			srv, _ := start(t, tcp, []inferencetest.Model{doubler()})
+			conn, err := grpc.NewClient("passthrough:///replica-1",
+				grpc.WithTransportCredentials(insecure.NewCredentials()),
+				grpc.WithContextDialer(srv.DialContext))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			c := inferencepb.NewGRPCInferenceServiceClient(conn)
+			if err := infer(c, ctxT(t), ""); err != nil {
+				t.Fatal(err)
+			}
+			srv.Drain()
+			if _, err := srv.DialContext(ctxT(t), "replica-1"); err == nil {
+				t.Error("DialContext while down succeeded")
+			}
+			if err := srv.Up(); err != nil {
+				t.Fatal(err)
+			}
+			if err := infer(c, ctxT(t), "", grpc.WaitForReady(true)); err != nil {
+				t.Fatalf("after Up: %v", err)
+			}
+			if n := srv.Stats().Models["double"].Codes[codes.OK]; n != 2 {
+				t.Errorf("the server served %d calls, want 2", n)
 			}
 		})
 	}
@@ -264,28 +305,33 @@ func TestDrainAndUp(t *testing.T) {
 
 // Stop is graceful, but a hanging call must not hold it up.
 func TestStopReleasesHang(t *testing.T) {
-	srv := inferencetest.New()
-	if err := srv.Register(doubler()); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.StartBufconn(); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := srv.Dial()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	c := inferencepb.NewGRPCInferenceServiceClient(conn)
-	srv.Script(inferencetest.Hang())
-	errc := make(chan error, 1)
-	go func() {
-		_, err := c.ModelInfer(context.Background(), rawFP32("double", "IN", []int64{1, 1}, 1))
-		errc <- err
-	}()
-	eventually(t, "the call to arrive", func() bool { return srv.Stats().Calls["ModelInfer"] == 1 })
-	srv.Stop()
-	wantCode(t, <-errc, codes.Unavailable, "server is stopping")
+	synctest.Test(t, func(t *testing.T) {
+		srv := inferencetest.New()
+		if err := srv.Register(doubler()); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.StartBufconn(); err != nil {
+			t.Fatal(err)
+		}
+		conn, err := srv.Dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		c := inferencepb.NewGRPCInferenceServiceClient(conn)
+		srv.Script(inferencetest.Hang())
+		errc := make(chan error, 1)
+		go func() {
+			_, err := c.ModelInfer(context.Background(), rawFP32("double", "IN", []int64{1, 1}, 1))
+			errc <- err
+		}()
+		synctest.Wait()
+		if n := srv.Stats().Calls["ModelInfer"]; n != 1 {
+			t.Fatalf("%d calls arrived, want 1", n)
+		}
+		srv.Stop()
+		wantCode(t, <-errc, codes.Unavailable, "server is stopping")
+	})
 }
 
 // Large tensors need the raised message limits on both sides.
