@@ -89,10 +89,14 @@ func PredictRequest(spec *tfspb.ModelSpec, req *wire.Request) (*tfspb.PredictReq
 
 // PredictResponse returns resp as a [wire.Response]: the outputs named in
 // want, in that order, or every output sorted by name when want is nil,
-// decoded by [DecodeTensor] within max bytes altogether. A wanted output
+// decoded by [DecodeTensor] within max bytes altogether
+// ([DefaultMaxDecodedBytes] if max <= 0). A wanted output
 // missing from resp, or one goai cannot read, fails with INTERNAL; more
 // than max bytes with RESOURCE_EXHAUSTED.
 func PredictResponse(resp *tfspb.PredictResponse, want []string, max int) (*wire.Response, error) {
+	if max <= 0 {
+		max = DefaultMaxDecodedBytes
+	}
 	names := want
 	if names == nil {
 		names = make([]string, 0, len(resp.GetOutputs()))

@@ -43,7 +43,13 @@ func EncodePredictRequest(sig string, inputs []tensor.Tensor, f Format) ([]byte,
 	if f == Row {
 		key = keyInstances
 	}
-	dst := []byte(`{"` + keySignature + `":`)
+	// Most numbers take two to four characters per raw byte: one
+	// allocation for most bodies.
+	size := 64 + len(sig)
+	for _, t := range inputs {
+		size += 16 + len(t.Name) + 4*len(t.Raw)
+	}
+	dst := append(make([]byte, 0, size), `{"`+keySignature+`":`...)
 	dst = appendString(dst, sig)
 	dst = append(dst, `,"`+key+`":`...)
 	if err := checkNames(inputs); err != nil {
@@ -170,11 +176,14 @@ func EncodePredictResponse(outputs []tensor.Tensor, f Format) ([]byte, error) {
 // in the format of the request: {"outputs": ...} (columnar) or
 // {"predictions": ...} (row); both are read whatever was sent. The
 // tensors come back in sig's order, those whose datatype has no JSON form
-// skipped, and they take at most max raw bytes altogether ([ErrTooLarge]
-// beyond). Values of the wrong type, lists that are not dense and missing
+// skipped, and they take at most max raw bytes altogether
+// ([DefaultMaxDecodedBytes] if max <= 0; [ErrTooLarge] beyond). Values of the wrong type, lists that are not dense and missing
 // or repeated outputs fail with package tensor's sentinels; broken JSON
 // with an error wrapping no sentinel of it.
 func DecodePredictResponse(body []byte, sig []TensorSpec, max int) ([]tensor.Tensor, error) {
+	if max <= 0 {
+		max = DefaultMaxDecodedBytes
+	}
 	r := newJSONReader(body)
 	if err := r.expect('{'); err != nil {
 		return nil, err
@@ -219,10 +228,14 @@ func DecodePredictResponse(body []byte, sig []TensorSpec, max int) ([]tensor.Ten
 // specs inputs returns for that name, from "instances" (row format) or
 // "inputs" (columnar), exactly one of them. Either format takes the one
 // input bare or every input by name. The tensors come back in the specs'
-// order and take at most max raw bytes.
+// order and take at most max raw bytes ([DefaultMaxDecodedBytes] if max
+// <= 0).
 func DecodePredictRequest(body []byte, inputs func(sig string) ([]TensorSpec, error), max int) (sig string, f Format, ts []tensor.Tensor, err error) {
 	// The signature decides the inputs' types, and may come after them:
 	// a first pass finds it.
+	if max <= 0 {
+		max = DefaultMaxDecodedBytes
+	}
 	sig, key, err := scanRequest(body)
 	if err != nil {
 		return "", 0, nil, err
