@@ -510,7 +510,8 @@ func TestRESTErrors(t *testing.T) {
 // after an answer it cannot read, which may mean the model changed.
 func TestRESTMetadataCache(t *testing.T) {
 	ctx := context.Background()
-	srv := testServer(t, ServerOptions{}, scaleModel())
+	var srv atomic.Pointer[Server]
+	srv.Store(testServer(t, ServerOptions{}, scaleModel()))
 	var metadata atomic.Int32
 	var broken atomic.Bool
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -521,7 +522,7 @@ func TestRESTMetadataCache(t *testing.T) {
 			_, _ = w.Write([]byte(`{"outputs": {"y": ["not a float"]}}`))
 			return
 		}
-		srv.ServeHTTP(w, r)
+		srv.Load().ServeHTTP(w, r)
 	})
 	tr := restTransport(t, h, Options{})
 	for range 3 {
@@ -542,5 +543,27 @@ func TestRESTMetadataCache(t *testing.T) {
 	}
 	if n := metadata.Load(); n != 2 {
 		t.Errorf("%d metadata requests, want 2: a broken answer forgets the cached signature", n)
+	}
+
+	// A new version of the model with a new output: asking for it
+	// fetches the metadata again.
+	m := scaleModel()
+	m.Outputs = append(m.Outputs, TensorSpec{Name: "z", DType: tensor.Int32, Shape: []int64{}})
+	predict := m.Predict
+	m.Predict = func(ctx context.Context, v int64, in []tensor.Tensor) ([]tensor.Tensor, error) {
+		outs, err := predict(ctx, v, in)
+		return append(outs, tensor.Tensor{DType: tensor.Int32, Shape: []int64{}, Raw: tensor.AppendInt32(nil, []int32{42})}), err
+	}
+	srv.Store(testServer(t, ServerOptions{}, m))
+	resp, err := tr.Infer(ctx, scaleRequest("", "z"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTensor(t, resp.Outputs[0], tensor.Tensor{Name: "z", DType: tensor.Int32, Shape: []int64{}, Raw: tensor.AppendInt32(nil, []int32{42})})
+	if n := metadata.Load(); n != 3 {
+		t.Errorf("%d metadata requests, want 3: an output the kept signature lacks fetches it again", n)
+	}
+	if _, err := tr.Infer(ctx, scaleRequest("", "nope"), nil); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("an output no signature has: %v", err)
 	}
 }

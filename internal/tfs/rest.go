@@ -99,7 +99,10 @@ func pathSegment(s string) string {
 // the configured signature, and reads the outputs named in req.Outputs
 // (every output when nil, sorted by name). The REST API has no output
 // filter: TF Serving answers with every output of the signature, and REST
-// keeps the ones asked for.
+// keeps the ones asked for. Outputs whose datatype has no JSON form (FP16,
+// BF16, UINT16) fail before anything is sent when asked for by name, and
+// are left out of "every output". A REST answer does not say which model
+// version served it: the response's Model and Version are empty.
 func (r *REST) Infer(ctx context.Context, req *wire.Request, a *wire.Attempt) (*wire.Response, error) {
 	path, err := r.modelPath(req.Model, req.Version)
 	if err != nil {
@@ -110,7 +113,11 @@ func (r *REST) Infer(ctx context.Context, req *wire.Request, a *wire.Attempt) (*
 		return nil, fmt.Errorf("tfs: input: %w", err)
 	}
 	key := modelKey{req.Model, req.Version}
-	specs, err := r.outputSpecs(ctx, key, a)
+	specs, err := r.outputSpecs(ctx, key, a, false)
+	if err == nil && slices.ContainsFunc(req.Outputs, func(name string) bool { return !hasSpec(specs, name) }) {
+		// The model may have changed since its metadata was kept.
+		specs, err = r.outputSpecs(ctx, key, a, true)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -147,13 +154,17 @@ func (r *REST) Infer(ctx context.Context, req *wire.Request, a *wire.Attempt) (*
 	return resp, nil
 }
 
+func hasSpec(specs []TensorSpec, name string) bool {
+	return slices.ContainsFunc(specs, func(s TensorSpec) bool { return s.Name == name })
+}
+
 // outputSpecs returns the outputs of the model's signature, sorted by
-// name, from its metadata, which it fetches once.
-func (r *REST) outputSpecs(ctx context.Context, key modelKey, a *wire.Attempt) ([]TensorSpec, error) {
+// name, from its metadata, which it fetches once, or again if refresh.
+func (r *REST) outputSpecs(ctx context.Context, key modelKey, a *wire.Attempt, refresh bool) ([]TensorSpec, error) {
 	r.mu.Lock()
 	specs, ok := r.outputs[key]
 	r.mu.Unlock()
-	if ok {
+	if ok && !refresh {
 		return specs, nil
 	}
 	md, err := r.ModelMetadata(ctx, key.model, key.version, a)
