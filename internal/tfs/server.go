@@ -233,18 +233,18 @@ func (s *Server) run(ctx context.Context, m *Model, v int64, inputs map[string]t
 		slices.Sort(ns)
 		return strings.Join(ns, ",")
 	}
+	if len(inputs) != len(m.Inputs) || slices.ContainsFunc(m.Inputs, func(s TensorSpec) bool { _, ok := inputs[s.Name]; return !ok }) {
+		got := make([]string, 0, len(inputs))
+		for name := range inputs {
+			got = append(got, name)
+		}
+		slices.Sort(got)
+		return nil, status.Errorf(codes.InvalidArgument, "input size does not match signature: %d!=%d len({%s}) != len({%s})",
+			len(inputs), len(m.Inputs), strings.Join(got, ","), names(m.Inputs))
+	}
 	in := make([]tensor.Tensor, len(m.Inputs))
 	for i, spec := range m.Inputs {
-		t, ok := inputs[spec.Name]
-		if !ok || len(inputs) != len(m.Inputs) {
-			got := make([]string, 0, len(inputs))
-			for name := range inputs {
-				got = append(got, name)
-			}
-			slices.Sort(got)
-			return nil, status.Errorf(codes.InvalidArgument, "input size does not match signature: %d!=%d len({%s}) != len({%s})",
-				len(inputs), len(m.Inputs), strings.Join(got, ","), names(m.Inputs))
-		}
+		t := inputs[spec.Name]
 		if err := checkTensor(spec, t); err != nil {
 			return nil, status.Errorf(codes.InvalidArgument, "input %q: %v", spec.Name, err)
 		}
