@@ -32,10 +32,15 @@ $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc &: go.mod go.sum
 plugin:
 	$(GO) build -o $(BIN)/protoc-gen-goai ./cmd/protoc-gen-goai
 
-## generate: regenerate every committed .pb.go with buf.
+## generate: regenerate every committed .pb.go with buf: goai's workspace,
+## then each test workspace of real protocol protos (internal/*/buf.gen.yaml),
+## kept apart so that their names never meet goai's.
 generate: tools plugin
 	$(BIN)/buf generate
-	cd internal/coexist && $(BIN)/buf generate
+	@for gen in $$(git ls-files 'internal/*/buf.gen.yaml'); do \
+	  echo "cd $$(dirname $$gen) && buf generate"; \
+	  (cd $$(dirname $$gen) && $(BIN)/buf generate); \
+	done
 
 ## check-generate: regenerate, then fail if any generated file changed.
 check-generate: generate
