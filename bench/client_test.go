@@ -7,11 +7,11 @@ import (
 	"testing"
 
 	benchv1 "github.com/goai-dev/goai/bench/gen/bench/v1"
-	"github.com/goai-dev/goai/runtime"
+	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/runtime/inferencepb"
-	"github.com/goai-dev/goai/runtime/inferencetest"
-	"github.com/goai-dev/goai/runtime/tensor"
-	"github.com/goai-dev/goai/runtime/wirecodec"
+	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/tensor"
+	"github.com/goai-dev/goai/internal/wirecodec"
 	"google.golang.org/grpc"
 )
 
@@ -62,7 +62,7 @@ func baselineEcho(tb testing.TB, srv *inferencetest.Server, c clientCase) echoFu
 func goaiEcho(tb testing.TB, srv *inferencetest.Server, c clientCase) echoFunc {
 	switch c.floats {
 	case 784:
-		client, err := benchv1.NewSmallIdentityModelClient(srv.Target(), runtime.WithInsecure())
+		client, err := benchv1.NewSmallIdentityModelClient(srv.Target(), goai.WithInsecure())
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -72,7 +72,7 @@ func goaiEcho(tb testing.TB, srv *inferencetest.Server, c clientCase) echoFunc {
 			return out.GetValues(), err
 		}
 	default:
-		client, err := benchv1.NewLargeIdentityModelClient(srv.Target(), runtime.WithInsecure())
+		client, err := benchv1.NewLargeIdentityModelClient(srv.Target(), goai.WithInsecure())
 		if err != nil {
 			tb.Fatal(err)
 		}

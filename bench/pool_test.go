@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goai-dev/goai/runtime"
+	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/runtime/inferencepb"
-	"github.com/goai-dev/goai/runtime/inferencetest"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/tensor"
 )
 
 // BenchmarkPool measures what a pool of connections buys against a server
@@ -50,7 +50,7 @@ func BenchmarkPool(b *testing.B) {
 }
 
 func benchmarkPool(b *testing.B, target string, conns int, req *inferencepb.ModelInferRequest) {
-	pool, err := runtime.Dial(target, runtime.WithInsecure(), runtime.WithPoolSize(conns))
+	pool, err := goai.Dial(target, goai.WithInsecure(), goai.WithPoolSize(conns))
 	if err != nil {
 		b.Fatal(err)
 	}

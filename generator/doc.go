@@ -27,7 +27,7 @@
 //     nothing in the file (a user package called runtime or time, say). A
 //     template would write import blocks by hand, or call back into Go for
 //     each identifier. The emitted packages are named in one place,
-//     names.go (runtimePackage and the others), so moving generated code to
+//     names.go (goaiPackage and the others), so moving generated code to
 //     another runtime package is a one-line change.
 //   - protogen gofmts the file, and reports Go that does not parse as the
 //     response's error: the tests catch a broken emitter, not users' builds.

@@ -28,7 +28,7 @@ func generateHeader(g *protogen.GeneratedFile, file *protogen.File) {
 	g.P("// runtime it is compiled against are in step. A compile error here means the")
 	g.P("// runtime is older than this code needs (upgrade github.com/goai-dev/goai) or")
 	g.P("// newer than it supports (regenerate with the matching protoc-gen-goai).")
-	g.P("const _ = ", runtimePackage.Ident("SupportPackageIsVersion1"))
+	g.P("const _ = ", goaiPackage.Ident("SupportPackageIsVersion1"))
 	g.P()
 }
 
@@ -37,7 +37,7 @@ func generateModelDesc(g *protogen.GeneratedFile, sm *serviceModel) {
 	var l literal
 	l.add("Service", strconv.Quote(desc.service))
 	l.add("Model", emitModelRef(g, desc.model))
-	l.add("Protocol", g.QualifiedGoIdent(runtimePackage.Ident(protocolNames[desc.protocol])))
+	l.add("Protocol", g.QualifiedGoIdent(goaiPackage.Ident(protocolNames[desc.protocol])))
 	l.add("MaxBatchSize", integer(desc.maxBatchSize))
 	l.add("Batching", emitBatchingPolicy(g, desc.batching))
 	l.add("Limits", emitLimitPolicy(g, desc.limits))
@@ -49,14 +49,14 @@ func generateModelDesc(g *protogen.GeneratedFile, sm *serviceModel) {
 		for i, mm := range sm.methods {
 			methods[i] = methodDesc(g, sm, mm)
 		}
-		l.add("Methods", block("[]"+g.QualifiedGoIdent(runtimePackage.Ident("MethodDesc")), methods))
+		l.add("Methods", block("[]"+g.QualifiedGoIdent(goaiPackage.Ident("MethodDesc")), methods))
 	}
 
 	g.AnnotateSymbol(sm.names.Model, protogen.Annotation{Location: sm.service.Location})
 	g.P("// ", sm.names.Model, " describes the model behind ", desc.service)
 	g.P("// and the call policy of each of its rpcs: the service's default_call merged")
 	g.P("// with the rpc's own (goai.v1.call).")
-	g.P("var ", sm.names.Model, " = &", l.block(g.QualifiedGoIdent(runtimePackage.Ident("ModelDesc"))))
+	g.P("var ", sm.names.Model, " = &", l.block(g.QualifiedGoIdent(goaiPackage.Ident("ModelDesc"))))
 	g.P()
 }
 
@@ -90,7 +90,7 @@ func generateTensorDescs(g *protogen.GeneratedFile, mm *messageModel) {
 	name := tensorsIdent(mm.message).GoName
 	g.AnnotateSymbol(name, protogen.Annotation{Location: mm.message.Location})
 	g.P("// ", name, " describes the tensors of ", mm.message.Desc.FullName(), ", in field order.")
-	g.P("var ", name, " = ", block("[]"+g.QualifiedGoIdent(runtimePackage.Ident("TensorDesc")), tensors))
+	g.P("var ", name, " = ", block("[]"+g.QualifiedGoIdent(goaiPackage.Ident("TensorDesc")), tensors))
 	g.P()
 }
 
@@ -101,7 +101,7 @@ func emitModelRef(g *protogen.GeneratedFile, ref modelRef) string {
 	var l literal
 	l.add("Name", str(ref.name))
 	l.add("Version", str(ref.version))
-	return l.inline(g.QualifiedGoIdent(runtimePackage.Ident("ModelRef")))
+	return l.inline(g.QualifiedGoIdent(goaiPackage.Ident("ModelRef")))
 }
 
 func emitBatchingPolicy(g *protogen.GeneratedFile, p batchingPolicy) string {
@@ -110,7 +110,7 @@ func emitBatchingPolicy(g *protogen.GeneratedFile, p batchingPolicy) string {
 	l.add("MaxDelay", duration(g, p.maxDelay))
 	l.add("MaxBytes", integer(p.maxBytes))
 	l.add("MaxQueue", integer(p.maxQueue))
-	return l.block(g.QualifiedGoIdent(runtimePackage.Ident("BatchingPolicy")))
+	return l.block(g.QualifiedGoIdent(goaiPackage.Ident("BatchingPolicy")))
 }
 
 func emitLimitPolicy(g *protogen.GeneratedFile, p limitPolicy) string {
@@ -119,7 +119,7 @@ func emitLimitPolicy(g *protogen.GeneratedFile, p limitPolicy) string {
 	l.add("Burst", integer(p.burst))
 	l.add("MaxConcurrent", integer(p.maxConcurrent))
 	l.add("FailFast", boolean(p.failFast))
-	return l.block(g.QualifiedGoIdent(runtimePackage.Ident("LimitPolicy")))
+	return l.block(g.QualifiedGoIdent(goaiPackage.Ident("LimitPolicy")))
 }
 
 func emitCallPolicy(g *protogen.GeneratedFile, p callPolicy) string {
@@ -131,7 +131,7 @@ func emitCallPolicy(g *protogen.GeneratedFile, p callPolicy) string {
 	if p.idempotent != nil {
 		l.add("Idempotent", "new("+strconv.FormatBool(*p.idempotent)+")")
 	}
-	return l.block(g.QualifiedGoIdent(runtimePackage.Ident("CallPolicy")))
+	return l.block(g.QualifiedGoIdent(goaiPackage.Ident("CallPolicy")))
 }
 
 func emitRetryPolicy(g *protogen.GeneratedFile, p retryPolicy) string {
@@ -152,7 +152,7 @@ func emitRetryPolicy(g *protogen.GeneratedFile, p retryPolicy) string {
 		}
 		l.add("RetryableCodes", codes.inline("[]"+g.QualifiedGoIdent(codesPackage.Ident("Code"))))
 	}
-	return l.block(g.QualifiedGoIdent(runtimePackage.Ident("RetryPolicy")))
+	return l.block(g.QualifiedGoIdent(goaiPackage.Ident("RetryPolicy")))
 }
 
 func emitBreakerPolicy(g *protogen.GeneratedFile, p breakerPolicy) string {
@@ -164,7 +164,7 @@ func emitBreakerPolicy(g *protogen.GeneratedFile, p breakerPolicy) string {
 	l.add("OpenTimeout", duration(g, p.openTimeout))
 	l.add("HalfOpenProbes", integer(p.halfOpenProbes))
 	l.add("Disabled", boolean(p.off()))
-	return l.block(g.QualifiedGoIdent(runtimePackage.Ident("BreakerPolicy")))
+	return l.block(g.QualifiedGoIdent(goaiPackage.Ident("BreakerPolicy")))
 }
 
 // A literal collects the elements of a composite literal: keyed fields

@@ -13,7 +13,7 @@ import (
 // CheckModel, Caller and Close.
 func generateClient(g *protogen.GeneratedFile, sm *serviceModel) {
 	n, desc := sm.names, sm.desc
-	rt := func(name string) string { return g.QualifiedGoIdent(runtimePackage.Ident(name)) }
+	rt := func(name string) string { return g.QualifiedGoIdent(goaiPackage.Ident(name)) }
 	ctx := g.QualifiedGoIdent(contextPackage.Ident("Context"))
 
 	g.AnnotateSymbol(n.Client, protogen.Annotation{Location: sm.service.Location})
@@ -60,7 +60,7 @@ func generateClient(g *protogen.GeneratedFile, sm *serviceModel) {
 // a server of the given kind, owns them, and builds the client on them
 // with n.NewClientFromConn. Both kinds of client share it.
 func generateDialConstructor(g *protogen.GeneratedFile, n names, server, exampleTarget string) {
-	rt := func(name string) string { return g.QualifiedGoIdent(runtimePackage.Ident(name)) }
+	rt := func(name string) string { return g.QualifiedGoIdent(goaiPackage.Ident(name)) }
 	wrapComment(g, n.NewClient+" returns a client of the "+server+" at target, such as \""+exampleTarget+"\", "+
 		"over connections it dials with ["+rt("Dial")+"] and owns: Close closes them. "+
 		"opts configure both the connections and the client's ["+rt("Caller")+"]; a transport security option is required.")
@@ -79,7 +79,7 @@ func generateDialConstructor(g *protogen.GeneratedFile, n names, server, example
 // generateCallerAndClose writes the Caller and Close methods both kinds of
 // client have; callerUse says what the Caller is for.
 func generateCallerAndClose(g *protogen.GeneratedFile, n names, callerUse string) {
-	rt := func(name string) string { return g.QualifiedGoIdent(runtimePackage.Ident(name)) }
+	rt := func(name string) string { return g.QualifiedGoIdent(goaiPackage.Ident(name)) }
 	wrapComment(g, "Caller returns the client's ["+rt("Caller")+"], "+callerUse+".")
 	g.P("func (c *", n.Client, ") Caller() *", rt("Caller"), " {")
 	g.P("return c.caller")
@@ -104,8 +104,8 @@ func generateClientMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *metho
 	generateMethodDoc(g, m, call)
 	g.AnnotateSymbol(sm.names.Client+"."+m.GoName, protogen.Annotation{Location: m.Location})
 	g.P("func (c *", sm.names.Client, ") ", m.GoName, "(ctx ", ctx, ", in *", m.Input.GoIdent,
-		", opts ...", runtimePackage.Ident("CallOption"), ") (*", m.Output.GoIdent, ", error) {")
-	g.P("return ", runtimePackage.Ident("Infer"), "(ctx, c.caller, &", sm.names.Model, ".Methods[", mm.index, "], in, ",
+		", opts ...", goaiPackage.Ident("CallOption"), ") (*", m.Output.GoIdent, ", error) {")
+	g.P("return ", goaiPackage.Ident("Infer"), "(ctx, c.caller, &", sm.names.Model, ".Methods[", mm.index, "], in, ",
 		mm.encode, ", ", mm.decode, ", opts...)")
 	g.P("}")
 	g.P()
@@ -117,15 +117,15 @@ func generateBatchMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *method
 	wrapComment(g, name+" is "+m.GoName+" for many "+m.Input.GoIdent.GoName+" messages: it stacks them along the batch dimension "+
 		"into as few ModelInfer calls as the model's batch limits allow, each under the policy of "+m.GoName+
 		", runs them in parallel, and returns the results in the order of in. Data that does not fit its tensor "+
-		"fails the whole batch before any call; an empty in makes none. See ["+g.QualifiedGoIdent(runtimePackage.Ident("InferBatch"))+"].")
+		"fails the whole batch before any call; an empty in makes none. See ["+g.QualifiedGoIdent(goaiPackage.Ident("InferBatch"))+"].")
 	if deprecated(m) {
 		g.P("//")
 		g.P(deprecationComment)
 	}
 	g.AnnotateSymbol(sm.names.Client+"."+name, protogen.Annotation{Location: m.Location})
 	g.P("func (c *", sm.names.Client, ") ", name, "(ctx ", ctx, ", in []*", m.Input.GoIdent,
-		", opts ...", runtimePackage.Ident("CallOption"), ") ([]*", m.Output.GoIdent, ", error) {")
-	g.P("return ", runtimePackage.Ident("InferBatch"), "(ctx, c.caller, &", sm.names.Model, ".Methods[", mm.index, "], in, ",
+		", opts ...", goaiPackage.Ident("CallOption"), ") ([]*", m.Output.GoIdent, ", error) {")
+	g.P("return ", goaiPackage.Ident("InferBatch"), "(ctx, c.caller, &", sm.names.Model, ".Methods[", mm.index, "], in, ",
 		mm.encode, ", ", mm.decode, ", opts...)")
 	g.P("}")
 	g.P()
@@ -134,7 +134,7 @@ func generateBatchMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *method
 func generateBatcherMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *methodModel) {
 	m := mm.method
 	name := batcherMethod(m.GoName)
-	rt := func(name string) string { return g.QualifiedGoIdent(runtimePackage.Ident(name)) }
+	rt := func(name string) string { return g.QualifiedGoIdent(goaiPackage.Ident(name)) }
 	wrapComment(g, name+" returns a micro-batcher of "+m.GoName+" calls: concurrent calls of its Do that arrive within "+
 		"the batching delay go as one ModelInfer call under the policy of "+m.GoName+", stacked along the batch dimension, "+
 		"and each caller gets its own result. A batch holds at most the batching policy's size and bytes, and only items "+
@@ -146,9 +146,9 @@ func generateBatcherMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *meth
 		g.P(deprecationComment)
 	}
 	g.AnnotateSymbol(sm.names.Client+"."+name, protogen.Annotation{Location: m.Location})
-	g.P("func (c *", sm.names.Client, ") ", name, "(opts ...", runtimePackage.Ident("MicroBatchOption"), ") *",
-		runtimePackage.Ident("InferBatcher"), "[*", m.Input.GoIdent, ", *", m.Output.GoIdent, "] {")
-	g.P("return ", runtimePackage.Ident("NewInferBatcher"), "(c.caller, &", sm.names.Model, ".Methods[", mm.index, "], ",
+	g.P("func (c *", sm.names.Client, ") ", name, "(opts ...", goaiPackage.Ident("MicroBatchOption"), ") *",
+		goaiPackage.Ident("InferBatcher"), "[*", m.Input.GoIdent, ", *", m.Output.GoIdent, "] {")
+	g.P("return ", goaiPackage.Ident("NewInferBatcher"), "(c.caller, &", sm.names.Model, ".Methods[", mm.index, "], ",
 		mm.encode, ", ", mm.decode, ", opts...)")
 	g.P("}")
 	g.P()

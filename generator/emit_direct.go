@@ -17,7 +17,7 @@ import (
 // protoc-gen-go-grpc client for them.
 func generateDirectClient(g *protogen.GeneratedFile, sm *serviceModel) {
 	n, desc := sm.names, sm.desc
-	rt := func(name string) string { return g.QualifiedGoIdent(runtimePackage.Ident(name)) }
+	rt := func(name string) string { return g.QualifiedGoIdent(goaiPackage.Ident(name)) }
 	ctx := g.QualifiedGoIdent(contextPackage.Ident("Context"))
 	stub, newStub := g.QualifiedGoIdent(sm.stub), g.QualifiedGoIdent(sm.newStub)
 
@@ -76,12 +76,12 @@ func generateDirectMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *metho
 		checked = ", once its tensors fit their shapes"
 	}
 	does := fmt.Sprintf("calls rpc %s with in%s, under the policy of %s.Methods[%d]; %s. opts change the policy for this call. See [%s].",
-		m.Desc.Name(), checked, sm.names.Model, mm.index, retried, g.QualifiedGoIdent(runtimePackage.Ident("CallDirect")))
+		m.Desc.Name(), checked, sm.names.Model, mm.index, retried, g.QualifiedGoIdent(goaiPackage.Ident("CallDirect")))
 	generateMethodDoc(g, m, does)
 	g.AnnotateSymbol(sm.names.Client+"."+m.GoName, protogen.Annotation{Location: m.Location})
 	g.P("func (c *", sm.names.Client, ") ", m.GoName, "(ctx ", ctx, ", in *", m.Input.GoIdent,
-		", opts ...", runtimePackage.Ident("CallOption"), ") (*", m.Output.GoIdent, ", error) {")
-	g.P("return ", runtimePackage.Ident("CallDirect"), "(ctx, c.caller, &", sm.names.Model, ".Methods[", mm.index, "], in, ",
+		", opts ...", goaiPackage.Ident("CallOption"), ") (*", m.Output.GoIdent, ", error) {")
+	g.P("return ", goaiPackage.Ident("CallDirect"), "(ctx, c.caller, &", sm.names.Model, ".Methods[", mm.index, "], in, ",
 		check, ", c.stub.", m.GoName, ", opts...)")
 	g.P("}")
 	g.P()
@@ -107,7 +107,7 @@ func generateLengthChecks(g *protogen.GeneratedFile, c *lengthCheck, v string, d
 		if kindOf(f, t.dtype) == kindRaw {
 			check = "CheckRawTensorLength"
 		}
-		g.P("if err := ", runtimePackage.Ident(check), "(&", tensorsIdent(c.message.message), "[", i, "], len(", v, ".Get", f.GoName, "())); err != nil {")
+		g.P("if err := ", goaiPackage.Ident(check), "(&", tensorsIdent(c.message.message), "[", i, "], len(", v, ".Get", f.GoName, "())); err != nil {")
 		g.P("return err")
 		g.P("}")
 	}

@@ -97,7 +97,7 @@ func generateFake(g *protogen.GeneratedFile, sm *serviceModel) {
 		g.P("Inputs: ", spec(r.inputs), ",")
 		g.P("Outputs: ", spec(r.outputs), ",")
 		g.P("Infer: func(ctx ", ctx, ", req *", inferencetestPackage.Ident("Request"), ") ([]", tensorPackage.Ident("Tensor"), ", error) {")
-		g.P("return ", runtimePackage.Ident("ServeFake"), "(ctx, ", n.Model, ", &", n.Model, ".Methods[", mm.index, "], req.Inputs, req.BatchSize, ",
+		g.P("return ", goaiPackage.Ident("ServeFake"), "(ctx, ", n.Model, ", &", n.Model, ".Methods[", mm.index, "], req.Inputs, req.BatchSize, ",
 			mm.fakeDecode, ", ", mm.fakeEncode, ", impl.", mm.method.GoName, ")")
 		g.P("},")
 		if last {

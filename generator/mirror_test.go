@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/goai-dev/goai"
 	goaiv1 "github.com/goai-dev/goai/proto/goai/v1"
-	"github.com/goai-dev/goai/runtime"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc/codes"
 )
 
@@ -52,23 +52,23 @@ func TestDTypes(t *testing.T) {
 	}
 }
 
-// TestProtocolNames checks that protocolNames names the runtime.Protocol
+// TestProtocolNames checks that protocolNames names the goai.Protocol
 // constants.
 func TestProtocolNames(t *testing.T) {
-	want := map[protocol]runtime.Protocol{
-		protocolOpenInference: runtime.ProtocolOpenInference,
-		protocolDirect:        runtime.ProtocolDirect,
+	want := map[protocol]goai.Protocol{
+		protocolOpenInference: goai.ProtocolOpenInference,
+		protocolDirect:        goai.ProtocolDirect,
 	}
 	if len(protocolNames) != len(want) {
 		t.Errorf("protocolNames has %d names, want %d", len(protocolNames), len(want))
 	}
 	for p, rp := range want {
 		if int(p) != int(rp) {
-			t.Errorf("protocol %d is runtime.Protocol %d", p, rp)
+			t.Errorf("protocol %d is goai.Protocol %d", p, rp)
 		}
-		if got, want := protocolNames[p], "Protocol"+map[runtime.Protocol]string{
-			runtime.ProtocolOpenInference: "OpenInference",
-			runtime.ProtocolDirect:        "Direct",
+		if got, want := protocolNames[p], "Protocol"+map[goai.Protocol]string{
+			goai.ProtocolOpenInference: "OpenInference",
+			goai.ProtocolDirect:        "Direct",
 		}[rp]; got != want {
 			t.Errorf("protocolNames[%v] = %q, want %q", rp, got, want)
 		}
@@ -107,11 +107,11 @@ func TestDefaults(t *testing.T) {
 	if maxElements != tensor.MaxElements {
 		t.Errorf("maxElements = %d, tensor.MaxElements = %d", maxElements, tensor.MaxElements)
 	}
-	if defaultInitialBackoff != runtime.DefaultInitialBackoff {
-		t.Errorf("defaultInitialBackoff = %v, runtime.DefaultInitialBackoff = %v", defaultInitialBackoff, runtime.DefaultInitialBackoff)
+	if defaultInitialBackoff != goai.DefaultInitialBackoff {
+		t.Errorf("defaultInitialBackoff = %v, goai.DefaultInitialBackoff = %v", defaultInitialBackoff, goai.DefaultInitialBackoff)
 	}
-	if defaultMaxBackoff != runtime.DefaultMaxBackoff {
-		t.Errorf("defaultMaxBackoff = %v, runtime.DefaultMaxBackoff = %v", defaultMaxBackoff, runtime.DefaultMaxBackoff)
+	if defaultMaxBackoff != goai.DefaultMaxBackoff {
+		t.Errorf("defaultMaxBackoff = %v, goai.DefaultMaxBackoff = %v", defaultMaxBackoff, goai.DefaultMaxBackoff)
 	}
 }
 

@@ -13,9 +13,9 @@ import (
 // Import paths of the packages that generated code refers to. Generated code
 // names them only through GoImportPath.Ident, so protogen writes the imports.
 const (
-	runtimePackage       = protogen.GoImportPath("github.com/goai-dev/goai/runtime")
-	tensorPackage        = protogen.GoImportPath("github.com/goai-dev/goai/runtime/tensor")
-	inferencetestPackage = protogen.GoImportPath("github.com/goai-dev/goai/runtime/inferencetest")
+	goaiPackage          = protogen.GoImportPath("github.com/goai-dev/goai")
+	tensorPackage        = protogen.GoImportPath("github.com/goai-dev/goai/tensor")
+	inferencetestPackage = protogen.GoImportPath("github.com/goai-dev/goai/inferencetest")
 	codesPackage         = protogen.GoImportPath("google.golang.org/grpc/codes")
 	grpcPackage          = protogen.GoImportPath("google.golang.org/grpc")
 	contextPackage       = protogen.GoImportPath("context")
@@ -35,7 +35,7 @@ const fileSuffix = "_goai.pb.go"
 // same package, so the typed client takes the name of the descriptor it
 // calls through: <Service>ModelClient.
 type names struct {
-	// Model is the variable holding the service's *runtime.ModelDesc:
+	// Model is the variable holding the service's *goai.ModelDesc:
 	// ImageClassifier gives ImageClassifierModel.
 	Model string
 	// Client is the typed client, ImageClassifierModelClient; NewClient
@@ -159,15 +159,15 @@ func unexport(s string) string {
 	return lowered
 }
 
-// tensorsIdent names the []runtime.TensorDesc variable of a message with
+// tensorsIdent names the []goai.TensorDesc variable of a message with
 // tensor annotations: Image gives ImageTensors, in the message's own package.
 func tensorsIdent(message *protogen.Message) protogen.GoIdent {
 	return message.GoIdent.GoImportPath.Ident(message.GoIdent.GoName + "Tensors")
 }
 
 // protocolNames and dtypeNames name the runtime's constants that generated
-// code refers to: those of runtime.Protocol, and those of tensor.DType for
-// each goai.v1.DType. A test checks them against the runtime.
+// code refers to: those of goai.Protocol, and those of tensor.DType for
+// each goai.v1.DType. A test checks them against the goai.
 var (
 	protocolNames = map[protocol]string{
 		protocolOpenInference: "ProtocolOpenInference",

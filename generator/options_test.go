@@ -14,8 +14,8 @@ import (
 	"testing"
 
 	"github.com/bufbuild/protocompile"
+	"github.com/goai-dev/goai"
 	goaiv1 "github.com/goai-dev/goai/proto/goai/v1"
-	"github.com/goai-dev/goai/runtime"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -274,7 +274,7 @@ func TestEveryOption(t *testing.T) {
 	// Across the cases, every field of the runtime's descriptor types was
 	// emitted: the generator's own model types (model.go) miss none.
 	var missing []string
-	for _, field := range runtimeFields(reflect.TypeFor[runtime.ModelDesc]()) {
+	for _, field := range runtimeFields(reflect.TypeFor[goai.ModelDesc]()) {
 		if !keys[field] {
 			missing = append(missing, field)
 		}
@@ -348,7 +348,7 @@ func parseModelDesc(t *testing.T, src, name string) emittedDesc {
 					}
 				}
 			}
-			collectKeys(lit, reflect.TypeFor[runtime.ModelDesc](), e.keys)
+			collectKeys(lit, reflect.TypeFor[goai.ModelDesc](), e.keys)
 			return e
 		}
 	}
@@ -400,7 +400,7 @@ func runtimeFields(typ reflect.Type) []string {
 		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
 			t = t.Elem()
 		}
-		if t.Kind() != reflect.Struct || seen[t] || t == reflect.TypeFor[runtime.TensorDesc]() {
+		if t.Kind() != reflect.Struct || seen[t] || t == reflect.TypeFor[goai.TensorDesc]() {
 			return
 		}
 		seen[t] = true

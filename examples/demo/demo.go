@@ -23,8 +23,8 @@ import (
 	"github.com/goai-dev/goai/examples/models/digits"
 	"github.com/goai-dev/goai/examples/models/tokenizer"
 	"github.com/goai-dev/goai/examples/serve"
-	"github.com/goai-dev/goai/runtime"
-	"github.com/goai-dev/goai/runtime/inferencetest"
+	"github.com/goai-dev/goai"
+	"github.com/goai-dev/goai/inferencetest"
 	"google.golang.org/grpc/codes"
 )
 
@@ -42,14 +42,14 @@ type Config struct {
 	FaultRate float64
 	// Seed makes the glyphs and texts reproducible.
 	Seed uint64
-	// CallOptions are added to every call, such as runtime.WithTimeout(0)
+	// CallOptions are added to every call, such as goai.WithTimeout(0)
 	// for a test on a busy machine, which must not fail for the
 	// annotations' deadlines, set for a model server that answers in
 	// milliseconds.
-	CallOptions []runtime.CallOption
+	CallOptions []goai.CallOption
 	// Batching overrides the model's batching policy in the micro-batched
-	// phase, field by field ([runtime.WithBatcherPolicy]).
-	Batching runtime.BatchingPolicy
+	// phase, field by field ([goai.WithBatcherPolicy]).
+	Batching goai.BatchingPolicy
 }
 
 // DefaultConfig is a few thousand concurrent calls in each phase.
@@ -105,12 +105,12 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (Report, error) {
 	}
 	defer srv.Stop()
 
-	glyphs, err := digitsv1.NewDigitClassifierModelClient(srv.Target(), runtime.WithInsecure())
+	glyphs, err := digitsv1.NewDigitClassifierModelClient(srv.Target(), goai.WithInsecure())
 	if err != nil {
 		return Report{}, err
 	}
 	defer glyphs.Close()
-	words, err := tokenizerv1.NewTokenizerModelClient(srv.Target(), runtime.WithInsecure())
+	words, err := tokenizerv1.NewTokenizerModelClient(srv.Target(), goai.WithInsecure())
 	if err != nil {
 		return Report{}, err
 	}
@@ -164,9 +164,9 @@ func (d *driver) classify(ctx context.Context, name string) Phase {
 	return d.run(name, d.cfg.Calls, 1, func(i int, rng *rand.Rand) result {
 		img := digits.Noisy(rng, i%digits.Classes, 0.6)
 		want, _ := net.Forward(img)
-		var info runtime.CallInfo
+		var info goai.CallInfo
 		start := time.Now()
-		got, err := d.glyphs.Classify(ctx, &digitsv1.Glyph{Pixels: img}, append(d.cfg.CallOptions[:len(d.cfg.CallOptions):len(d.cfg.CallOptions)], runtime.Report(&info))...)
+		got, err := d.glyphs.Classify(ctx, &digitsv1.Glyph{Pixels: img}, append(d.cfg.CallOptions[:len(d.cfg.CallOptions):len(d.cfg.CallOptions)], goai.Report(&info))...)
 		r := result{latency: time.Since(start), err: err, attempts: info.Attempts}
 		if err == nil {
 			r.wrong = !slices.Equal(got.GetProbs(), want)
@@ -179,7 +179,7 @@ func (d *driver) classify(ctx context.Context, name string) Phase {
 // micro-batcher, which coalesces concurrent calls into batch requests.
 func (d *driver) classifyBatched(ctx context.Context, name string) Phase {
 	net, _ := digits.Trained()
-	batcher := d.glyphs.NewClassifyBatcher(runtime.WithBatcherPolicy(d.cfg.Batching), runtime.WithBatcherCallOptions(d.cfg.CallOptions...))
+	batcher := d.glyphs.NewClassifyBatcher(goai.WithBatcherPolicy(d.cfg.Batching), goai.WithBatcherCallOptions(d.cfg.CallOptions...))
 	defer batcher.Close()
 	return d.run(name, d.cfg.Calls, 1, func(i int, rng *rand.Rand) result {
 		img := digits.Noisy(rng, i%digits.Classes, 0.6)

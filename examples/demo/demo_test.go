@@ -7,20 +7,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goai-dev/goai/runtime"
+	"github.com/goai-dev/goai"
 )
 
 // relaxed lifts the annotations' deadlines (1s for Tokenize, 2s for
 // Classify), which a loaded machine can miss: the tests are about answers
 // and retries, not the clock.
-var relaxed = []runtime.CallOption{runtime.WithTimeout(0)}
+var relaxed = []goai.CallOption{goai.WithTimeout(0)}
 
 func TestRunIsCorrectAndAbsorbsFaults(t *testing.T) {
 	// The micro-batcher takes batches of exactly Concurrency items: the
 	// goroutines each wait for their batch, so every batch fills with one
 	// call of each, and none goes for the delay.
 	cfg := Config{Calls: 2000, Concurrency: 16, Batches: 5, BatchSize: 70, FaultRate: 0.1, Seed: 7,
-		CallOptions: relaxed, Batching: runtime.BatchingPolicy{MaxSize: 16, MaxDelay: time.Minute}}
+		CallOptions: relaxed, Batching: goai.BatchingPolicy{MaxSize: 16, MaxDelay: time.Minute}}
 	report, err := Run(context.Background(), io.Discard, cfg)
 	if err != nil {
 		t.Fatal(err)

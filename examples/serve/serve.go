@@ -10,8 +10,8 @@ import (
 
 	"github.com/goai-dev/goai/examples/models/digits"
 	"github.com/goai-dev/goai/examples/models/tokenizer"
-	"github.com/goai-dev/goai/runtime/inferencetest"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/tensor"
 )
 
 // Register adds the "digits" and "tokenizer" models to srv.

@@ -12,7 +12,7 @@ import (
 
 	embeddingv1 "github.com/goai-dev/goai/internal/testgen/embedding/v1"
 	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
-	"github.com/goai-dev/goai/runtime"
+	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/runtime/inferencepb"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc/codes"
@@ -70,13 +70,13 @@ func sentence(first, n int) *embeddingv1.EmbedRequest {
 
 // batcherOptions are the options of every batcher of these tests: the
 // relaxed deadlines for each batch's call, then opts.
-func batcherOptions(opts ...runtime.MicroBatchOption) []runtime.MicroBatchOption {
-	return append([]runtime.MicroBatchOption{runtime.WithBatcherCallOptions(relaxed...)}, opts...)
+func batcherOptions(opts ...goai.MicroBatchOption) []goai.MicroBatchOption {
+	return append([]goai.MicroBatchOption{goai.WithBatcherCallOptions(relaxed...)}, opts...)
 }
 
 // embedAll calls b.Do for every request at once, and checks that each
 // caller gets the embedding of its own sentence.
-func embedAll(t *testing.T, b *runtime.InferBatcher[*embeddingv1.EmbedRequest, *embeddingv1.Embedding], in []*embeddingv1.EmbedRequest) {
+func embedAll(t *testing.T, b *goai.InferBatcher[*embeddingv1.EmbedRequest, *embeddingv1.Embedding], in []*embeddingv1.EmbedRequest) {
 	t.Helper()
 	errs := make([]error, len(in))
 	var wg sync.WaitGroup
@@ -126,7 +126,7 @@ func TestBatcherCoalesces(t *testing.T) {
 
 	// The batcher's clock never moves, so no batch goes for its delay:
 	// the 64 calls go as soon as they fill the model's 64 items.
-	b := c.NewEmbedBatcher(batcherOptions(runtime.WithBatcherClock(newManualClock()))...)
+	b := c.NewEmbedBatcher(batcherOptions(goai.WithBatcherClock(newManualClock()))...)
 	var in []*embeddingv1.EmbedRequest
 	for i := range 64 {
 		in = append(in, sentence(i*4, 4))
@@ -176,10 +176,10 @@ func TestBatcherDelay(t *testing.T) {
 // bytes, and that sentences of different lengths never share a request.
 func TestBatcherLimits(t *testing.T) {
 	srv, c := startEmbedder(t)
-	clock := runtime.WithBatcherClock(newManualClock())
+	clock := goai.WithBatcherClock(newManualClock())
 
 	// 16 sentences of 3 tokens and 16 of 5, at most 8 items a request.
-	b := c.NewEmbedBatcher(batcherOptions(clock, runtime.WithBatcherPolicy(runtime.BatchingPolicy{MaxSize: 8}))...)
+	b := c.NewEmbedBatcher(batcherOptions(clock, goai.WithBatcherPolicy(goai.BatchingPolicy{MaxSize: 8}))...)
 	var in []*embeddingv1.EmbedRequest
 	for i := range 32 {
 		in = append(in, sentence(i*8, 3+2*(i%2)))
@@ -193,7 +193,7 @@ func TestBatcherLimits(t *testing.T) {
 	// A sentence of 4 tokens is 64 bytes of int64 ids and mask: 256 bytes
 	// hold 4 of them.
 	srv.ResetRecords()
-	b = c.NewEmbedBatcher(batcherOptions(clock, runtime.WithBatcherPolicy(runtime.BatchingPolicy{MaxBytes: 256}))...)
+	b = c.NewEmbedBatcher(batcherOptions(clock, goai.WithBatcherPolicy(goai.BatchingPolicy{MaxBytes: 256}))...)
 	in = in[:0]
 	for i := range 16 {
 		in = append(in, sentence(i*4, 4))
@@ -210,7 +210,7 @@ func TestBatcherLimits(t *testing.T) {
 func TestBatcherCallers(t *testing.T) {
 	srv, c := startEmbedder(t)
 	clk := newManualClock()
-	b := c.NewEmbedBatcher(batcherOptions(runtime.WithBatcherClock(clk))...)
+	b := c.NewEmbedBatcher(batcherOptions(goai.WithBatcherClock(clk))...)
 	t.Cleanup(func() { b.Close() })
 
 	do := func(ctx context.Context, r *embeddingv1.EmbedRequest) <-chan error {
@@ -288,7 +288,7 @@ func TestBatcherCallers(t *testing.T) {
 	if got, want := batches(srv), []string{"1x1", "1x2", "1x3"}; !slices.Equal(got, want) {
 		t.Errorf("requests %v, want %v", got, want)
 	}
-	if _, err := b.Do(t.Context(), sentence(1, 1)); !errors.Is(err, runtime.ErrBatcherClosed) {
+	if _, err := b.Do(t.Context(), sentence(1, 1)); !errors.Is(err, goai.ErrBatcherClosed) {
 		t.Errorf("Do after Close: %v, want ErrBatcherClosed", err)
 	}
 }
@@ -298,13 +298,13 @@ func TestBatcherCallers(t *testing.T) {
 // callers.
 func TestBatcherCallOptions(t *testing.T) {
 	srv, c := startEmbedder(t)
-	var info runtime.CallInfo
+	var info goai.CallInfo
 	// Version 9 does not exist. Report cannot say anything of a batcher's
 	// many calls, and is ignored.
 	b := c.NewEmbedBatcher(batcherOptions(
-		runtime.WithBatcherClock(newManualClock()),
-		runtime.WithBatcherPolicy(runtime.BatchingPolicy{MaxSize: 2}),
-		runtime.WithBatcherCallOptions(runtime.WithModelVersion("9"), runtime.Report(&info)),
+		goai.WithBatcherClock(newManualClock()),
+		goai.WithBatcherPolicy(goai.BatchingPolicy{MaxSize: 2}),
+		goai.WithBatcherCallOptions(goai.WithModelVersion("9"), goai.Report(&info)),
 	)...)
 	defer b.Close()
 	errs := make(chan error, 2)
@@ -323,7 +323,7 @@ func TestBatcherCallOptions(t *testing.T) {
 	if len(reqs) != 1 || reqs[0].GetModelVersion() != "9" || reqs[0].GetInputs()[0].GetShape()[0] != 2 {
 		t.Errorf("requests %v, want one of 2 items for version 9", summarize(reqs))
 	}
-	if info != (runtime.CallInfo{}) {
+	if info != (goai.CallInfo{}) {
 		t.Errorf("Report filled: %+v", info)
 	}
 }
@@ -348,7 +348,7 @@ func wait(t *testing.T, done <-chan error) error {
 	}
 }
 
-// manualClock is a runtime.Clock for a MicroBatcher's delay that moves only
+// manualClock is a goai.Clock for a MicroBatcher's delay that moves only
 // when Advance moves it, and tells when a batch has started its timer.
 type manualClock struct {
 	mu      sync.Mutex

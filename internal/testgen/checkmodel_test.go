@@ -12,9 +12,9 @@ import (
 	rankingv1 "github.com/goai-dev/goai/internal/testgen/ranking/v1"
 	textv1 "github.com/goai-dev/goai/internal/testgen/text/v1"
 	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
-	"github.com/goai-dev/goai/runtime"
-	"github.com/goai-dev/goai/runtime/inferencetest"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai"
+	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -83,11 +83,11 @@ func TestCheckModelMismatch(t *testing.T) {
 	closeOnCleanup(t, c)
 
 	err = c.CheckModel(t.Context())
-	var ce *runtime.ContractError
-	if !errors.As(err, &ce) || !errors.Is(err, runtime.ErrContractMismatch) || status.Code(err) != codes.FailedPrecondition {
-		t.Fatalf("err = %v, want a *runtime.ContractError", err)
+	var ce *goai.ContractError
+	if !errors.As(err, &ce) || !errors.Is(err, goai.ErrContractMismatch) || status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("err = %v, want a *goai.ContractError", err)
 	}
-	if ce.Model != (runtime.ModelRef{Name: "resnet50", Version: "3"}) {
+	if ce.Model != (goai.ModelRef{Name: "resnet50", Version: "3"}) {
 		t.Errorf("checked %v, want resnet50@3", ce.Model)
 	}
 	for _, want := range []string{`input "input__0": declared datatype FP32, server has FP16`, `output "output__0": declared shape [-1 1000]`, `server input "scale"`} {
@@ -136,11 +136,11 @@ func TestCheckModelFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = c.CheckModel(t.Context())
-	var ce *runtime.ContractError
+	var ce *goai.ContractError
 	if !errors.As(err, &ce) || status.Code(err) != codes.FailedPrecondition {
-		t.Fatalf("err = %v, want a *runtime.ContractError", err)
+		t.Fatalf("err = %v, want a *goai.ContractError", err)
 	}
-	if ce.Model != (runtime.ModelRef{Name: "ranker-lite", Version: "1"}) {
+	if ce.Model != (goai.ModelRef{Name: "ranker-lite", Version: "1"}) {
 		t.Errorf("checked %v, want ranker-lite@1", ce.Model)
 	}
 	if want := `output "scores": declared datatype FP32, server has FP16`; len(ce.Mismatches) != 1 || ce.Mismatches[0] != want {

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	dtypesv1 "github.com/goai-dev/goai/internal/testgen/dtypes/v1"
-	"github.com/goai-dev/goai/runtime"
+	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/runtime/inferencepb"
-	"github.com/goai-dev/goai/runtime/inferencetest"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/tensor"
 	"github.com/google/go-cmp/cmp"
 	"github.com/sony/gobreaker/v2"
 	"google.golang.org/grpc"
@@ -71,8 +71,8 @@ func startOn(t *testing.T, start func(*inferencetest.Server) error, opts ...infe
 
 // options returns the client options for s: its dial options, which bring
 // insecure credentials and fast reconnection.
-func (s *server) options(opts ...runtime.Option) []runtime.Option {
-	return append([]runtime.Option{runtime.WithDialOptions(s.DialOptions()...)}, opts...)
+func (s *server) options(opts ...goai.Option) []goai.Option {
+	return append([]goai.Option{goai.WithDialOptions(s.DialOptions()...)}, opts...)
 }
 
 // infers returns the number of ModelInfer requests s received.
@@ -97,17 +97,17 @@ func closeOnCleanup(t *testing.T, c interface{ Close() error }) {
 	})
 }
 
-// wantTensorError checks that err is a *runtime.TensorError about the
+// wantTensorError checks that err is a *goai.TensorError about the
 // named tensor with code; item is its index, or -1.
 func wantTensorError(t *testing.T, err error, name string, output bool, item int, code codes.Code) {
 	t.Helper()
-	var te *runtime.TensorError
+	var te *goai.TensorError
 	switch {
 	case !errors.As(err, &te):
-		t.Errorf("err = %v, want a *runtime.TensorError", err)
+		t.Errorf("err = %v, want a *goai.TensorError", err)
 	case te.Tensor != name || te.Output != output || te.Item != item:
 		t.Errorf("err = %v (%+v), want tensor %q, output %v, item %d", err, te, name, output, item)
-	case !errors.Is(err, runtime.ErrBadTensor) || status.Code(err) != code:
+	case !errors.Is(err, goai.ErrBadTensor) || status.Code(err) != code:
 		t.Errorf("err = %v: code %v, want %v and ErrBadTensor", err, status.Code(err), code)
 	}
 }
@@ -304,7 +304,7 @@ func TestEchoHostileResponses(t *testing.T) {
 	})); err != nil {
 		t.Fatal(err)
 	}
-	c, err := dtypesv1.NewEchoModelClient(srv.Target(), srv.options(runtime.WithBreakerPolicy(runtime.BreakerPolicy{ConsecutiveFailures: 3}))...)
+	c, err := dtypesv1.NewEchoModelClient(srv.Target(), srv.options(goai.WithBreakerPolicy(goai.BreakerPolicy{ConsecutiveFailures: 3}))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +376,7 @@ func TestEchoHostileResponses(t *testing.T) {
 			}
 		})
 	}
-	if st := c.Caller().BreakerState(runtime.ModelRef{Name: "echo"}); st != gobreaker.StateClosed {
+	if st := c.Caller().BreakerState(goai.ModelRef{Name: "echo"}); st != gobreaker.StateClosed {
 		t.Errorf("after %d undecodable responses the breaker is %v, want closed", len(tests), st)
 	}
 	if _, err := c.Echo(t.Context(), sample(1, 1)); err != nil {
@@ -471,15 +471,15 @@ func TestCallOptionsReachTheWire(t *testing.T) {
 
 	// Version 2 does not exist: the server answers NOT_FOUND, and the
 	// request named it.
-	var info runtime.CallInfo
-	_, err = c.Echo(t.Context(), sample(1, 1), runtime.WithModelVersion("2"), runtime.Report(&info))
+	var info goai.CallInfo
+	_, err = c.Echo(t.Context(), sample(1, 1), goai.WithModelVersion("2"), goai.Report(&info))
 	if status.Code(err) != codes.NotFound {
 		t.Errorf("version 2: %v, want NotFound", err)
 	}
 	if r := srv.Requests()[0]; r.GetModelName() != "echo" || r.GetModelVersion() != "2" {
 		t.Errorf("request for %s@%s, want echo@2", r.GetModelName(), r.GetModelVersion())
 	}
-	if info.Attempts != 1 || info.Model != (runtime.ModelRef{Name: "echo", Version: "2"}) {
+	if info.Attempts != 1 || info.Model != (goai.ModelRef{Name: "echo", Version: "2"}) {
 		t.Errorf("Report: %+v", info)
 	}
 

@@ -13,8 +13,8 @@ import (
 	rankingv1 "github.com/goai-dev/goai/internal/testgen/ranking/v1"
 	textv1 "github.com/goai-dev/goai/internal/testgen/text/v1"
 	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
-	"github.com/goai-dev/goai/runtime"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai"
+	"github.com/goai-dev/goai/tensor"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
@@ -23,18 +23,18 @@ import (
 
 func TestImageClassifierPolicies(t *testing.T) {
 	m := visionv1.ImageClassifierModel
-	breaker := runtime.BreakerPolicy{
+	breaker := goai.BreakerPolicy{
 		FailureRatio:   0.5,
 		MinRequests:    20,
 		Interval:       time.Minute,
 		OpenTimeout:    30 * time.Second,
 		HalfOpenProbes: 2,
 	}
-	want := []runtime.CallPolicy{
+	want := []goai.CallPolicy{
 		{ // Classify: its own timeouts and attempts over default_call.
 			Timeout:        200 * time.Millisecond,
 			AttemptTimeout: 80 * time.Millisecond,
-			Retry: runtime.RetryPolicy{
+			Retry: goai.RetryPolicy{
 				MaxAttempts:    4,
 				InitialBackoff: 20 * time.Millisecond,
 				MaxBackoff:     500 * time.Millisecond,
@@ -44,7 +44,7 @@ func TestImageClassifierPolicies(t *testing.T) {
 		},
 		{ // ClassifyOffline: its code list replaces default_call's.
 			Timeout: 30 * time.Second,
-			Retry: runtime.RetryPolicy{
+			Retry: goai.RetryPolicy{
 				MaxAttempts:    3,
 				InitialBackoff: 20 * time.Millisecond,
 				MaxBackoff:     500 * time.Millisecond,
@@ -64,7 +64,7 @@ func TestImageClassifierPolicies(t *testing.T) {
 	if got, want := m.Methods[0].FullMethod, visionv1.ImageClassifier_Classify_FullMethodName; got != want {
 		t.Errorf("FullMethod = %q, want protoc-gen-go-grpc's %q", got, want)
 	}
-	if got := m.Batching; got != (runtime.BatchingPolicy{MaxSize: 16, MaxDelay: 2 * time.Millisecond}) {
+	if got := m.Batching; got != (goai.BatchingPolicy{MaxSize: 16, MaxDelay: 2 * time.Millisecond}) {
 		t.Errorf("Batching = %+v", got)
 	}
 	// The method refers to the message's tensors rather than copying them.
@@ -75,20 +75,20 @@ func TestImageClassifierPolicies(t *testing.T) {
 
 func TestRankerModel(t *testing.T) {
 	m := rankingv1.RankerModel
-	if got, want := m.Model, (runtime.ModelRef{Name: "ranker", Version: "7"}); got != want {
+	if got, want := m.Model, (goai.ModelRef{Name: "ranker", Version: "7"}); got != want {
 		t.Errorf("Model = %v, want %v", got, want)
 	}
-	if got, want := *m.Fallback, (runtime.ModelRef{Name: "ranker-lite", Version: "1"}); got != want {
+	if got, want := *m.Fallback, (goai.ModelRef{Name: "ranker-lite", Version: "1"}); got != want {
 		t.Errorf("Fallback = %v, want %v", got, want)
 	}
-	if got, want := m.Limits, (runtime.LimitPolicy{RatePerSecond: 500, Burst: 50, MaxConcurrent: 64, FailFast: true}); got != want {
+	if got, want := m.Limits, (goai.LimitPolicy{RatePerSecond: 500, Burst: 50, MaxConcurrent: 64, FailFast: true}); got != want {
 		t.Errorf("Limits = %+v, want %+v", got, want)
 	}
 	rank, deep := m.Methods[0], m.Methods[1]
 	if rank.Model != m.Model {
 		t.Errorf("Rank calls %v, want the service's %v", rank.Model, m.Model)
 	}
-	if got, want := deep.Model, (runtime.ModelRef{Name: "ranker-large", Version: "2"}); got != want {
+	if got, want := deep.Model, (goai.ModelRef{Name: "ranker-large", Version: "2"}); got != want {
 		t.Errorf("RankDeep calls %v, want its override %v", got, want)
 	}
 	if rank.Policy.Idempotent != nil {
@@ -100,7 +100,7 @@ func TestRankerModel(t *testing.T) {
 	if got, want := deep.Policy.Timeout, 250*time.Millisecond; got != want {
 		t.Errorf("RankDeep Timeout = %v, want %v", got, want)
 	}
-	if got, want := deep.Policy.Retry, (runtime.RetryPolicy{MaxAttempts: 2, Jitter: 0.1}); !cmp.Equal(got, want) {
+	if got, want := deep.Policy.Retry, (goai.RetryPolicy{MaxAttempts: 2, Jitter: 0.1}); !cmp.Equal(got, want) {
 		t.Errorf("RankDeep Retry = %+v, want default_call's %+v", got, want)
 	}
 	dtypes := map[string]tensor.DType{}
@@ -125,7 +125,7 @@ func TestRankerModel(t *testing.T) {
 }
 
 func TestHalfPrecisionOutputs(t *testing.T) {
-	want := []runtime.TensorDesc{
+	want := []goai.TensorDesc{
 		{Name: "pooler_output", Field: "sentence", DType: tensor.FP16, Shape: []int64{-1}},
 		{Name: "last_hidden_state", Field: "tokens", DType: tensor.BF16, Shape: []int64{-1, 384}},
 	}
@@ -135,7 +135,7 @@ func TestHalfPrecisionOutputs(t *testing.T) {
 }
 
 func TestTokenizerTensors(t *testing.T) {
-	want := []runtime.TensorDesc{
+	want := []goai.TensorDesc{
 		{Name: "TEXT", Field: "text", DType: tensor.Bytes, Shape: []int64{1}},
 		{Name: "ADD_SPECIAL_TOKENS", Field: "add_special_tokens", DType: tensor.Bool},
 	}
@@ -146,7 +146,7 @@ func TestTokenizerTensors(t *testing.T) {
 
 func TestDirectModel(t *testing.T) {
 	m := modelsyncv1.ModelSyncModel
-	if m.Protocol != runtime.ProtocolDirect || m.Model != (runtime.ModelRef{}) {
+	if m.Protocol != goai.ProtocolDirect || m.Model != (goai.ModelRef{}) {
 		t.Errorf("Protocol %v, Model %v; want DIRECT without a model", m.Protocol, m.Model)
 	}
 	push := m.Methods[0]
@@ -157,16 +157,16 @@ func TestDirectModel(t *testing.T) {
 	if push.Inputs != nil || push.Outputs != nil {
 		t.Errorf("Inputs %v, Outputs %v; want none", push.Inputs, push.Outputs)
 	}
-	want := runtime.CallPolicy{
+	want := goai.CallPolicy{
 		Timeout: 5 * time.Second,
-		Retry: runtime.RetryPolicy{
+		Retry: goai.RetryPolicy{
 			MaxAttempts:    5,
 			InitialBackoff: 100 * time.Millisecond,
 			MaxBackoff:     2 * time.Second,
 			Multiplier:     1.6,
 			RetryableCodes: []codes.Code{codes.Unavailable, codes.Aborted},
 		},
-		Breaker:    runtime.BreakerPolicy{ConsecutiveFailures: 3, OpenTimeout: 30 * time.Second},
+		Breaker:    goai.BreakerPolicy{ConsecutiveFailures: 3, OpenTimeout: 30 * time.Second},
 		Idempotent: new(true),
 	}
 	if diff := cmp.Diff(want, push.Policy); diff != "" {
@@ -182,7 +182,7 @@ func TestDirectModel(t *testing.T) {
 	if len(apply.Inputs) != 1 || &apply.Inputs[0] != &modelsyncv1.GradientUpdateTensors[0] {
 		t.Errorf("ApplyGradients Inputs = %v, want GradientUpdateTensors", apply.Inputs)
 	}
-	wantTensors := []runtime.TensorDesc{
+	wantTensors := []goai.TensorDesc{
 		{Name: "weights", Field: "weights", DType: tensor.FP32, Shape: []int64{-1, 4, 4}},
 		{Name: "bias", Field: "bias", DType: tensor.FP32, Shape: []int64{4}},
 		{Name: "scales", Field: "scales", DType: tensor.FP16, Shape: []int64{4}},
@@ -200,7 +200,7 @@ func TestDirectModel(t *testing.T) {
 // describes: the field exists and is the method's request or response.
 func TestTensorFields(t *testing.T) {
 	models := []struct {
-		desc     *runtime.ModelDesc
+		desc     *goai.ModelDesc
 		messages map[string][2]proto.Message // method name → request, response
 	}{
 		{visionv1.ImageClassifierModel, map[string][2]proto.Message{
@@ -231,7 +231,7 @@ func TestTensorFields(t *testing.T) {
 				t.Errorf("%s: unexpected method %s", m.desc.Service, method.Name)
 				continue
 			}
-			for i, tensors := range [][]runtime.TensorDesc{method.Inputs, method.Outputs} {
+			for i, tensors := range [][]goai.TensorDesc{method.Inputs, method.Outputs} {
 				md := msgs[i].ProtoReflect().Descriptor()
 				if len(tensors) == 0 {
 					t.Errorf("%s: %s has no tensors", method.FullMethod, md.FullName())

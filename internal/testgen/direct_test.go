@@ -10,8 +10,8 @@ import (
 	"time"
 
 	modelsyncv1 "github.com/goai-dev/goai/internal/testgen/modelsync/v1"
-	"github.com/goai-dev/goai/runtime"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai"
+	"github.com/goai-dev/goai/tensor"
 	"github.com/google/go-cmp/cmp"
 	"github.com/sony/gobreaker/v2"
 	"go.uber.org/goleak"
@@ -77,7 +77,7 @@ func (s *syncServer) failure(rpc string, n int32) error {
 // retries do not wait (instantClock); opts add to the client's options.
 // Both stop when the test ends, and the test then checks that no
 // goroutine leaked.
-func startSync(t *testing.T, impl *syncServer, opts ...runtime.Option) *modelsyncv1.ModelSyncModelClient {
+func startSync(t *testing.T, impl *syncServer, opts ...goai.Option) *modelsyncv1.ModelSyncModelClient {
 	t.Helper()
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
@@ -97,7 +97,7 @@ func startSync(t *testing.T, impl *syncServer, opts ...runtime.Option) *modelsyn
 		}
 	})
 
-	opts = append([]runtime.Option{runtime.WithInsecure(), runtime.WithClock(instantClock{})}, opts...)
+	opts = append([]goai.Option{goai.WithInsecure(), goai.WithClock(instantClock{})}, opts...)
 	c, err := modelsyncv1.NewModelSyncModelClient("dns:///"+lis.Addr().String(), opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -134,8 +134,8 @@ func TestDirectPushParams(t *testing.T) {
 	c := startSync(t, impl)
 
 	in := syncRequest(7, 2)
-	var info runtime.CallInfo
-	ack, err := c.PushParams(t.Context(), in, runtime.Report(&info))
+	var info goai.CallInfo
+	ack, err := c.PushParams(t.Context(), in, goai.Report(&info))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestDirectBadTensorSendsNothing(t *testing.T) {
 	}
 	// Refused requests are the caller's mistakes: the breaker, which
 	// opens after 3 failures, stays closed.
-	if st := c.Caller().BreakerState(runtime.ModelRef{}); st != gobreaker.StateClosed {
+	if st := c.Caller().BreakerState(goai.ModelRef{}); st != gobreaker.StateClosed {
 		t.Errorf("breaker %v, want closed", st)
 	}
 }
@@ -227,8 +227,8 @@ func TestDirectRetries(t *testing.T) {
 	}}
 	c := startSync(t, impl)
 
-	var info runtime.CallInfo
-	ack, err := c.PushParams(t.Context(), syncRequest(3, 1), runtime.Report(&info))
+	var info goai.CallInfo
+	ack, err := c.PushParams(t.Context(), syncRequest(3, 1), goai.Report(&info))
 	if err != nil || !ack.GetAccepted() {
 		t.Fatalf("PushParams: %v, %v", ack, err)
 	}
@@ -236,7 +236,7 @@ func TestDirectRetries(t *testing.T) {
 		t.Errorf("the server saw %d pushes and the caller %d attempts, want 3 of each", n, info.Attempts)
 	}
 
-	_, err = c.ApplyGradients(t.Context(), &modelsyncv1.GradientUpdate{Gradients: make([]float32, 16)}, runtime.Report(&info))
+	_, err = c.ApplyGradients(t.Context(), &modelsyncv1.GradientUpdate{Gradients: make([]float32, 16)}, goai.Report(&info))
 	if status.Code(err) != codes.Unavailable {
 		t.Errorf("ApplyGradients: %v, want the server's UNAVAILABLE", err)
 	}
@@ -245,7 +245,7 @@ func TestDirectRetries(t *testing.T) {
 	}
 
 	// A caller who knows better may say the call is idempotent.
-	if _, err := c.ApplyGradients(t.Context(), &modelsyncv1.GradientUpdate{}, runtime.WithIdempotent(true)); err != nil {
+	if _, err := c.ApplyGradients(t.Context(), &modelsyncv1.GradientUpdate{}, goai.WithIdempotent(true)); err != nil {
 		t.Errorf("ApplyGradients, idempotent: %v", err)
 	}
 	if n := impl.nApply.Load(); n != 3 {
@@ -264,19 +264,19 @@ func TestDirectBreaker(t *testing.T) {
 	ctx := t.Context()
 
 	for i := range 3 {
-		if _, err := c.ApplyGradients(ctx, &modelsyncv1.GradientUpdate{}); status.Code(err) != codes.Unavailable || errors.Is(err, runtime.ErrBreakerOpen) {
+		if _, err := c.ApplyGradients(ctx, &modelsyncv1.GradientUpdate{}); status.Code(err) != codes.Unavailable || errors.Is(err, goai.ErrBreakerOpen) {
 			t.Fatalf("call %d: %v, want the server's UNAVAILABLE", i+1, err)
 		}
 	}
-	if st := c.Caller().BreakerState(runtime.ModelRef{}); st != gobreaker.StateOpen {
+	if st := c.Caller().BreakerState(goai.ModelRef{}); st != gobreaker.StateOpen {
 		t.Fatalf("after 3 failures the breaker is %v, want open", st)
 	}
 	_, err := c.ApplyGradients(ctx, &modelsyncv1.GradientUpdate{})
-	if !errors.Is(err, runtime.ErrBreakerOpen) || status.Code(err) != codes.Unavailable {
+	if !errors.Is(err, goai.ErrBreakerOpen) || status.Code(err) != codes.Unavailable {
 		t.Errorf("ApplyGradients: %v, want ErrBreakerOpen with UNAVAILABLE", err)
 	}
 	_, err = c.PushParams(ctx, syncRequest(1, 1))
-	if !errors.Is(err, runtime.ErrBreakerOpen) {
+	if !errors.Is(err, goai.ErrBreakerOpen) {
 		t.Errorf("PushParams: %v, want ErrBreakerOpen: the service's rpcs share a breaker", err)
 	}
 	if n := impl.received.Load(); n != 3 {

@@ -13,9 +13,9 @@ import (
 	rankingv1 "github.com/goai-dev/goai/internal/testgen/ranking/v1"
 	textv1 "github.com/goai-dev/goai/internal/testgen/text/v1"
 	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
-	"github.com/goai-dev/goai/runtime"
-	"github.com/goai-dev/goai/runtime/inferencetest"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai"
+	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/tensor"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -25,7 +25,7 @@ import (
 // relaxed lifts the tight deadlines some test protos declare (50ms for
 // Rank, an 80ms attempt for Classify), which a loaded machine running the
 // race detector may miss; the tests are about the data, not the clock.
-var relaxed = []runtime.CallOption{runtime.WithTimeout(time.Minute), runtime.WithAttemptTimeout(0)}
+var relaxed = []goai.CallOption{goai.WithTimeout(time.Minute), goai.WithAttemptTimeout(0)}
 
 // rankRequest returns a RankRequest for user u with n candidate items.
 func rankRequest(u int64, n int) *rankingv1.RankRequest {
@@ -242,12 +242,12 @@ func TestRankerFake(t *testing.T) {
 	// fake registers too, answers.
 	srv.ResetRecords()
 	srv.Script(inferencetest.Fail(codes.Unavailable), inferencetest.Fail(codes.Unavailable))
-	var info runtime.CallInfo
-	fb, err := c.Rank(ctx, rankRequest(2, 2), append(relaxed, runtime.Report(&info))...)
+	var info goai.CallInfo
+	fb, err := c.Rank(ctx, rankRequest(2, 2), append(relaxed, goai.Report(&info))...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !info.Fallback || info.Model != (runtime.ModelRef{Name: "ranker-lite", Version: "1"}) || len(fb.GetScores()) != 2 {
+	if !info.Fallback || info.Model != (goai.ModelRef{Name: "ranker-lite", Version: "1"}) || len(fb.GetScores()) != 2 {
 		t.Errorf("after two failures: %+v, %v; want an answer from the fallback ranker-lite@1", info, fb)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/goai-dev/goai/internal/tfspb"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/protobuf/proto"
 )
 

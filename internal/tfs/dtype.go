@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/goai-dev/goai/internal/tfspb"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/tensor"
 )
 
 // The TensorFlow type of each Open Inference Protocol datatype (§B4 of the

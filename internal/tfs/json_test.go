@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc/codes"
 )
 

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/tensor"
 )
 
 // TensorSpec describes a tensor of a signature: its name and datatype,

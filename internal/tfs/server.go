@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/goai-dev/goai/internal/tfspb"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"

@@ -9,7 +9,7 @@ import (
 	"strconv"
 
 	"github.com/goai-dev/goai/internal/tfspb"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"

@@ -6,7 +6,7 @@ import (
 	"math"
 
 	"github.com/goai-dev/goai/internal/tfspb"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/tensor"
 )
 
 // DefaultMaxDecodedBytes is the default limit on the raw bytes the tensors

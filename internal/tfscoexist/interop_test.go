@@ -15,7 +15,7 @@ import (
 	"github.com/goai-dev/goai/internal/tfscoexist/realpb/tensorflow_serving/apis"
 	"github.com/goai-dev/goai/internal/tfspb"
 	"github.com/goai-dev/goai/internal/wire"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"

@@ -16,7 +16,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
 )
 

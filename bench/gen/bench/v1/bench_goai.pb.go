@@ -7,9 +7,9 @@ package benchv1
 
 import (
 	context "context"
-	runtime "github.com/goai-dev/goai/runtime"
-	inferencetest "github.com/goai-dev/goai/runtime/inferencetest"
-	tensor "github.com/goai-dev/goai/runtime/tensor"
+	goai "github.com/goai-dev/goai"
+	inferencetest "github.com/goai-dev/goai/inferencetest"
+	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 )
 
@@ -17,20 +17,20 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = runtime.SupportPackageIsVersion1
+const _ = goai.SupportPackageIsVersion1
 
 // SmallIdentityModel describes the model behind bench.v1.SmallIdentity
 // and the call policy of each of its rpcs: the service's default_call merged
 // with the rpc's own (goai.v1.call).
-var SmallIdentityModel = &runtime.ModelDesc{
+var SmallIdentityModel = &goai.ModelDesc{
 	Service:  "bench.v1.SmallIdentity",
-	Model:    runtime.ModelRef{Name: "identity_784"},
-	Protocol: runtime.ProtocolOpenInference,
-	Methods: []runtime.MethodDesc{
+	Model:    goai.ModelRef{Name: "identity_784"},
+	Protocol: goai.ProtocolOpenInference,
+	Methods: []goai.MethodDesc{
 		{
 			Name:       "Echo",
 			FullMethod: "/bench.v1.SmallIdentity/Echo",
-			Model:      runtime.ModelRef{Name: "identity_784"},
+			Model:      goai.ModelRef{Name: "identity_784"},
 			Inputs:     SmallTensors,
 			Outputs:    SmallEchoTensors,
 		},
@@ -42,16 +42,16 @@ var SmallIdentityModel = &runtime.ModelDesc{
 // tensors and call policies that SmallIdentityModel declares. It is safe for
 // concurrent use.
 type SmallIdentityModelClient struct {
-	caller *runtime.Caller
-	pool   *runtime.Pool // dialed by NewSmallIdentityModelClient, closed by Close; nil otherwise
+	caller *goai.Caller
+	pool   *goai.Pool // dialed by NewSmallIdentityModelClient, closed by Close; nil otherwise
 }
 
 // NewSmallIdentityModelClient returns a client of the model server at target,
-// such as "dns:///triton:8001", over connections it dials with [runtime.Dial]
-// and owns: Close closes them. opts configure both the connections and the
-// client's [runtime.Caller]; a transport security option is required.
-func NewSmallIdentityModelClient(target string, opts ...runtime.Option) (*SmallIdentityModelClient, error) {
-	pool, err := runtime.Dial(target, opts...)
+// such as "dns:///triton:8001", over connections it dials with [goai.Dial] and
+// owns: Close closes them. opts configure both the connections and the client's
+// [goai.Caller]; a transport security option is required.
+func NewSmallIdentityModelClient(target string, opts ...goai.Option) (*SmallIdentityModelClient, error) {
+	pool, err := goai.Dial(target, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -61,10 +61,10 @@ func NewSmallIdentityModelClient(target string, opts ...runtime.Option) (*SmallI
 }
 
 // NewSmallIdentityModelClientFromConn returns a client calling through cc, such
-// as a [runtime.Pool] or a *grpc.ClientConn, which stays the caller's: Close
-// leaves it open. opts configure the client's [runtime.Caller].
-func NewSmallIdentityModelClientFromConn(cc grpc.ClientConnInterface, opts ...runtime.Option) *SmallIdentityModelClient {
-	return &SmallIdentityModelClient{caller: runtime.NewCaller(cc, SmallIdentityModel, opts...)}
+// as a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close
+// leaves it open. opts configure the client's [goai.Caller].
+func NewSmallIdentityModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *SmallIdentityModelClient {
+	return &SmallIdentityModelClient{caller: goai.NewCaller(cc, SmallIdentityModel, opts...)}
 }
 
 // Echo returns its input.
@@ -72,20 +72,20 @@ func NewSmallIdentityModelClientFromConn(cc grpc.ClientConnInterface, opts ...ru
 // It makes one ModelInfer call of model "identity_784" with in, under the
 // policy of SmallIdentityModel.Methods[0]; opts change the policy for this
 // call.
-func (c *SmallIdentityModelClient) Echo(ctx context.Context, in *Small, opts ...runtime.CallOption) (*SmallEcho, error) {
-	return runtime.Infer(ctx, c.caller, &SmallIdentityModel.Methods[0], in, encodeSmall, decodeSmallEcho, opts...)
+func (c *SmallIdentityModelClient) Echo(ctx context.Context, in *Small, opts ...goai.CallOption) (*SmallEcho, error) {
+	return goai.Infer(ctx, c.caller, &SmallIdentityModel.Methods[0], in, encodeSmall, decodeSmallEcho, opts...)
 }
 
 // CheckModel compares the tensors that SmallIdentityModel declares with the
 // metadata the server reports for every model the client calls, and returns a
-// [*runtime.ContractError] listing every difference; see [runtime.CheckModel].
+// [*goai.ContractError] listing every difference; see [goai.CheckModel].
 func (c *SmallIdentityModelClient) CheckModel(ctx context.Context) error {
-	return runtime.CheckModel(ctx, c.caller.Conn(), SmallIdentityModel)
+	return goai.CheckModel(ctx, c.caller.Conn(), SmallIdentityModel)
 }
 
-// Caller returns the client's [runtime.Caller], to route calls between model
+// Caller returns the client's [goai.Caller], to route calls between model
 // versions or read the state of a model's breaker.
-func (c *SmallIdentityModelClient) Caller() *runtime.Caller {
+func (c *SmallIdentityModelClient) Caller() *goai.Caller {
 	return c.caller
 }
 
@@ -131,7 +131,7 @@ func RegisterSmallIdentityFake(srv *inferencetest.Server, impl SmallIdentityFake
 			{Name: "OUTPUT0", DType: tensor.FP32, Shape: []int64{784}},
 		},
 		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return runtime.ServeFake(ctx, SmallIdentityModel, &SmallIdentityModel.Methods[0], req.Inputs, req.BatchSize, decodeSmall, encodeSmallEcho, impl.Echo)
+			return goai.ServeFake(ctx, SmallIdentityModel, &SmallIdentityModel.Methods[0], req.Inputs, req.BatchSize, decodeSmall, encodeSmallEcho, impl.Echo)
 		},
 	})
 }
@@ -139,15 +139,15 @@ func RegisterSmallIdentityFake(srv *inferencetest.Server, impl SmallIdentityFake
 // LargeIdentityModel describes the model behind bench.v1.LargeIdentity
 // and the call policy of each of its rpcs: the service's default_call merged
 // with the rpc's own (goai.v1.call).
-var LargeIdentityModel = &runtime.ModelDesc{
+var LargeIdentityModel = &goai.ModelDesc{
 	Service:  "bench.v1.LargeIdentity",
-	Model:    runtime.ModelRef{Name: "identity_150528"},
-	Protocol: runtime.ProtocolOpenInference,
-	Methods: []runtime.MethodDesc{
+	Model:    goai.ModelRef{Name: "identity_150528"},
+	Protocol: goai.ProtocolOpenInference,
+	Methods: []goai.MethodDesc{
 		{
 			Name:       "Echo",
 			FullMethod: "/bench.v1.LargeIdentity/Echo",
-			Model:      runtime.ModelRef{Name: "identity_150528"},
+			Model:      goai.ModelRef{Name: "identity_150528"},
 			Inputs:     LargeTensors,
 			Outputs:    LargeEchoTensors,
 		},
@@ -159,16 +159,16 @@ var LargeIdentityModel = &runtime.ModelDesc{
 // tensors and call policies that LargeIdentityModel declares. It is safe for
 // concurrent use.
 type LargeIdentityModelClient struct {
-	caller *runtime.Caller
-	pool   *runtime.Pool // dialed by NewLargeIdentityModelClient, closed by Close; nil otherwise
+	caller *goai.Caller
+	pool   *goai.Pool // dialed by NewLargeIdentityModelClient, closed by Close; nil otherwise
 }
 
 // NewLargeIdentityModelClient returns a client of the model server at target,
-// such as "dns:///triton:8001", over connections it dials with [runtime.Dial]
-// and owns: Close closes them. opts configure both the connections and the
-// client's [runtime.Caller]; a transport security option is required.
-func NewLargeIdentityModelClient(target string, opts ...runtime.Option) (*LargeIdentityModelClient, error) {
-	pool, err := runtime.Dial(target, opts...)
+// such as "dns:///triton:8001", over connections it dials with [goai.Dial] and
+// owns: Close closes them. opts configure both the connections and the client's
+// [goai.Caller]; a transport security option is required.
+func NewLargeIdentityModelClient(target string, opts ...goai.Option) (*LargeIdentityModelClient, error) {
+	pool, err := goai.Dial(target, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -178,10 +178,10 @@ func NewLargeIdentityModelClient(target string, opts ...runtime.Option) (*LargeI
 }
 
 // NewLargeIdentityModelClientFromConn returns a client calling through cc, such
-// as a [runtime.Pool] or a *grpc.ClientConn, which stays the caller's: Close
-// leaves it open. opts configure the client's [runtime.Caller].
-func NewLargeIdentityModelClientFromConn(cc grpc.ClientConnInterface, opts ...runtime.Option) *LargeIdentityModelClient {
-	return &LargeIdentityModelClient{caller: runtime.NewCaller(cc, LargeIdentityModel, opts...)}
+// as a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close
+// leaves it open. opts configure the client's [goai.Caller].
+func NewLargeIdentityModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *LargeIdentityModelClient {
+	return &LargeIdentityModelClient{caller: goai.NewCaller(cc, LargeIdentityModel, opts...)}
 }
 
 // Echo returns its input.
@@ -189,20 +189,20 @@ func NewLargeIdentityModelClientFromConn(cc grpc.ClientConnInterface, opts ...ru
 // It makes one ModelInfer call of model "identity_150528" with in, under the
 // policy of LargeIdentityModel.Methods[0]; opts change the policy for this
 // call.
-func (c *LargeIdentityModelClient) Echo(ctx context.Context, in *Large, opts ...runtime.CallOption) (*LargeEcho, error) {
-	return runtime.Infer(ctx, c.caller, &LargeIdentityModel.Methods[0], in, encodeLarge, decodeLargeEcho, opts...)
+func (c *LargeIdentityModelClient) Echo(ctx context.Context, in *Large, opts ...goai.CallOption) (*LargeEcho, error) {
+	return goai.Infer(ctx, c.caller, &LargeIdentityModel.Methods[0], in, encodeLarge, decodeLargeEcho, opts...)
 }
 
 // CheckModel compares the tensors that LargeIdentityModel declares with the
 // metadata the server reports for every model the client calls, and returns a
-// [*runtime.ContractError] listing every difference; see [runtime.CheckModel].
+// [*goai.ContractError] listing every difference; see [goai.CheckModel].
 func (c *LargeIdentityModelClient) CheckModel(ctx context.Context) error {
-	return runtime.CheckModel(ctx, c.caller.Conn(), LargeIdentityModel)
+	return goai.CheckModel(ctx, c.caller.Conn(), LargeIdentityModel)
 }
 
-// Caller returns the client's [runtime.Caller], to route calls between model
+// Caller returns the client's [goai.Caller], to route calls between model
 // versions or read the state of a model's breaker.
-func (c *LargeIdentityModelClient) Caller() *runtime.Caller {
+func (c *LargeIdentityModelClient) Caller() *goai.Caller {
 	return c.caller
 }
 
@@ -248,99 +248,99 @@ func RegisterLargeIdentityFake(srv *inferencetest.Server, impl LargeIdentityFake
 			{Name: "OUTPUT0", DType: tensor.FP32, Shape: []int64{3, 224, 224}},
 		},
 		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return runtime.ServeFake(ctx, LargeIdentityModel, &LargeIdentityModel.Methods[0], req.Inputs, req.BatchSize, decodeLarge, encodeLargeEcho, impl.Echo)
+			return goai.ServeFake(ctx, LargeIdentityModel, &LargeIdentityModel.Methods[0], req.Inputs, req.BatchSize, decodeLarge, encodeLargeEcho, impl.Echo)
 		},
 	})
 }
 
 // SmallTensors describes the tensors of bench.v1.Small, in field order.
-var SmallTensors = []runtime.TensorDesc{
+var SmallTensors = []goai.TensorDesc{
 	{Name: "INPUT0", Field: "values", DType: tensor.FP32, Shape: []int64{784}},
 }
 
 // encodeSmall appends the tensors of each Small of batch to e, in the order of
 // SmallTensors.
-func encodeSmall(e *runtime.Encoder, batch []*Small) {
+func encodeSmall(e *goai.Encoder, batch []*Small) {
 	for _, x := range batch {
-		runtime.AppendTensor(e.Tensor(0), x.GetValues())
+		goai.AppendTensor(e.Tensor(0), x.GetValues())
 	}
 }
 
 // decodeSmall sets each element of batch to a new Small holding the tensors of
 // its item in d, in the order of SmallTensors.
-func decodeSmall(d *runtime.Decoder, batch []*Small) {
+func decodeSmall(d *goai.Decoder, batch []*Small) {
 	for i := range batch {
 		batch[i] = &Small{
-			Values: runtime.DecodeTensor[float32](d.Tensor(0), i),
+			Values: goai.DecodeTensor[float32](d.Tensor(0), i),
 		}
 	}
 }
 
 // SmallEchoTensors describes the tensors of bench.v1.SmallEcho, in field order.
-var SmallEchoTensors = []runtime.TensorDesc{
+var SmallEchoTensors = []goai.TensorDesc{
 	{Name: "OUTPUT0", Field: "values", DType: tensor.FP32, Shape: []int64{784}},
 }
 
 // encodeSmallEcho appends the tensors of each SmallEcho of batch to e, in the
 // order of SmallEchoTensors.
-func encodeSmallEcho(e *runtime.Encoder, batch []*SmallEcho) {
+func encodeSmallEcho(e *goai.Encoder, batch []*SmallEcho) {
 	for _, x := range batch {
-		runtime.AppendTensor(e.Tensor(0), x.GetValues())
+		goai.AppendTensor(e.Tensor(0), x.GetValues())
 	}
 }
 
 // decodeSmallEcho sets each element of batch to a new SmallEcho holding the
 // tensors of its item in d, in the order of SmallEchoTensors.
-func decodeSmallEcho(d *runtime.Decoder, batch []*SmallEcho) {
+func decodeSmallEcho(d *goai.Decoder, batch []*SmallEcho) {
 	for i := range batch {
 		batch[i] = &SmallEcho{
-			Values: runtime.DecodeTensor[float32](d.Tensor(0), i),
+			Values: goai.DecodeTensor[float32](d.Tensor(0), i),
 		}
 	}
 }
 
 // LargeTensors describes the tensors of bench.v1.Large, in field order.
-var LargeTensors = []runtime.TensorDesc{
+var LargeTensors = []goai.TensorDesc{
 	{Name: "INPUT0", Field: "values", DType: tensor.FP32, Shape: []int64{3, 224, 224}},
 }
 
 // encodeLarge appends the tensors of each Large of batch to e, in the order of
 // LargeTensors.
-func encodeLarge(e *runtime.Encoder, batch []*Large) {
+func encodeLarge(e *goai.Encoder, batch []*Large) {
 	for _, x := range batch {
-		runtime.AppendTensor(e.Tensor(0), x.GetValues())
+		goai.AppendTensor(e.Tensor(0), x.GetValues())
 	}
 }
 
 // decodeLarge sets each element of batch to a new Large holding the tensors of
 // its item in d, in the order of LargeTensors.
-func decodeLarge(d *runtime.Decoder, batch []*Large) {
+func decodeLarge(d *goai.Decoder, batch []*Large) {
 	for i := range batch {
 		batch[i] = &Large{
-			Values: runtime.DecodeTensor[float32](d.Tensor(0), i),
+			Values: goai.DecodeTensor[float32](d.Tensor(0), i),
 		}
 	}
 }
 
 // LargeEchoTensors describes the tensors of bench.v1.LargeEcho, in field order.
-var LargeEchoTensors = []runtime.TensorDesc{
+var LargeEchoTensors = []goai.TensorDesc{
 	{Name: "OUTPUT0", Field: "values", DType: tensor.FP32, Shape: []int64{3, 224, 224}},
 }
 
 // encodeLargeEcho appends the tensors of each LargeEcho of batch to e, in the
 // order of LargeEchoTensors.
-func encodeLargeEcho(e *runtime.Encoder, batch []*LargeEcho) {
+func encodeLargeEcho(e *goai.Encoder, batch []*LargeEcho) {
 	for _, x := range batch {
-		runtime.AppendTensor(e.Tensor(0), x.GetValues())
+		goai.AppendTensor(e.Tensor(0), x.GetValues())
 	}
 }
 
 // decodeLargeEcho sets each element of batch to a new LargeEcho holding the
 // tensors of its item in d, in the order of LargeEchoTensors.
-func decodeLargeEcho(d *runtime.Decoder, batch []*LargeEcho) {
+func decodeLargeEcho(d *goai.Decoder, batch []*LargeEcho) {
 	for i := range batch {
 		batch[i] = &LargeEcho{
-			Values: runtime.DecodeTensor[float32](d.Tensor(0), i),
+			Values: goai.DecodeTensor[float32](d.Tensor(0), i),
 		}
 	}
 }

@@ -7,9 +7,9 @@ package digitsv1
 
 import (
 	context "context"
-	runtime "github.com/goai-dev/goai/runtime"
-	inferencetest "github.com/goai-dev/goai/runtime/inferencetest"
-	tensor "github.com/goai-dev/goai/runtime/tensor"
+	goai "github.com/goai-dev/goai"
+	inferencetest "github.com/goai-dev/goai/inferencetest"
+	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 	time "time"
 )
@@ -18,33 +18,33 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = runtime.SupportPackageIsVersion1
+const _ = goai.SupportPackageIsVersion1
 
 // DigitClassifierModel describes the model behind digits.v1.DigitClassifier
 // and the call policy of each of its rpcs: the service's default_call merged
 // with the rpc's own (goai.v1.call).
-var DigitClassifierModel = &runtime.ModelDesc{
+var DigitClassifierModel = &goai.ModelDesc{
 	Service:      "digits.v1.DigitClassifier",
-	Model:        runtime.ModelRef{Name: "digits", Version: "1"},
-	Protocol:     runtime.ProtocolOpenInference,
+	Model:        goai.ModelRef{Name: "digits", Version: "1"},
+	Protocol:     goai.ProtocolOpenInference,
 	MaxBatchSize: 64,
-	Batching: runtime.BatchingPolicy{
+	Batching: goai.BatchingPolicy{
 		MaxDelay: time.Millisecond,
 	},
-	Methods: []runtime.MethodDesc{
+	Methods: []goai.MethodDesc{
 		{
 			Name:       "Classify",
 			FullMethod: "/digits.v1.DigitClassifier/Classify",
-			Model:      runtime.ModelRef{Name: "digits", Version: "1"},
+			Model:      goai.ModelRef{Name: "digits", Version: "1"},
 			Inputs:     GlyphTensors,
 			Outputs:    PredictionTensors,
-			Policy: runtime.CallPolicy{
+			Policy: goai.CallPolicy{
 				Timeout: 2 * time.Second,
-				Retry: runtime.RetryPolicy{
+				Retry: goai.RetryPolicy{
 					MaxAttempts:    4,
 					InitialBackoff: 5 * time.Millisecond,
 				},
-				Breaker: runtime.BreakerPolicy{
+				Breaker: goai.BreakerPolicy{
 					ConsecutiveFailures: 20,
 					OpenTimeout:         time.Second,
 				},
@@ -58,16 +58,16 @@ var DigitClassifierModel = &runtime.ModelDesc{
 // the tensors and call policies that DigitClassifierModel declares. It is safe
 // for concurrent use.
 type DigitClassifierModelClient struct {
-	caller *runtime.Caller
-	pool   *runtime.Pool // dialed by NewDigitClassifierModelClient, closed by Close; nil otherwise
+	caller *goai.Caller
+	pool   *goai.Pool // dialed by NewDigitClassifierModelClient, closed by Close; nil otherwise
 }
 
 // NewDigitClassifierModelClient returns a client of the model server at target,
-// such as "dns:///triton:8001", over connections it dials with [runtime.Dial]
-// and owns: Close closes them. opts configure both the connections and the
-// client's [runtime.Caller]; a transport security option is required.
-func NewDigitClassifierModelClient(target string, opts ...runtime.Option) (*DigitClassifierModelClient, error) {
-	pool, err := runtime.Dial(target, opts...)
+// such as "dns:///triton:8001", over connections it dials with [goai.Dial] and
+// owns: Close closes them. opts configure both the connections and the client's
+// [goai.Caller]; a transport security option is required.
+func NewDigitClassifierModelClient(target string, opts ...goai.Option) (*DigitClassifierModelClient, error) {
+	pool, err := goai.Dial(target, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -77,10 +77,10 @@ func NewDigitClassifierModelClient(target string, opts ...runtime.Option) (*Digi
 }
 
 // NewDigitClassifierModelClientFromConn returns a client calling through cc,
-// such as a [runtime.Pool] or a *grpc.ClientConn, which stays the caller's:
-// Close leaves it open. opts configure the client's [runtime.Caller].
-func NewDigitClassifierModelClientFromConn(cc grpc.ClientConnInterface, opts ...runtime.Option) *DigitClassifierModelClient {
-	return &DigitClassifierModelClient{caller: runtime.NewCaller(cc, DigitClassifierModel, opts...)}
+// such as a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close
+// leaves it open. opts configure the client's [goai.Caller].
+func NewDigitClassifierModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *DigitClassifierModelClient {
+	return &DigitClassifierModelClient{caller: goai.NewCaller(cc, DigitClassifierModel, opts...)}
 }
 
 // Classify returns the probability of each digit for one glyph.
@@ -88,18 +88,17 @@ func NewDigitClassifierModelClientFromConn(cc grpc.ClientConnInterface, opts ...
 // It makes one ModelInfer call of model "digits" version "1" with in, under the
 // policy of DigitClassifierModel.Methods[0]; opts change the policy for this
 // call.
-func (c *DigitClassifierModelClient) Classify(ctx context.Context, in *Glyph, opts ...runtime.CallOption) (*Prediction, error) {
-	return runtime.Infer(ctx, c.caller, &DigitClassifierModel.Methods[0], in, encodeGlyph, decodePrediction, opts...)
+func (c *DigitClassifierModelClient) Classify(ctx context.Context, in *Glyph, opts ...goai.CallOption) (*Prediction, error) {
+	return goai.Infer(ctx, c.caller, &DigitClassifierModel.Methods[0], in, encodeGlyph, decodePrediction, opts...)
 }
 
 // ClassifyBatch is Classify for many Glyph messages: it stacks them along the
 // batch dimension into as few ModelInfer calls as the model's batch limits
 // allow, each under the policy of Classify, runs them in parallel, and returns
 // the results in the order of in. Data that does not fit its tensor fails the
-// whole batch before any call; an empty in makes none. See
-// [runtime.InferBatch].
-func (c *DigitClassifierModelClient) ClassifyBatch(ctx context.Context, in []*Glyph, opts ...runtime.CallOption) ([]*Prediction, error) {
-	return runtime.InferBatch(ctx, c.caller, &DigitClassifierModel.Methods[0], in, encodeGlyph, decodePrediction, opts...)
+// whole batch before any call; an empty in makes none. See [goai.InferBatch].
+func (c *DigitClassifierModelClient) ClassifyBatch(ctx context.Context, in []*Glyph, opts ...goai.CallOption) ([]*Prediction, error) {
+	return goai.InferBatch(ctx, c.caller, &DigitClassifierModel.Methods[0], in, encodeGlyph, decodePrediction, opts...)
 }
 
 // NewClassifyBatcher returns a micro-batcher of Classify calls: concurrent
@@ -108,23 +107,23 @@ func (c *DigitClassifierModelClient) ClassifyBatch(ctx context.Context, in []*Gl
 // each caller gets its own result. A batch holds at most the batching policy's
 // size and bytes, and only items that agree in every dynamic dimension. The
 // policy is DigitClassifierModel.Batching; opts override it field by field
-// ([runtime.WithBatcherPolicy]), set the options of each batch's call
-// ([runtime.WithBatcherCallOptions]) or configure the batcher. Close the
-// batcher before the client. See [runtime.InferBatcher].
-func (c *DigitClassifierModelClient) NewClassifyBatcher(opts ...runtime.MicroBatchOption) *runtime.InferBatcher[*Glyph, *Prediction] {
-	return runtime.NewInferBatcher(c.caller, &DigitClassifierModel.Methods[0], encodeGlyph, decodePrediction, opts...)
+// ([goai.WithBatcherPolicy]), set the options of each batch's call
+// ([goai.WithBatcherCallOptions]) or configure the batcher. Close the batcher
+// before the client. See [goai.InferBatcher].
+func (c *DigitClassifierModelClient) NewClassifyBatcher(opts ...goai.MicroBatchOption) *goai.InferBatcher[*Glyph, *Prediction] {
+	return goai.NewInferBatcher(c.caller, &DigitClassifierModel.Methods[0], encodeGlyph, decodePrediction, opts...)
 }
 
 // CheckModel compares the tensors that DigitClassifierModel declares with the
 // metadata the server reports for every model the client calls, and returns a
-// [*runtime.ContractError] listing every difference; see [runtime.CheckModel].
+// [*goai.ContractError] listing every difference; see [goai.CheckModel].
 func (c *DigitClassifierModelClient) CheckModel(ctx context.Context) error {
-	return runtime.CheckModel(ctx, c.caller.Conn(), DigitClassifierModel)
+	return goai.CheckModel(ctx, c.caller.Conn(), DigitClassifierModel)
 }
 
-// Caller returns the client's [runtime.Caller], to route calls between model
+// Caller returns the client's [goai.Caller], to route calls between model
 // versions or read the state of a model's breaker.
-func (c *DigitClassifierModelClient) Caller() *runtime.Caller {
+func (c *DigitClassifierModelClient) Caller() *goai.Caller {
 	return c.caller
 }
 
@@ -173,53 +172,53 @@ func RegisterDigitClassifierFake(srv *inferencetest.Server, impl DigitClassifier
 			{Name: "probs", DType: tensor.FP32, Shape: []int64{10}},
 		},
 		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return runtime.ServeFake(ctx, DigitClassifierModel, &DigitClassifierModel.Methods[0], req.Inputs, req.BatchSize, decodeGlyph, encodePrediction, impl.Classify)
+			return goai.ServeFake(ctx, DigitClassifierModel, &DigitClassifierModel.Methods[0], req.Inputs, req.BatchSize, decodeGlyph, encodePrediction, impl.Classify)
 		},
 	})
 }
 
 // GlyphTensors describes the tensors of digits.v1.Glyph, in field order.
-var GlyphTensors = []runtime.TensorDesc{
+var GlyphTensors = []goai.TensorDesc{
 	{Name: "pixels", Field: "pixels", DType: tensor.FP32, Shape: []int64{8, 8}},
 }
 
 // encodeGlyph appends the tensors of each Glyph of batch to e, in the order of
 // GlyphTensors.
-func encodeGlyph(e *runtime.Encoder, batch []*Glyph) {
+func encodeGlyph(e *goai.Encoder, batch []*Glyph) {
 	for _, x := range batch {
-		runtime.AppendTensor(e.Tensor(0), x.GetPixels())
+		goai.AppendTensor(e.Tensor(0), x.GetPixels())
 	}
 }
 
 // decodeGlyph sets each element of batch to a new Glyph holding the tensors of
 // its item in d, in the order of GlyphTensors.
-func decodeGlyph(d *runtime.Decoder, batch []*Glyph) {
+func decodeGlyph(d *goai.Decoder, batch []*Glyph) {
 	for i := range batch {
 		batch[i] = &Glyph{
-			Pixels: runtime.DecodeTensor[float32](d.Tensor(0), i),
+			Pixels: goai.DecodeTensor[float32](d.Tensor(0), i),
 		}
 	}
 }
 
 // PredictionTensors describes the tensors of digits.v1.Prediction, in field order.
-var PredictionTensors = []runtime.TensorDesc{
+var PredictionTensors = []goai.TensorDesc{
 	{Name: "probs", Field: "probs", DType: tensor.FP32, Shape: []int64{10}},
 }
 
 // encodePrediction appends the tensors of each Prediction of batch to e, in the
 // order of PredictionTensors.
-func encodePrediction(e *runtime.Encoder, batch []*Prediction) {
+func encodePrediction(e *goai.Encoder, batch []*Prediction) {
 	for _, x := range batch {
-		runtime.AppendTensor(e.Tensor(0), x.GetProbs())
+		goai.AppendTensor(e.Tensor(0), x.GetProbs())
 	}
 }
 
 // decodePrediction sets each element of batch to a new Prediction holding the
 // tensors of its item in d, in the order of PredictionTensors.
-func decodePrediction(d *runtime.Decoder, batch []*Prediction) {
+func decodePrediction(d *goai.Decoder, batch []*Prediction) {
 	for i := range batch {
 		batch[i] = &Prediction{
-			Probs: runtime.DecodeTensor[float32](d.Tensor(0), i),
+			Probs: goai.DecodeTensor[float32](d.Tensor(0), i),
 		}
 	}
 }

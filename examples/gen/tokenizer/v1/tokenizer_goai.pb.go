@@ -7,9 +7,9 @@ package tokenizerv1
 
 import (
 	context "context"
-	runtime "github.com/goai-dev/goai/runtime"
-	inferencetest "github.com/goai-dev/goai/runtime/inferencetest"
-	tensor "github.com/goai-dev/goai/runtime/tensor"
+	goai "github.com/goai-dev/goai"
+	inferencetest "github.com/goai-dev/goai/inferencetest"
+	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 	time "time"
 )
@@ -18,26 +18,26 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = runtime.SupportPackageIsVersion1
+const _ = goai.SupportPackageIsVersion1
 
 // TokenizerModel describes the model behind tokenizer.v1.Tokenizer
 // and the call policy of each of its rpcs: the service's default_call merged
 // with the rpc's own (goai.v1.call).
-var TokenizerModel = &runtime.ModelDesc{
+var TokenizerModel = &goai.ModelDesc{
 	Service:      "tokenizer.v1.Tokenizer",
-	Model:        runtime.ModelRef{Name: "tokenizer"},
-	Protocol:     runtime.ProtocolOpenInference,
+	Model:        goai.ModelRef{Name: "tokenizer"},
+	Protocol:     goai.ProtocolOpenInference,
 	MaxBatchSize: 32,
-	Methods: []runtime.MethodDesc{
+	Methods: []goai.MethodDesc{
 		{
 			Name:       "Tokenize",
 			FullMethod: "/tokenizer.v1.Tokenizer/Tokenize",
-			Model:      runtime.ModelRef{Name: "tokenizer"},
+			Model:      goai.ModelRef{Name: "tokenizer"},
 			Inputs:     SentenceTensors,
 			Outputs:    TokensTensors,
-			Policy: runtime.CallPolicy{
+			Policy: goai.CallPolicy{
 				Timeout: time.Second,
-				Retry: runtime.RetryPolicy{
+				Retry: goai.RetryPolicy{
 					MaxAttempts: 2,
 				},
 			},
@@ -50,16 +50,16 @@ var TokenizerModel = &runtime.ModelDesc{
 // tensors and call policies that TokenizerModel declares. It is safe for
 // concurrent use.
 type TokenizerModelClient struct {
-	caller *runtime.Caller
-	pool   *runtime.Pool // dialed by NewTokenizerModelClient, closed by Close; nil otherwise
+	caller *goai.Caller
+	pool   *goai.Pool // dialed by NewTokenizerModelClient, closed by Close; nil otherwise
 }
 
 // NewTokenizerModelClient returns a client of the model server at target, such
-// as "dns:///triton:8001", over connections it dials with [runtime.Dial] and
-// owns: Close closes them. opts configure both the connections and the client's
-// [runtime.Caller]; a transport security option is required.
-func NewTokenizerModelClient(target string, opts ...runtime.Option) (*TokenizerModelClient, error) {
-	pool, err := runtime.Dial(target, opts...)
+// as "dns:///triton:8001", over connections it dials with [goai.Dial] and owns:
+// Close closes them. opts configure both the connections and the client's
+// [goai.Caller]; a transport security option is required.
+func NewTokenizerModelClient(target string, opts ...goai.Option) (*TokenizerModelClient, error) {
+	pool, err := goai.Dial(target, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -69,28 +69,27 @@ func NewTokenizerModelClient(target string, opts ...runtime.Option) (*TokenizerM
 }
 
 // NewTokenizerModelClientFromConn returns a client calling through cc, such as
-// a [runtime.Pool] or a *grpc.ClientConn, which stays the caller's: Close
-// leaves it open. opts configure the client's [runtime.Caller].
-func NewTokenizerModelClientFromConn(cc grpc.ClientConnInterface, opts ...runtime.Option) *TokenizerModelClient {
-	return &TokenizerModelClient{caller: runtime.NewCaller(cc, TokenizerModel, opts...)}
+// a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves
+// it open. opts configure the client's [goai.Caller].
+func NewTokenizerModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *TokenizerModelClient {
+	return &TokenizerModelClient{caller: goai.NewCaller(cc, TokenizerModel, opts...)}
 }
 
 // Tokenize turns one sentence into token ids.
 //
 // It makes one ModelInfer call of model "tokenizer" with in, under the policy
 // of TokenizerModel.Methods[0]; opts change the policy for this call.
-func (c *TokenizerModelClient) Tokenize(ctx context.Context, in *Sentence, opts ...runtime.CallOption) (*Tokens, error) {
-	return runtime.Infer(ctx, c.caller, &TokenizerModel.Methods[0], in, encodeSentence, decodeTokens, opts...)
+func (c *TokenizerModelClient) Tokenize(ctx context.Context, in *Sentence, opts ...goai.CallOption) (*Tokens, error) {
+	return goai.Infer(ctx, c.caller, &TokenizerModel.Methods[0], in, encodeSentence, decodeTokens, opts...)
 }
 
 // TokenizeBatch is Tokenize for many Sentence messages: it stacks them along
 // the batch dimension into as few ModelInfer calls as the model's batch limits
 // allow, each under the policy of Tokenize, runs them in parallel, and returns
 // the results in the order of in. Data that does not fit its tensor fails the
-// whole batch before any call; an empty in makes none. See
-// [runtime.InferBatch].
-func (c *TokenizerModelClient) TokenizeBatch(ctx context.Context, in []*Sentence, opts ...runtime.CallOption) ([]*Tokens, error) {
-	return runtime.InferBatch(ctx, c.caller, &TokenizerModel.Methods[0], in, encodeSentence, decodeTokens, opts...)
+// whole batch before any call; an empty in makes none. See [goai.InferBatch].
+func (c *TokenizerModelClient) TokenizeBatch(ctx context.Context, in []*Sentence, opts ...goai.CallOption) ([]*Tokens, error) {
+	return goai.InferBatch(ctx, c.caller, &TokenizerModel.Methods[0], in, encodeSentence, decodeTokens, opts...)
 }
 
 // NewTokenizeBatcher returns a micro-batcher of Tokenize calls: concurrent
@@ -99,23 +98,23 @@ func (c *TokenizerModelClient) TokenizeBatch(ctx context.Context, in []*Sentence
 // each caller gets its own result. A batch holds at most the batching policy's
 // size and bytes, and only items that agree in every dynamic dimension. The
 // policy is TokenizerModel.Batching; opts override it field by field
-// ([runtime.WithBatcherPolicy]), set the options of each batch's call
-// ([runtime.WithBatcherCallOptions]) or configure the batcher. Close the
-// batcher before the client. See [runtime.InferBatcher].
-func (c *TokenizerModelClient) NewTokenizeBatcher(opts ...runtime.MicroBatchOption) *runtime.InferBatcher[*Sentence, *Tokens] {
-	return runtime.NewInferBatcher(c.caller, &TokenizerModel.Methods[0], encodeSentence, decodeTokens, opts...)
+// ([goai.WithBatcherPolicy]), set the options of each batch's call
+// ([goai.WithBatcherCallOptions]) or configure the batcher. Close the batcher
+// before the client. See [goai.InferBatcher].
+func (c *TokenizerModelClient) NewTokenizeBatcher(opts ...goai.MicroBatchOption) *goai.InferBatcher[*Sentence, *Tokens] {
+	return goai.NewInferBatcher(c.caller, &TokenizerModel.Methods[0], encodeSentence, decodeTokens, opts...)
 }
 
 // CheckModel compares the tensors that TokenizerModel declares with the
 // metadata the server reports for every model the client calls, and returns a
-// [*runtime.ContractError] listing every difference; see [runtime.CheckModel].
+// [*goai.ContractError] listing every difference; see [goai.CheckModel].
 func (c *TokenizerModelClient) CheckModel(ctx context.Context) error {
-	return runtime.CheckModel(ctx, c.caller.Conn(), TokenizerModel)
+	return goai.CheckModel(ctx, c.caller.Conn(), TokenizerModel)
 }
 
-// Caller returns the client's [runtime.Caller], to route calls between model
+// Caller returns the client's [goai.Caller], to route calls between model
 // versions or read the state of a model's breaker.
-func (c *TokenizerModelClient) Caller() *runtime.Caller {
+func (c *TokenizerModelClient) Caller() *goai.Caller {
 	return c.caller
 }
 
@@ -163,56 +162,56 @@ func RegisterTokenizerFake(srv *inferencetest.Server, impl TokenizerFake) error 
 			{Name: "attention_mask", DType: tensor.Int64, Shape: []int64{16}},
 		},
 		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return runtime.ServeFake(ctx, TokenizerModel, &TokenizerModel.Methods[0], req.Inputs, req.BatchSize, decodeSentence, encodeTokens, impl.Tokenize)
+			return goai.ServeFake(ctx, TokenizerModel, &TokenizerModel.Methods[0], req.Inputs, req.BatchSize, decodeSentence, encodeTokens, impl.Tokenize)
 		},
 	})
 }
 
 // SentenceTensors describes the tensors of tokenizer.v1.Sentence, in field order.
-var SentenceTensors = []runtime.TensorDesc{
+var SentenceTensors = []goai.TensorDesc{
 	{Name: "text", Field: "text", DType: tensor.Bytes},
 }
 
 // encodeSentence appends the tensors of each Sentence of batch to e, in the
 // order of SentenceTensors.
-func encodeSentence(e *runtime.Encoder, batch []*Sentence) {
+func encodeSentence(e *goai.Encoder, batch []*Sentence) {
 	for _, x := range batch {
-		runtime.AppendString(e.Tensor(0), x.GetText())
+		goai.AppendString(e.Tensor(0), x.GetText())
 	}
 }
 
 // decodeSentence sets each element of batch to a new Sentence holding the
 // tensors of its item in d, in the order of SentenceTensors.
-func decodeSentence(d *runtime.Decoder, batch []*Sentence) {
+func decodeSentence(d *goai.Decoder, batch []*Sentence) {
 	for i := range batch {
 		batch[i] = &Sentence{
-			Text: runtime.DecodeUTF8String(d.Tensor(0), i),
+			Text: goai.DecodeUTF8String(d.Tensor(0), i),
 		}
 	}
 }
 
 // TokensTensors describes the tensors of tokenizer.v1.Tokens, in field order.
-var TokensTensors = []runtime.TensorDesc{
+var TokensTensors = []goai.TensorDesc{
 	{Name: "input_ids", Field: "ids", DType: tensor.Int64, Shape: []int64{16}},
 	{Name: "attention_mask", Field: "mask", DType: tensor.Int64, Shape: []int64{16}},
 }
 
 // encodeTokens appends the tensors of each Tokens of batch to e, in the order
 // of TokensTensors.
-func encodeTokens(e *runtime.Encoder, batch []*Tokens) {
+func encodeTokens(e *goai.Encoder, batch []*Tokens) {
 	for _, x := range batch {
-		runtime.AppendTensor(e.Tensor(0), x.GetIds())
-		runtime.AppendTensor(e.Tensor(1), x.GetMask())
+		goai.AppendTensor(e.Tensor(0), x.GetIds())
+		goai.AppendTensor(e.Tensor(1), x.GetMask())
 	}
 }
 
 // decodeTokens sets each element of batch to a new Tokens holding the tensors
 // of its item in d, in the order of TokensTensors.
-func decodeTokens(d *runtime.Decoder, batch []*Tokens) {
+func decodeTokens(d *goai.Decoder, batch []*Tokens) {
 	for i := range batch {
 		batch[i] = &Tokens{
-			Ids:  runtime.DecodeTensor[int64](d.Tensor(0), i),
-			Mask: runtime.DecodeTensor[int64](d.Tensor(1), i),
+			Ids:  goai.DecodeTensor[int64](d.Tensor(0), i),
+			Mask: goai.DecodeTensor[int64](d.Tensor(1), i),
 		}
 	}
 }

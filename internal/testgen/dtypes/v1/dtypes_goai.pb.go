@@ -7,9 +7,9 @@ package dtypesv1
 
 import (
 	context "context"
-	runtime "github.com/goai-dev/goai/runtime"
-	inferencetest "github.com/goai-dev/goai/runtime/inferencetest"
-	tensor "github.com/goai-dev/goai/runtime/tensor"
+	goai "github.com/goai-dev/goai"
+	inferencetest "github.com/goai-dev/goai/inferencetest"
+	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 )
 
@@ -17,24 +17,24 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = runtime.SupportPackageIsVersion1
+const _ = goai.SupportPackageIsVersion1
 
 // EchoModel describes the model behind dtypes.v1.Echo
 // and the call policy of each of its rpcs: the service's default_call merged
 // with the rpc's own (goai.v1.call).
-var EchoModel = &runtime.ModelDesc{
+var EchoModel = &goai.ModelDesc{
 	Service:      "dtypes.v1.Echo",
-	Model:        runtime.ModelRef{Name: "echo"},
-	Protocol:     runtime.ProtocolOpenInference,
+	Model:        goai.ModelRef{Name: "echo"},
+	Protocol:     goai.ProtocolOpenInference,
 	MaxBatchSize: 8,
-	Batching: runtime.BatchingPolicy{
+	Batching: goai.BatchingPolicy{
 		MaxBytes: 2048,
 	},
-	Methods: []runtime.MethodDesc{
+	Methods: []goai.MethodDesc{
 		{
 			Name:       "Echo",
 			FullMethod: "/dtypes.v1.Echo/Echo",
-			Model:      runtime.ModelRef{Name: "echo"},
+			Model:      goai.ModelRef{Name: "echo"},
 			Inputs:     SampleTensors,
 			Outputs:    SampleTensors,
 		},
@@ -45,16 +45,16 @@ var EchoModel = &runtime.ModelDesc{
 // Open Inference Protocol (KServe v2, Triton), with the tensors and call
 // policies that EchoModel declares. It is safe for concurrent use.
 type EchoModelClient struct {
-	caller *runtime.Caller
-	pool   *runtime.Pool // dialed by NewEchoModelClient, closed by Close; nil otherwise
+	caller *goai.Caller
+	pool   *goai.Pool // dialed by NewEchoModelClient, closed by Close; nil otherwise
 }
 
 // NewEchoModelClient returns a client of the model server at target, such as
-// "dns:///triton:8001", over connections it dials with [runtime.Dial] and owns:
+// "dns:///triton:8001", over connections it dials with [goai.Dial] and owns:
 // Close closes them. opts configure both the connections and the client's
-// [runtime.Caller]; a transport security option is required.
-func NewEchoModelClient(target string, opts ...runtime.Option) (*EchoModelClient, error) {
-	pool, err := runtime.Dial(target, opts...)
+// [goai.Caller]; a transport security option is required.
+func NewEchoModelClient(target string, opts ...goai.Option) (*EchoModelClient, error) {
+	pool, err := goai.Dial(target, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -64,25 +64,25 @@ func NewEchoModelClient(target string, opts ...runtime.Option) (*EchoModelClient
 }
 
 // NewEchoModelClientFromConn returns a client calling through cc, such as a
-// [runtime.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves
-// it open. opts configure the client's [runtime.Caller].
-func NewEchoModelClientFromConn(cc grpc.ClientConnInterface, opts ...runtime.Option) *EchoModelClient {
-	return &EchoModelClient{caller: runtime.NewCaller(cc, EchoModel, opts...)}
+// [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves it
+// open. opts configure the client's [goai.Caller].
+func NewEchoModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *EchoModelClient {
+	return &EchoModelClient{caller: goai.NewCaller(cc, EchoModel, opts...)}
 }
 
 // Echo makes one ModelInfer call of model "echo" with in, under the policy of
 // EchoModel.Methods[0]; opts change the policy for this call.
-func (c *EchoModelClient) Echo(ctx context.Context, in *Sample, opts ...runtime.CallOption) (*Sample, error) {
-	return runtime.Infer(ctx, c.caller, &EchoModel.Methods[0], in, encodeSample, decodeSample, opts...)
+func (c *EchoModelClient) Echo(ctx context.Context, in *Sample, opts ...goai.CallOption) (*Sample, error) {
+	return goai.Infer(ctx, c.caller, &EchoModel.Methods[0], in, encodeSample, decodeSample, opts...)
 }
 
 // EchoBatch is Echo for many Sample messages: it stacks them along the batch
 // dimension into as few ModelInfer calls as the model's batch limits allow,
 // each under the policy of Echo, runs them in parallel, and returns the results
 // in the order of in. Data that does not fit its tensor fails the whole batch
-// before any call; an empty in makes none. See [runtime.InferBatch].
-func (c *EchoModelClient) EchoBatch(ctx context.Context, in []*Sample, opts ...runtime.CallOption) ([]*Sample, error) {
-	return runtime.InferBatch(ctx, c.caller, &EchoModel.Methods[0], in, encodeSample, decodeSample, opts...)
+// before any call; an empty in makes none. See [goai.InferBatch].
+func (c *EchoModelClient) EchoBatch(ctx context.Context, in []*Sample, opts ...goai.CallOption) ([]*Sample, error) {
+	return goai.InferBatch(ctx, c.caller, &EchoModel.Methods[0], in, encodeSample, decodeSample, opts...)
 }
 
 // NewEchoBatcher returns a micro-batcher of Echo calls: concurrent calls of its
@@ -91,23 +91,23 @@ func (c *EchoModelClient) EchoBatch(ctx context.Context, in []*Sample, opts ...r
 // own result. A batch holds at most the batching policy's size and bytes, and
 // only items that agree in every dynamic dimension. The policy is
 // EchoModel.Batching; opts override it field by field
-// ([runtime.WithBatcherPolicy]), set the options of each batch's call
-// ([runtime.WithBatcherCallOptions]) or configure the batcher. Close the
-// batcher before the client. See [runtime.InferBatcher].
-func (c *EchoModelClient) NewEchoBatcher(opts ...runtime.MicroBatchOption) *runtime.InferBatcher[*Sample, *Sample] {
-	return runtime.NewInferBatcher(c.caller, &EchoModel.Methods[0], encodeSample, decodeSample, opts...)
+// ([goai.WithBatcherPolicy]), set the options of each batch's call
+// ([goai.WithBatcherCallOptions]) or configure the batcher. Close the batcher
+// before the client. See [goai.InferBatcher].
+func (c *EchoModelClient) NewEchoBatcher(opts ...goai.MicroBatchOption) *goai.InferBatcher[*Sample, *Sample] {
+	return goai.NewInferBatcher(c.caller, &EchoModel.Methods[0], encodeSample, decodeSample, opts...)
 }
 
 // CheckModel compares the tensors that EchoModel declares with the metadata the
 // server reports for every model the client calls, and returns a
-// [*runtime.ContractError] listing every difference; see [runtime.CheckModel].
+// [*goai.ContractError] listing every difference; see [goai.CheckModel].
 func (c *EchoModelClient) CheckModel(ctx context.Context) error {
-	return runtime.CheckModel(ctx, c.caller.Conn(), EchoModel)
+	return goai.CheckModel(ctx, c.caller.Conn(), EchoModel)
 }
 
-// Caller returns the client's [runtime.Caller], to route calls between model
+// Caller returns the client's [goai.Caller], to route calls between model
 // versions or read the state of a model's breaker.
-func (c *EchoModelClient) Caller() *runtime.Caller {
+func (c *EchoModelClient) Caller() *goai.Caller {
 	return c.caller
 }
 
@@ -186,7 +186,7 @@ func RegisterEchoFake(srv *inferencetest.Server, impl EchoFake) error {
 			{Name: "sequence", DType: tensor.FP32, Shape: []int64{-1}},
 		},
 		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return runtime.ServeFake(ctx, EchoModel, &EchoModel.Methods[0], req.Inputs, req.BatchSize, decodeSample, encodeSample, impl.Echo)
+			return goai.ServeFake(ctx, EchoModel, &EchoModel.Methods[0], req.Inputs, req.BatchSize, decodeSample, encodeSample, impl.Echo)
 		},
 	})
 }
@@ -194,15 +194,15 @@ func RegisterEchoFake(srv *inferencetest.Server, impl EchoFake) error {
 // SummarizerModel describes the model behind dtypes.v1.Summarizer
 // and the call policy of each of its rpcs: the service's default_call merged
 // with the rpc's own (goai.v1.call).
-var SummarizerModel = &runtime.ModelDesc{
+var SummarizerModel = &goai.ModelDesc{
 	Service:  "dtypes.v1.Summarizer",
-	Model:    runtime.ModelRef{Name: "scalars"},
-	Protocol: runtime.ProtocolOpenInference,
-	Methods: []runtime.MethodDesc{
+	Model:    goai.ModelRef{Name: "scalars"},
+	Protocol: goai.ProtocolOpenInference,
+	Methods: []goai.MethodDesc{
 		{
 			Name:       "Summarize",
 			FullMethod: "/dtypes.v1.Summarizer/Summarize",
-			Model:      runtime.ModelRef{Name: "scalars"},
+			Model:      goai.ModelRef{Name: "scalars"},
 			Inputs:     ScalarsTensors,
 			Outputs:    SummaryTensors,
 		},
@@ -214,16 +214,16 @@ var SummarizerModel = &runtime.ModelDesc{
 // tensors and call policies that SummarizerModel declares. It is safe for
 // concurrent use.
 type SummarizerModelClient struct {
-	caller *runtime.Caller
-	pool   *runtime.Pool // dialed by NewSummarizerModelClient, closed by Close; nil otherwise
+	caller *goai.Caller
+	pool   *goai.Pool // dialed by NewSummarizerModelClient, closed by Close; nil otherwise
 }
 
 // NewSummarizerModelClient returns a client of the model server at target, such
-// as "dns:///triton:8001", over connections it dials with [runtime.Dial] and
-// owns: Close closes them. opts configure both the connections and the client's
-// [runtime.Caller]; a transport security option is required.
-func NewSummarizerModelClient(target string, opts ...runtime.Option) (*SummarizerModelClient, error) {
-	pool, err := runtime.Dial(target, opts...)
+// as "dns:///triton:8001", over connections it dials with [goai.Dial] and owns:
+// Close closes them. opts configure both the connections and the client's
+// [goai.Caller]; a transport security option is required.
+func NewSummarizerModelClient(target string, opts ...goai.Option) (*SummarizerModelClient, error) {
+	pool, err := goai.Dial(target, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -233,30 +233,30 @@ func NewSummarizerModelClient(target string, opts ...runtime.Option) (*Summarize
 }
 
 // NewSummarizerModelClientFromConn returns a client calling through cc, such as
-// a [runtime.Pool] or a *grpc.ClientConn, which stays the caller's: Close
-// leaves it open. opts configure the client's [runtime.Caller].
-func NewSummarizerModelClientFromConn(cc grpc.ClientConnInterface, opts ...runtime.Option) *SummarizerModelClient {
-	return &SummarizerModelClient{caller: runtime.NewCaller(cc, SummarizerModel, opts...)}
+// a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves
+// it open. opts configure the client's [goai.Caller].
+func NewSummarizerModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *SummarizerModelClient {
+	return &SummarizerModelClient{caller: goai.NewCaller(cc, SummarizerModel, opts...)}
 }
 
 // Summarize describes the scalars in words.
 //
 // It makes one ModelInfer call of model "scalars" with in, under the policy of
 // SummarizerModel.Methods[0]; opts change the policy for this call.
-func (c *SummarizerModelClient) Summarize(ctx context.Context, in *Scalars, opts ...runtime.CallOption) (*Summary, error) {
-	return runtime.Infer(ctx, c.caller, &SummarizerModel.Methods[0], in, encodeScalars, decodeSummary, opts...)
+func (c *SummarizerModelClient) Summarize(ctx context.Context, in *Scalars, opts ...goai.CallOption) (*Summary, error) {
+	return goai.Infer(ctx, c.caller, &SummarizerModel.Methods[0], in, encodeScalars, decodeSummary, opts...)
 }
 
 // CheckModel compares the tensors that SummarizerModel declares with the
 // metadata the server reports for every model the client calls, and returns a
-// [*runtime.ContractError] listing every difference; see [runtime.CheckModel].
+// [*goai.ContractError] listing every difference; see [goai.CheckModel].
 func (c *SummarizerModelClient) CheckModel(ctx context.Context) error {
-	return runtime.CheckModel(ctx, c.caller.Conn(), SummarizerModel)
+	return goai.CheckModel(ctx, c.caller.Conn(), SummarizerModel)
 }
 
-// Caller returns the client's [runtime.Caller], to route calls between model
+// Caller returns the client's [goai.Caller], to route calls between model
 // versions or read the state of a model's breaker.
-func (c *SummarizerModelClient) Caller() *runtime.Caller {
+func (c *SummarizerModelClient) Caller() *goai.Caller {
 	return c.caller
 }
 
@@ -309,13 +309,13 @@ func RegisterSummarizerFake(srv *inferencetest.Server, impl SummarizerFake) erro
 			{Name: "histogram", DType: tensor.Int16, Shape: []int64{4}},
 		},
 		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return runtime.ServeFake(ctx, SummarizerModel, &SummarizerModel.Methods[0], req.Inputs, req.BatchSize, decodeScalars, encodeSummary, impl.Summarize)
+			return goai.ServeFake(ctx, SummarizerModel, &SummarizerModel.Methods[0], req.Inputs, req.BatchSize, decodeScalars, encodeSummary, impl.Summarize)
 		},
 	})
 }
 
 // SampleTensors describes the tensors of dtypes.v1.Sample, in field order.
-var SampleTensors = []runtime.TensorDesc{
+var SampleTensors = []goai.TensorDesc{
 	{Name: "fp32_values", Field: "fp32_values", DType: tensor.FP32, Shape: []int64{2}},
 	{Name: "fp16_values", Field: "fp16_values", DType: tensor.FP16, Shape: []int64{2}},
 	{Name: "bf16_values", Field: "bf16_values", DType: tensor.BF16, Shape: []int64{2}},
@@ -338,58 +338,58 @@ var SampleTensors = []runtime.TensorDesc{
 
 // encodeSample appends the tensors of each Sample of batch to e, in the order
 // of SampleTensors.
-func encodeSample(e *runtime.Encoder, batch []*Sample) {
+func encodeSample(e *goai.Encoder, batch []*Sample) {
 	for _, x := range batch {
-		runtime.AppendTensor(e.Tensor(0), x.GetFp32Values())
-		runtime.AppendTensor(e.Tensor(1), x.GetFp16Values())
-		runtime.AppendTensor(e.Tensor(2), x.GetBf16Values())
-		runtime.AppendTensor(e.Tensor(3), x.GetFp64Values())
-		runtime.AppendTensor(e.Tensor(4), x.GetInt8Values())
-		runtime.AppendTensor(e.Tensor(5), x.GetInt16Values())
-		runtime.AppendTensor(e.Tensor(6), x.GetInt32Values())
-		runtime.AppendTensor(e.Tensor(7), x.GetInt64Values())
-		runtime.AppendTensor(e.Tensor(8), x.GetUint8Values())
-		runtime.AppendTensor(e.Tensor(9), x.GetUint16Values())
-		runtime.AppendTensor(e.Tensor(10), x.GetUint32Values())
-		runtime.AppendTensor(e.Tensor(11), x.GetUint64Values())
-		runtime.AppendTensor(e.Tensor(12), x.GetBoolValues())
-		runtime.AppendStrings(e.Tensor(13), x.GetWords())
-		runtime.AppendStrings(e.Tensor(14), x.GetBlobs())
-		runtime.AppendRaw(e.Tensor(15), x.GetRawFp16())
-		runtime.AppendRaw(e.Tensor(16), x.GetRawUint16())
-		runtime.AppendTensor(e.Tensor(17), x.GetSequence())
+		goai.AppendTensor(e.Tensor(0), x.GetFp32Values())
+		goai.AppendTensor(e.Tensor(1), x.GetFp16Values())
+		goai.AppendTensor(e.Tensor(2), x.GetBf16Values())
+		goai.AppendTensor(e.Tensor(3), x.GetFp64Values())
+		goai.AppendTensor(e.Tensor(4), x.GetInt8Values())
+		goai.AppendTensor(e.Tensor(5), x.GetInt16Values())
+		goai.AppendTensor(e.Tensor(6), x.GetInt32Values())
+		goai.AppendTensor(e.Tensor(7), x.GetInt64Values())
+		goai.AppendTensor(e.Tensor(8), x.GetUint8Values())
+		goai.AppendTensor(e.Tensor(9), x.GetUint16Values())
+		goai.AppendTensor(e.Tensor(10), x.GetUint32Values())
+		goai.AppendTensor(e.Tensor(11), x.GetUint64Values())
+		goai.AppendTensor(e.Tensor(12), x.GetBoolValues())
+		goai.AppendStrings(e.Tensor(13), x.GetWords())
+		goai.AppendStrings(e.Tensor(14), x.GetBlobs())
+		goai.AppendRaw(e.Tensor(15), x.GetRawFp16())
+		goai.AppendRaw(e.Tensor(16), x.GetRawUint16())
+		goai.AppendTensor(e.Tensor(17), x.GetSequence())
 	}
 }
 
 // decodeSample sets each element of batch to a new Sample holding the tensors
 // of its item in d, in the order of SampleTensors.
-func decodeSample(d *runtime.Decoder, batch []*Sample) {
+func decodeSample(d *goai.Decoder, batch []*Sample) {
 	for i := range batch {
 		batch[i] = &Sample{
-			Fp32Values:   runtime.DecodeTensor[float32](d.Tensor(0), i),
-			Fp16Values:   runtime.DecodeTensor[float32](d.Tensor(1), i),
-			Bf16Values:   runtime.DecodeTensor[float32](d.Tensor(2), i),
-			Fp64Values:   runtime.DecodeTensor[float64](d.Tensor(3), i),
-			Int8Values:   runtime.DecodeTensor[int32](d.Tensor(4), i),
-			Int16Values:  runtime.DecodeTensor[int32](d.Tensor(5), i),
-			Int32Values:  runtime.DecodeTensor[int32](d.Tensor(6), i),
-			Int64Values:  runtime.DecodeTensor[int64](d.Tensor(7), i),
-			Uint8Values:  runtime.DecodeTensor[uint32](d.Tensor(8), i),
-			Uint16Values: runtime.DecodeTensor[uint32](d.Tensor(9), i),
-			Uint32Values: runtime.DecodeTensor[uint32](d.Tensor(10), i),
-			Uint64Values: runtime.DecodeTensor[uint64](d.Tensor(11), i),
-			BoolValues:   runtime.DecodeTensor[bool](d.Tensor(12), i),
-			Words:        runtime.DecodeUTF8Strings(d.Tensor(13), i),
-			Blobs:        runtime.DecodeStrings[[]byte](d.Tensor(14), i),
-			RawFp16:      runtime.DecodeRaw(d.Tensor(15), i),
-			RawUint16:    runtime.DecodeRaw(d.Tensor(16), i),
-			Sequence:     runtime.DecodeTensor[float32](d.Tensor(17), i),
+			Fp32Values:   goai.DecodeTensor[float32](d.Tensor(0), i),
+			Fp16Values:   goai.DecodeTensor[float32](d.Tensor(1), i),
+			Bf16Values:   goai.DecodeTensor[float32](d.Tensor(2), i),
+			Fp64Values:   goai.DecodeTensor[float64](d.Tensor(3), i),
+			Int8Values:   goai.DecodeTensor[int32](d.Tensor(4), i),
+			Int16Values:  goai.DecodeTensor[int32](d.Tensor(5), i),
+			Int32Values:  goai.DecodeTensor[int32](d.Tensor(6), i),
+			Int64Values:  goai.DecodeTensor[int64](d.Tensor(7), i),
+			Uint8Values:  goai.DecodeTensor[uint32](d.Tensor(8), i),
+			Uint16Values: goai.DecodeTensor[uint32](d.Tensor(9), i),
+			Uint32Values: goai.DecodeTensor[uint32](d.Tensor(10), i),
+			Uint64Values: goai.DecodeTensor[uint64](d.Tensor(11), i),
+			BoolValues:   goai.DecodeTensor[bool](d.Tensor(12), i),
+			Words:        goai.DecodeUTF8Strings(d.Tensor(13), i),
+			Blobs:        goai.DecodeStrings[[]byte](d.Tensor(14), i),
+			RawFp16:      goai.DecodeRaw(d.Tensor(15), i),
+			RawUint16:    goai.DecodeRaw(d.Tensor(16), i),
+			Sequence:     goai.DecodeTensor[float32](d.Tensor(17), i),
 		}
 	}
 }
 
 // ScalarsTensors describes the tensors of dtypes.v1.Scalars, in field order.
-var ScalarsTensors = []runtime.TensorDesc{
+var ScalarsTensors = []goai.TensorDesc{
 	{Name: "ratio", Field: "ratio", DType: tensor.FP64},
 	{Name: "count", Field: "count", DType: tensor.Int64, Shape: []int64{1}},
 	{Name: "label", Field: "label", DType: tensor.Bytes},
@@ -401,56 +401,56 @@ var ScalarsTensors = []runtime.TensorDesc{
 
 // encodeScalars appends the tensors of each Scalars of batch to e, in the order
 // of ScalarsTensors.
-func encodeScalars(e *runtime.Encoder, batch []*Scalars) {
+func encodeScalars(e *goai.Encoder, batch []*Scalars) {
 	for _, x := range batch {
-		runtime.AppendScalar(e.Tensor(0), x.GetRatio())
-		runtime.AppendScalar(e.Tensor(1), x.GetCount())
-		runtime.AppendString(e.Tensor(2), x.GetLabel())
-		runtime.AppendString(e.Tensor(3), x.GetBlob())
-		runtime.AppendScalar(e.Tensor(4), x.GetFlag())
-		runtime.AppendScalar(e.Tensor(5), x.GetLevel())
-		runtime.AppendScalar(e.Tensor(6), x.GetWeight())
+		goai.AppendScalar(e.Tensor(0), x.GetRatio())
+		goai.AppendScalar(e.Tensor(1), x.GetCount())
+		goai.AppendString(e.Tensor(2), x.GetLabel())
+		goai.AppendString(e.Tensor(3), x.GetBlob())
+		goai.AppendScalar(e.Tensor(4), x.GetFlag())
+		goai.AppendScalar(e.Tensor(5), x.GetLevel())
+		goai.AppendScalar(e.Tensor(6), x.GetWeight())
 	}
 }
 
 // decodeScalars sets each element of batch to a new Scalars holding the tensors
 // of its item in d, in the order of ScalarsTensors.
-func decodeScalars(d *runtime.Decoder, batch []*Scalars) {
+func decodeScalars(d *goai.Decoder, batch []*Scalars) {
 	for i := range batch {
 		batch[i] = &Scalars{
-			Ratio:  runtime.DecodeScalar[float64](d.Tensor(0), i),
-			Count:  new(runtime.DecodeScalar[int64](d.Tensor(1), i)),
-			Label:  new(runtime.DecodeUTF8String(d.Tensor(2), i)),
-			Blob:   runtime.DecodeString[[]byte](d.Tensor(3), i),
-			Flag:   runtime.DecodeScalar[bool](d.Tensor(4), i),
-			Level:  runtime.DecodeScalar[uint32](d.Tensor(5), i),
-			Weight: runtime.DecodeScalar[float32](d.Tensor(6), i),
+			Ratio:  goai.DecodeScalar[float64](d.Tensor(0), i),
+			Count:  new(goai.DecodeScalar[int64](d.Tensor(1), i)),
+			Label:  new(goai.DecodeUTF8String(d.Tensor(2), i)),
+			Blob:   goai.DecodeString[[]byte](d.Tensor(3), i),
+			Flag:   goai.DecodeScalar[bool](d.Tensor(4), i),
+			Level:  goai.DecodeScalar[uint32](d.Tensor(5), i),
+			Weight: goai.DecodeScalar[float32](d.Tensor(6), i),
 		}
 	}
 }
 
 // SummaryTensors describes the tensors of dtypes.v1.Summary, in field order.
-var SummaryTensors = []runtime.TensorDesc{
+var SummaryTensors = []goai.TensorDesc{
 	{Name: "TEXT", Field: "text", DType: tensor.Bytes},
 	{Name: "histogram", Field: "histogram", DType: tensor.Int16, Shape: []int64{4}},
 }
 
 // encodeSummary appends the tensors of each Summary of batch to e, in the order
 // of SummaryTensors.
-func encodeSummary(e *runtime.Encoder, batch []*Summary) {
+func encodeSummary(e *goai.Encoder, batch []*Summary) {
 	for _, x := range batch {
-		runtime.AppendString(e.Tensor(0), x.GetText())
-		runtime.AppendTensor(e.Tensor(1), x.GetHistogram())
+		goai.AppendString(e.Tensor(0), x.GetText())
+		goai.AppendTensor(e.Tensor(1), x.GetHistogram())
 	}
 }
 
 // decodeSummary sets each element of batch to a new Summary holding the tensors
 // of its item in d, in the order of SummaryTensors.
-func decodeSummary(d *runtime.Decoder, batch []*Summary) {
+func decodeSummary(d *goai.Decoder, batch []*Summary) {
 	for i := range batch {
 		batch[i] = &Summary{
-			Text:      runtime.DecodeUTF8String(d.Tensor(0), i),
-			Histogram: runtime.DecodeTensor[int32](d.Tensor(1), i),
+			Text:      goai.DecodeUTF8String(d.Tensor(0), i),
+			Histogram: goai.DecodeTensor[int32](d.Tensor(1), i),
 		}
 	}
 }

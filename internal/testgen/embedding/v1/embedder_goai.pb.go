@@ -7,9 +7,9 @@ package embeddingv1
 
 import (
 	context "context"
-	runtime "github.com/goai-dev/goai/runtime"
-	inferencetest "github.com/goai-dev/goai/runtime/inferencetest"
-	tensor "github.com/goai-dev/goai/runtime/tensor"
+	goai "github.com/goai-dev/goai"
+	inferencetest "github.com/goai-dev/goai/inferencetest"
+	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 	time "time"
 )
@@ -18,32 +18,32 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = runtime.SupportPackageIsVersion1
+const _ = goai.SupportPackageIsVersion1
 
 // EmbedderModel describes the model behind embedding.v1.Embedder
 // and the call policy of each of its rpcs: the service's default_call merged
 // with the rpc's own (goai.v1.call).
-var EmbedderModel = &runtime.ModelDesc{
+var EmbedderModel = &goai.ModelDesc{
 	Service:      "embedding.v1.Embedder",
-	Model:        runtime.ModelRef{Name: "e5-small"},
-	Protocol:     runtime.ProtocolOpenInference,
+	Model:        goai.ModelRef{Name: "e5-small"},
+	Protocol:     goai.ProtocolOpenInference,
 	MaxBatchSize: 64,
-	Batching: runtime.BatchingPolicy{
+	Batching: goai.BatchingPolicy{
 		MaxDelay: 5 * time.Millisecond,
 		MaxBytes: 8388608,
 	},
-	Limits: runtime.LimitPolicy{
+	Limits: goai.LimitPolicy{
 		RatePerSecond: 200,
 		Burst:         50,
 	},
-	Methods: []runtime.MethodDesc{
+	Methods: []goai.MethodDesc{
 		{
 			Name:       "Embed",
 			FullMethod: "/embedding.v1.Embedder/Embed",
-			Model:      runtime.ModelRef{Name: "e5-small"},
+			Model:      goai.ModelRef{Name: "e5-small"},
 			Inputs:     EmbedRequestTensors,
 			Outputs:    EmbeddingTensors,
-			Policy: runtime.CallPolicy{
+			Policy: goai.CallPolicy{
 				Timeout: 300 * time.Millisecond,
 			},
 		},
@@ -55,16 +55,16 @@ var EmbedderModel = &runtime.ModelDesc{
 // tensors and call policies that EmbedderModel declares. It is safe for
 // concurrent use.
 type EmbedderModelClient struct {
-	caller *runtime.Caller
-	pool   *runtime.Pool // dialed by NewEmbedderModelClient, closed by Close; nil otherwise
+	caller *goai.Caller
+	pool   *goai.Pool // dialed by NewEmbedderModelClient, closed by Close; nil otherwise
 }
 
 // NewEmbedderModelClient returns a client of the model server at target, such
-// as "dns:///triton:8001", over connections it dials with [runtime.Dial] and
-// owns: Close closes them. opts configure both the connections and the client's
-// [runtime.Caller]; a transport security option is required.
-func NewEmbedderModelClient(target string, opts ...runtime.Option) (*EmbedderModelClient, error) {
-	pool, err := runtime.Dial(target, opts...)
+// as "dns:///triton:8001", over connections it dials with [goai.Dial] and owns:
+// Close closes them. opts configure both the connections and the client's
+// [goai.Caller]; a transport security option is required.
+func NewEmbedderModelClient(target string, opts ...goai.Option) (*EmbedderModelClient, error) {
+	pool, err := goai.Dial(target, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -74,25 +74,25 @@ func NewEmbedderModelClient(target string, opts ...runtime.Option) (*EmbedderMod
 }
 
 // NewEmbedderModelClientFromConn returns a client calling through cc, such as a
-// [runtime.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves
-// it open. opts configure the client's [runtime.Caller].
-func NewEmbedderModelClientFromConn(cc grpc.ClientConnInterface, opts ...runtime.Option) *EmbedderModelClient {
-	return &EmbedderModelClient{caller: runtime.NewCaller(cc, EmbedderModel, opts...)}
+// [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves it
+// open. opts configure the client's [goai.Caller].
+func NewEmbedderModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *EmbedderModelClient {
+	return &EmbedderModelClient{caller: goai.NewCaller(cc, EmbedderModel, opts...)}
 }
 
 // Embed makes one ModelInfer call of model "e5-small" with in, under the policy
 // of EmbedderModel.Methods[0]; opts change the policy for this call.
-func (c *EmbedderModelClient) Embed(ctx context.Context, in *EmbedRequest, opts ...runtime.CallOption) (*Embedding, error) {
-	return runtime.Infer(ctx, c.caller, &EmbedderModel.Methods[0], in, encodeEmbedRequest, decodeEmbedding, opts...)
+func (c *EmbedderModelClient) Embed(ctx context.Context, in *EmbedRequest, opts ...goai.CallOption) (*Embedding, error) {
+	return goai.Infer(ctx, c.caller, &EmbedderModel.Methods[0], in, encodeEmbedRequest, decodeEmbedding, opts...)
 }
 
 // EmbedBatch is Embed for many EmbedRequest messages: it stacks them along the
 // batch dimension into as few ModelInfer calls as the model's batch limits
 // allow, each under the policy of Embed, runs them in parallel, and returns the
 // results in the order of in. Data that does not fit its tensor fails the whole
-// batch before any call; an empty in makes none. See [runtime.InferBatch].
-func (c *EmbedderModelClient) EmbedBatch(ctx context.Context, in []*EmbedRequest, opts ...runtime.CallOption) ([]*Embedding, error) {
-	return runtime.InferBatch(ctx, c.caller, &EmbedderModel.Methods[0], in, encodeEmbedRequest, decodeEmbedding, opts...)
+// batch before any call; an empty in makes none. See [goai.InferBatch].
+func (c *EmbedderModelClient) EmbedBatch(ctx context.Context, in []*EmbedRequest, opts ...goai.CallOption) ([]*Embedding, error) {
+	return goai.InferBatch(ctx, c.caller, &EmbedderModel.Methods[0], in, encodeEmbedRequest, decodeEmbedding, opts...)
 }
 
 // NewEmbedBatcher returns a micro-batcher of Embed calls: concurrent calls of
@@ -101,23 +101,23 @@ func (c *EmbedderModelClient) EmbedBatch(ctx context.Context, in []*EmbedRequest
 // its own result. A batch holds at most the batching policy's size and bytes,
 // and only items that agree in every dynamic dimension. The policy is
 // EmbedderModel.Batching; opts override it field by field
-// ([runtime.WithBatcherPolicy]), set the options of each batch's call
-// ([runtime.WithBatcherCallOptions]) or configure the batcher. Close the
-// batcher before the client. See [runtime.InferBatcher].
-func (c *EmbedderModelClient) NewEmbedBatcher(opts ...runtime.MicroBatchOption) *runtime.InferBatcher[*EmbedRequest, *Embedding] {
-	return runtime.NewInferBatcher(c.caller, &EmbedderModel.Methods[0], encodeEmbedRequest, decodeEmbedding, opts...)
+// ([goai.WithBatcherPolicy]), set the options of each batch's call
+// ([goai.WithBatcherCallOptions]) or configure the batcher. Close the batcher
+// before the client. See [goai.InferBatcher].
+func (c *EmbedderModelClient) NewEmbedBatcher(opts ...goai.MicroBatchOption) *goai.InferBatcher[*EmbedRequest, *Embedding] {
+	return goai.NewInferBatcher(c.caller, &EmbedderModel.Methods[0], encodeEmbedRequest, decodeEmbedding, opts...)
 }
 
 // CheckModel compares the tensors that EmbedderModel declares with the metadata
 // the server reports for every model the client calls, and returns a
-// [*runtime.ContractError] listing every difference; see [runtime.CheckModel].
+// [*goai.ContractError] listing every difference; see [goai.CheckModel].
 func (c *EmbedderModelClient) CheckModel(ctx context.Context) error {
-	return runtime.CheckModel(ctx, c.caller.Conn(), EmbedderModel)
+	return goai.CheckModel(ctx, c.caller.Conn(), EmbedderModel)
 }
 
-// Caller returns the client's [runtime.Caller], to route calls between model
+// Caller returns the client's [goai.Caller], to route calls between model
 // versions or read the state of a model's breaker.
-func (c *EmbedderModelClient) Caller() *runtime.Caller {
+func (c *EmbedderModelClient) Caller() *goai.Caller {
 	return c.caller
 }
 
@@ -165,59 +165,59 @@ func RegisterEmbedderFake(srv *inferencetest.Server, impl EmbedderFake) error {
 			{Name: "last_hidden_state", DType: tensor.BF16, Shape: []int64{-1, 384}},
 		},
 		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return runtime.ServeFake(ctx, EmbedderModel, &EmbedderModel.Methods[0], req.Inputs, req.BatchSize, decodeEmbedRequest, encodeEmbedding, impl.Embed)
+			return goai.ServeFake(ctx, EmbedderModel, &EmbedderModel.Methods[0], req.Inputs, req.BatchSize, decodeEmbedRequest, encodeEmbedding, impl.Embed)
 		},
 	})
 }
 
 // EmbedRequestTensors describes the tensors of embedding.v1.EmbedRequest, in field order.
-var EmbedRequestTensors = []runtime.TensorDesc{
+var EmbedRequestTensors = []goai.TensorDesc{
 	{Name: "input_ids", Field: "input_ids", DType: tensor.Int64, Shape: []int64{-1}},
 	{Name: "attention_mask", Field: "attention_mask", DType: tensor.Int64, Shape: []int64{-1}},
 }
 
 // encodeEmbedRequest appends the tensors of each EmbedRequest of batch to e, in
 // the order of EmbedRequestTensors.
-func encodeEmbedRequest(e *runtime.Encoder, batch []*EmbedRequest) {
+func encodeEmbedRequest(e *goai.Encoder, batch []*EmbedRequest) {
 	for _, x := range batch {
-		runtime.AppendTensor(e.Tensor(0), x.GetInputIds())
-		runtime.AppendTensor(e.Tensor(1), x.GetAttentionMask())
+		goai.AppendTensor(e.Tensor(0), x.GetInputIds())
+		goai.AppendTensor(e.Tensor(1), x.GetAttentionMask())
 	}
 }
 
 // decodeEmbedRequest sets each element of batch to a new EmbedRequest holding
 // the tensors of its item in d, in the order of EmbedRequestTensors.
-func decodeEmbedRequest(d *runtime.Decoder, batch []*EmbedRequest) {
+func decodeEmbedRequest(d *goai.Decoder, batch []*EmbedRequest) {
 	for i := range batch {
 		batch[i] = &EmbedRequest{
-			InputIds:      runtime.DecodeTensor[int64](d.Tensor(0), i),
-			AttentionMask: runtime.DecodeTensor[int64](d.Tensor(1), i),
+			InputIds:      goai.DecodeTensor[int64](d.Tensor(0), i),
+			AttentionMask: goai.DecodeTensor[int64](d.Tensor(1), i),
 		}
 	}
 }
 
 // EmbeddingTensors describes the tensors of embedding.v1.Embedding, in field order.
-var EmbeddingTensors = []runtime.TensorDesc{
+var EmbeddingTensors = []goai.TensorDesc{
 	{Name: "pooler_output", Field: "sentence", DType: tensor.FP16, Shape: []int64{-1}},
 	{Name: "last_hidden_state", Field: "tokens", DType: tensor.BF16, Shape: []int64{-1, 384}},
 }
 
 // encodeEmbedding appends the tensors of each Embedding of batch to e, in the
 // order of EmbeddingTensors.
-func encodeEmbedding(e *runtime.Encoder, batch []*Embedding) {
+func encodeEmbedding(e *goai.Encoder, batch []*Embedding) {
 	for _, x := range batch {
-		runtime.AppendTensor(e.Tensor(0), x.GetSentence())
-		runtime.AppendRaw(e.Tensor(1), x.GetTokens())
+		goai.AppendTensor(e.Tensor(0), x.GetSentence())
+		goai.AppendRaw(e.Tensor(1), x.GetTokens())
 	}
 }
 
 // decodeEmbedding sets each element of batch to a new Embedding holding the
 // tensors of its item in d, in the order of EmbeddingTensors.
-func decodeEmbedding(d *runtime.Decoder, batch []*Embedding) {
+func decodeEmbedding(d *goai.Decoder, batch []*Embedding) {
 	for i := range batch {
 		batch[i] = &Embedding{
-			Sentence: runtime.DecodeTensor[float32](d.Tensor(0), i),
-			Tokens:   runtime.DecodeRaw(d.Tensor(1), i),
+			Sentence: goai.DecodeTensor[float32](d.Tensor(0), i),
+			Tokens:   goai.DecodeRaw(d.Tensor(1), i),
 		}
 	}
 }

@@ -7,8 +7,8 @@ package modelsyncv1
 
 import (
 	context "context"
-	runtime "github.com/goai-dev/goai/runtime"
-	tensor "github.com/goai-dev/goai/runtime/tensor"
+	goai "github.com/goai-dev/goai"
+	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	time "time"
@@ -18,28 +18,28 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = runtime.SupportPackageIsVersion1
+const _ = goai.SupportPackageIsVersion1
 
 // ModelSyncModel describes the model behind modelsync.v1.ModelSync
 // and the call policy of each of its rpcs: the service's default_call merged
 // with the rpc's own (goai.v1.call).
-var ModelSyncModel = &runtime.ModelDesc{
+var ModelSyncModel = &goai.ModelDesc{
 	Service:  "modelsync.v1.ModelSync",
-	Protocol: runtime.ProtocolDirect,
-	Methods: []runtime.MethodDesc{
+	Protocol: goai.ProtocolDirect,
+	Methods: []goai.MethodDesc{
 		{
 			Name:       "PushParams",
 			FullMethod: "/modelsync.v1.ModelSync/PushParams",
-			Policy: runtime.CallPolicy{
+			Policy: goai.CallPolicy{
 				Timeout: 5 * time.Second,
-				Retry: runtime.RetryPolicy{
+				Retry: goai.RetryPolicy{
 					MaxAttempts:    5,
 					InitialBackoff: 100 * time.Millisecond,
 					MaxBackoff:     2 * time.Second,
 					Multiplier:     1.6,
 					RetryableCodes: []codes.Code{codes.Unavailable, codes.Aborted},
 				},
-				Breaker: runtime.BreakerPolicy{
+				Breaker: goai.BreakerPolicy{
 					ConsecutiveFailures: 3,
 					OpenTimeout:         30 * time.Second,
 				},
@@ -50,16 +50,16 @@ var ModelSyncModel = &runtime.ModelDesc{
 			Name:       "ApplyGradients",
 			FullMethod: "/modelsync.v1.ModelSync/ApplyGradients",
 			Inputs:     GradientUpdateTensors,
-			Policy: runtime.CallPolicy{
+			Policy: goai.CallPolicy{
 				Timeout: 5 * time.Second,
-				Retry: runtime.RetryPolicy{
+				Retry: goai.RetryPolicy{
 					MaxAttempts:    5,
 					InitialBackoff: 100 * time.Millisecond,
 					MaxBackoff:     2 * time.Second,
 					Multiplier:     1.6,
 					RetryableCodes: []codes.Code{codes.Unavailable, codes.Aborted},
 				},
-				Breaker: runtime.BreakerPolicy{
+				Breaker: goai.BreakerPolicy{
 					ConsecutiveFailures: 3,
 					OpenTimeout:         30 * time.Second,
 				},
@@ -69,16 +69,16 @@ var ModelSyncModel = &runtime.ModelDesc{
 			Name:       "WatchParams",
 			FullMethod: "/modelsync.v1.ModelSync/WatchParams",
 			Outputs:    ModelParamsTensors,
-			Policy: runtime.CallPolicy{
+			Policy: goai.CallPolicy{
 				Timeout: 5 * time.Second,
-				Retry: runtime.RetryPolicy{
+				Retry: goai.RetryPolicy{
 					MaxAttempts:    5,
 					InitialBackoff: 100 * time.Millisecond,
 					MaxBackoff:     2 * time.Second,
 					Multiplier:     1.6,
 					RetryableCodes: []codes.Code{codes.Unavailable, codes.Aborted},
 				},
-				Breaker: runtime.BreakerPolicy{
+				Breaker: goai.BreakerPolicy{
 					ConsecutiveFailures: 3,
 					OpenTimeout:         30 * time.Second,
 				},
@@ -98,17 +98,17 @@ var ModelSyncModel = &runtime.ModelDesc{
 // Streaming rpcs have no method, as a stream has no single attempt for the
 // policies to retry: call WatchParams on NewModelSyncClient(c.Caller().Conn()).
 type ModelSyncModelClient struct {
-	caller *runtime.Caller
+	caller *goai.Caller
 	stub   ModelSyncClient
-	pool   *runtime.Pool // dialed by NewModelSyncModelClient, closed by Close; nil otherwise
+	pool   *goai.Pool // dialed by NewModelSyncModelClient, closed by Close; nil otherwise
 }
 
 // NewModelSyncModelClient returns a client of the server at target, such as
-// "dns:///model-sync:443", over connections it dials with [runtime.Dial] and
-// owns: Close closes them. opts configure both the connections and the client's
-// [runtime.Caller]; a transport security option is required.
-func NewModelSyncModelClient(target string, opts ...runtime.Option) (*ModelSyncModelClient, error) {
-	pool, err := runtime.Dial(target, opts...)
+// "dns:///model-sync:443", over connections it dials with [goai.Dial] and owns:
+// Close closes them. opts configure both the connections and the client's
+// [goai.Caller]; a transport security option is required.
+func NewModelSyncModelClient(target string, opts ...goai.Option) (*ModelSyncModelClient, error) {
+	pool, err := goai.Dial(target, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -118,10 +118,10 @@ func NewModelSyncModelClient(target string, opts ...runtime.Option) (*ModelSyncM
 }
 
 // NewModelSyncModelClientFromConn returns a client calling through cc, such as
-// a [runtime.Pool] or a *grpc.ClientConn, which stays the caller's: Close
-// leaves it open. opts configure the client's [runtime.Caller].
-func NewModelSyncModelClientFromConn(cc grpc.ClientConnInterface, opts ...runtime.Option) *ModelSyncModelClient {
-	return &ModelSyncModelClient{caller: runtime.NewCaller(cc, ModelSyncModel, opts...), stub: NewModelSyncClient(cc)}
+// a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves
+// it open. opts configure the client's [goai.Caller].
+func NewModelSyncModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *ModelSyncModelClient {
+	return &ModelSyncModelClient{caller: goai.NewCaller(cc, ModelSyncModel, opts...), stub: NewModelSyncClient(cc)}
 }
 
 // PushParams is idempotent: the server keys parameters by model and step,
@@ -130,9 +130,9 @@ func NewModelSyncModelClientFromConn(cc grpc.ClientConnInterface, opts ...runtim
 //
 // It calls rpc PushParams with in, once its tensors fit their shapes, under the
 // policy of ModelSyncModel.Methods[0]; being idempotent, it is retried as the
-// policy says. opts change the policy for this call. See [runtime.CallDirect].
-func (c *ModelSyncModelClient) PushParams(ctx context.Context, in *SyncRequest, opts ...runtime.CallOption) (*ModelAck, error) {
-	return runtime.CallDirect(ctx, c.caller, &ModelSyncModel.Methods[0], in, c.checkPushParams, c.stub.PushParams, opts...)
+// policy says. opts change the policy for this call. See [goai.CallDirect].
+func (c *ModelSyncModelClient) PushParams(ctx context.Context, in *SyncRequest, opts ...goai.CallOption) (*ModelAck, error) {
+	return goai.CallDirect(ctx, c.caller, &ModelSyncModel.Methods[0], in, c.checkPushParams, c.stub.PushParams, opts...)
 }
 
 // checkPushParams checks the length of every tensor in in, a request of
@@ -140,13 +140,13 @@ func (c *ModelSyncModelClient) PushParams(ctx context.Context, in *SyncRequest, 
 // message fields.
 func (c *ModelSyncModelClient) checkPushParams(in *SyncRequest) error {
 	if m1 := in.GetParams(); m1 != nil {
-		if err := runtime.CheckTensorLength(&ModelParamsTensors[0], len(m1.GetWeights())); err != nil {
+		if err := goai.CheckTensorLength(&ModelParamsTensors[0], len(m1.GetWeights())); err != nil {
 			return err
 		}
-		if err := runtime.CheckTensorLength(&ModelParamsTensors[1], len(m1.GetBias())); err != nil {
+		if err := goai.CheckTensorLength(&ModelParamsTensors[1], len(m1.GetBias())); err != nil {
 			return err
 		}
-		if err := runtime.CheckRawTensorLength(&ModelParamsTensors[2], len(m1.GetScales())); err != nil {
+		if err := goai.CheckRawTensorLength(&ModelParamsTensors[2], len(m1.GetScales())); err != nil {
 			return err
 		}
 	}
@@ -160,24 +160,23 @@ func (c *ModelSyncModelClient) checkPushParams(in *SyncRequest) error {
 // It calls rpc ApplyGradients with in, once its tensors fit their shapes, under
 // the policy of ModelSyncModel.Methods[1]; not being idempotent, it is never
 // retried once sent. opts change the policy for this call. See
-// [runtime.CallDirect].
-func (c *ModelSyncModelClient) ApplyGradients(ctx context.Context, in *GradientUpdate, opts ...runtime.CallOption) (*ModelAck, error) {
-	return runtime.CallDirect(ctx, c.caller, &ModelSyncModel.Methods[1], in, c.checkApplyGradients, c.stub.ApplyGradients, opts...)
+// [goai.CallDirect].
+func (c *ModelSyncModelClient) ApplyGradients(ctx context.Context, in *GradientUpdate, opts ...goai.CallOption) (*ModelAck, error) {
+	return goai.CallDirect(ctx, c.caller, &ModelSyncModel.Methods[1], in, c.checkApplyGradients, c.stub.ApplyGradients, opts...)
 }
 
 // checkApplyGradients checks the length of every tensor in in, a request of
 // ApplyGradients, against its shape, in field order, descending into set
 // singular message fields.
 func (c *ModelSyncModelClient) checkApplyGradients(in *GradientUpdate) error {
-	if err := runtime.CheckTensorLength(&GradientUpdateTensors[0], len(in.GetGradients())); err != nil {
+	if err := goai.CheckTensorLength(&GradientUpdateTensors[0], len(in.GetGradients())); err != nil {
 		return err
 	}
 	return nil
 }
 
-// Caller returns the client's [runtime.Caller], to read the state of its
-// breaker.
-func (c *ModelSyncModelClient) Caller() *runtime.Caller {
+// Caller returns the client's [goai.Caller], to read the state of its breaker.
+func (c *ModelSyncModelClient) Caller() *goai.Caller {
 	return c.caller
 }
 
@@ -192,7 +191,7 @@ func (c *ModelSyncModelClient) Close() error {
 }
 
 // ModelParamsTensors describes the tensors of modelsync.v1.ModelParams, in field order.
-var ModelParamsTensors = []runtime.TensorDesc{
+var ModelParamsTensors = []goai.TensorDesc{
 	{Name: "weights", Field: "weights", DType: tensor.FP32, Shape: []int64{-1, 4, 4}},
 	{Name: "bias", Field: "bias", DType: tensor.FP32, Shape: []int64{4}},
 	{Name: "scales", Field: "scales", DType: tensor.FP16, Shape: []int64{4}},
@@ -200,6 +199,6 @@ var ModelParamsTensors = []runtime.TensorDesc{
 }
 
 // GradientUpdateTensors describes the tensors of modelsync.v1.GradientUpdate, in field order.
-var GradientUpdateTensors = []runtime.TensorDesc{
+var GradientUpdateTensors = []goai.TensorDesc{
 	{Name: "gradients", Field: "gradients", DType: tensor.FP32, Shape: []int64{-1, 4, 4}},
 }

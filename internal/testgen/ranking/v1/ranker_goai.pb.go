@@ -7,9 +7,9 @@ package rankingv1
 
 import (
 	context "context"
-	runtime "github.com/goai-dev/goai/runtime"
-	inferencetest "github.com/goai-dev/goai/runtime/inferencetest"
-	tensor "github.com/goai-dev/goai/runtime/tensor"
+	goai "github.com/goai-dev/goai"
+	inferencetest "github.com/goai-dev/goai/inferencetest"
+	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 	time "time"
 )
@@ -18,42 +18,42 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = runtime.SupportPackageIsVersion1
+const _ = goai.SupportPackageIsVersion1
 
 // RankerModel describes the model behind ranking.v1.Ranker
 // and the call policy of each of its rpcs: the service's default_call merged
 // with the rpc's own (goai.v1.call).
-var RankerModel = &runtime.ModelDesc{
+var RankerModel = &goai.ModelDesc{
 	Service:      "ranking.v1.Ranker",
-	Model:        runtime.ModelRef{Name: "ranker", Version: "7"},
-	Protocol:     runtime.ProtocolOpenInference,
+	Model:        goai.ModelRef{Name: "ranker", Version: "7"},
+	Protocol:     goai.ProtocolOpenInference,
 	MaxBatchSize: 128,
-	Batching: runtime.BatchingPolicy{
+	Batching: goai.BatchingPolicy{
 		MaxSize:  64,
 		MaxDelay: time.Millisecond,
 		MaxQueue: 1024,
 	},
-	Limits: runtime.LimitPolicy{
+	Limits: goai.LimitPolicy{
 		RatePerSecond: 500,
 		Burst:         50,
 		MaxConcurrent: 64,
 		FailFast:      true,
 	},
-	Fallback: &runtime.ModelRef{Name: "ranker-lite", Version: "1"},
-	Methods: []runtime.MethodDesc{
+	Fallback: &goai.ModelRef{Name: "ranker-lite", Version: "1"},
+	Methods: []goai.MethodDesc{
 		{
 			Name:       "Rank",
 			FullMethod: "/ranking.v1.Ranker/Rank",
-			Model:      runtime.ModelRef{Name: "ranker", Version: "7"},
+			Model:      goai.ModelRef{Name: "ranker", Version: "7"},
 			Inputs:     RankRequestTensors,
 			Outputs:    RankResponseTensors,
-			Policy: runtime.CallPolicy{
+			Policy: goai.CallPolicy{
 				Timeout: 50 * time.Millisecond,
-				Retry: runtime.RetryPolicy{
+				Retry: goai.RetryPolicy{
 					MaxAttempts: 2,
 					Jitter:      0.1,
 				},
-				Breaker: runtime.BreakerPolicy{
+				Breaker: goai.BreakerPolicy{
 					ConsecutiveFailures: 10,
 					OpenTimeout:         5 * time.Second,
 				},
@@ -62,16 +62,16 @@ var RankerModel = &runtime.ModelDesc{
 		{
 			Name:       "RankDeep",
 			FullMethod: "/ranking.v1.Ranker/RankDeep",
-			Model:      runtime.ModelRef{Name: "ranker-large", Version: "2"},
+			Model:      goai.ModelRef{Name: "ranker-large", Version: "2"},
 			Inputs:     RankRequestTensors,
 			Outputs:    RankResponseTensors,
-			Policy: runtime.CallPolicy{
+			Policy: goai.CallPolicy{
 				Timeout: 250 * time.Millisecond,
-				Retry: runtime.RetryPolicy{
+				Retry: goai.RetryPolicy{
 					MaxAttempts: 2,
 					Jitter:      0.1,
 				},
-				Breaker: runtime.BreakerPolicy{
+				Breaker: goai.BreakerPolicy{
 					ConsecutiveFailures: 10,
 					OpenTimeout:         5 * time.Second,
 				},
@@ -85,16 +85,16 @@ var RankerModel = &runtime.ModelDesc{
 // the Open Inference Protocol (KServe v2, Triton), with the tensors and call
 // policies that RankerModel declares. It is safe for concurrent use.
 type RankerModelClient struct {
-	caller *runtime.Caller
-	pool   *runtime.Pool // dialed by NewRankerModelClient, closed by Close; nil otherwise
+	caller *goai.Caller
+	pool   *goai.Pool // dialed by NewRankerModelClient, closed by Close; nil otherwise
 }
 
 // NewRankerModelClient returns a client of the model server at target, such as
-// "dns:///triton:8001", over connections it dials with [runtime.Dial] and owns:
+// "dns:///triton:8001", over connections it dials with [goai.Dial] and owns:
 // Close closes them. opts configure both the connections and the client's
-// [runtime.Caller]; a transport security option is required.
-func NewRankerModelClient(target string, opts ...runtime.Option) (*RankerModelClient, error) {
-	pool, err := runtime.Dial(target, opts...)
+// [goai.Caller]; a transport security option is required.
+func NewRankerModelClient(target string, opts ...goai.Option) (*RankerModelClient, error) {
+	pool, err := goai.Dial(target, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -104,18 +104,18 @@ func NewRankerModelClient(target string, opts ...runtime.Option) (*RankerModelCl
 }
 
 // NewRankerModelClientFromConn returns a client calling through cc, such as a
-// [runtime.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves
-// it open. opts configure the client's [runtime.Caller].
-func NewRankerModelClientFromConn(cc grpc.ClientConnInterface, opts ...runtime.Option) *RankerModelClient {
-	return &RankerModelClient{caller: runtime.NewCaller(cc, RankerModel, opts...)}
+// [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves it
+// open. opts configure the client's [goai.Caller].
+func NewRankerModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *RankerModelClient {
+	return &RankerModelClient{caller: goai.NewCaller(cc, RankerModel, opts...)}
 }
 
 // Rank ranks with the default model.
 //
 // It makes one ModelInfer call of model "ranker" version "7" with in, under the
 // policy of RankerModel.Methods[0]; opts change the policy for this call.
-func (c *RankerModelClient) Rank(ctx context.Context, in *RankRequest, opts ...runtime.CallOption) (*RankResponse, error) {
-	return runtime.Infer(ctx, c.caller, &RankerModel.Methods[0], in, encodeRankRequest, decodeRankResponse, opts...)
+func (c *RankerModelClient) Rank(ctx context.Context, in *RankRequest, opts ...goai.CallOption) (*RankResponse, error) {
+	return goai.Infer(ctx, c.caller, &RankerModel.Methods[0], in, encodeRankRequest, decodeRankResponse, opts...)
 }
 
 // RankDeep ranks with the larger model, for the top of the feed.
@@ -123,27 +123,26 @@ func (c *RankerModelClient) Rank(ctx context.Context, in *RankRequest, opts ...r
 // It makes one ModelInfer call of model "ranker-large" version "2" with in,
 // under the policy of RankerModel.Methods[1]; opts change the policy for this
 // call.
-func (c *RankerModelClient) RankDeep(ctx context.Context, in *RankRequest, opts ...runtime.CallOption) (*RankResponse, error) {
-	return runtime.Infer(ctx, c.caller, &RankerModel.Methods[1], in, encodeRankRequest, decodeRankResponse, opts...)
+func (c *RankerModelClient) RankDeep(ctx context.Context, in *RankRequest, opts ...goai.CallOption) (*RankResponse, error) {
+	return goai.Infer(ctx, c.caller, &RankerModel.Methods[1], in, encodeRankRequest, decodeRankResponse, opts...)
 }
 
 // RankBatch is Rank for many RankRequest messages: it stacks them along the
 // batch dimension into as few ModelInfer calls as the model's batch limits
 // allow, each under the policy of Rank, runs them in parallel, and returns the
 // results in the order of in. Data that does not fit its tensor fails the whole
-// batch before any call; an empty in makes none. See [runtime.InferBatch].
-func (c *RankerModelClient) RankBatch(ctx context.Context, in []*RankRequest, opts ...runtime.CallOption) ([]*RankResponse, error) {
-	return runtime.InferBatch(ctx, c.caller, &RankerModel.Methods[0], in, encodeRankRequest, decodeRankResponse, opts...)
+// batch before any call; an empty in makes none. See [goai.InferBatch].
+func (c *RankerModelClient) RankBatch(ctx context.Context, in []*RankRequest, opts ...goai.CallOption) ([]*RankResponse, error) {
+	return goai.InferBatch(ctx, c.caller, &RankerModel.Methods[0], in, encodeRankRequest, decodeRankResponse, opts...)
 }
 
 // RankDeepBatch is RankDeep for many RankRequest messages: it stacks them along
 // the batch dimension into as few ModelInfer calls as the model's batch limits
 // allow, each under the policy of RankDeep, runs them in parallel, and returns
 // the results in the order of in. Data that does not fit its tensor fails the
-// whole batch before any call; an empty in makes none. See
-// [runtime.InferBatch].
-func (c *RankerModelClient) RankDeepBatch(ctx context.Context, in []*RankRequest, opts ...runtime.CallOption) ([]*RankResponse, error) {
-	return runtime.InferBatch(ctx, c.caller, &RankerModel.Methods[1], in, encodeRankRequest, decodeRankResponse, opts...)
+// whole batch before any call; an empty in makes none. See [goai.InferBatch].
+func (c *RankerModelClient) RankDeepBatch(ctx context.Context, in []*RankRequest, opts ...goai.CallOption) ([]*RankResponse, error) {
+	return goai.InferBatch(ctx, c.caller, &RankerModel.Methods[1], in, encodeRankRequest, decodeRankResponse, opts...)
 }
 
 // NewRankBatcher returns a micro-batcher of Rank calls: concurrent calls of its
@@ -152,11 +151,11 @@ func (c *RankerModelClient) RankDeepBatch(ctx context.Context, in []*RankRequest
 // own result. A batch holds at most the batching policy's size and bytes, and
 // only items that agree in every dynamic dimension. The policy is
 // RankerModel.Batching; opts override it field by field
-// ([runtime.WithBatcherPolicy]), set the options of each batch's call
-// ([runtime.WithBatcherCallOptions]) or configure the batcher. Close the
-// batcher before the client. See [runtime.InferBatcher].
-func (c *RankerModelClient) NewRankBatcher(opts ...runtime.MicroBatchOption) *runtime.InferBatcher[*RankRequest, *RankResponse] {
-	return runtime.NewInferBatcher(c.caller, &RankerModel.Methods[0], encodeRankRequest, decodeRankResponse, opts...)
+// ([goai.WithBatcherPolicy]), set the options of each batch's call
+// ([goai.WithBatcherCallOptions]) or configure the batcher. Close the batcher
+// before the client. See [goai.InferBatcher].
+func (c *RankerModelClient) NewRankBatcher(opts ...goai.MicroBatchOption) *goai.InferBatcher[*RankRequest, *RankResponse] {
+	return goai.NewInferBatcher(c.caller, &RankerModel.Methods[0], encodeRankRequest, decodeRankResponse, opts...)
 }
 
 // NewRankDeepBatcher returns a micro-batcher of RankDeep calls: concurrent
@@ -165,23 +164,23 @@ func (c *RankerModelClient) NewRankBatcher(opts ...runtime.MicroBatchOption) *ru
 // each caller gets its own result. A batch holds at most the batching policy's
 // size and bytes, and only items that agree in every dynamic dimension. The
 // policy is RankerModel.Batching; opts override it field by field
-// ([runtime.WithBatcherPolicy]), set the options of each batch's call
-// ([runtime.WithBatcherCallOptions]) or configure the batcher. Close the
-// batcher before the client. See [runtime.InferBatcher].
-func (c *RankerModelClient) NewRankDeepBatcher(opts ...runtime.MicroBatchOption) *runtime.InferBatcher[*RankRequest, *RankResponse] {
-	return runtime.NewInferBatcher(c.caller, &RankerModel.Methods[1], encodeRankRequest, decodeRankResponse, opts...)
+// ([goai.WithBatcherPolicy]), set the options of each batch's call
+// ([goai.WithBatcherCallOptions]) or configure the batcher. Close the batcher
+// before the client. See [goai.InferBatcher].
+func (c *RankerModelClient) NewRankDeepBatcher(opts ...goai.MicroBatchOption) *goai.InferBatcher[*RankRequest, *RankResponse] {
+	return goai.NewInferBatcher(c.caller, &RankerModel.Methods[1], encodeRankRequest, decodeRankResponse, opts...)
 }
 
 // CheckModel compares the tensors that RankerModel declares with the metadata
 // the server reports for every model the client calls, and returns a
-// [*runtime.ContractError] listing every difference; see [runtime.CheckModel].
+// [*goai.ContractError] listing every difference; see [goai.CheckModel].
 func (c *RankerModelClient) CheckModel(ctx context.Context) error {
-	return runtime.CheckModel(ctx, c.caller.Conn(), RankerModel)
+	return goai.CheckModel(ctx, c.caller.Conn(), RankerModel)
 }
 
-// Caller returns the client's [runtime.Caller], to route calls between model
+// Caller returns the client's [goai.Caller], to route calls between model
 // versions or read the state of a model's breaker.
-func (c *RankerModelClient) Caller() *runtime.Caller {
+func (c *RankerModelClient) Caller() *goai.Caller {
 	return c.caller
 }
 
@@ -236,7 +235,7 @@ func RegisterRankerFake(srv *inferencetest.Server, impl RankerFake) error {
 		Inputs:       rankRequestSpecs,
 		Outputs:      rankResponseSpecs,
 		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return runtime.ServeFake(ctx, RankerModel, &RankerModel.Methods[0], req.Inputs, req.BatchSize, decodeRankRequest, encodeRankResponse, impl.Rank)
+			return goai.ServeFake(ctx, RankerModel, &RankerModel.Methods[0], req.Inputs, req.BatchSize, decodeRankRequest, encodeRankResponse, impl.Rank)
 		},
 	}); err != nil {
 		return err
@@ -248,7 +247,7 @@ func RegisterRankerFake(srv *inferencetest.Server, impl RankerFake) error {
 		Inputs:       rankRequestSpecs,
 		Outputs:      rankResponseSpecs,
 		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return runtime.ServeFake(ctx, RankerModel, &RankerModel.Methods[1], req.Inputs, req.BatchSize, decodeRankRequest, encodeRankResponse, impl.RankDeep)
+			return goai.ServeFake(ctx, RankerModel, &RankerModel.Methods[1], req.Inputs, req.BatchSize, decodeRankRequest, encodeRankResponse, impl.RankDeep)
 		},
 	}); err != nil {
 		return err
@@ -260,13 +259,13 @@ func RegisterRankerFake(srv *inferencetest.Server, impl RankerFake) error {
 		Inputs:       rankRequestSpecs,
 		Outputs:      rankResponseSpecs,
 		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return runtime.ServeFake(ctx, RankerModel, &RankerModel.Methods[0], req.Inputs, req.BatchSize, decodeRankRequest, encodeRankResponse, impl.Rank)
+			return goai.ServeFake(ctx, RankerModel, &RankerModel.Methods[0], req.Inputs, req.BatchSize, decodeRankRequest, encodeRankResponse, impl.Rank)
 		},
 	})
 }
 
 // RankRequestTensors describes the tensors of ranking.v1.RankRequest, in field order.
-var RankRequestTensors = []runtime.TensorDesc{
+var RankRequestTensors = []goai.TensorDesc{
 	{Name: "user_id", Field: "user_id", DType: tensor.Int64, Shape: []int64{1}},
 	{Name: "item_ids", Field: "item_ids", DType: tensor.Uint64, Shape: []int64{-1}},
 	{Name: "item_categories", Field: "item_categories", DType: tensor.Int16, Shape: []int64{-1}},
@@ -280,41 +279,41 @@ var RankRequestTensors = []runtime.TensorDesc{
 
 // encodeRankRequest appends the tensors of each RankRequest of batch to e, in
 // the order of RankRequestTensors.
-func encodeRankRequest(e *runtime.Encoder, batch []*RankRequest) {
+func encodeRankRequest(e *goai.Encoder, batch []*RankRequest) {
 	for _, x := range batch {
-		runtime.AppendScalar(e.Tensor(0), x.GetUserId())
-		runtime.AppendTensor(e.Tensor(1), x.GetItemIds())
-		runtime.AppendTensor(e.Tensor(2), x.GetItemCategories())
-		runtime.AppendTensor(e.Tensor(3), x.GetItemAgeDays())
-		runtime.AppendTensor(e.Tensor(4), x.GetHourOfDay())
-		runtime.AppendTensor(e.Tensor(5), x.GetSeenBefore())
-		runtime.AppendTensor(e.Tensor(6), x.GetItemPrices())
-		runtime.AppendRaw(e.Tensor(7), x.GetUserEmbedding())
-		runtime.AppendString(e.Tensor(8), x.GetLocale())
+		goai.AppendScalar(e.Tensor(0), x.GetUserId())
+		goai.AppendTensor(e.Tensor(1), x.GetItemIds())
+		goai.AppendTensor(e.Tensor(2), x.GetItemCategories())
+		goai.AppendTensor(e.Tensor(3), x.GetItemAgeDays())
+		goai.AppendTensor(e.Tensor(4), x.GetHourOfDay())
+		goai.AppendTensor(e.Tensor(5), x.GetSeenBefore())
+		goai.AppendTensor(e.Tensor(6), x.GetItemPrices())
+		goai.AppendRaw(e.Tensor(7), x.GetUserEmbedding())
+		goai.AppendString(e.Tensor(8), x.GetLocale())
 	}
 }
 
 // decodeRankRequest sets each element of batch to a new RankRequest holding the
 // tensors of its item in d, in the order of RankRequestTensors; its other
 // fields stay unset.
-func decodeRankRequest(d *runtime.Decoder, batch []*RankRequest) {
+func decodeRankRequest(d *goai.Decoder, batch []*RankRequest) {
 	for i := range batch {
 		batch[i] = &RankRequest{
-			UserId:         runtime.DecodeScalar[int64](d.Tensor(0), i),
-			ItemIds:        runtime.DecodeTensor[uint64](d.Tensor(1), i),
-			ItemCategories: runtime.DecodeTensor[int32](d.Tensor(2), i),
-			ItemAgeDays:    runtime.DecodeTensor[int32](d.Tensor(3), i),
-			HourOfDay:      runtime.DecodeTensor[uint32](d.Tensor(4), i),
-			SeenBefore:     runtime.DecodeTensor[bool](d.Tensor(5), i),
-			ItemPrices:     runtime.DecodeTensor[float64](d.Tensor(6), i),
-			UserEmbedding:  runtime.DecodeRaw(d.Tensor(7), i),
-			Locale:         runtime.DecodeUTF8String(d.Tensor(8), i),
+			UserId:         goai.DecodeScalar[int64](d.Tensor(0), i),
+			ItemIds:        goai.DecodeTensor[uint64](d.Tensor(1), i),
+			ItemCategories: goai.DecodeTensor[int32](d.Tensor(2), i),
+			ItemAgeDays:    goai.DecodeTensor[int32](d.Tensor(3), i),
+			HourOfDay:      goai.DecodeTensor[uint32](d.Tensor(4), i),
+			SeenBefore:     goai.DecodeTensor[bool](d.Tensor(5), i),
+			ItemPrices:     goai.DecodeTensor[float64](d.Tensor(6), i),
+			UserEmbedding:  goai.DecodeRaw(d.Tensor(7), i),
+			Locale:         goai.DecodeUTF8String(d.Tensor(8), i),
 		}
 	}
 }
 
 // RankResponseTensors describes the tensors of ranking.v1.RankResponse, in field order.
-var RankResponseTensors = []runtime.TensorDesc{
+var RankResponseTensors = []goai.TensorDesc{
 	{Name: "scores", Field: "scores", DType: tensor.FP32, Shape: []int64{-1}},
 	{Name: "positions", Field: "positions", DType: tensor.Uint16, Shape: []int64{-1}},
 	{Name: "model_ids", Field: "model_ids", DType: tensor.Int32, Shape: []int64{1}},
@@ -323,24 +322,24 @@ var RankResponseTensors = []runtime.TensorDesc{
 
 // encodeRankResponse appends the tensors of each RankResponse of batch to e, in
 // the order of RankResponseTensors.
-func encodeRankResponse(e *runtime.Encoder, batch []*RankResponse) {
+func encodeRankResponse(e *goai.Encoder, batch []*RankResponse) {
 	for _, x := range batch {
-		runtime.AppendTensor(e.Tensor(0), x.GetScores())
-		runtime.AppendTensor(e.Tensor(1), x.GetPositions())
-		runtime.AppendTensor(e.Tensor(2), x.GetModelIds())
-		runtime.AppendStrings(e.Tensor(3), x.GetExplanations())
+		goai.AppendTensor(e.Tensor(0), x.GetScores())
+		goai.AppendTensor(e.Tensor(1), x.GetPositions())
+		goai.AppendTensor(e.Tensor(2), x.GetModelIds())
+		goai.AppendStrings(e.Tensor(3), x.GetExplanations())
 	}
 }
 
 // decodeRankResponse sets each element of batch to a new RankResponse holding
 // the tensors of its item in d, in the order of RankResponseTensors.
-func decodeRankResponse(d *runtime.Decoder, batch []*RankResponse) {
+func decodeRankResponse(d *goai.Decoder, batch []*RankResponse) {
 	for i := range batch {
 		batch[i] = &RankResponse{
-			Scores:       runtime.DecodeTensor[float32](d.Tensor(0), i),
-			Positions:    runtime.DecodeTensor[uint32](d.Tensor(1), i),
-			ModelIds:     runtime.DecodeTensor[int32](d.Tensor(2), i),
-			Explanations: runtime.DecodeStrings[[]byte](d.Tensor(3), i),
+			Scores:       goai.DecodeTensor[float32](d.Tensor(0), i),
+			Positions:    goai.DecodeTensor[uint32](d.Tensor(1), i),
+			ModelIds:     goai.DecodeTensor[int32](d.Tensor(2), i),
+			Explanations: goai.DecodeStrings[[]byte](d.Tensor(3), i),
 		}
 	}
 }

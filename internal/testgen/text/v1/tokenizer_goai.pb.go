@@ -7,9 +7,9 @@ package textv1
 
 import (
 	context "context"
-	runtime "github.com/goai-dev/goai/runtime"
-	inferencetest "github.com/goai-dev/goai/runtime/inferencetest"
-	tensor "github.com/goai-dev/goai/runtime/tensor"
+	goai "github.com/goai-dev/goai"
+	inferencetest "github.com/goai-dev/goai/inferencetest"
+	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 	time "time"
 )
@@ -18,25 +18,25 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = runtime.SupportPackageIsVersion1
+const _ = goai.SupportPackageIsVersion1
 
 // TokenizerModel describes the model behind text.v1.Tokenizer
 // and the call policy of each of its rpcs: the service's default_call merged
 // with the rpc's own (goai.v1.call).
-var TokenizerModel = &runtime.ModelDesc{
+var TokenizerModel = &goai.ModelDesc{
 	Service:  "text.v1.Tokenizer",
-	Model:    runtime.ModelRef{Name: "bert_tokenizer"},
-	Protocol: runtime.ProtocolOpenInference,
-	Methods: []runtime.MethodDesc{
+	Model:    goai.ModelRef{Name: "bert_tokenizer"},
+	Protocol: goai.ProtocolOpenInference,
+	Methods: []goai.MethodDesc{
 		{
 			Name:       "Tokenize",
 			FullMethod: "/text.v1.Tokenizer/Tokenize",
-			Model:      runtime.ModelRef{Name: "bert_tokenizer"},
+			Model:      goai.ModelRef{Name: "bert_tokenizer"},
 			Inputs:     TokenizeRequestTensors,
 			Outputs:    TokenizeResponseTensors,
-			Policy: runtime.CallPolicy{
+			Policy: goai.CallPolicy{
 				Timeout: 100 * time.Millisecond,
-				Retry: runtime.RetryPolicy{
+				Retry: goai.RetryPolicy{
 					MaxAttempts: 2,
 				},
 			},
@@ -48,16 +48,16 @@ var TokenizerModel = &runtime.ModelDesc{
 // of the Open Inference Protocol (KServe v2, Triton), with the tensors and call
 // policies that TokenizerModel declares. It is safe for concurrent use.
 type TokenizerModelClient struct {
-	caller *runtime.Caller
-	pool   *runtime.Pool // dialed by NewTokenizerModelClient, closed by Close; nil otherwise
+	caller *goai.Caller
+	pool   *goai.Pool // dialed by NewTokenizerModelClient, closed by Close; nil otherwise
 }
 
 // NewTokenizerModelClient returns a client of the model server at target, such
-// as "dns:///triton:8001", over connections it dials with [runtime.Dial] and
-// owns: Close closes them. opts configure both the connections and the client's
-// [runtime.Caller]; a transport security option is required.
-func NewTokenizerModelClient(target string, opts ...runtime.Option) (*TokenizerModelClient, error) {
-	pool, err := runtime.Dial(target, opts...)
+// as "dns:///triton:8001", over connections it dials with [goai.Dial] and owns:
+// Close closes them. opts configure both the connections and the client's
+// [goai.Caller]; a transport security option is required.
+func NewTokenizerModelClient(target string, opts ...goai.Option) (*TokenizerModelClient, error) {
+	pool, err := goai.Dial(target, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -67,29 +67,29 @@ func NewTokenizerModelClient(target string, opts ...runtime.Option) (*TokenizerM
 }
 
 // NewTokenizerModelClientFromConn returns a client calling through cc, such as
-// a [runtime.Pool] or a *grpc.ClientConn, which stays the caller's: Close
-// leaves it open. opts configure the client's [runtime.Caller].
-func NewTokenizerModelClientFromConn(cc grpc.ClientConnInterface, opts ...runtime.Option) *TokenizerModelClient {
-	return &TokenizerModelClient{caller: runtime.NewCaller(cc, TokenizerModel, opts...)}
+// a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves
+// it open. opts configure the client's [goai.Caller].
+func NewTokenizerModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *TokenizerModelClient {
+	return &TokenizerModelClient{caller: goai.NewCaller(cc, TokenizerModel, opts...)}
 }
 
 // Tokenize makes one ModelInfer call of model "bert_tokenizer" with in, under
 // the policy of TokenizerModel.Methods[0]; opts change the policy for this
 // call.
-func (c *TokenizerModelClient) Tokenize(ctx context.Context, in *TokenizeRequest, opts ...runtime.CallOption) (*TokenizeResponse, error) {
-	return runtime.Infer(ctx, c.caller, &TokenizerModel.Methods[0], in, encodeTokenizeRequest, decodeTokenizeResponse, opts...)
+func (c *TokenizerModelClient) Tokenize(ctx context.Context, in *TokenizeRequest, opts ...goai.CallOption) (*TokenizeResponse, error) {
+	return goai.Infer(ctx, c.caller, &TokenizerModel.Methods[0], in, encodeTokenizeRequest, decodeTokenizeResponse, opts...)
 }
 
 // CheckModel compares the tensors that TokenizerModel declares with the
 // metadata the server reports for every model the client calls, and returns a
-// [*runtime.ContractError] listing every difference; see [runtime.CheckModel].
+// [*goai.ContractError] listing every difference; see [goai.CheckModel].
 func (c *TokenizerModelClient) CheckModel(ctx context.Context) error {
-	return runtime.CheckModel(ctx, c.caller.Conn(), TokenizerModel)
+	return goai.CheckModel(ctx, c.caller.Conn(), TokenizerModel)
 }
 
-// Caller returns the client's [runtime.Caller], to route calls between model
+// Caller returns the client's [goai.Caller], to route calls between model
 // versions or read the state of a model's breaker.
-func (c *TokenizerModelClient) Caller() *runtime.Caller {
+func (c *TokenizerModelClient) Caller() *goai.Caller {
 	return c.caller
 }
 
@@ -137,60 +137,60 @@ func RegisterTokenizerFake(srv *inferencetest.Server, impl TokenizerFake) error 
 			{Name: "attention_mask", DType: tensor.Int64, Shape: []int64{-1}},
 		},
 		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return runtime.ServeFake(ctx, TokenizerModel, &TokenizerModel.Methods[0], req.Inputs, req.BatchSize, decodeTokenizeRequest, encodeTokenizeResponse, impl.Tokenize)
+			return goai.ServeFake(ctx, TokenizerModel, &TokenizerModel.Methods[0], req.Inputs, req.BatchSize, decodeTokenizeRequest, encodeTokenizeResponse, impl.Tokenize)
 		},
 	})
 }
 
 // TokenizeRequestTensors describes the tensors of text.v1.TokenizeRequest, in field order.
-var TokenizeRequestTensors = []runtime.TensorDesc{
+var TokenizeRequestTensors = []goai.TensorDesc{
 	{Name: "TEXT", Field: "text", DType: tensor.Bytes, Shape: []int64{1}},
 	{Name: "ADD_SPECIAL_TOKENS", Field: "add_special_tokens", DType: tensor.Bool},
 }
 
 // encodeTokenizeRequest appends the tensors of each TokenizeRequest of batch to
 // e, in the order of TokenizeRequestTensors.
-func encodeTokenizeRequest(e *runtime.Encoder, batch []*TokenizeRequest) {
+func encodeTokenizeRequest(e *goai.Encoder, batch []*TokenizeRequest) {
 	for _, x := range batch {
-		runtime.AppendString(e.Tensor(0), x.GetText())
-		runtime.AppendScalar(e.Tensor(1), x.GetAddSpecialTokens())
+		goai.AppendString(e.Tensor(0), x.GetText())
+		goai.AppendScalar(e.Tensor(1), x.GetAddSpecialTokens())
 	}
 }
 
 // decodeTokenizeRequest sets each element of batch to a new TokenizeRequest
 // holding the tensors of its item in d, in the order of TokenizeRequestTensors.
-func decodeTokenizeRequest(d *runtime.Decoder, batch []*TokenizeRequest) {
+func decodeTokenizeRequest(d *goai.Decoder, batch []*TokenizeRequest) {
 	for i := range batch {
 		batch[i] = &TokenizeRequest{
-			Text:             runtime.DecodeUTF8String(d.Tensor(0), i),
-			AddSpecialTokens: new(runtime.DecodeScalar[bool](d.Tensor(1), i)),
+			Text:             goai.DecodeUTF8String(d.Tensor(0), i),
+			AddSpecialTokens: new(goai.DecodeScalar[bool](d.Tensor(1), i)),
 		}
 	}
 }
 
 // TokenizeResponseTensors describes the tensors of text.v1.TokenizeResponse, in field order.
-var TokenizeResponseTensors = []runtime.TensorDesc{
+var TokenizeResponseTensors = []goai.TensorDesc{
 	{Name: "input_ids", Field: "input_ids", DType: tensor.Int64, Shape: []int64{-1}},
 	{Name: "attention_mask", Field: "attention_mask", DType: tensor.Int64, Shape: []int64{-1}},
 }
 
 // encodeTokenizeResponse appends the tensors of each TokenizeResponse of batch
 // to e, in the order of TokenizeResponseTensors.
-func encodeTokenizeResponse(e *runtime.Encoder, batch []*TokenizeResponse) {
+func encodeTokenizeResponse(e *goai.Encoder, batch []*TokenizeResponse) {
 	for _, x := range batch {
-		runtime.AppendTensor(e.Tensor(0), x.GetInputIds())
-		runtime.AppendTensor(e.Tensor(1), x.GetAttentionMask())
+		goai.AppendTensor(e.Tensor(0), x.GetInputIds())
+		goai.AppendTensor(e.Tensor(1), x.GetAttentionMask())
 	}
 }
 
 // decodeTokenizeResponse sets each element of batch to a new TokenizeResponse
 // holding the tensors of its item in d, in the order of
 // TokenizeResponseTensors.
-func decodeTokenizeResponse(d *runtime.Decoder, batch []*TokenizeResponse) {
+func decodeTokenizeResponse(d *goai.Decoder, batch []*TokenizeResponse) {
 	for i := range batch {
 		batch[i] = &TokenizeResponse{
-			InputIds:      runtime.DecodeTensor[int64](d.Tensor(0), i),
-			AttentionMask: runtime.DecodeTensor[int64](d.Tensor(1), i),
+			InputIds:      goai.DecodeTensor[int64](d.Tensor(0), i),
+			AttentionMask: goai.DecodeTensor[int64](d.Tensor(1), i),
 		}
 	}
 }

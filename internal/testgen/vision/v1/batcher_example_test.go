@@ -9,8 +9,8 @@ import (
 	"time"
 
 	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
-	"github.com/goai-dev/goai/runtime"
-	"github.com/goai-dev/goai/runtime/inferencetest"
+	"github.com/goai-dev/goai"
+	"github.com/goai-dev/goai/inferencetest"
 )
 
 // Concurrent single calls coalesced into one request: a server handling
@@ -30,7 +30,7 @@ func ExampleImageClassifierModelClient_NewClassifyOfflineBatcher() {
 		log.Fatal(err)
 	}
 	defer srv.Stop()
-	client, err := visionv1.NewImageClassifierModelClient(srv.Addr(), runtime.WithInsecure())
+	client, err := visionv1.NewImageClassifierModelClient(srv.Addr(), goai.WithInsecure())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func ExampleImageClassifierModelClient_NewClassifyOfflineBatcher() {
 	// The model's batching policy, from its annotation, waits 2ms for up
 	// to 16 images; here batches of 4 wait as long as they must, so that
 	// the example's output does not depend on timing.
-	batcher := client.NewClassifyOfflineBatcher(runtime.WithBatcherPolicy(runtime.BatchingPolicy{MaxSize: 4, MaxDelay: time.Hour}))
+	batcher := client.NewClassifyOfflineBatcher(goai.WithBatcherPolicy(goai.BatchingPolicy{MaxSize: 4, MaxDelay: time.Hour}))
 	defer batcher.Close()
 
 	classes := make([]int, 4)

@@ -7,8 +7,8 @@ import (
 	"slices"
 
 	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
-	"github.com/goai-dev/goai/runtime"
-	"github.com/goai-dev/goai/runtime/inferencetest"
+	"github.com/goai-dev/goai"
+	"github.com/goai-dev/goai/inferencetest"
 )
 
 // Code that classifies images, tested without a model server: the
@@ -31,8 +31,8 @@ func Example() {
 	}
 	defer srv.Stop()
 
-	// In production: visionv1.NewImageClassifierModelClient("dns:///triton:8001", runtime.WithTLSConfig(cfg)).
-	client, err := visionv1.NewImageClassifierModelClient(srv.Addr(), runtime.WithInsecure())
+	// In production: visionv1.NewImageClassifierModelClient("dns:///triton:8001", goai.WithTLSConfig(cfg)).
+	client, err := visionv1.NewImageClassifierModelClient(srv.Addr(), goai.WithInsecure())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func Example() {
 	// user waiting on a GPU server, too tight for a test on a busy
 	// machine, where a slow attempt would be retried. A test lifts both
 	// per call, as here: one request, however long it takes.
-	res, err := client.Classify(ctx, image(207), runtime.WithTimeout(0), runtime.WithAttemptTimeout(0))
+	res, err := client.Classify(ctx, image(207), goai.WithTimeout(0), goai.WithAttemptTimeout(0))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -7,9 +7,9 @@ package visionv1
 
 import (
 	context "context"
-	runtime "github.com/goai-dev/goai/runtime"
-	inferencetest "github.com/goai-dev/goai/runtime/inferencetest"
-	tensor "github.com/goai-dev/goai/runtime/tensor"
+	goai "github.com/goai-dev/goai"
+	inferencetest "github.com/goai-dev/goai/inferencetest"
+	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	time "time"
@@ -19,37 +19,37 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = runtime.SupportPackageIsVersion1
+const _ = goai.SupportPackageIsVersion1
 
 // ImageClassifierModel describes the model behind vision.v1.ImageClassifier
 // and the call policy of each of its rpcs: the service's default_call merged
 // with the rpc's own (goai.v1.call).
-var ImageClassifierModel = &runtime.ModelDesc{
+var ImageClassifierModel = &goai.ModelDesc{
 	Service:      "vision.v1.ImageClassifier",
-	Model:        runtime.ModelRef{Name: "resnet50", Version: "3"},
-	Protocol:     runtime.ProtocolOpenInference,
+	Model:        goai.ModelRef{Name: "resnet50", Version: "3"},
+	Protocol:     goai.ProtocolOpenInference,
 	MaxBatchSize: 32,
-	Batching: runtime.BatchingPolicy{
+	Batching: goai.BatchingPolicy{
 		MaxSize:  16,
 		MaxDelay: 2 * time.Millisecond,
 	},
-	Methods: []runtime.MethodDesc{
+	Methods: []goai.MethodDesc{
 		{
 			Name:       "Classify",
 			FullMethod: "/vision.v1.ImageClassifier/Classify",
-			Model:      runtime.ModelRef{Name: "resnet50", Version: "3"},
+			Model:      goai.ModelRef{Name: "resnet50", Version: "3"},
 			Inputs:     ImageTensors,
 			Outputs:    ClassificationTensors,
-			Policy: runtime.CallPolicy{
+			Policy: goai.CallPolicy{
 				Timeout:        200 * time.Millisecond,
 				AttemptTimeout: 80 * time.Millisecond,
-				Retry: runtime.RetryPolicy{
+				Retry: goai.RetryPolicy{
 					MaxAttempts:    4,
 					InitialBackoff: 20 * time.Millisecond,
 					MaxBackoff:     500 * time.Millisecond,
 					RetryableCodes: []codes.Code{codes.Unavailable, codes.ResourceExhausted},
 				},
-				Breaker: runtime.BreakerPolicy{
+				Breaker: goai.BreakerPolicy{
 					FailureRatio:   0.5,
 					MinRequests:    20,
 					Interval:       time.Minute,
@@ -61,18 +61,18 @@ var ImageClassifierModel = &runtime.ModelDesc{
 		{
 			Name:       "ClassifyOffline",
 			FullMethod: "/vision.v1.ImageClassifier/ClassifyOffline",
-			Model:      runtime.ModelRef{Name: "resnet50", Version: "3"},
+			Model:      goai.ModelRef{Name: "resnet50", Version: "3"},
 			Inputs:     ImageTensors,
 			Outputs:    ClassificationTensors,
-			Policy: runtime.CallPolicy{
+			Policy: goai.CallPolicy{
 				Timeout: 30 * time.Second,
-				Retry: runtime.RetryPolicy{
+				Retry: goai.RetryPolicy{
 					MaxAttempts:    3,
 					InitialBackoff: 20 * time.Millisecond,
 					MaxBackoff:     500 * time.Millisecond,
 					RetryableCodes: []codes.Code{codes.Unavailable, codes.ResourceExhausted, codes.DeadlineExceeded},
 				},
-				Breaker: runtime.BreakerPolicy{
+				Breaker: goai.BreakerPolicy{
 					FailureRatio:   0.5,
 					MinRequests:    20,
 					Interval:       time.Minute,
@@ -89,16 +89,16 @@ var ImageClassifierModel = &runtime.ModelDesc{
 // the tensors and call policies that ImageClassifierModel declares. It is safe
 // for concurrent use.
 type ImageClassifierModelClient struct {
-	caller *runtime.Caller
-	pool   *runtime.Pool // dialed by NewImageClassifierModelClient, closed by Close; nil otherwise
+	caller *goai.Caller
+	pool   *goai.Pool // dialed by NewImageClassifierModelClient, closed by Close; nil otherwise
 }
 
 // NewImageClassifierModelClient returns a client of the model server at target,
-// such as "dns:///triton:8001", over connections it dials with [runtime.Dial]
-// and owns: Close closes them. opts configure both the connections and the
-// client's [runtime.Caller]; a transport security option is required.
-func NewImageClassifierModelClient(target string, opts ...runtime.Option) (*ImageClassifierModelClient, error) {
-	pool, err := runtime.Dial(target, opts...)
+// such as "dns:///triton:8001", over connections it dials with [goai.Dial] and
+// owns: Close closes them. opts configure both the connections and the client's
+// [goai.Caller]; a transport security option is required.
+func NewImageClassifierModelClient(target string, opts ...goai.Option) (*ImageClassifierModelClient, error) {
+	pool, err := goai.Dial(target, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -108,10 +108,10 @@ func NewImageClassifierModelClient(target string, opts ...runtime.Option) (*Imag
 }
 
 // NewImageClassifierModelClientFromConn returns a client calling through cc,
-// such as a [runtime.Pool] or a *grpc.ClientConn, which stays the caller's:
-// Close leaves it open. opts configure the client's [runtime.Caller].
-func NewImageClassifierModelClientFromConn(cc grpc.ClientConnInterface, opts ...runtime.Option) *ImageClassifierModelClient {
-	return &ImageClassifierModelClient{caller: runtime.NewCaller(cc, ImageClassifierModel, opts...)}
+// such as a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close
+// leaves it open. opts configure the client's [goai.Caller].
+func NewImageClassifierModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *ImageClassifierModelClient {
+	return &ImageClassifierModelClient{caller: goai.NewCaller(cc, ImageClassifierModel, opts...)}
 }
 
 // Classify scores one image for a waiting user: a tight budget, one more
@@ -120,8 +120,8 @@ func NewImageClassifierModelClientFromConn(cc grpc.ClientConnInterface, opts ...
 // It makes one ModelInfer call of model "resnet50" version "3" with in, under
 // the policy of ImageClassifierModel.Methods[0]; opts change the policy for
 // this call.
-func (c *ImageClassifierModelClient) Classify(ctx context.Context, in *Image, opts ...runtime.CallOption) (*Classification, error) {
-	return runtime.Infer(ctx, c.caller, &ImageClassifierModel.Methods[0], in, encodeImage, decodeClassification, opts...)
+func (c *ImageClassifierModelClient) Classify(ctx context.Context, in *Image, opts ...goai.CallOption) (*Classification, error) {
+	return goai.Infer(ctx, c.caller, &ImageClassifierModel.Methods[0], in, encodeImage, decodeClassification, opts...)
 }
 
 // ClassifyOffline scores images for a backfill, with the service's
@@ -130,18 +130,17 @@ func (c *ImageClassifierModelClient) Classify(ctx context.Context, in *Image, op
 // It makes one ModelInfer call of model "resnet50" version "3" with in, under
 // the policy of ImageClassifierModel.Methods[1]; opts change the policy for
 // this call.
-func (c *ImageClassifierModelClient) ClassifyOffline(ctx context.Context, in *Image, opts ...runtime.CallOption) (*Classification, error) {
-	return runtime.Infer(ctx, c.caller, &ImageClassifierModel.Methods[1], in, encodeImage, decodeClassification, opts...)
+func (c *ImageClassifierModelClient) ClassifyOffline(ctx context.Context, in *Image, opts ...goai.CallOption) (*Classification, error) {
+	return goai.Infer(ctx, c.caller, &ImageClassifierModel.Methods[1], in, encodeImage, decodeClassification, opts...)
 }
 
 // ClassifyBatch is Classify for many Image messages: it stacks them along the
 // batch dimension into as few ModelInfer calls as the model's batch limits
 // allow, each under the policy of Classify, runs them in parallel, and returns
 // the results in the order of in. Data that does not fit its tensor fails the
-// whole batch before any call; an empty in makes none. See
-// [runtime.InferBatch].
-func (c *ImageClassifierModelClient) ClassifyBatch(ctx context.Context, in []*Image, opts ...runtime.CallOption) ([]*Classification, error) {
-	return runtime.InferBatch(ctx, c.caller, &ImageClassifierModel.Methods[0], in, encodeImage, decodeClassification, opts...)
+// whole batch before any call; an empty in makes none. See [goai.InferBatch].
+func (c *ImageClassifierModelClient) ClassifyBatch(ctx context.Context, in []*Image, opts ...goai.CallOption) ([]*Classification, error) {
+	return goai.InferBatch(ctx, c.caller, &ImageClassifierModel.Methods[0], in, encodeImage, decodeClassification, opts...)
 }
 
 // ClassifyOfflineBatch is ClassifyOffline for many Image messages: it stacks
@@ -149,9 +148,9 @@ func (c *ImageClassifierModelClient) ClassifyBatch(ctx context.Context, in []*Im
 // batch limits allow, each under the policy of ClassifyOffline, runs them in
 // parallel, and returns the results in the order of in. Data that does not fit
 // its tensor fails the whole batch before any call; an empty in makes none. See
-// [runtime.InferBatch].
-func (c *ImageClassifierModelClient) ClassifyOfflineBatch(ctx context.Context, in []*Image, opts ...runtime.CallOption) ([]*Classification, error) {
-	return runtime.InferBatch(ctx, c.caller, &ImageClassifierModel.Methods[1], in, encodeImage, decodeClassification, opts...)
+// [goai.InferBatch].
+func (c *ImageClassifierModelClient) ClassifyOfflineBatch(ctx context.Context, in []*Image, opts ...goai.CallOption) ([]*Classification, error) {
+	return goai.InferBatch(ctx, c.caller, &ImageClassifierModel.Methods[1], in, encodeImage, decodeClassification, opts...)
 }
 
 // NewClassifyBatcher returns a micro-batcher of Classify calls: concurrent
@@ -160,11 +159,11 @@ func (c *ImageClassifierModelClient) ClassifyOfflineBatch(ctx context.Context, i
 // each caller gets its own result. A batch holds at most the batching policy's
 // size and bytes, and only items that agree in every dynamic dimension. The
 // policy is ImageClassifierModel.Batching; opts override it field by field
-// ([runtime.WithBatcherPolicy]), set the options of each batch's call
-// ([runtime.WithBatcherCallOptions]) or configure the batcher. Close the
-// batcher before the client. See [runtime.InferBatcher].
-func (c *ImageClassifierModelClient) NewClassifyBatcher(opts ...runtime.MicroBatchOption) *runtime.InferBatcher[*Image, *Classification] {
-	return runtime.NewInferBatcher(c.caller, &ImageClassifierModel.Methods[0], encodeImage, decodeClassification, opts...)
+// ([goai.WithBatcherPolicy]), set the options of each batch's call
+// ([goai.WithBatcherCallOptions]) or configure the batcher. Close the batcher
+// before the client. See [goai.InferBatcher].
+func (c *ImageClassifierModelClient) NewClassifyBatcher(opts ...goai.MicroBatchOption) *goai.InferBatcher[*Image, *Classification] {
+	return goai.NewInferBatcher(c.caller, &ImageClassifierModel.Methods[0], encodeImage, decodeClassification, opts...)
 }
 
 // NewClassifyOfflineBatcher returns a micro-batcher of ClassifyOffline calls:
@@ -173,23 +172,23 @@ func (c *ImageClassifierModelClient) NewClassifyBatcher(opts ...runtime.MicroBat
 // dimension, and each caller gets its own result. A batch holds at most the
 // batching policy's size and bytes, and only items that agree in every dynamic
 // dimension. The policy is ImageClassifierModel.Batching; opts override it
-// field by field ([runtime.WithBatcherPolicy]), set the options of each batch's
-// call ([runtime.WithBatcherCallOptions]) or configure the batcher. Close the
-// batcher before the client. See [runtime.InferBatcher].
-func (c *ImageClassifierModelClient) NewClassifyOfflineBatcher(opts ...runtime.MicroBatchOption) *runtime.InferBatcher[*Image, *Classification] {
-	return runtime.NewInferBatcher(c.caller, &ImageClassifierModel.Methods[1], encodeImage, decodeClassification, opts...)
+// field by field ([goai.WithBatcherPolicy]), set the options of each batch's
+// call ([goai.WithBatcherCallOptions]) or configure the batcher. Close the
+// batcher before the client. See [goai.InferBatcher].
+func (c *ImageClassifierModelClient) NewClassifyOfflineBatcher(opts ...goai.MicroBatchOption) *goai.InferBatcher[*Image, *Classification] {
+	return goai.NewInferBatcher(c.caller, &ImageClassifierModel.Methods[1], encodeImage, decodeClassification, opts...)
 }
 
 // CheckModel compares the tensors that ImageClassifierModel declares with the
 // metadata the server reports for every model the client calls, and returns a
-// [*runtime.ContractError] listing every difference; see [runtime.CheckModel].
+// [*goai.ContractError] listing every difference; see [goai.CheckModel].
 func (c *ImageClassifierModelClient) CheckModel(ctx context.Context) error {
-	return runtime.CheckModel(ctx, c.caller.Conn(), ImageClassifierModel)
+	return goai.CheckModel(ctx, c.caller.Conn(), ImageClassifierModel)
 }
 
-// Caller returns the client's [runtime.Caller], to route calls between model
+// Caller returns the client's [goai.Caller], to route calls between model
 // versions or read the state of a model's breaker.
-func (c *ImageClassifierModelClient) Caller() *runtime.Caller {
+func (c *ImageClassifierModelClient) Caller() *goai.Caller {
 	return c.caller
 }
 
@@ -238,53 +237,53 @@ func RegisterImageClassifierFake(srv *inferencetest.Server, impl ImageClassifier
 			{Name: "output__0", DType: tensor.FP32, Shape: []int64{1000}},
 		},
 		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return runtime.ServeFake(ctx, ImageClassifierModel, &ImageClassifierModel.Methods[0], req.Inputs, req.BatchSize, decodeImage, encodeClassification, impl.Classify)
+			return goai.ServeFake(ctx, ImageClassifierModel, &ImageClassifierModel.Methods[0], req.Inputs, req.BatchSize, decodeImage, encodeClassification, impl.Classify)
 		},
 	})
 }
 
 // ImageTensors describes the tensors of vision.v1.Image, in field order.
-var ImageTensors = []runtime.TensorDesc{
+var ImageTensors = []goai.TensorDesc{
 	{Name: "input__0", Field: "pixels", DType: tensor.FP32, Shape: []int64{3, 224, 224}},
 }
 
 // encodeImage appends the tensors of each Image of batch to e, in the order of
 // ImageTensors.
-func encodeImage(e *runtime.Encoder, batch []*Image) {
+func encodeImage(e *goai.Encoder, batch []*Image) {
 	for _, x := range batch {
-		runtime.AppendTensor(e.Tensor(0), x.GetPixels())
+		goai.AppendTensor(e.Tensor(0), x.GetPixels())
 	}
 }
 
 // decodeImage sets each element of batch to a new Image holding the tensors of
 // its item in d, in the order of ImageTensors.
-func decodeImage(d *runtime.Decoder, batch []*Image) {
+func decodeImage(d *goai.Decoder, batch []*Image) {
 	for i := range batch {
 		batch[i] = &Image{
-			Pixels: runtime.DecodeTensor[float32](d.Tensor(0), i),
+			Pixels: goai.DecodeTensor[float32](d.Tensor(0), i),
 		}
 	}
 }
 
 // ClassificationTensors describes the tensors of vision.v1.Classification, in field order.
-var ClassificationTensors = []runtime.TensorDesc{
+var ClassificationTensors = []goai.TensorDesc{
 	{Name: "output__0", Field: "scores", DType: tensor.FP32, Shape: []int64{1000}},
 }
 
 // encodeClassification appends the tensors of each Classification of batch to
 // e, in the order of ClassificationTensors.
-func encodeClassification(e *runtime.Encoder, batch []*Classification) {
+func encodeClassification(e *goai.Encoder, batch []*Classification) {
 	for _, x := range batch {
-		runtime.AppendTensor(e.Tensor(0), x.GetScores())
+		goai.AppendTensor(e.Tensor(0), x.GetScores())
 	}
 }
 
 // decodeClassification sets each element of batch to a new Classification
 // holding the tensors of its item in d, in the order of ClassificationTensors.
-func decodeClassification(d *runtime.Decoder, batch []*Classification) {
+func decodeClassification(d *goai.Decoder, batch []*Classification) {
 	for i := range batch {
 		batch[i] = &Classification{
-			Scores: runtime.DecodeTensor[float32](d.Tensor(0), i),
+			Scores: goai.DecodeTensor[float32](d.Tensor(0), i),
 		}
 	}
 }

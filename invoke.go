@@ -1,0 +1,351 @@
+package goai
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// AttemptFunc makes one attempt of a call: it builds the request for model
+// a.Model, sends it with a.CallOptions, as in
+// cc.Invoke(ctx, method, req, resp, a.CallOptions...), and decodes the
+// response. ctx carries the attempt's deadline. Its error decides what
+// happens next, by its gRPC code (see [status.FromError]); an error without
+// one counts as a client error and ends the call.
+type AttemptFunc func(ctx context.Context, a Attempt) error
+
+// Attempt describes one attempt to an [AttemptFunc].
+type Attempt struct {
+	// Model is the model to call: the method's, the routed version, or the
+	// fallback.
+	Model ModelRef
+	// Number is the attempt's number in its call, from 1.
+	Number int
+	// Fallback is true for the attempt on the fallback model.
+	Fallback bool
+	// CallOptions must be passed to the attempt's RPC: they hold the
+	// call's [WithGRPCCallOptions] and capture the trailer, which may
+	// carry the server's retry pushback and tells the server's statuses
+	// from grpc's own (see [ErrMessageTooLarge]). They are valid only
+	// until the AttemptFunc returns: the RPC must have finished by then.
+	CallOptions []grpc.CallOption
+}
+
+// Invoke runs one call of method, one of the Caller's ModelDesc.Methods,
+// making attempts with fn. In order:
+//
+//   - the model: the call's [WithModelVersion], else a version drawn from
+//     the routes ([Caller.SetRoutes]), else the method's model;
+//   - the call's timeout (CallPolicy.Timeout, [WithTimeout]), on top of
+//     ctx's deadline, counted from the moment Invoke is called: it bounds
+//     the whole call as the caller sees it, waits on limits included;
+//   - the limits: a rate token and a bulkhead slot, taken once per call,
+//     failing fast with [ErrRateLimited] or [ErrBulkheadFull] (code
+//     RESOURCE_EXHAUSTED) or waiting within ctx and the call's timeout;
+//   - each attempt's timeout (CallPolicy.AttemptTimeout,
+//     [WithAttemptTimeout]);
+//   - attempts, each through the model's breaker: while it is open the
+//     call fails at once with [ErrBreakerOpen], code UNAVAILABLE. The
+//     breaker counts server failures (UNAVAILABLE, DEADLINE_EXCEEDED other
+//     than the caller's own, RESOURCE_EXHAUSTED, INTERNAL, UNKNOWN, and any
+//     code outside gRPC's range, as UNKNOWN); it ignores the caller's
+//     cancellation and deadline and a message over a size limit of this
+//     client's (see [ErrMessageTooLarge]), and counts client errors
+//     (INVALID_ARGUMENT, NOT_FOUND, ...) as the server being healthy;
+//   - retries, for an idempotent call only, of an attempt that failed
+//     with a retryable code (RetryPolicy.RetryableCodes) or was cut by the
+//     attempt timeout, never of a message over a size limit of this
+//     client's: after the server's pushback (grpc-retry-pushback-ms; a
+//     negative or malformed one, or one longer than both [MaxPushback] and
+//     RetryPolicy.MaxBackoff, stops retrying) or else an exponential
+//     backoff with jitter;
+//     never past the deadline: a retry is made only if, after its wait,
+//     at least as much time remains as the failed attempt took; each retry
+//     is paid from the [RetryBudget], and without budget the call ends
+//     with the last error, also matching [ErrRetryBudgetExhausted];
+//   - the fallback model ([ModelDesc.Fallback], [WithFallback]), tried
+//     once, through its own breaker, when the model's breaker refused the
+//     call, or when an idempotent call's last attempt failed on the
+//     server's side, and time remains. The fallback is not charged to the
+//     retry budget. If it fails, the error is the fallback's, also matching
+//     the first model's.
+//
+// Invoke returns nil, or the error of the last attempt unchanged when no
+// policy of the runtime ended the call, so errors of fn keep their types
+// and gRPC codes. [Report] tells what happened.
+func (c *Caller) Invoke(ctx context.Context, method *MethodDesc, fn AttemptFunc, opts ...CallOption) error {
+	start := c.clock.Now()
+	p := c.plan(method)
+	cfg := &p.defaults // read-only; copied only when options change it
+	if len(opts) > 0 {
+		own := p.defaults
+		for _, o := range opts {
+			if o != nil {
+				o.applyCall(&own)
+			}
+		}
+		cfg = &own
+	}
+	r := callRun{c: c, plan: p, cfg: cfg, fn: fn, callerCtx: ctx}
+	r.info.Model = c.route(p, cfg)
+	err := r.run(ctx, start)
+	if err != nil {
+		err = withContextCode(err)
+	}
+	r.info.Latency = c.clock.Now().Sub(start)
+	if cfg.report != nil {
+		*cfg.report = r.info
+	}
+	if h := c.hooks.CallDone; h != nil {
+		h(ctx, CallEvent{Method: method.FullMethod, Info: r.info, Code: status.Code(err), Err: err})
+	}
+	return err
+}
+
+// callRun is the state of one call.
+type callRun struct {
+	c         *Caller
+	plan      *methodPlan
+	cfg       *callConfig
+	fn        AttemptFunc
+	callerCtx context.Context // the caller's context, without the runtime's timeouts
+	info      CallInfo
+}
+
+// attemptResult is how an attempt ended.
+type attemptResult struct {
+	err      error
+	outcome  outcome
+	timedOut bool // the attempt timeout cut it
+	trailer  metadata.MD
+	latency  time.Duration
+}
+
+// run runs the call that Invoke started at start.
+func (r *callRun) run(ctx context.Context, start time.Time) error {
+	c := r.c
+	if err := ctx.Err(); err != nil {
+		return contextError(err)
+	}
+	// The timeout comes first, so that it bounds the waits on limits too.
+	if d := r.cfg.timeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, start.Add(d))
+		defer cancel()
+	}
+	if c.limits != nil {
+		if err := c.limits.acquire(ctx); err != nil {
+			return err
+		}
+		defer c.limits.release()
+	}
+	if c.budget != nil {
+		c.budget.onCall()
+	}
+	fallback, err := r.primary(ctx)
+	if err == nil || !fallback || c.fallback == nil || ctx.Err() != nil {
+		return err
+	}
+	return r.fallback(ctx, err)
+}
+
+// primary makes the attempts on the call's model. fallback reports whether
+// its error allows calling the fallback model.
+func (r *callRun) primary(ctx context.Context) (fallback bool, err error) {
+	c, cfg := r.c, r.cfg
+	model := r.info.Model
+	br := c.breakerFor(model)
+	var last error
+	backoffs := 0 // retries since the start or the last pushback
+	for n := 1; ; n++ {
+		done, berr := br.allow()
+		if berr != nil {
+			return true, breakerOpenError(model, berr, last)
+		}
+		res := r.attempt(ctx, model, n, false, br != nil, done)
+		if res.err == nil {
+			return false, nil
+		}
+		last = res.err
+		if r.callerGone(nil) {
+			return false, res.err
+		}
+		// Only server failures of a call that may run again fall back: a
+		// client error would fail there too.
+		fb := res.outcome == outcomeServerFailure && cfg.idempotent
+		if !r.retryable(res) || n >= cfg.maxAttempts || deadlinePassed(ctx) {
+			return fb, res.err
+		}
+		wait, pushed, stop := pushback(res.trailer, max(r.plan.retry.MaxBackoff, MaxPushback))
+		if stop {
+			return fb, res.err
+		}
+		if pushed {
+			backoffs = 0
+		} else {
+			backoffs++
+			wait = r.plan.retry.backoff(backoffs, c.rand.float64())
+		}
+		if dl, ok := ctx.Deadline(); ok && !fitsBefore(dl.Sub(c.clock.Now()), wait, res.latency) {
+			return fb, res.err
+		}
+		if c.budget != nil && !c.budget.tryRetry() {
+			return fb, newCallError(status.Code(res.err), ErrRetryBudgetExhausted.Error()+": "+res.err.Error(),
+				ErrRetryBudgetExhausted, res.err)
+		}
+		if h := c.hooks.Retry; h != nil {
+			h(ctx, RetryEvent{Method: r.plan.method.FullMethod, Model: model, Attempt: n,
+				Code: status.Code(res.err), Backoff: wait, Pushback: pushed})
+		}
+		if err := c.clock.Sleep(ctx, wait); err != nil {
+			return false, newCallError(status.FromContextError(err).Code(),
+				"goai: call ended while waiting to retry: "+err.Error()+"; last error: "+res.err.Error(),
+				err, res.err)
+		}
+	}
+}
+
+// retryable reports whether a failed attempt may be retried, attempts and
+// time permitting.
+func (r *callRun) retryable(res attemptResult) bool {
+	if !r.cfg.idempotent {
+		return false
+	}
+	if res.timedOut {
+		return true
+	}
+	st, ok := status.FromError(res.err)
+	if !ok || localTooLarge(res.err, st, res.trailer) {
+		return false
+	}
+	return r.plan.retryable.has(knownCode(st.Code()))
+}
+
+// callerGone reports whether the caller's own cancellation or deadline
+// has ended the call, rather than the runtime's timeouts: then an
+// attempt's failure says nothing of the server. err is the attempt's
+// error, nil to ask about the caller's context alone; a DEADLINE_EXCEEDED
+// from a server that got the caller's deadline counts when it arrives
+// just before the client's own timer fires. When the context's deadline
+// is the call's timeout (an [InferBatcher]'s batch), only its
+// cancellation is the caller's.
+func (r *callRun) callerGone(err error) bool {
+	ctx := r.callerCtx
+	if r.cfg.timeoutInContext {
+		return ctx.Err() == context.Canceled
+	}
+	if err == nil {
+		return deadlinePassed(ctx)
+	}
+	return ctx.Err() != nil || status.Code(err) == codes.DeadlineExceeded && deadlinePassed(ctx)
+}
+
+// fallback makes the one attempt on the fallback model after the call's
+// model failed with primaryErr.
+func (r *callRun) fallback(ctx context.Context, primaryErr error) error {
+	model := *r.c.fallback
+	br := r.c.breakerFor(model)
+	done, berr := br.allow()
+	if berr != nil {
+		return primaryErr
+	}
+	r.info.Fallback = true
+	res := r.attempt(ctx, model, r.info.Attempts+1, true, br != nil, done)
+	if res.err == nil {
+		return nil
+	}
+	return newCallError(status.Code(res.err),
+		"goai: fallback model "+model.String()+" failed: "+res.err.Error()+"; after: "+primaryErr.Error(),
+		res.err, primaryErr)
+}
+
+// attempt makes one attempt on model and reports its outcome to the
+// breaker through done; counted says whether a breaker counts it.
+func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback, counted bool, done func(error)) (res attemptResult) {
+	c, cfg := r.c, r.cfg
+	reported := false
+	defer func() {
+		if !reported { // fn panicked: free the breaker's slot
+			done(errOutcomeIgnored)
+		}
+	}()
+
+	actx := ctx
+	if d := cfg.attemptTimeout; d > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithDeadline(ctx, c.clock.Now().Add(d))
+		defer cancel()
+	}
+	a := Attempt{Model: model, Number: n, Fallback: fallback, CallOptions: cfg.grpcOpts}
+	var scratch *attemptScratch
+	if counted || !fallback && cfg.maxAttempts > 1 && cfg.idempotent {
+		// Capture the trailer, for the server's pushback and to tell the
+		// server's statuses from grpc's own (see localTooLarge), into
+		// scratch space reused across attempts: grpc writes the trailer
+		// before the RPC returns, and Attempt.CallOptions is valid only
+		// until the AttemptFunc returns.
+		scratch = scratchPool.Get().(*attemptScratch)
+		if len(cfg.grpcOpts) == 0 {
+			a.CallOptions = scratch.opt[:]
+		} else {
+			a.CallOptions = make([]grpc.CallOption, len(cfg.grpcOpts), len(cfg.grpcOpts)+1)
+			copy(a.CallOptions, cfg.grpcOpts)
+			a.CallOptions = append(a.CallOptions, scratch.opt[0])
+		}
+	}
+	ev := AttemptEvent{Method: r.plan.method.FullMethod, Model: model, Attempt: n, Fallback: fallback}
+	hctx := actx
+	if h := c.hooks.AttemptStart; h != nil {
+		if hc := h(actx, ev); hc != nil {
+			hctx = hc
+		}
+	}
+
+	t0 := c.clock.Now()
+	res.err = r.fn(hctx, a)
+	res.latency = c.clock.Now().Sub(t0)
+	if scratch != nil {
+		res.trailer = scratch.trailer
+		scratch.trailer = nil
+		scratchPool.Put(scratch)
+	}
+	// The attempt's own timeout cut it if its context expired, or the
+	// server answered DEADLINE_EXCEEDED at that deadline, while the
+	// call's deadline had not come.
+	res.timedOut = res.err != nil && cfg.attemptTimeout > 0 && !deadlinePassed(ctx) &&
+		(actx.Err() == context.DeadlineExceeded || status.Code(res.err) == codes.DeadlineExceeded && deadlinePassed(actx))
+	res.outcome = classify(res.err, res.err != nil && r.callerGone(res.err), res.timedOut, res.trailer)
+	reported = true
+	done(res.outcome.breakerErr())
+
+	r.info.Attempts = n
+	r.info.Model = model
+	if h := c.hooks.AttemptDone; h != nil {
+		ev.Code, ev.Err, ev.Latency = status.Code(res.err), res.err, res.latency
+		if res.timedOut && ev.Code == codes.Unknown {
+			ev.Code = codes.DeadlineExceeded
+		}
+		h(hctx, ev)
+	}
+	return res
+}
+
+// attemptScratch holds an attempt's captured trailer and the call option
+// that captures it.
+type attemptScratch struct {
+	trailer metadata.MD
+	opt     [1]grpc.CallOption
+}
+
+// scratchPool keeps attemptScratch values, each with its option pointing
+// at its own trailer, so that capturing the trailer costs no allocation.
+var scratchPool = sync.Pool{New: func() any {
+	s := new(attemptScratch)
+	s.opt[0] = grpc.Trailer(&s.trailer)
+	return s
+}}

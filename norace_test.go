@@ -1,0 +1,5 @@
+//go:build !race
+
+package goai_test
+
+const raceEnabled = false

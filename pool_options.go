@@ -1,0 +1,119 @@
+package goai
+
+import (
+	"crypto/tls"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
+)
+
+// Defaults of a [Pool].
+const (
+	// DefaultPoolSize is the pool's default number of connections. One
+	// HTTP/2 connection multiplexes many concurrent calls; on a CPU-bound
+	// client or server (a 2-core loopback, say) more connections only add
+	// work. Raise it with [WithPoolSize] when one connection's throughput
+	// is the limit: large tensors over a high-bandwidth or high-latency
+	// link (one TCP flow's window), a server or proxy that caps concurrent
+	// streams per connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS;
+	// nginx's default is 128), or an L4 load balancer that spreads
+	// connections, not calls, over replicas.
+	DefaultPoolSize = 1
+	// DefaultMaxMsgSize is the default limit, in each direction, of one
+	// message: 64 MiB, above grpc-go's 4 MiB receive default, which a
+	// batch of images or embeddings easily passes. Calls over it fail with
+	// RESOURCE_EXHAUSTED and are not retried.
+	DefaultMaxMsgSize = 64 << 20
+)
+
+// DefaultKeepalive is the pool's default client keepalive: a ping after 5
+// minutes without activity on a connection with calls in flight, and 20s
+// for its answer (which grpc-go also sets as TCP_USER_TIMEOUT, so writes to
+// a dead peer fail in 20s). 5 minutes is the minimum ping interval that
+// gRPC servers (grpc-go, and grpc core, which Triton uses) enforce by
+// default; pinging more often makes them close the connection with
+// GOAWAY "too_many_pings". Lower it only for a server configured to
+// allow it.
+var DefaultKeepalive = keepalive.ClientParameters{Time: 5 * time.Minute, Timeout: 20 * time.Second}
+
+// PickPolicy chooses the connection of a [Pool] each call goes through.
+type PickPolicy int
+
+const (
+	// PickRoundRobin takes the connections in turn. It is the default.
+	PickRoundRobin PickPolicy = iota
+	// PickLeastOutstanding takes the connection with the fewest calls and
+	// streams in flight, the first of equals.
+	PickLeastOutstanding
+)
+
+// WithPoolSize makes a [Pool] of n connections; n < 1 means
+// [DefaultPoolSize]. See DefaultPoolSize for when to raise it.
+func WithPoolSize(n int) Option {
+	return optionFunc(func(c *config) { c.poolSize = n })
+}
+
+// WithPickPolicy sets how a [Pool] picks a connection for each call.
+func WithPickPolicy(p PickPolicy) Option {
+	return optionFunc(func(c *config) { c.pick = p })
+}
+
+// WithKeepalive sets a [Pool]'s keepalive instead of [DefaultKeepalive];
+// a zero value turns client pings off (grpc-go's default).
+func WithKeepalive(p keepalive.ClientParameters) Option {
+	return optionFunc(func(c *config) { c.keepalive = &p })
+}
+
+// WithMaxRecvMsgSize sets the largest message, in bytes, a [Pool] accepts
+// instead of [DefaultMaxMsgSize].
+func WithMaxRecvMsgSize(n int) Option {
+	return optionFunc(func(c *config) { c.maxRecv = n })
+}
+
+// WithMaxSendMsgSize sets the largest message, in bytes, a [Pool] sends
+// instead of [DefaultMaxMsgSize]. The pool checks each request against it
+// before grpc does, failing a larger one with [ErrMessageTooLarge]; set
+// the limit here rather than through [WithDialOptions], which the check
+// does not see.
+func WithMaxSendMsgSize(n int) Option {
+	return optionFunc(func(c *config) { c.maxSend = n })
+}
+
+// WithTransportCredentials makes a [Pool] secure its connections with
+// creds, for instance credentials.NewTLS or a credentials/xds value.
+func WithTransportCredentials(creds credentials.TransportCredentials) Option {
+	return optionFunc(func(c *config) { c.creds = creds })
+}
+
+// WithTLSConfig makes a [Pool] connect over TLS with cfg; for mutual TLS,
+// set cfg.Certificates (or GetClientCertificate). cfg is cloned.
+func WithTLSConfig(cfg *tls.Config) Option {
+	return optionFunc(func(c *config) { c.tls = cfg.Clone() })
+}
+
+// WithInsecure makes a [Pool] connect in plaintext. Without it, or
+// transport credentials, [Dial] fails with [ErrNoTransportSecurity].
+func WithInsecure() Option {
+	return optionFunc(func(c *config) { c.insecure = true })
+}
+
+// WithPerRPCCredentials makes a [Pool] attach creds to every call, such as
+// a bearer token (google.golang.org/grpc/credentials/oauth). Credentials
+// that require transport security fail their calls on an insecure pool.
+func WithPerRPCCredentials(creds credentials.PerRPCCredentials) Option {
+	return optionFunc(func(c *config) { c.perRPC = append(c.perRPC, creds) })
+}
+
+// WithDialOptions passes opts to grpc.NewClient for every connection of a
+// [Pool], after the pool's own: resolvers (grpc.WithResolvers), a service
+// config (grpc.WithDefaultServiceConfig, for instance round_robin over the
+// addresses a dns:/// target resolves to), interceptors, stats handlers.
+// Do not enable grpc-go's retries through them: the [Caller] owns retries.
+// The options are shared by every connection of the pool, so a
+// grpc.WithResolvers(manual.NewBuilderWithScheme(...)) resolver, which
+// grpc-go allows on one ClientConn only, needs [WithPoolSize](1).
+func WithDialOptions(opts ...grpc.DialOption) Option {
+	return optionFunc(func(c *config) { c.dialOpts = append(c.dialOpts, opts...) })
+}
