@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -155,7 +155,7 @@ func TestInferBatchItemsPerRequest(t *testing.T) {
 		srv := &pairServer{}
 		desc := pairDesc(CallPolicy{}, BatchingPolicy{MaxSize: size})
 		c := NewCaller(srv, desc, WithRetryBudget(nil))
-		in := make([]*inferencepb.InferTensorContents, 20)
+		in := make([]*oippb.InferTensorContents, 20)
 		for i := range in {
 			in[i] = pair(float32(i))
 		}

@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/goai-dev/goai"
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/inferencetest"
-	"github.com/goai-dev/goai/tensor"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/internal/wirecodec"
+	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -47,12 +47,12 @@ func BenchmarkCallPath(b *testing.B) {
 	for i := range px {
 		px[i] = float32(i%256) / 255
 	}
-	req := &inferencepb.ModelInferRequest{
+	req := &oippb.ModelInferRequest{
 		ModelName:        "echo",
-		Inputs:           []*inferencepb.ModelInferRequest_InferInputTensor{{Name: "INPUT0", Datatype: "FP32", Shape: []int64{elems}}},
+		Inputs:           []*oippb.ModelInferRequest_InferInputTensor{{Name: "INPUT0", Datatype: "FP32", Shape: []int64{elems}}},
 		RawInputContents: [][]byte{tensor.AppendFloat32(nil, px)},
 	}
-	check := func(resp *inferencepb.ModelInferResponse) error {
+	check := func(resp *oippb.ModelInferResponse) error {
 		if len(resp.GetRawOutputContents()) != 1 || len(resp.GetRawOutputContents()[0]) != 4*elems {
 			return status.Errorf(codes.Internal, "bad response: %d outputs", len(resp.GetRawOutputContents()))
 		}
@@ -66,7 +66,7 @@ func BenchmarkCallPath(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer conn.Close()
-	bareStub := inferencepb.NewGRPCInferenceServiceClient(conn)
+	bareStub := oippb.NewClient(conn)
 	bare := func(ctx context.Context) error {
 		resp, err := bareStub.ModelInfer(ctx, req)
 		if err != nil {
@@ -87,9 +87,9 @@ func BenchmarkCallPath(b *testing.B) {
 	desc.Limits = goai.LimitPolicy{RatePerSecond: 1e9, MaxConcurrent: 1 << 16}
 	caller := goai.NewCaller(pool, desc)
 	method := &desc.Methods[0]
-	goaiStub := inferencepb.NewGRPCInferenceServiceClient(pool)
+	goaiStub := oippb.NewClient(pool)
 	goai := func(ctx context.Context) error {
-		var resp *inferencepb.ModelInferResponse
+		var resp *oippb.ModelInferResponse
 		err := caller.Invoke(ctx, method, func(ctx context.Context, a goai.Attempt) error {
 			r, err := goaiStub.ModelInfer(ctx, req, a.CallOptions...)
 			if err != nil {

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -83,14 +83,14 @@ func (r ModelRef) String() string {
 // when ctx ends: CheckModel then returns an error of ctx's code
 // (DEADLINE_EXCEEDED or CANCELED) that matches ctx's error.
 func CheckModel(ctx context.Context, cc grpc.ClientConnInterface, desc *ModelDesc) error {
-	client := inferencepb.NewGRPCInferenceServiceClient(cc)
+	client := oippb.NewClient(cc)
 	var errs []error
 	for _, mc := range desc.contracts() {
 		ref := mc.model
 		if err := ctx.Err(); err != nil {
 			return errors.Join(append(errs, checkEnded(ref, err))...)
 		}
-		meta, err := client.ModelMetadata(ctx, &inferencepb.ModelMetadataRequest{Name: ref.Name, Version: ref.Version})
+		meta, err := client.ModelMetadata(ctx, &oippb.ModelMetadataRequest{Name: ref.Name, Version: ref.Version})
 		if err != nil {
 			if ctx.Err() != nil {
 				return errors.Join(append(errs, checkEnded(ref, ctx.Err()))...)
@@ -179,7 +179,7 @@ const ctxCheckEvery = 1024
 // compare returns the differences between the tensors that mc's methods
 // declare and the server's metadata of mc's model, as a ContractError, or
 // nil if there are none; or the error of ctx if it ends first.
-func (desc *ModelDesc) compare(ctx context.Context, mc contract, meta *inferencepb.ModelMetadataResponse) (*ContractError, error) {
+func (desc *ModelDesc) compare(ctx context.Context, mc contract, meta *oippb.ModelMetadataResponse) (*ContractError, error) {
 	var ms mismatches
 	ref := mc.model
 	if versions := meta.GetVersions(); ref.Version != "" && len(versions) > 0 && !slices.Contains(versions, ref.Version) && ms.room() {
@@ -202,7 +202,7 @@ func (desc *ModelDesc) compare(ctx context.Context, mc contract, meta *inference
 	}
 	seen := map[declared]bool{}
 	declaredInputs := map[string]bool{}
-	compare := func(kind string, t TensorDesc, served map[string]*inferencepb.ModelMetadataResponse_TensorMetadata) {
+	compare := func(kind string, t TensorDesc, served map[string]*oippb.ModelMetadataResponse_TensorMetadata) {
 		want := desc.FullShape(t)
 		key := declared{kind, t.Name, t.DType.String(), fmt.Sprint(want)}
 		if seen[key] {
@@ -251,8 +251,8 @@ func (desc *ModelDesc) compare(ctx context.Context, mc contract, meta *inference
 // servedTensors indexes the server's tensors of one kind by name,
 // counting a name listed twice as a mismatch; the first listing is the
 // one compared.
-func servedTensors(ctx context.Context, kind string, list []*inferencepb.ModelMetadataResponse_TensorMetadata, ms *mismatches) (map[string]*inferencepb.ModelMetadataResponse_TensorMetadata, error) {
-	served := make(map[string]*inferencepb.ModelMetadataResponse_TensorMetadata, len(list))
+func servedTensors(ctx context.Context, kind string, list []*oippb.ModelMetadataResponse_TensorMetadata, ms *mismatches) (map[string]*oippb.ModelMetadataResponse_TensorMetadata, error) {
+	served := make(map[string]*oippb.ModelMetadataResponse_TensorMetadata, len(list))
 	for i, s := range list {
 		if i%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -22,15 +22,15 @@ import (
 // metadataServer answers ModelMetadata from a table, as a server whose
 // metadata can be anything; hook, if set, runs before each answer.
 type metadataServer struct {
-	inferencepb.UnimplementedGRPCInferenceServiceServer
-	models map[string]*inferencepb.ModelMetadataResponse
+	oippb.UnimplementedServer
+	models map[string]*oippb.ModelMetadataResponse
 	hook   func(name string)
 
 	mu    sync.Mutex
 	calls []string
 }
 
-func (s *metadataServer) ModelMetadata(_ context.Context, req *inferencepb.ModelMetadataRequest) (*inferencepb.ModelMetadataResponse, error) {
+func (s *metadataServer) ModelMetadata(_ context.Context, req *oippb.ModelMetadataRequest) (*oippb.ModelMetadataResponse, error) {
 	s.mu.Lock()
 	s.calls = append(s.calls, req.GetName())
 	s.mu.Unlock()
@@ -55,7 +55,7 @@ func serveMetadata(t *testing.T, s *metadataServer) *grpc.ClientConn {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(grpc.MaxSendMsgSize(64 << 20))
-	inferencepb.RegisterGRPCInferenceServiceServer(srv, s)
+	oippb.Register(srv, s)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient("passthrough:///metadata",
@@ -85,16 +85,16 @@ func contractDesc(fallback *ModelRef) *ModelDesc {
 	}
 }
 
-func tensorMeta(name, dtype string, shape ...int64) *inferencepb.ModelMetadataResponse_TensorMetadata {
-	return &inferencepb.ModelMetadataResponse_TensorMetadata{Name: name, Datatype: dtype, Shape: shape}
+func tensorMeta(name, dtype string, shape ...int64) *oippb.ModelMetadataResponse_TensorMetadata {
+	return &oippb.ModelMetadataResponse_TensorMetadata{Name: name, Datatype: dtype, Shape: shape}
 }
 
 // goodMeta is metadata that matches contractDesc.
-func goodMeta(name string) *inferencepb.ModelMetadataResponse {
-	return &inferencepb.ModelMetadataResponse{
+func goodMeta(name string) *oippb.ModelMetadataResponse {
+	return &oippb.ModelMetadataResponse{
 		Name:    name,
-		Inputs:  []*inferencepb.ModelMetadataResponse_TensorMetadata{tensorMeta("x", "FP32", -1, 4)},
-		Outputs: []*inferencepb.ModelMetadataResponse_TensorMetadata{tensorMeta("y", "FP32", -1, 2)},
+		Inputs:  []*oippb.ModelMetadataResponse_TensorMetadata{tensorMeta("x", "FP32", -1, 4)},
+		Outputs: []*oippb.ModelMetadataResponse_TensorMetadata{tensorMeta("y", "FP32", -1, 2)},
 	}
 }
 
@@ -119,7 +119,7 @@ func contractErrors(err error) []*ContractError {
 }
 
 func TestCheckModelAgrees(t *testing.T) {
-	s := &metadataServer{models: map[string]*inferencepb.ModelMetadataResponse{"m": goodMeta("m"), "lite": goodMeta("lite")}}
+	s := &metadataServer{models: map[string]*oippb.ModelMetadataResponse{"m": goodMeta("m"), "lite": goodMeta("lite")}}
 	conn := serveMetadata(t, s)
 	if err := CheckModel(t.Context(), conn, contractDesc(&ModelRef{Name: "lite"})); err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func TestCheckModelAgrees(t *testing.T) {
 func TestCheckModelFallback(t *testing.T) {
 	lite := goodMeta("lite")
 	lite.Outputs[0].Datatype = "FP16"
-	s := &metadataServer{models: map[string]*inferencepb.ModelMetadataResponse{"m": goodMeta("m"), "lite": lite}}
+	s := &metadataServer{models: map[string]*oippb.ModelMetadataResponse{"m": goodMeta("m"), "lite": lite}}
 	conn := serveMetadata(t, s)
 
 	err := CheckModel(t.Context(), conn, contractDesc(&ModelRef{Name: "lite", Version: "1"}))
@@ -152,7 +152,7 @@ func TestCheckModelFallback(t *testing.T) {
 	desc.Methods[1].Model = ModelRef{Name: "big"}
 	desc.Methods[1].Outputs = []TensorDesc{{Name: "z", DType: tensor.Int64}}
 	big := goodMeta("big")
-	big.Outputs = []*inferencepb.ModelMetadataResponse_TensorMetadata{tensorMeta("z", "INT64", -1)}
+	big.Outputs = []*oippb.ModelMetadataResponse_TensorMetadata{tensorMeta("z", "INT64", -1)}
 	s.models["big"] = big
 	ces = contractErrors(CheckModel(t.Context(), conn, desc))
 	if len(ces) != 1 || ces[0].Model.Name != "m" || !strings.Contains(ces[0].Error(), `output "z" is declared but the server has no such output`) {
@@ -168,7 +168,7 @@ func TestCheckModelManyUndeclaredInputs(t *testing.T) {
 	for i := range n {
 		meta.Inputs = append(meta.Inputs, tensorMeta(fmt.Sprintf("extra_%05d_%s", i, strings.Repeat("n", 50)), "FP32", -1, 3))
 	}
-	conn := serveMetadata(t, &metadataServer{models: map[string]*inferencepb.ModelMetadataResponse{"m": meta}})
+	conn := serveMetadata(t, &metadataServer{models: map[string]*oippb.ModelMetadataResponse{"m": meta}})
 	err := CheckModel(t.Context(), conn, contractDesc(nil))
 	ces := contractErrors(err)
 	if len(ces) != 1 {
@@ -192,17 +192,17 @@ func TestCheckModelManyUndeclaredInputs(t *testing.T) {
 func TestCheckModelEchoBounded(t *testing.T) {
 	huge := strings.Repeat("é", 1<<19) // 1 MiB, two bytes a character
 	dims := make([]int64, 100000)
-	meta := &inferencepb.ModelMetadataResponse{
+	meta := &oippb.ModelMetadataResponse{
 		Name:     "m",
 		Versions: strings.Split(strings.Repeat("v,", 10000)+huge, ","),
-		Inputs: []*inferencepb.ModelMetadataResponse_TensorMetadata{
+		Inputs: []*oippb.ModelMetadataResponse_TensorMetadata{
 			tensorMeta("x", huge, dims...),
 			tensorMeta(huge, huge, dims...),
 			tensorMeta("x", "FP32", -1, 4), // listed twice
 		},
-		Outputs: []*inferencepb.ModelMetadataResponse_TensorMetadata{tensorMeta("y", "FP32", dims...)},
+		Outputs: []*oippb.ModelMetadataResponse_TensorMetadata{tensorMeta("y", "FP32", dims...)},
 	}
-	conn := serveMetadata(t, &metadataServer{models: map[string]*inferencepb.ModelMetadataResponse{"m": meta}})
+	conn := serveMetadata(t, &metadataServer{models: map[string]*oippb.ModelMetadataResponse{"m": meta}})
 	desc := contractDesc(nil)
 	desc.Model.Version, desc.Methods[0].Model.Version, desc.Methods[1].Model.Version = "7", "7", "7"
 	err := CheckModel(t.Context(), conn, desc)
@@ -230,7 +230,7 @@ func TestCheckModelEchoBounded(t *testing.T) {
 func TestCheckModelDeduplicates(t *testing.T) {
 	meta := goodMeta("m")
 	meta.Inputs[0].Shape = []int64{-1, 5}
-	conn := serveMetadata(t, &metadataServer{models: map[string]*inferencepb.ModelMetadataResponse{"m": meta}})
+	conn := serveMetadata(t, &metadataServer{models: map[string]*oippb.ModelMetadataResponse{"m": meta}})
 	ces := contractErrors(CheckModel(t.Context(), conn, contractDesc(nil)))
 	if len(ces) != 1 || len(ces[0].Mismatches) != 1 || !strings.Contains(ces[0].Mismatches[0], `input "x": declared shape [-1 4]`) {
 		t.Errorf("got %v, want one mismatch about x's shape", ces)
@@ -243,7 +243,7 @@ func TestCheckModelContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	s := &metadataServer{
-		models: map[string]*inferencepb.ModelMetadataResponse{"m": goodMeta("m"), "lite": goodMeta("lite")},
+		models: map[string]*oippb.ModelMetadataResponse{"m": goodMeta("m"), "lite": goodMeta("lite")},
 		hook:   func(string) { cancel() },
 	}
 	conn := serveMetadata(t, s)

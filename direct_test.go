@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -88,9 +88,9 @@ func TestCallDirectChecksFirst(t *testing.T) {
 	c := NewCaller(nil, desc)
 	m := &desc.Methods[0]
 	calls := 0
-	answer := &inferencepb.ServerLiveResponse{Live: true}
+	answer := &oippb.ServerLiveResponse{Live: true}
 	var rpcErr error
-	rpc := func(_ context.Context, in *inferencepb.ServerLiveRequest, opts ...grpc.CallOption) (*inferencepb.ServerLiveResponse, error) {
+	rpc := func(_ context.Context, in *oippb.ServerLiveRequest, opts ...grpc.CallOption) (*oippb.ServerLiveResponse, error) {
 		calls++
 		for _, o := range opts {
 			if _, ok := o.(grpc.TrailerCallOption); !ok {
@@ -100,23 +100,23 @@ func TestCallDirectChecksFirst(t *testing.T) {
 		return answer, rpcErr
 	}
 	refuse := errors.New("refused")
-	check := func(*inferencepb.ServerLiveRequest) error { return refuse }
+	check := func(*oippb.ServerLiveRequest) error { return refuse }
 
 	if _, err := CallDirect(t.Context(), c, m, nil, check, rpc); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("nil request: %v, want InvalidArgument", err)
 	}
-	if _, err := CallDirect(t.Context(), c, m, &inferencepb.ServerLiveRequest{}, check, rpc); err != refuse {
+	if _, err := CallDirect(t.Context(), c, m, &oippb.ServerLiveRequest{}, check, rpc); err != refuse {
 		t.Errorf("refused request: %v, want check's error unchanged", err)
 	}
 	if calls != 0 {
 		t.Fatalf("%d calls of refused requests", calls)
 	}
-	out, err := CallDirect(t.Context(), c, m, &inferencepb.ServerLiveRequest{}, nil, rpc)
+	out, err := CallDirect(t.Context(), c, m, &oippb.ServerLiveRequest{}, nil, rpc)
 	if err != nil || out != answer || calls != 1 {
 		t.Errorf("CallDirect = %v, %v after %d calls; want the rpc's answer after 1", out, err, calls)
 	}
 	rpcErr = status.Error(codes.Unavailable, "down")
-	if _, err := CallDirect(t.Context(), c, m, &inferencepb.ServerLiveRequest{}, nil, rpc); status.Code(err) != codes.Unavailable || calls != 2 {
+	if _, err := CallDirect(t.Context(), c, m, &oippb.ServerLiveRequest{}, nil, rpc); status.Code(err) != codes.Unavailable || calls != 2 {
 		t.Errorf("CallDirect = %v after %d calls; want UNAVAILABLE after 2: not idempotent, not retried", err, calls)
 	}
 }

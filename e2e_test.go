@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/goai-dev/goai"
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"github.com/sony/gobreaker/v2"
 	"go.uber.org/goleak"
@@ -89,13 +89,13 @@ func echoDesc(p goai.CallPolicy) *goai.ModelDesc {
 // infer returns the attempt of a generated OIP client: one ModelInfer of a
 // [4]float32 on the attempt's model.
 func infer(cc grpc.ClientConnInterface) goai.AttemptFunc {
-	client := inferencepb.NewGRPCInferenceServiceClient(cc)
+	client := oippb.NewClient(cc)
 	raw := tensor.AppendFloat32(nil, []float32{1, 2, 3, 4})
 	return func(ctx context.Context, a goai.Attempt) error {
-		req := &inferencepb.ModelInferRequest{
+		req := &oippb.ModelInferRequest{
 			ModelName:        a.Model.Name,
 			ModelVersion:     a.Model.Version,
-			Inputs:           []*inferencepb.ModelInferRequest_InferInputTensor{{Name: "INPUT0", Datatype: "FP32", Shape: []int64{4}}},
+			Inputs:           []*oippb.ModelInferRequest_InferInputTensor{{Name: "INPUT0", Datatype: "FP32", Shape: []int64{4}}},
 			RawInputContents: [][]byte{raw},
 		}
 		resp, err := client.ModelInfer(ctx, req, a.CallOptions...)

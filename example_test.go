@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/goai-dev/goai"
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc/codes"
 )
@@ -52,16 +52,16 @@ func Example() {
 		}},
 	}
 	caller := goai.NewCaller(pool, desc)
-	client := inferencepb.NewGRPCInferenceServiceClient(pool)
+	client := oippb.NewClient(pool)
 
 	in := []float32{1, 2, 3, 4}
 	var out []float32
 	var info goai.CallInfo
 	err = caller.Invoke(context.Background(), &desc.Methods[0], func(ctx context.Context, a goai.Attempt) error {
-		resp, err := client.ModelInfer(ctx, &inferencepb.ModelInferRequest{
+		resp, err := client.ModelInfer(ctx, &oippb.ModelInferRequest{
 			ModelName:        a.Model.Name,
 			ModelVersion:     a.Model.Version,
-			Inputs:           []*inferencepb.ModelInferRequest_InferInputTensor{{Name: "INPUT0", Datatype: "FP32", Shape: []int64{4}}},
+			Inputs:           []*oippb.ModelInferRequest_InferInputTensor{{Name: "INPUT0", Datatype: "FP32", Shape: []int64{4}}},
 			RawInputContents: [][]byte{tensor.AppendFloat32(nil, in)},
 		}, a.CallOptions...)
 		if err != nil {

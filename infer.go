@@ -3,7 +3,7 @@ package goai
 import (
 	"context"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -113,7 +113,7 @@ func InferBatch[In, Out proto.Message](ctx context.Context, c *Caller, method *M
 	}
 	groups := PlanBatches(sizes, maxItems, desc.Batching.MaxBytes)
 
-	reqs := make([]*inferencepb.ModelInferRequest, len(groups))
+	reqs := make([]*oippb.ModelInferRequest, len(groups))
 	groupOf := make([]int, len(in)) // the group of each request's first item
 	for g, items := range groups {
 		batch := make([]In, len(items))
@@ -180,9 +180,9 @@ func InferBatch[In, Out proto.Message](ctx context.Context, c *Caller, method *M
 
 // modelInfer sends req through c's policies, each attempt to the model
 // the attempt names.
-func modelInfer(ctx context.Context, c *Caller, method *MethodDesc, req *inferencepb.ModelInferRequest, opts []CallOption) (*inferencepb.ModelInferResponse, error) {
-	client := inferencepb.NewGRPCInferenceServiceClient(c.Conn())
-	var resp *inferencepb.ModelInferResponse
+func modelInfer(ctx context.Context, c *Caller, method *MethodDesc, req *oippb.ModelInferRequest, opts []CallOption) (*oippb.ModelInferResponse, error) {
+	client := oippb.NewClient(c.Conn())
+	var resp *oippb.ModelInferResponse
 	err := c.Invoke(ctx, method, func(ctx context.Context, a Attempt) error {
 		// Attempts run one after another, and grpc has marshalled req
 		// when ModelInfer returns: it is safe to rename.

@@ -8,7 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -27,20 +27,20 @@ var (
 	pairOut = []TensorDesc{{Name: "y", Field: "fp32_contents", DType: tensor.FP32, Shape: []int64{2}}}
 )
 
-func encodePair(e *Encoder, batch []*inferencepb.InferTensorContents) {
+func encodePair(e *Encoder, batch []*oippb.InferTensorContents) {
 	for _, x := range batch {
 		AppendTensor(e.Tensor(0), x.GetFp32Contents())
 	}
 }
 
-func decodePair(d *Decoder, batch []*inferencepb.InferTensorContents) {
+func decodePair(d *Decoder, batch []*oippb.InferTensorContents) {
 	for i := range batch {
-		batch[i] = &inferencepb.InferTensorContents{Fp32Contents: DecodeTensor[float32](d.Tensor(0), i)}
+		batch[i] = &oippb.InferTensorContents{Fp32Contents: DecodeTensor[float32](d.Tensor(0), i)}
 	}
 }
 
-func pair(v float32) *inferencepb.InferTensorContents {
-	return &inferencepb.InferTensorContents{Fp32Contents: []float32{v, -v}}
+func pair(v float32) *oippb.InferTensorContents {
+	return &oippb.InferTensorContents{Fp32Contents: []float32{v, -v}}
 }
 
 // pairDesc describes the pair model, batches of up to 8 items, with call
@@ -68,7 +68,7 @@ type pairServer struct {
 }
 
 func (s *pairServer) Invoke(ctx context.Context, method string, args, reply any, _ ...grpc.CallOption) error {
-	req := args.(*inferencepb.ModelInferRequest)
+	req := args.(*oippb.ModelInferRequest)
 	s.mu.Lock()
 	s.requests = append(s.requests, int(req.GetInputs()[0].GetShape()[0]))
 	release := s.release
@@ -81,9 +81,9 @@ func (s *pairServer) Invoke(ctx context.Context, method string, args, reply any,
 		}
 	}
 	in := req.GetInputs()[0]
-	proto.Merge(reply.(*inferencepb.ModelInferResponse), &inferencepb.ModelInferResponse{
+	proto.Merge(reply.(*oippb.ModelInferResponse), &oippb.ModelInferResponse{
 		ModelName:         req.GetModelName(),
-		Outputs:           []*inferencepb.ModelInferResponse_InferOutputTensor{{Name: "y", Datatype: in.GetDatatype(), Shape: in.GetShape()}},
+		Outputs:           []*oippb.ModelInferResponse_InferOutputTensor{{Name: "y", Datatype: in.GetDatatype(), Shape: in.GetShape()}},
 		RawOutputContents: req.GetRawInputContents(),
 	})
 	return nil
@@ -101,7 +101,7 @@ func (s *pairServer) sent() []int {
 
 // newPairBatcher returns an InferBatcher of the pair model on srv, closed
 // at the end of the test, and its Caller.
-func newPairBatcher(t *testing.T, srv *pairServer, p CallPolicy, batching BatchingPolicy, opts ...MicroBatchOption) (*InferBatcher[*inferencepb.InferTensorContents, *inferencepb.InferTensorContents], *Caller) {
+func newPairBatcher(t *testing.T, srv *pairServer, p CallPolicy, batching BatchingPolicy, opts ...MicroBatchOption) (*InferBatcher[*oippb.InferTensorContents, *oippb.InferTensorContents], *Caller) {
 	t.Helper()
 	desc := pairDesc(p, batching)
 	c := NewCaller(srv, desc, WithRetryBudget(nil))
@@ -111,13 +111,13 @@ func newPairBatcher(t *testing.T, srv *pairServer, p CallPolicy, batching Batchi
 }
 
 type pairResult struct {
-	out *inferencepb.InferTensorContents
+	out *oippb.InferTensorContents
 	err error
 	at  time.Duration // since the test's start, on the bubble's clock
 }
 
 // goPair calls b.Do(ctx, pair(v)) on a goroutine of its own.
-func goPair(ctx context.Context, b *InferBatcher[*inferencepb.InferTensorContents, *inferencepb.InferTensorContents], v float32, start time.Time) <-chan pairResult {
+func goPair(ctx context.Context, b *InferBatcher[*oippb.InferTensorContents, *oippb.InferTensorContents], v float32, start time.Time) <-chan pairResult {
 	ch := make(chan pairResult, 1)
 	go func() {
 		out, err := b.Do(ctx, pair(v))

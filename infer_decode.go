@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/goai-dev/goai/internal/oip"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 )
 
@@ -103,7 +104,7 @@ func (d *Decoder) locate(count int, name func(j int) string) error {
 // and then no output may carry typed contents; or, with no raw entry at
 // all, each output's typed contents. Anything else is a [*TensorError],
 // never a guess at which data belongs to which output.
-func decodeResponse(outputs []TensorDesc, batch int, batched bool, resp *inferencepb.ModelInferResponse) (*Decoder, error) {
+func decodeResponse(outputs []TensorDesc, batch int, batched bool, resp *oippb.ModelInferResponse) (*Decoder, error) {
 	d := newDecoder(outputs, batch, true)
 	wire := resp.GetOutputs()
 	raws := resp.GetRawOutputContents()
@@ -252,13 +253,13 @@ func (d *Decoder) set(k int, shape []int64, raw []byte) error {
 
 // setContents gives the k-th tensor its data from typed contents, checked
 // against its shape. BYTES elements are kept as they are, unframed.
-func (d *Decoder) setContents(k int, shape []int64, c *inferencepb.InferTensorContents) error {
+func (d *Decoder) setContents(k int, shape []int64, c *oippb.InferTensorContents) error {
 	t := &d.tensors[k]
 	var err error
 	if t.dtype == tensor.Bytes {
-		t.elems, err = tensor.BytesFromContents(shape, c)
+		t.elems, err = oip.BytesFromContents(shape, c)
 	} else {
-		t.raw, err = tensor.FromContents(t.dtype, shape, c)
+		t.raw, err = oip.FromContents(t.dtype, shape, c)
 	}
 	if err != nil {
 		return d.fail(t.name, -1, "typed contents: "+err.Error(), err)

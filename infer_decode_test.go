@@ -9,8 +9,8 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/internal/testalloc"
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -19,11 +19,11 @@ import (
 
 // bytesResponse is the answer to a batch of one holding one BYTES output
 // "s" of elems, raw or typed.
-func bytesResponse(elems [][]byte, typed bool) *inferencepb.ModelInferResponse {
-	out := &inferencepb.ModelInferResponse_InferOutputTensor{Name: "s", Datatype: "BYTES", Shape: []int64{1, int64(len(elems))}}
-	resp := &inferencepb.ModelInferResponse{Outputs: []*inferencepb.ModelInferResponse_InferOutputTensor{out}}
+func bytesResponse(elems [][]byte, typed bool) *oippb.ModelInferResponse {
+	out := &oippb.ModelInferResponse_InferOutputTensor{Name: "s", Datatype: "BYTES", Shape: []int64{1, int64(len(elems))}}
+	resp := &oippb.ModelInferResponse{Outputs: []*oippb.ModelInferResponse_InferOutputTensor{out}}
 	if typed {
-		out.Contents = &inferencepb.InferTensorContents{BytesContents: elems}
+		out.Contents = &oippb.InferTensorContents{BytesContents: elems}
 	} else {
 		resp.RawOutputContents = [][]byte{tensor.AppendBytesElements(nil, elems)}
 	}
@@ -34,7 +34,7 @@ var bytesTensors = []TensorDesc{{Name: "s", DType: tensor.Bytes, Shape: []int64{
 
 // decodeCost returns what decoding resp's output "s" into a repeated
 // field of E costs, measured until within limit.
-func decodeCost[E string | []byte](t testing.TB, resp *inferencepb.ModelInferResponse, limit uint64) uint64 {
+func decodeCost[E string | []byte](t testing.TB, resp *oippb.ModelInferResponse, limit uint64) uint64 {
 	want := int(resp.Outputs[0].Shape[1])
 	return testalloc.Least(func() {
 		d, err := decodeResponse(bytesTensors, 1, true, resp)
@@ -59,7 +59,7 @@ func TestDecodeBytesCost(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
 		typed  bool
-		decode func(testing.TB, *inferencepb.ModelInferResponse, uint64) uint64
+		decode func(testing.TB, *oippb.ModelInferResponse, uint64) uint64
 		limit  uint64
 	}{
 		{"raw into strings", false, decodeCost[string], stringHeader*n + slack},
@@ -77,9 +77,9 @@ func TestDecodeBytesCost(t *testing.T) {
 // decodeText decodes tensor "s" as a generated fake does for a string
 // field of proto3, here the name of an InferOutputTensor, which protobuf
 // will not marshal unless it is UTF-8.
-func decodeText(d *Decoder, batch []*inferencepb.ModelInferResponse_InferOutputTensor) {
+func decodeText(d *Decoder, batch []*oippb.ModelInferResponse_InferOutputTensor) {
 	for i := range batch {
-		batch[i] = &inferencepb.ModelInferResponse_InferOutputTensor{Name: strings.Join(DecodeUTF8Strings(d.Tensor(0), i), ",")}
+		batch[i] = &oippb.ModelInferResponse_InferOutputTensor{Name: strings.Join(DecodeUTF8Strings(d.Tensor(0), i), ",")}
 	}
 }
 
@@ -122,7 +122,7 @@ func TestDecodeUTF8(t *testing.T) {
 // the fake refuses the request, as proto.Unmarshal refuses such a message.
 func TestServeFakeUTF8(t *testing.T) {
 	desc := &ModelDesc{Model: ModelRef{Name: "m"}, Methods: []MethodDesc{{Name: "M", Inputs: bytesTensors, Outputs: bytesTensors}}}
-	encode := func(e *Encoder, batch []*inferencepb.ModelInferResponse_InferOutputTensor) {
+	encode := func(e *Encoder, batch []*oippb.ModelInferResponse_InferOutputTensor) {
 		for _, x := range batch {
 			AppendStrings(e.Tensor(0), strings.Split(x.GetName(), ","))
 		}
@@ -133,7 +133,7 @@ func TestServeFakeUTF8(t *testing.T) {
 	}{{"fine,text", codes.OK}, {"bad,\xc3", codes.InvalidArgument}} {
 		in := []tensor.Tensor{{Name: "s", DType: tensor.Bytes, Shape: []int64{2}, Raw: tensor.AppendStringElements(nil, strings.Split(tt.text, ","))}}
 		_, err := ServeFake(t.Context(), desc, &desc.Methods[0], in, 0, decodeText, encode,
-			func(_ context.Context, x *inferencepb.ModelInferResponse_InferOutputTensor) (*inferencepb.ModelInferResponse_InferOutputTensor, error) {
+			func(_ context.Context, x *oippb.ModelInferResponse_InferOutputTensor) (*oippb.ModelInferResponse_InferOutputTensor, error) {
 				if _, err := proto.Marshal(x); err != nil {
 					t.Errorf("the fake was given a message it cannot marshal: %v", err)
 				}
@@ -161,14 +161,14 @@ func FuzzDecodeResponseLayout(f *testing.F) {
 	f.Add([]byte{0x80, 2, 0x81, 1, 0x82, 3, 0x84, 0, 0}) // typed, and an unnamed output
 	f.Fuzz(func(t *testing.T, layout []byte) {
 		names := []string{"a", "b", "s", "x", ""}
-		resp := &inferencepb.ModelInferResponse{}
+		resp := &oippb.ModelInferResponse{}
 		var typed []bool
 		var data [][]byte // each output's raw data
 		for j := 0; len(layout) >= 3 && j < 8; j++ {
 			name, count := int(layout[0]&0x7f)%len(names), int(layout[1]%4)
 			isTyped := layout[0]&0x80 != 0
 			layout = layout[2:]
-			out := &inferencepb.ModelInferResponse_InferOutputTensor{Name: names[name], Datatype: "FP32", Shape: []int64{1, int64(count)}}
+			out := &oippb.ModelInferResponse_InferOutputTensor{Name: names[name], Datatype: "FP32", Shape: []int64{1, int64(count)}}
 			var raw []byte
 			if names[name] == "s" {
 				out.Datatype = "BYTES"
@@ -178,7 +178,7 @@ func FuzzDecodeResponseLayout(f *testing.F) {
 				}
 				raw = tensor.AppendBytesElements(nil, elems)
 				if isTyped {
-					out.Contents = &inferencepb.InferTensorContents{BytesContents: elems}
+					out.Contents = &oippb.InferTensorContents{BytesContents: elems}
 				}
 			} else {
 				v := make([]float32, count)
@@ -187,7 +187,7 @@ func FuzzDecodeResponseLayout(f *testing.F) {
 				}
 				raw = tensor.AppendFloat32(nil, v)
 				if isTyped {
-					out.Contents = &inferencepb.InferTensorContents{Fp32Contents: v}
+					out.Contents = &oippb.InferTensorContents{Fp32Contents: v}
 				}
 			}
 			resp.Outputs = append(resp.Outputs, out)

@@ -6,7 +6,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 )
 
@@ -329,15 +329,15 @@ func (e *Encoder) fullShape(t *TensorEncoder) []int64 {
 // request returns the ModelInferRequest of the encoded inputs, asking for
 // the outputs, or the Encoder's error. The model name and version are left
 // to each attempt.
-func (e *Encoder) request(outputs []TensorDesc) (*inferencepb.ModelInferRequest, error) {
+func (e *Encoder) request(outputs []TensorDesc) (*oippb.ModelInferRequest, error) {
 	if err := e.finish(); err != nil {
 		return nil, err
 	}
-	inputs := make([]inferencepb.ModelInferRequest_InferInputTensor, len(e.tensors))
-	requested := make([]inferencepb.ModelInferRequest_InferRequestedOutputTensor, len(outputs))
-	req := &inferencepb.ModelInferRequest{
-		Inputs:           make([]*inferencepb.ModelInferRequest_InferInputTensor, len(e.tensors)),
-		Outputs:          make([]*inferencepb.ModelInferRequest_InferRequestedOutputTensor, len(outputs)),
+	inputs := make([]oippb.ModelInferRequest_InferInputTensor, len(e.tensors))
+	requested := make([]oippb.ModelInferRequest_InferRequestedOutputTensor, len(outputs))
+	req := &oippb.ModelInferRequest{
+		Inputs:           make([]*oippb.ModelInferRequest_InferInputTensor, len(e.tensors)),
+		Outputs:          make([]*oippb.ModelInferRequest_InferRequestedOutputTensor, len(outputs)),
 		RawInputContents: make([][]byte, len(e.tensors)),
 	}
 	for i := range e.tensors {

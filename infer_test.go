@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
@@ -32,7 +32,7 @@ var contentsTensors = []TensorDesc{
 	{Name: "flag", Field: "bool_contents", DType: tensor.Bool, Shape: []int64{1}},
 }
 
-func encodeContents(e *Encoder, batch []*inferencepb.InferTensorContents) {
+func encodeContents(e *Encoder, batch []*oippb.InferTensorContents) {
 	for _, x := range batch {
 		AppendTensor(e.Tensor(0), x.GetFp32Contents())
 		AppendTensor(e.Tensor(1), x.GetIntContents())
@@ -41,9 +41,9 @@ func encodeContents(e *Encoder, batch []*inferencepb.InferTensorContents) {
 	}
 }
 
-func decodeContents(d *Decoder, batch []*inferencepb.InferTensorContents) {
+func decodeContents(d *Decoder, batch []*oippb.InferTensorContents) {
 	for i := range batch {
-		batch[i] = &inferencepb.InferTensorContents{
+		batch[i] = &oippb.InferTensorContents{
 			Fp32Contents:  DecodeTensor[float32](d.Tensor(0), i),
 			IntContents:   DecodeTensor[int32](d.Tensor(1), i),
 			BytesContents: DecodeStrings[[]byte](d.Tensor(2), i),
@@ -70,8 +70,8 @@ func contentsDesc(maxBytes int64) *ModelDesc {
 	}
 }
 
-func item(x []float32, ids []int32, words ...string) *inferencepb.InferTensorContents {
-	c := &inferencepb.InferTensorContents{Fp32Contents: x, IntContents: ids, BoolContents: []bool{len(x) > 1}}
+func item(x []float32, ids []int32, words ...string) *oippb.InferTensorContents {
+	c := &oippb.InferTensorContents{Fp32Contents: x, IntContents: ids, BoolContents: []bool{len(x) > 1}}
 	for _, w := range words {
 		c.BytesContents = append(c.BytesContents, []byte(w))
 	}
@@ -80,7 +80,7 @@ func item(x []float32, ids []int32, words ...string) *inferencepb.InferTensorCon
 
 // startContents serves desc's model on an in-memory server, answering
 // each item with serve, and returns the server and a Caller of it.
-func startContents(t *testing.T, desc *ModelDesc, serve func(context.Context, *inferencepb.InferTensorContents) (*inferencepb.InferTensorContents, error), opts ...inferencetest.Option) (*inferencetest.Server, *Caller) {
+func startContents(t *testing.T, desc *ModelDesc, serve func(context.Context, *oippb.InferTensorContents) (*oippb.InferTensorContents, error), opts ...inferencetest.Option) (*inferencetest.Server, *Caller) {
 	t.Helper()
 	srv := inferencetest.New(opts...)
 	specs := []inferencetest.TensorSpec{
@@ -113,7 +113,7 @@ func startContents(t *testing.T, desc *ModelDesc, serve func(context.Context, *i
 	return srv, NewCaller(conn, desc)
 }
 
-func identity(_ context.Context, x *inferencepb.InferTensorContents) (*inferencepb.InferTensorContents, error) {
+func identity(_ context.Context, x *oippb.InferTensorContents) (*oippb.InferTensorContents, error) {
 	return x, nil
 }
 
@@ -135,15 +135,15 @@ func TestInferRoundTrip(t *testing.T) {
 	if len(reqs) != 1 {
 		t.Fatalf("%d requests, want 1", len(reqs))
 	}
-	want := &inferencepb.ModelInferRequest{
+	want := &oippb.ModelInferRequest{
 		ModelName: "contents",
-		Inputs: []*inferencepb.ModelInferRequest_InferInputTensor{
+		Inputs: []*oippb.ModelInferRequest_InferInputTensor{
 			{Name: "x", Datatype: "FP32", Shape: []int64{1, 3}},
 			{Name: "ids", Datatype: "INT8", Shape: []int64{1, 2}},
 			{Name: "words", Datatype: "BYTES", Shape: []int64{1, 3}},
 			{Name: "flag", Datatype: "BOOL", Shape: []int64{1, 1}},
 		},
-		Outputs: []*inferencepb.ModelInferRequest_InferRequestedOutputTensor{
+		Outputs: []*oippb.ModelInferRequest_InferRequestedOutputTensor{
 			{Name: "x"}, {Name: "ids"}, {Name: "words"}, {Name: "flag"},
 		},
 		RawInputContents: [][]byte{
@@ -176,13 +176,13 @@ func TestInferBadInputSendsNothing(t *testing.T) {
 	srv, c := startContents(t, desc, identity)
 	for _, tt := range []struct {
 		name     string
-		in       *inferencepb.InferTensorContents
+		in       *oippb.InferTensorContents
 		tensor   string
 		sentinel error
 	}{
 		{"too few elements", item([]float32{1}, []int32{1}), "ids", tensor.ErrShape},
 		{"out of range", item([]float32{1}, []int32{1, 300}), "ids", tensor.ErrRange},
-		{"no data for a fixed shape", &inferencepb.InferTensorContents{IntContents: []int32{1, 2}}, "flag", tensor.ErrShape},
+		{"no data for a fixed shape", &oippb.InferTensorContents{IntContents: []int32{1, 2}}, "flag", tensor.ErrShape},
 	} {
 		_, err := Infer(t.Context(), c, &desc.Methods[0], tt.in, encodeContents, decodeContents)
 		var te *TensorError
@@ -212,7 +212,7 @@ func TestInferBatch(t *testing.T) {
 
 	// Items of 1 and 2 floats, of 1 or 2 words: four shape keys. Each
 	// item takes 4n + 2 + (4+1)w + 1 bytes, so 64 bytes hold at most 4.
-	var in []*inferencepb.InferTensorContents
+	var in []*oippb.InferTensorContents
 	for i := range 14 {
 		x := []float32{float32(i)}
 		if i%2 == 1 {
@@ -272,7 +272,7 @@ func TestInferBatchBytes(t *testing.T) {
 	desc := contentsDesc(40)
 	srv, c := startContents(t, desc, identity)
 	// 4×4 + 2 + 5 + 1 = 24 bytes: one item per request of 40 bytes.
-	in := []*inferencepb.InferTensorContents{
+	in := []*oippb.InferTensorContents{
 		item([]float32{1, 2, 3, 4}, []int32{1, 2}, "a"),
 		item([]float32{5, 6, 7, 8}, []int32{3, 4}, "b"),
 		item([]float32{9, 10, 11, 12}, []int32{5, 6}, "c"),
@@ -292,7 +292,7 @@ func TestInferBatchBytes(t *testing.T) {
 func TestInferBatchBadItemSendsNothing(t *testing.T) {
 	desc := contentsDesc(16)
 	srv, c := startContents(t, desc, identity)
-	in := []*inferencepb.InferTensorContents{
+	in := []*oippb.InferTensorContents{
 		item([]float32{1}, []int32{1, 2}),
 		item([]float32{1}, []int32{1, 2}),
 		item([]float32{1}, []int32{1, 2}),
@@ -322,13 +322,13 @@ func TestInferBatchBadItemSendsNothing(t *testing.T) {
 
 func TestInferBatchFailure(t *testing.T) {
 	desc := contentsDesc(0)
-	srv, c := startContents(t, desc, func(_ context.Context, x *inferencepb.InferTensorContents) (*inferencepb.InferTensorContents, error) {
+	srv, c := startContents(t, desc, func(_ context.Context, x *oippb.InferTensorContents) (*oippb.InferTensorContents, error) {
 		if x.GetFp32Contents()[0] == 13 {
 			return nil, status.Error(codes.FailedPrecondition, "unlucky")
 		}
 		return x, nil
 	})
-	var in []*inferencepb.InferTensorContents
+	var in []*oippb.InferTensorContents
 	for i := range 16 {
 		in = append(in, item([]float32{float32(i)}, []int32{0, 0}))
 	}
@@ -345,26 +345,26 @@ func TestServeFakeErrors(t *testing.T) {
 	desc := contentsDesc(0)
 	for _, tt := range []struct {
 		name  string
-		serve func(context.Context, *inferencepb.InferTensorContents) (*inferencepb.InferTensorContents, error)
+		serve func(context.Context, *oippb.InferTensorContents) (*oippb.InferTensorContents, error)
 		code  codes.Code
 		text  string
 	}{
-		{"status passes", func(context.Context, *inferencepb.InferTensorContents) (*inferencepb.InferTensorContents, error) {
+		{"status passes", func(context.Context, *oippb.InferTensorContents) (*oippb.InferTensorContents, error) {
 			return nil, status.Error(codes.ResourceExhausted, "busy")
 		}, codes.ResourceExhausted, "busy"},
-		{"nil answer", func(context.Context, *inferencepb.InferTensorContents) (*inferencepb.InferTensorContents, error) {
+		{"nil answer", func(context.Context, *oippb.InferTensorContents) (*oippb.InferTensorContents, error) {
 			return nil, nil
 		}, codes.Internal, "returned nil"},
-		{"answer does not fit", func(_ context.Context, x *inferencepb.InferTensorContents) (*inferencepb.InferTensorContents, error) {
+		{"answer does not fit", func(_ context.Context, x *oippb.InferTensorContents) (*oippb.InferTensorContents, error) {
 			return item(x.Fp32Contents, []int32{1}), nil
 		}, codes.Internal, `output "ids" of item 0`},
-		{"answers disagree", func(_ context.Context, x *inferencepb.InferTensorContents) (*inferencepb.InferTensorContents, error) {
+		{"answers disagree", func(_ context.Context, x *oippb.InferTensorContents) (*oippb.InferTensorContents, error) {
 			return item(x.Fp32Contents[:1+int(x.IntContents[0])], x.IntContents), nil
 		}, codes.Internal, `output "x" of item 1: has shape [2]`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, c := startContents(t, desc, tt.serve)
-			in := []*inferencepb.InferTensorContents{item([]float32{1, 2}, []int32{0, 0}), item([]float32{1, 2}, []int32{1, 0})}
+			in := []*oippb.InferTensorContents{item([]float32{1, 2}, []int32{0, 0}), item([]float32{1, 2}, []int32{1, 0})}
 			_, err := InferBatch(t.Context(), c, &desc.Methods[0], in, encodeContents, decodeContents)
 			if status.Code(err) != tt.code || !strings.Contains(err.Error(), tt.text) {
 				t.Errorf("err = %v, want %v containing %q", err, tt.code, tt.text)
@@ -374,9 +374,9 @@ func TestServeFakeErrors(t *testing.T) {
 }
 
 // goodResponse is the answer to a batch of two contents items.
-func goodResponse() *inferencepb.ModelInferResponse {
-	return &inferencepb.ModelInferResponse{
-		Outputs: []*inferencepb.ModelInferResponse_InferOutputTensor{
+func goodResponse() *oippb.ModelInferResponse {
+	return &oippb.ModelInferResponse{
+		Outputs: []*oippb.ModelInferResponse_InferOutputTensor{
 			{Name: "x", Datatype: "FP32", Shape: []int64{2, 1}},
 			{Name: "ids", Datatype: "INT8", Shape: []int64{2, 2}},
 			{Name: "words", Datatype: "BYTES", Shape: []int64{2, 1}},
@@ -392,12 +392,12 @@ func goodResponse() *inferencepb.ModelInferResponse {
 }
 
 // decodeAll decodes resp as the answer to a batch of two, as Infer does.
-func decodeAll(resp *inferencepb.ModelInferResponse) ([]*inferencepb.InferTensorContents, error) {
+func decodeAll(resp *oippb.ModelInferResponse) ([]*oippb.InferTensorContents, error) {
 	d, err := decodeResponse(contentsTensors, 2, true, resp)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*inferencepb.InferTensorContents, 2)
+	out := make([]*oippb.InferTensorContents, 2)
 	decodeContents(d, out)
 	return out, d.err
 }
@@ -407,7 +407,7 @@ func TestDecodeResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []*inferencepb.InferTensorContents{
+	want := []*oippb.InferTensorContents{
 		{Fp32Contents: []float32{1}, IntContents: []int32{1, 2}, BytesContents: [][]byte{[]byte("a")}, BoolContents: []bool{false}},
 		{Fp32Contents: []float32{2}, IntContents: []int32{3, 4}, BytesContents: [][]byte{[]byte("b")}, BoolContents: []bool{true}},
 	}
@@ -421,10 +421,10 @@ func TestDecodeResponse(t *testing.T) {
 
 	typed := goodResponse()
 	typed.RawOutputContents = nil
-	typed.Outputs[0].Contents = &inferencepb.InferTensorContents{Fp32Contents: []float32{1, 2}}
-	typed.Outputs[1].Contents = &inferencepb.InferTensorContents{IntContents: []int32{1, 2, 3, 4}}
-	typed.Outputs[2].Contents = &inferencepb.InferTensorContents{BytesContents: [][]byte{[]byte("a"), []byte("b")}}
-	typed.Outputs[3].Contents = &inferencepb.InferTensorContents{BoolContents: []bool{false, true}}
+	typed.Outputs[0].Contents = &oippb.InferTensorContents{Fp32Contents: []float32{1, 2}}
+	typed.Outputs[1].Contents = &oippb.InferTensorContents{IntContents: []int32{1, 2, 3, 4}}
+	typed.Outputs[2].Contents = &oippb.InferTensorContents{BytesContents: [][]byte{[]byte("a"), []byte("b")}}
+	typed.Outputs[3].Contents = &oippb.InferTensorContents{BoolContents: []bool{false, true}}
 	got, err := decodeAll(typed)
 	if err != nil {
 		t.Fatal(err)
@@ -440,78 +440,78 @@ func TestDecodeResponse(t *testing.T) {
 func TestDecodeHostileResponse(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
-		mutate func(r *inferencepb.ModelInferResponse)
+		mutate func(r *oippb.ModelInferResponse)
 		tensor string // the output named, "" for any
 		text   string
 	}{
-		{"empty response", func(r *inferencepb.ModelInferResponse) { *r = inferencepb.ModelInferResponse{} }, "x", "missing"},
-		{"output missing", func(r *inferencepb.ModelInferResponse) { r.Outputs[2].Name = "other" }, "words", "missing"},
-		{"nil output", func(r *inferencepb.ModelInferResponse) { r.Outputs[0] = nil }, "x", "missing"},
-		{"wrong datatype", func(r *inferencepb.ModelInferResponse) { r.Outputs[1].Datatype = "INT16" }, "ids", `datatype "INT16"`},
-		{"unknown datatype", func(r *inferencepb.ModelInferResponse) { r.Outputs[1].Datatype = "int8" }, "ids", "datatype"},
-		{"no batch dimension", func(r *inferencepb.ModelInferResponse) { r.Outputs[0].Shape = nil }, "x", "batch"},
-		{"too many items", func(r *inferencepb.ModelInferResponse) { r.Outputs[1].Shape = []int64{3, 2} }, "ids", "batch of 2"},
-		{"too few items", func(r *inferencepb.ModelInferResponse) { r.Outputs[1].Shape = []int64{1, 4} }, "ids", "batch of 2"},
-		{"wrong shape", func(r *inferencepb.ModelInferResponse) { r.Outputs[1].Shape = []int64{2, 1} }, "ids", "want [2 2]"},
-		{"wrong rank", func(r *inferencepb.ModelInferResponse) { r.Outputs[1].Shape = []int64{2, 2, 1} }, "ids", "want [2 2]"},
-		{"negative dimension", func(r *inferencepb.ModelInferResponse) { r.Outputs[0].Shape = []int64{2, -1} }, "x", "negative"},
-		{"huge shape", func(r *inferencepb.ModelInferResponse) { r.Outputs[0].Shape = []int64{2, math.MaxInt64} }, "x", "exceeds"},
-		{"overflowing shape", func(r *inferencepb.ModelInferResponse) { r.Outputs[2].Shape = []int64{2, 1 << 31, 1 << 31} }, "words", ""},
-		{"short data", func(r *inferencepb.ModelInferResponse) { r.RawOutputContents[0] = r.RawOutputContents[0][:5] }, "x", "needs 8 bytes"},
-		{"long data", func(r *inferencepb.ModelInferResponse) { r.RawOutputContents[1] = append(r.RawOutputContents[1], 0) }, "ids", "needs 4 bytes"},
-		{"missing raw contents", func(r *inferencepb.ModelInferResponse) { r.RawOutputContents = r.RawOutputContents[:2] }, "words", "2 raw_output_contents for 4 outputs"},
-		{"bad BYTES framing", func(r *inferencepb.ModelInferResponse) { r.RawOutputContents[2] = []byte{200, 0, 0, 0, 'a'} }, "words", "runs past"},
-		{"BYTES count", func(r *inferencepb.ModelInferResponse) {
+		{"empty response", func(r *oippb.ModelInferResponse) { *r = oippb.ModelInferResponse{} }, "x", "missing"},
+		{"output missing", func(r *oippb.ModelInferResponse) { r.Outputs[2].Name = "other" }, "words", "missing"},
+		{"nil output", func(r *oippb.ModelInferResponse) { r.Outputs[0] = nil }, "x", "missing"},
+		{"wrong datatype", func(r *oippb.ModelInferResponse) { r.Outputs[1].Datatype = "INT16" }, "ids", `datatype "INT16"`},
+		{"unknown datatype", func(r *oippb.ModelInferResponse) { r.Outputs[1].Datatype = "int8" }, "ids", "datatype"},
+		{"no batch dimension", func(r *oippb.ModelInferResponse) { r.Outputs[0].Shape = nil }, "x", "batch"},
+		{"too many items", func(r *oippb.ModelInferResponse) { r.Outputs[1].Shape = []int64{3, 2} }, "ids", "batch of 2"},
+		{"too few items", func(r *oippb.ModelInferResponse) { r.Outputs[1].Shape = []int64{1, 4} }, "ids", "batch of 2"},
+		{"wrong shape", func(r *oippb.ModelInferResponse) { r.Outputs[1].Shape = []int64{2, 1} }, "ids", "want [2 2]"},
+		{"wrong rank", func(r *oippb.ModelInferResponse) { r.Outputs[1].Shape = []int64{2, 2, 1} }, "ids", "want [2 2]"},
+		{"negative dimension", func(r *oippb.ModelInferResponse) { r.Outputs[0].Shape = []int64{2, -1} }, "x", "negative"},
+		{"huge shape", func(r *oippb.ModelInferResponse) { r.Outputs[0].Shape = []int64{2, math.MaxInt64} }, "x", "exceeds"},
+		{"overflowing shape", func(r *oippb.ModelInferResponse) { r.Outputs[2].Shape = []int64{2, 1 << 31, 1 << 31} }, "words", ""},
+		{"short data", func(r *oippb.ModelInferResponse) { r.RawOutputContents[0] = r.RawOutputContents[0][:5] }, "x", "needs 8 bytes"},
+		{"long data", func(r *oippb.ModelInferResponse) { r.RawOutputContents[1] = append(r.RawOutputContents[1], 0) }, "ids", "needs 4 bytes"},
+		{"missing raw contents", func(r *oippb.ModelInferResponse) { r.RawOutputContents = r.RawOutputContents[:2] }, "words", "2 raw_output_contents for 4 outputs"},
+		{"bad BYTES framing", func(r *oippb.ModelInferResponse) { r.RawOutputContents[2] = []byte{200, 0, 0, 0, 'a'} }, "words", "runs past"},
+		{"BYTES count", func(r *oippb.ModelInferResponse) {
 			r.RawOutputContents[2] = tensor.AppendStringElements(nil, []string{"a", "b", "c"})
 		}, "words", "BYTES"},
-		{"scalar with two elements", func(r *inferencepb.ModelInferResponse) {
+		{"scalar with two elements", func(r *oippb.ModelInferResponse) {
 			r.Outputs[3].Shape = []int64{2, 2}
 			r.RawOutputContents[3] = []byte{1, 1, 1, 1}
 		}, "flag", "want [2 1]"},
-		{"typed contents of another datatype", func(r *inferencepb.ModelInferResponse) {
+		{"typed contents of another datatype", func(r *oippb.ModelInferResponse) {
 			r.RawOutputContents = nil
-			r.Outputs[0].Contents = &inferencepb.InferTensorContents{Fp64Contents: []float64{1, 2}}
+			r.Outputs[0].Contents = &oippb.InferTensorContents{Fp64Contents: []float64{1, 2}}
 		}, "x", "typed contents"},
-		{"typed contents too short", func(r *inferencepb.ModelInferResponse) {
+		{"typed contents too short", func(r *oippb.ModelInferResponse) {
 			r.RawOutputContents = nil
-			r.Outputs[0].Contents = &inferencepb.InferTensorContents{Fp32Contents: []float32{1}}
+			r.Outputs[0].Contents = &oippb.InferTensorContents{Fp32Contents: []float32{1}}
 		}, "x", "typed contents"},
-		{"typed contents out of range", func(r *inferencepb.ModelInferResponse) {
+		{"typed contents out of range", func(r *oippb.ModelInferResponse) {
 			r.RawOutputContents = nil
-			r.Outputs[0].Contents = &inferencepb.InferTensorContents{Fp32Contents: []float32{1, 2}}
-			r.Outputs[1].Contents = &inferencepb.InferTensorContents{IntContents: []int32{1, 2, 3, 1000}}
+			r.Outputs[0].Contents = &oippb.InferTensorContents{Fp32Contents: []float32{1, 2}}
+			r.Outputs[1].Contents = &oippb.InferTensorContents{IntContents: []int32{1, 2, 3, 1000}}
 		}, "ids", "range"},
-		{"no data at all", func(r *inferencepb.ModelInferResponse) { r.RawOutputContents = nil }, "x", "typed contents"},
-		{"typed contents beside raw", func(r *inferencepb.ModelInferResponse) {
-			r.Outputs[1].Contents = &inferencepb.InferTensorContents{IntContents: []int32{1, 2, 3, 4}}
+		{"no data at all", func(r *oippb.ModelInferResponse) { r.RawOutputContents = nil }, "x", "typed contents"},
+		{"typed contents beside raw", func(r *oippb.ModelInferResponse) {
+			r.Outputs[1].Contents = &oippb.InferTensorContents{IntContents: []int32{1, 2, 3, 4}}
 		}, "ids", "exclusive"},
-		{"typed contents of an undeclared output beside raw", func(r *inferencepb.ModelInferResponse) {
-			r.Outputs = append(r.Outputs, &inferencepb.ModelInferResponse_InferOutputTensor{
-				Name: "extra", Datatype: "FP32", Shape: []int64{1}, Contents: &inferencepb.InferTensorContents{Fp32Contents: []float32{1}},
+		{"typed contents of an undeclared output beside raw", func(r *oippb.ModelInferResponse) {
+			r.Outputs = append(r.Outputs, &oippb.ModelInferResponse_InferOutputTensor{
+				Name: "extra", Datatype: "FP32", Shape: []int64{1}, Contents: &oippb.InferTensorContents{Fp32Contents: []float32{1}},
 			})
 			r.RawOutputContents = append(r.RawOutputContents, nil)
 		}, "extra", "exclusive"},
-		{"typed output and raw for the others", func(r *inferencepb.ModelInferResponse) {
+		{"typed output and raw for the others", func(r *oippb.ModelInferResponse) {
 			// The raw entries are those of the outputs without typed
 			// contents, as Triton orders raw inputs: not the protocol's.
-			r.Outputs[0].Contents = &inferencepb.InferTensorContents{Fp32Contents: []float32{1, 2}}
+			r.Outputs[0].Contents = &oippb.InferTensorContents{Fp32Contents: []float32{1, 2}}
 			r.RawOutputContents = r.RawOutputContents[1:]
 		}, "flag", "3 raw_output_contents for 4 outputs"},
-		{"surplus raw contents", func(r *inferencepb.ModelInferResponse) {
+		{"surplus raw contents", func(r *oippb.ModelInferResponse) {
 			r.RawOutputContents = append(r.RawOutputContents, []byte{1})
 		}, "x", "5 raw_output_contents for 4 outputs"},
-		{"output named twice", func(r *inferencepb.ModelInferResponse) {
-			r.Outputs = append(r.Outputs, proto.Clone(r.Outputs[1]).(*inferencepb.ModelInferResponse_InferOutputTensor))
+		{"output named twice", func(r *oippb.ModelInferResponse) {
+			r.Outputs = append(r.Outputs, proto.Clone(r.Outputs[1]).(*oippb.ModelInferResponse_InferOutputTensor))
 			r.RawOutputContents = append(r.RawOutputContents, []byte{5, 6, 7, 8})
 		}, "ids", "more than once"},
-		{"output named twice, typed", func(r *inferencepb.ModelInferResponse) {
+		{"output named twice, typed", func(r *oippb.ModelInferResponse) {
 			r.RawOutputContents = nil
-			r.Outputs = append(r.Outputs, proto.Clone(r.Outputs[0]).(*inferencepb.ModelInferResponse_InferOutputTensor))
-			r.Outputs[0].Contents = &inferencepb.InferTensorContents{Fp32Contents: []float32{1, 2}}
-			r.Outputs[4].Contents = &inferencepb.InferTensorContents{Fp32Contents: []float32{3, 4}}
+			r.Outputs = append(r.Outputs, proto.Clone(r.Outputs[0]).(*oippb.ModelInferResponse_InferOutputTensor))
+			r.Outputs[0].Contents = &oippb.InferTensorContents{Fp32Contents: []float32{1, 2}}
+			r.Outputs[4].Contents = &oippb.InferTensorContents{Fp32Contents: []float32{3, 4}}
 		}, "x", "as outputs 0 and 4"},
-		{"huge datatype", func(r *inferencepb.ModelInferResponse) { r.Outputs[1].Datatype = strings.Repeat("X", 1<<20) }, "ids", "XXX…"},
-		{"shape of 100000 dimensions", func(r *inferencepb.ModelInferResponse) { r.Outputs[1].Shape = make([]int64, 100000) }, "ids", "(100000 dimensions)"},
+		{"huge datatype", func(r *oippb.ModelInferResponse) { r.Outputs[1].Datatype = strings.Repeat("X", 1<<20) }, "ids", "XXX…"},
+		{"shape of 100000 dimensions", func(r *oippb.ModelInferResponse) { r.Outputs[1].Shape = make([]int64, 100000) }, "ids", "(100000 dimensions)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := goodResponse()
@@ -540,25 +540,25 @@ func TestDecodeHostileResponse(t *testing.T) {
 // logits.
 func TestDecodeMixedContents(t *testing.T) {
 	descs := []TensorDesc{{Name: "probs", DType: tensor.FP32, Shape: []int64{2}}}
-	resp := &inferencepb.ModelInferResponse{
-		Outputs: []*inferencepb.ModelInferResponse_InferOutputTensor{
-			{Name: "probs", Datatype: "FP32", Shape: []int64{2}, Contents: &inferencepb.InferTensorContents{Fp32Contents: []float32{0.25, 0.75}}},
+	resp := &oippb.ModelInferResponse{
+		Outputs: []*oippb.ModelInferResponse_InferOutputTensor{
+			{Name: "probs", Datatype: "FP32", Shape: []int64{2}, Contents: &oippb.InferTensorContents{Fp32Contents: []float32{0.25, 0.75}}},
 			{Name: "logits", Datatype: "FP32", Shape: []int64{2}},
 		},
 		RawOutputContents: [][]byte{tensor.AppendFloat32(nil, []float32{-3, 5})},
 	}
 	for _, tt := range []struct {
 		name   string
-		mutate func(r *inferencepb.ModelInferResponse)
+		mutate func(r *oippb.ModelInferResponse)
 		text   string
 	}{
-		{"one raw entry for two outputs", func(*inferencepb.ModelInferResponse) {}, "1 raw_output_contents for 2 outputs"},
-		{"a raw entry for each, one typed too", func(r *inferencepb.ModelInferResponse) {
+		{"one raw entry for two outputs", func(*oippb.ModelInferResponse) {}, "1 raw_output_contents for 2 outputs"},
+		{"a raw entry for each, one typed too", func(r *oippb.ModelInferResponse) {
 			r.RawOutputContents = append([][]byte{tensor.AppendFloat32(nil, []float32{-3, 5})}, r.RawOutputContents...)
 		}, "exclusive"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := proto.Clone(resp).(*inferencepb.ModelInferResponse)
+			r := proto.Clone(resp).(*oippb.ModelInferResponse)
 			tt.mutate(r)
 			d, err := decodeResponse(descs, 1, false, r)
 			if err == nil {
@@ -573,13 +573,13 @@ func TestDecodeMixedContents(t *testing.T) {
 	}
 
 	// Typed contents alone decode; so does raw for both outputs.
-	typed := proto.Clone(resp).(*inferencepb.ModelInferResponse)
+	typed := proto.Clone(resp).(*oippb.ModelInferResponse)
 	typed.RawOutputContents = nil
-	typed.Outputs[1].Contents = &inferencepb.InferTensorContents{Fp32Contents: []float32{-3, 5}}
-	raw := proto.Clone(resp).(*inferencepb.ModelInferResponse)
+	typed.Outputs[1].Contents = &oippb.InferTensorContents{Fp32Contents: []float32{-3, 5}}
+	raw := proto.Clone(resp).(*oippb.ModelInferResponse)
 	raw.Outputs[0].Contents = nil
 	raw.RawOutputContents = [][]byte{tensor.AppendFloat32(nil, []float32{0.25, 0.75}), tensor.AppendFloat32(nil, []float32{-3, 5})}
-	for name, r := range map[string]*inferencepb.ModelInferResponse{"typed": typed, "raw": raw} {
+	for name, r := range map[string]*oippb.ModelInferResponse{"typed": typed, "raw": raw} {
 		d, err := decodeResponse(descs, 1, false, r)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -595,7 +595,7 @@ func TestDecodeMixedContents(t *testing.T) {
 func TestServeFakeRequestErrors(t *testing.T) {
 	desc := contentsDesc(0)
 	e := newEncoder(contentsTensors, 1, true, false)
-	encodeContents(e, []*inferencepb.InferTensorContents{item([]float32{1}, []int32{1, 2}, "w")})
+	encodeContents(e, []*oippb.InferTensorContents{item([]float32{1}, []int32{1, 2}, "w")})
 	good, err := e.tensorList()
 	if err != nil {
 		t.Fatal(err)
@@ -618,7 +618,7 @@ func TestServeFakeRequestErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			served := 0
 			_, err := ServeFake(t.Context(), desc, &desc.Methods[0], tt.inputs(), tt.batch, decodeContents, encodeContents,
-				func(_ context.Context, x *inferencepb.InferTensorContents) (*inferencepb.InferTensorContents, error) {
+				func(_ context.Context, x *oippb.InferTensorContents) (*oippb.InferTensorContents, error) {
 					served++
 					return x, nil
 				})
@@ -667,8 +667,8 @@ func TestScalarAndStringDecode(t *testing.T) {
 		{Name: "s", DType: tensor.Bytes, Shape: []int64{1}},
 		{Name: "raw", DType: tensor.FP16, Shape: []int64{2}},
 	}
-	resp := &inferencepb.ModelInferResponse{
-		Outputs: []*inferencepb.ModelInferResponse_InferOutputTensor{
+	resp := &oippb.ModelInferResponse{
+		Outputs: []*oippb.ModelInferResponse_InferOutputTensor{
 			{Name: "n", Datatype: "INT16", Shape: []int64{2}},
 			{Name: "s", Datatype: "BYTES", Shape: []int64{2, 1}},
 			{Name: "raw", Datatype: "FP16", Shape: []int64{2, 2}},
@@ -702,8 +702,8 @@ func TestScalarAndStringDecode(t *testing.T) {
 
 	// A singular field of a tensor without a shape, answered with two
 	// elements per item.
-	d, err = decodeResponse(descs[:1], 1, true, &inferencepb.ModelInferResponse{
-		Outputs:           []*inferencepb.ModelInferResponse_InferOutputTensor{{Name: "n", Datatype: "INT16", Shape: []int64{1, 2}}},
+	d, err = decodeResponse(descs[:1], 1, true, &oippb.ModelInferResponse{
+		Outputs:           []*oippb.ModelInferResponse_InferOutputTensor{{Name: "n", Datatype: "INT16", Shape: []int64{1, 2}}},
 		RawOutputContents: [][]byte{{1, 0, 2, 0}},
 	})
 	if err != nil {
@@ -829,9 +829,9 @@ func FuzzDecodeResponse(f *testing.F) {
 // call of an image classifier does: one buffer per tensor, sized once.
 func BenchmarkEncodeBatch(b *testing.B) {
 	descs := []TensorDesc{{Name: "input__0", DType: tensor.FP32, Shape: []int64{3, 224, 224}}}
-	batch := make([]*inferencepb.InferTensorContents, 32)
+	batch := make([]*oippb.InferTensorContents, 32)
 	for i := range batch {
-		batch[i] = &inferencepb.InferTensorContents{Fp32Contents: make([]float32, 3*224*224)}
+		batch[i] = &oippb.InferTensorContents{Fp32Contents: make([]float32, 3*224*224)}
 	}
 	b.SetBytes(int64(len(batch) * 3 * 224 * 224 * 4))
 	b.ReportAllocs()
@@ -849,11 +849,11 @@ func BenchmarkEncodeBatch(b *testing.B) {
 // BenchmarkDecodeBatch decodes the scores of 32 images, 1000 each.
 func BenchmarkDecodeBatch(b *testing.B) {
 	descs := []TensorDesc{{Name: "output__0", DType: tensor.FP32, Shape: []int64{1000}}}
-	resp := &inferencepb.ModelInferResponse{
-		Outputs:           []*inferencepb.ModelInferResponse_InferOutputTensor{{Name: "output__0", Datatype: "FP32", Shape: []int64{32, 1000}}},
+	resp := &oippb.ModelInferResponse{
+		Outputs:           []*oippb.ModelInferResponse_InferOutputTensor{{Name: "output__0", Datatype: "FP32", Shape: []int64{32, 1000}}},
 		RawOutputContents: [][]byte{make([]byte, 32*1000*4)},
 	}
-	out := make([]*inferencepb.InferTensorContents, 32)
+	out := make([]*oippb.InferTensorContents, 32)
 	b.SetBytes(32 * 1000 * 4)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -862,7 +862,7 @@ func BenchmarkDecodeBatch(b *testing.B) {
 			b.Fatal(err)
 		}
 		for i := range out {
-			out[i] = &inferencepb.InferTensorContents{Fp32Contents: DecodeTensor[float32](d.Tensor(0), i)}
+			out[i] = &oippb.InferTensorContents{Fp32Contents: DecodeTensor[float32](d.Tensor(0), i)}
 		}
 		if d.err != nil {
 			b.Fatal(d.err)

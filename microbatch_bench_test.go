@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/internal/oippb"
 )
 
 // BenchmarkMicroBatch measures single calls from 256 goroutines to a model
@@ -40,7 +40,7 @@ func benchMicroBatch(b *testing.B, batched bool) {
 	srv, conn := echoServer(b, true)
 	defer srv.Stop()
 	defer conn.Close()
-	client := inferencepb.NewGRPCInferenceServiceClient(conn)
+	client := oippb.NewClient(conn)
 	ctx := context.Background()
 	if _, err := inferEcho(ctx, client, [][]float32{{0, 0, 0, 0}}); err != nil { // connect
 		b.Fatal(err)

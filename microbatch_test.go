@@ -15,8 +15,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
@@ -950,14 +950,14 @@ func echoServer(tb testing.TB, tcp bool) (*inferencetest.Server, *grpc.ClientCon
 
 // inferEcho calls the echo model once with a batch of items, each 4 FP32
 // values, and returns each item's output.
-func inferEcho(ctx context.Context, client inferencepb.GRPCInferenceServiceClient, items [][]float32) ([][]float32, error) {
+func inferEcho(ctx context.Context, client oippb.Client, items [][]float32) ([][]float32, error) {
 	raw := make([]byte, 0, 16*len(items))
 	for _, it := range items {
 		raw = tensor.AppendFloat32(raw, it)
 	}
-	resp, err := client.ModelInfer(ctx, &inferencepb.ModelInferRequest{
+	resp, err := client.ModelInfer(ctx, &oippb.ModelInferRequest{
 		ModelName: "echo",
-		Inputs: []*inferencepb.ModelInferRequest_InferInputTensor{
+		Inputs: []*oippb.ModelInferRequest_InferInputTensor{
 			{Name: "INPUT0", Datatype: tensor.FP32.String(), Shape: []int64{int64(len(items)), 4}},
 		},
 		RawInputContents: [][]byte{raw},
@@ -991,7 +991,7 @@ func TestMicroBatchInference(t *testing.T) {
 	srv, conn := echoServer(t, false)
 	defer srv.Stop()
 	defer conn.Close()
-	client := inferencepb.NewGRPCInferenceServiceClient(conn)
+	client := oippb.NewClient(conn)
 	b := NewMicroBatcher(BatchingPolicy{MaxDelay: 20 * time.Millisecond}, 64,
 		func(ctx context.Context, items [][]float32) ([][]float32, error) {
 			return inferEcho(ctx, client, items)

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/goai-dev/goai"
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
@@ -125,7 +125,7 @@ func testReplicasRoundRobin(t *testing.T) {
 	c := goai.NewCaller(pool, desc, goai.WithHooks(goai.Hooks{
 		BreakerStateChange: func(goai.BreakerEvent) { breakerChanges.Add(1) },
 	}))
-	client := inferencepb.NewGRPCInferenceServiceClient(pool)
+	client := oippb.NewClient(pool)
 
 	var started, finished, retried atomic.Int64
 	var atDown, afterDown, atUp, atRejoin []int

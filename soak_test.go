@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/goai-dev/goai"
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc/codes"
@@ -30,12 +30,12 @@ func echoPayload(i int) []byte {
 
 // echoAttempt returns the attempt of a call that asks model "echo" to echo
 // raw, storing the answer's raw contents in *got.
-func echoAttempt(client inferencepb.GRPCInferenceServiceClient, raw []byte, got *[]byte) goai.AttemptFunc {
+func echoAttempt(client oippb.Client, raw []byte, got *[]byte) goai.AttemptFunc {
 	return func(ctx context.Context, a goai.Attempt) error {
-		req := &inferencepb.ModelInferRequest{
+		req := &oippb.ModelInferRequest{
 			ModelName:        a.Model.Name,
 			ModelVersion:     a.Model.Version,
-			Inputs:           []*inferencepb.ModelInferRequest_InferInputTensor{{Name: "INPUT0", Datatype: "FP32", Shape: []int64{4}}},
+			Inputs:           []*oippb.ModelInferRequest_InferInputTensor{{Name: "INPUT0", Datatype: "FP32", Shape: []int64{4}}},
 			RawInputContents: [][]byte{raw},
 		}
 		resp, err := client.ModelInfer(ctx, req, a.CallOptions...)
@@ -97,7 +97,7 @@ func soakEcho(t *testing.T, n, conc int) {
 	c := goai.NewCaller(pool, desc, goai.WithHooks(goai.Hooks{
 		CallDone: func(context.Context, goai.CallEvent) { callDone.Add(1) },
 	}))
-	client := inferencepb.NewGRPCInferenceServiceClient(pool)
+	client := oippb.NewClient(pool)
 
 	// Mid-run: a crash, a graceful drain, a crash, each followed by a
 	// burst of scripted faults, and at half-way a switch of the random

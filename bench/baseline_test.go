@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 )
 
 // baselineClient is the client goai replaces: the protoc-gen-go-grpc stub
@@ -15,7 +15,7 @@ import (
 // by element as Triton's Go example client does (PutUint32 into a 4-byte
 // scratch and append to encode; one binary.Read per element to decode).
 type baselineClient struct {
-	stub  inferencepb.GRPCInferenceServiceClient
+	stub  oippb.Client
 	model string
 	shape []int64
 }
@@ -27,12 +27,12 @@ func (c *baselineClient) echo(ctx context.Context, values []float32) ([]float32,
 		binary.LittleEndian.PutUint32(scratch, math.Float32bits(v))
 		raw = append(raw, scratch...)
 	}
-	req := &inferencepb.ModelInferRequest{
+	req := &oippb.ModelInferRequest{
 		ModelName: c.model,
-		Inputs: []*inferencepb.ModelInferRequest_InferInputTensor{
+		Inputs: []*oippb.ModelInferRequest_InferInputTensor{
 			{Name: "INPUT0", Datatype: "FP32", Shape: c.shape},
 		},
-		Outputs:          []*inferencepb.ModelInferRequest_InferRequestedOutputTensor{{Name: "OUTPUT0"}},
+		Outputs:          []*oippb.ModelInferRequest_InferRequestedOutputTensor{{Name: "OUTPUT0"}},
 		RawInputContents: [][]byte{raw},
 	}
 	resp, err := c.stub.ModelInfer(ctx, req)

@@ -6,12 +6,12 @@ import (
 	"slices"
 	"testing"
 
-	benchv1 "github.com/goai-dev/goai/bench/gen/bench/v1"
 	"github.com/goai-dev/goai"
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	benchv1 "github.com/goai-dev/goai/bench/gen/bench/v1"
 	"github.com/goai-dev/goai/inferencetest"
-	"github.com/goai-dev/goai/tensor"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/internal/wirecodec"
+	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
 )
 
@@ -55,7 +55,7 @@ func baselineEcho(tb testing.TB, srv *inferencetest.Server, c clientCase) echoFu
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { conn.Close() })
-	client := &baselineClient{stub: inferencepb.NewGRPCInferenceServiceClient(conn), model: c.model, shape: c.shape}
+	client := &baselineClient{stub: oippb.NewClient(conn), model: c.model, shape: c.shape}
 	return client.echo
 }
 

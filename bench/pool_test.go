@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/goai-dev/goai"
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 )
 
@@ -32,9 +32,9 @@ func BenchmarkPool(b *testing.B) {
 	}
 	defer srv.Stop()
 
-	req := &inferencepb.ModelInferRequest{
+	req := &oippb.ModelInferRequest{
 		ModelName: "identity",
-		Inputs: []*inferencepb.ModelInferRequest_InferInputTensor{
+		Inputs: []*oippb.ModelInferRequest_InferInputTensor{
 			{Name: "INPUT0", Datatype: "FP32", Shape: []int64{16}},
 		},
 		RawInputContents: [][]byte{tensor.AppendFloat32(nil, make([]float32, 16))},
@@ -49,13 +49,13 @@ func BenchmarkPool(b *testing.B) {
 	}
 }
 
-func benchmarkPool(b *testing.B, target string, conns int, req *inferencepb.ModelInferRequest) {
+func benchmarkPool(b *testing.B, target string, conns int, req *oippb.ModelInferRequest) {
 	pool, err := goai.Dial(target, goai.WithInsecure(), goai.WithPoolSize(conns))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer pool.Close()
-	client := inferencepb.NewGRPCInferenceServiceClient(pool)
+	client := oippb.NewClient(pool)
 	ctx := context.Background()
 	// Connect every connection before measuring.
 	for range 2 * conns {

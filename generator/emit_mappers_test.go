@@ -143,24 +143,24 @@ func TestUTF8Decoders(t *testing.T) {
 	}
 	for file, wants := range map[string][]string{
 		"example.com/utf8/v1/proto3_goai.pb.go": {
-			"One:   runtime.DecodeUTF8String(d.Tensor(0), i),",
-			"Many:  runtime.DecodeUTF8Strings(d.Tensor(1), i),",
-			"Maybe: new(runtime.DecodeUTF8String(d.Tensor(2), i)),",
-			"Raw:   runtime.DecodeString[[]byte](d.Tensor(3), i),",
+			"One:   goai.DecodeUTF8String(d.Tensor(0), i),",
+			"Many:  goai.DecodeUTF8Strings(d.Tensor(1), i),",
+			"Maybe: new(goai.DecodeUTF8String(d.Tensor(2), i)),",
+			"Raw:   goai.DecodeString[[]byte](d.Tensor(3), i),",
 		},
 		"example.com/utf8/v1/proto2_goai.pb.go": {
-			"One:  new(runtime.DecodeString[string](d.Tensor(0), i)),",
-			"Many: runtime.DecodeStrings[string](d.Tensor(1), i),",
+			"One:  new(goai.DecodeString[string](d.Tensor(0), i)),",
+			"Many: goai.DecodeStrings[string](d.Tensor(1), i),",
 		},
 		"example.com/utf8/v1/editions_goai.pb.go": {
-			"Checked:       new(runtime.DecodeUTF8String(d.Tensor(0), i)),",
-			"Unchecked:     new(runtime.DecodeString[string](d.Tensor(1), i)),",
-			"ManyUnchecked: runtime.DecodeStrings[string](d.Tensor(2), i),",
-			"Many: runtime.DecodeUTF8Strings(d.Tensor(0), i),",
+			"Checked:       new(goai.DecodeUTF8String(d.Tensor(0), i)),",
+			"Unchecked:     new(goai.DecodeString[string](d.Tensor(1), i)),",
+			"ManyUnchecked: goai.DecodeStrings[string](d.Tensor(2), i),",
+			"Many: goai.DecodeUTF8Strings(d.Tensor(0), i),",
 		},
 		"example.com/utf8/none/v1/editions_none_goai.pb.go": {
-			"Text:   new(runtime.DecodeString[string](d.Tensor(0), i)),",
-			"Strict: new(runtime.DecodeUTF8String(d.Tensor(1), i)),",
+			"Text:   new(goai.DecodeString[string](d.Tensor(0), i)),",
+			"Strict: new(goai.DecodeUTF8String(d.Tensor(1), i)),",
 		},
 	} {
 		got, ok := content[file]

@@ -153,7 +153,7 @@ func TestEditions(t *testing.T) {
 		`{Name: "scores", Field: "scores", DType: tensor.FP64, Shape: []int64{-1}}`,
 		`Inputs:     FeaturesTensors,`,
 		// Editions fields have explicit presence by default: a pointer.
-		`Count:  new(runtime.DecodeScalar[int32](d.Tensor(1), i)),`,
+		`Count:  new(goai.DecodeScalar[int32](d.Tensor(1), i)),`,
 		`batch[i] = &Features{`,
 	} {
 		if !strings.Contains(resp.File[0].GetContent(), want) {
@@ -170,8 +170,8 @@ func TestEditions(t *testing.T) {
 	}
 	for _, want := range []string{
 		"batch[i] = Features_builder{\n",
-		"Count:  new(runtime.DecodeScalar[int32](d.Tensor(1), i)),\n\t\t}.Build()",
-		"runtime.AppendScalar(e.Tensor(1), x.GetCount())",
+		"Count:  new(goai.DecodeScalar[int32](d.Tensor(1), i)),\n\t\t}.Build()",
+		"goai.AppendScalar(e.Tensor(1), x.GetCount())",
 	} {
 		if !strings.Contains(resp.File[0].GetContent(), want) {
 			t.Errorf("opaque annotated_goai.pb.go lacks %s", want)

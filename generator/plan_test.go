@@ -68,12 +68,12 @@ func TestMappersAcrossFiles(t *testing.T) {
 	}
 	a, b := got["example.com/scoring/v1/a_goai.pb.go"], got["example.com/scoring/v1/b_goai.pb.go"]
 	for _, want := range []string{
-		"func encodeSharedv1Features(e *runtime.Encoder, batch []*v1.Features) {",
-		"func decodeSharedv1Features(d *runtime.Decoder, batch []*v1.Features) {",
+		"func encodeSharedv1Features(e *goai.Encoder, batch []*v1.Features) {",
+		"func decodeSharedv1Features(d *goai.Decoder, batch []*v1.Features) {",
 		"batch[i] = &v1.Features{",
 		"func encodeRating(",
 		"func decodeRating(",
-		"runtime.Infer(ctx, c.caller, &ScorerModel.Methods[0], in, encodeSharedv1Features, decodeRating, opts...)",
+		"goai.Infer(ctx, c.caller, &ScorerModel.Methods[0], in, encodeSharedv1Features, decodeRating, opts...)",
 	} {
 		if !strings.Contains(a, want) {
 			t.Errorf("a_goai.pb.go lacks %s", want)
@@ -82,7 +82,7 @@ func TestMappersAcrossFiles(t *testing.T) {
 	if strings.Contains(b, "func encode") || strings.Contains(b, "func decode") {
 		t.Error("b_goai.pb.go declares mappers that a_goai.pb.go declares")
 	}
-	if !strings.Contains(b, "runtime.Infer(ctx, c.caller, &RankerModel.Methods[0], in, encodeSharedv1Features, decodeRating, opts...)") {
+	if !strings.Contains(b, "goai.Infer(ctx, c.caller, &RankerModel.Methods[0], in, encodeSharedv1Features, decodeRating, opts...)") {
 		t.Error("b_goai.pb.go does not call a_goai.pb.go's mappers")
 	}
 	// The message's own package declares no mappers: no service there uses it.

@@ -26,7 +26,7 @@
 //	defer srv.Stop()
 //	conn, err := srv.Dial()
 //	...
-//	client := inferencepb.NewGRPCInferenceServiceClient(conn)
+//	client := oippb.NewClient(conn)
 //
 // Tests of timing (deadlines, backoffs, breakers, latency and hang
 // faults) can run the server inside a [testing/synctest] bubble: started

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"log"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -46,18 +46,18 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer conn.Close()
-	client := inferencepb.NewGRPCInferenceServiceClient(conn)
+	client := oippb.NewClient(conn)
 	ctx := context.Background()
 
-	md, err := client.ModelMetadata(ctx, &inferencepb.ModelMetadataRequest{Name: "scale"})
+	md, err := client.ModelMetadata(ctx, &oippb.ModelMetadataRequest{Name: "scale"})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("input", md.Inputs[0].Name, md.Inputs[0].Datatype, md.Inputs[0].Shape)
 
-	req := &inferencepb.ModelInferRequest{
+	req := &oippb.ModelInferRequest{
 		ModelName:        "scale",
-		Inputs:           []*inferencepb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "FP32", Shape: []int64{2, 2}}},
+		Inputs:           []*oippb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "FP32", Shape: []int64{2, 2}}},
 		RawInputContents: [][]byte{tensor.AppendFloat32(nil, []float32{1, 2, 3, 4})},
 	}
 	resp, err := client.ModelInfer(ctx, req)

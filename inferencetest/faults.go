@@ -70,7 +70,7 @@ type Call struct {
 	// Method is the RPC's method name, such as "ModelInfer".
 	Method string
 	// Request is the request message, such as a
-	// *inferencepb.ModelInferRequest. Do not modify it.
+	// *oippb.ModelInferRequest. Do not modify it.
 	Request proto.Message
 }
 

@@ -8,8 +8,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -39,7 +39,7 @@ func (s *sleeps) take() []time.Duration {
 	return d
 }
 
-func infer(c inferencepb.GRPCInferenceServiceClient, ctx context.Context, id string, opts ...grpc.CallOption) error {
+func infer(c oippb.Client, ctx context.Context, id string, opts ...grpc.CallOption) error {
 	req := rawFP32("double", "IN", []int64{1, 2}, 1, 2)
 	req.Id = id
 	_, err := c.ModelInfer(ctx, req, opts...)
@@ -110,7 +110,7 @@ func TestFaultLatencyInjectedClock(t *testing.T) {
 		srv.SetFaults(inferencetest.Faults{
 			Latency: 3 * time.Second,
 			LatencyFunc: func(call inferencetest.Call) time.Duration {
-				if call.Request.(*inferencepb.ModelInferRequest).Id == "slow" {
+				if call.Request.(*oippb.ModelInferRequest).Id == "slow" {
 					return 2 * time.Second
 				}
 				return 0
@@ -244,14 +244,14 @@ func TestFaultMethods(t *testing.T) {
 	// By default only ModelInfer is affected.
 	srv.SetFaults(inferencetest.Faults{FailRate: 1})
 	wantCode(t, infer(c, ctx, ""), codes.Unavailable)
-	if _, err := c.ServerReady(ctx, &inferencepb.ServerReadyRequest{}); err != nil {
+	if _, err := c.ServerReady(ctx, &oippb.ServerReadyRequest{}); err != nil {
 		t.Errorf("ServerReady: %v", err)
 	}
 
 	srv.SetFaults(inferencetest.Faults{FailRate: 1, Methods: []string{"ServerLive", "ModelMetadata"}})
-	_, err := c.ServerLive(ctx, &inferencepb.ServerLiveRequest{})
+	_, err := c.ServerLive(ctx, &oippb.ServerLiveRequest{})
 	wantCode(t, err, codes.Unavailable)
-	_, err = c.ModelMetadata(ctx, &inferencepb.ModelMetadataRequest{Name: "double"})
+	_, err = c.ModelMetadata(ctx, &oippb.ModelMetadataRequest{Name: "double"})
 	wantCode(t, err, codes.Unavailable)
 	if err := infer(c, ctx, ""); err != nil {
 		t.Errorf("ModelInfer: %v", err)
@@ -260,7 +260,7 @@ func TestFaultMethods(t *testing.T) {
 	// Scripts follow Methods too: a ServerReady call leaves them alone.
 	srv.SetFaults(inferencetest.Faults{})
 	srv.Script(inferencetest.Fail(codes.Unavailable))
-	if _, err := c.ServerReady(ctx, &inferencepb.ServerReadyRequest{}); err != nil {
+	if _, err := c.ServerReady(ctx, &oippb.ServerReadyRequest{}); err != nil {
 		t.Errorf("ServerReady: %v", err)
 	}
 	wantCode(t, infer(c, ctx, ""), codes.Unavailable)
@@ -385,7 +385,7 @@ func TestMaxConcurrentStreams(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, c := start(t, false, []inferencetest.Model{doubler()}, inferencetest.WithMaxConcurrentStreams(1))
 		// One call first, so the client has the server's SETTINGS.
-		if _, err := c.ServerLive(ctxT(t), &inferencepb.ServerLiveRequest{}); err != nil {
+		if _, err := c.ServerLive(ctxT(t), &oippb.ServerLiveRequest{}); err != nil {
 			t.Fatal(err)
 		}
 		srv.Script(inferencetest.Hang())

@@ -2,11 +2,12 @@ package inferencetest
 
 import (
 	"fmt"
+	"github.com/goai-dev/goai/internal/oip"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -23,7 +24,7 @@ func invalid(format string, args ...any) error {
 
 // decodeRequest checks a request against the model's metadata and decodes
 // its inputs to raw form.
-func decodeRequest(m *model, version string, req *inferencepb.ModelInferRequest) (*Request, error) {
+func decodeRequest(m *model, version string, req *oippb.ModelInferRequest) (*Request, error) {
 	name := req.GetModelName()
 
 	// Frontend: where each input's data comes from.
@@ -120,7 +121,7 @@ func decodeRequest(m *model, version string, req *inferencepb.ModelInferRequest)
 		}
 		t := tensor.Tensor{Name: spec.Name, DType: spec.DType, Shape: in.GetShape(), Raw: data[at[i]]}
 		if !useRaw {
-			raw, err := tensor.FromContents(spec.DType, in.GetShape(), in.GetContents())
+			raw, err := oip.FromContents(spec.DType, in.GetShape(), in.GetContents())
 			if err != nil {
 				return nil, invalid("%sunable to decode contents of input '%s' for model '%s': %v", rid, spec.Name, name, err)
 			}
@@ -188,7 +189,7 @@ func shapeMatches(want, got []int64) bool {
 // encodeResponse builds the response from the model's outputs: the
 // requested ones, in the requested order, raw unless typed and every one of
 // them can be typed.
-func encodeResponse(m *model, r *Request, outs []tensor.Tensor, typed bool) (*inferencepb.ModelInferResponse, error) {
+func encodeResponse(m *model, r *Request, outs []tensor.Tensor, typed bool) (*oippb.ModelInferResponse, error) {
 	byName := make(map[string]tensor.Tensor, len(outs))
 	for _, t := range outs {
 		if _, ok := m.outputs[t.Name]; !ok {
@@ -217,23 +218,23 @@ func encodeResponse(m *model, r *Request, outs []tensor.Tensor, typed bool) (*in
 		sel[i] = t
 	}
 
-	resp := &inferencepb.ModelInferResponse{
+	resp := &oippb.ModelInferResponse{
 		ModelName:    m.Name,
 		ModelVersion: r.Version,
 		Id:           r.ID,
-		Outputs:      make([]*inferencepb.ModelInferResponse_InferOutputTensor, len(sel)),
+		Outputs:      make([]*oippb.ModelInferResponse_InferOutputTensor, len(sel)),
 	}
 	if !typed {
 		resp.RawOutputContents = make([][]byte, len(sel))
 	}
 	for i, t := range sel {
-		out := &inferencepb.ModelInferResponse_InferOutputTensor{
+		out := &oippb.ModelInferResponse_InferOutputTensor{
 			Name:     t.Name,
 			Datatype: t.DType.String(),
 			Shape:    slices.Clone(t.Shape),
 		}
 		if typed {
-			c, err := tensor.ToContents(t.DType, t.Raw)
+			c, err := oip.ToContents(t.DType, t.Raw)
 			if err != nil {
 				return nil, status.Errorf(codes.Internal, "model '%s': output '%s': %v", m.Name, t.Name, err)
 			}

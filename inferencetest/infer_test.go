@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -42,12 +42,12 @@ func TestRawRoundTrip(t *testing.T) {
 
 func TestTypedInputsRawOutputs(t *testing.T) {
 	_, c := start(t, false, []inferencetest.Model{doubler()})
-	resp, err := c.ModelInfer(ctxT(t), &inferencepb.ModelInferRequest{
+	resp, err := c.ModelInfer(ctxT(t), &oippb.ModelInferRequest{
 		ModelName:    "double",
 		ModelVersion: "1",
-		Inputs: []*inferencepb.ModelInferRequest_InferInputTensor{{
+		Inputs: []*oippb.ModelInferRequest_InferInputTensor{{
 			Name: "IN", Datatype: "FP32", Shape: []int64{1, 2},
-			Contents: &inferencepb.InferTensorContents{Fp32Contents: []float32{1.5, -1}},
+			Contents: &oippb.InferTensorContents{Fp32Contents: []float32{1.5, -1}},
 		}},
 	})
 	if err != nil {
@@ -102,9 +102,9 @@ func TestBytesRoundTrip(t *testing.T) {
 		_, c := start(t, false, []inferencetest.Model{m})
 
 		// Raw in.
-		resp, err := c.ModelInfer(ctxT(t), &inferencepb.ModelInferRequest{
+		resp, err := c.ModelInfer(ctxT(t), &oippb.ModelInferRequest{
 			ModelName:        "echo",
-			Inputs:           []*inferencepb.ModelInferRequest_InferInputTensor{{Name: "INPUT0", Datatype: "BYTES", Shape: []int64{3}}},
+			Inputs:           []*oippb.ModelInferRequest_InferInputTensor{{Name: "INPUT0", Datatype: "BYTES", Shape: []int64{3}}},
 			RawInputContents: [][]byte{raw},
 		})
 		if err != nil {
@@ -113,11 +113,11 @@ func TestBytesRoundTrip(t *testing.T) {
 		checkBytes(t, resp, typedOut, elems)
 
 		// Typed in: no length prefixes on the wire.
-		resp, err = c.ModelInfer(ctxT(t), &inferencepb.ModelInferRequest{
+		resp, err = c.ModelInfer(ctxT(t), &oippb.ModelInferRequest{
 			ModelName: "echo",
-			Inputs: []*inferencepb.ModelInferRequest_InferInputTensor{{
+			Inputs: []*oippb.ModelInferRequest_InferInputTensor{{
 				Name: "INPUT0", Datatype: "BYTES", Shape: []int64{3},
-				Contents: &inferencepb.InferTensorContents{BytesContents: [][]byte{{}, []byte("a"), []byte("hello, world")}},
+				Contents: &oippb.InferTensorContents{BytesContents: [][]byte{{}, []byte("a"), []byte("hello, world")}},
 			}},
 		})
 		if err != nil {
@@ -127,7 +127,7 @@ func TestBytesRoundTrip(t *testing.T) {
 	}
 }
 
-func checkBytes(t *testing.T, resp *inferencepb.ModelInferResponse, typed bool, want []string) {
+func checkBytes(t *testing.T, resp *oippb.ModelInferResponse, typed bool, want []string) {
 	t.Helper()
 	var got []string
 	if typed {
@@ -151,9 +151,9 @@ func TestTypedOutputsFallBackToRawForFP16(t *testing.T) {
 	m.TypedOutputs = true
 	_, c := start(t, false, []inferencetest.Model{m})
 	raw := tensor.AppendFP16(nil, []float32{1, -2})
-	resp, err := c.ModelInfer(ctxT(t), &inferencepb.ModelInferRequest{
+	resp, err := c.ModelInfer(ctxT(t), &oippb.ModelInferRequest{
 		ModelName:        "half",
-		Inputs:           []*inferencepb.ModelInferRequest_InferInputTensor{{Name: "INPUT0", Datatype: "FP16", Shape: []int64{2}}},
+		Inputs:           []*oippb.ModelInferRequest_InferInputTensor{{Name: "INPUT0", Datatype: "FP16", Shape: []int64{2}}},
 		RawInputContents: [][]byte{raw},
 	})
 	if err != nil {
@@ -169,11 +169,11 @@ func TestTypedInt8RoundTrip(t *testing.T) {
 	m := inferencetest.Identity("i8", tensor.Int8, 3)
 	m.TypedOutputs = true
 	_, c := start(t, false, []inferencetest.Model{m})
-	resp, err := c.ModelInfer(ctxT(t), &inferencepb.ModelInferRequest{
+	resp, err := c.ModelInfer(ctxT(t), &oippb.ModelInferRequest{
 		ModelName: "i8",
-		Inputs: []*inferencepb.ModelInferRequest_InferInputTensor{{
+		Inputs: []*oippb.ModelInferRequest_InferInputTensor{{
 			Name: "INPUT0", Datatype: "INT8", Shape: []int64{3},
-			Contents: &inferencepb.InferTensorContents{IntContents: []int32{-128, 0, 127}},
+			Contents: &oippb.InferTensorContents{IntContents: []int32{-128, 0, 127}},
 		}},
 	})
 	if err != nil {
@@ -204,7 +204,7 @@ func multi() inferencetest.Model {
 
 func TestRequestedOutputs(t *testing.T) {
 	_, c := start(t, false, []inferencetest.Model{multi()})
-	names := func(resp *inferencepb.ModelInferResponse) []string {
+	names := func(resp *oippb.ModelInferResponse) []string {
 		var n []string
 		for _, o := range resp.Outputs {
 			n = append(n, o.Name)
@@ -223,7 +223,7 @@ func TestRequestedOutputs(t *testing.T) {
 	})
 	t.Run("only requested, request order", func(t *testing.T) {
 		req := rawFP32("multi", "X", []int64{2}, 1, 2)
-		req.Outputs = []*inferencepb.ModelInferRequest_InferRequestedOutputTensor{{Name: "C"}, {Name: "A"}}
+		req.Outputs = []*oippb.ModelInferRequest_InferRequestedOutputTensor{{Name: "C"}, {Name: "A"}}
 		resp, err := c.ModelInfer(ctxT(t), req)
 		if err != nil {
 			t.Fatal(err)
@@ -240,13 +240,13 @@ func TestRequestedOutputs(t *testing.T) {
 	})
 	t.Run("unknown", func(t *testing.T) {
 		req := rawFP32("multi", "X", []int64{2}, 1, 2)
-		req.Outputs = []*inferencepb.ModelInferRequest_InferRequestedOutputTensor{{Name: "A"}, {Name: "Z"}}
+		req.Outputs = []*oippb.ModelInferRequest_InferRequestedOutputTensor{{Name: "A"}, {Name: "Z"}}
 		_, err := c.ModelInfer(ctxT(t), req)
 		wantCode(t, err, codes.InvalidArgument, "unexpected inference output 'Z' for model 'multi'")
 	})
 	t.Run("twice", func(t *testing.T) {
 		req := rawFP32("multi", "X", []int64{2}, 1, 2)
-		req.Outputs = []*inferencepb.ModelInferRequest_InferRequestedOutputTensor{{Name: "A"}, {Name: "A"}}
+		req.Outputs = []*oippb.ModelInferRequest_InferRequestedOutputTensor{{Name: "A"}, {Name: "A"}}
 		_, err := c.ModelInfer(ctxT(t), req)
 		wantCode(t, err, codes.InvalidArgument, "output 'A' already exists")
 	})
@@ -270,11 +270,11 @@ func validator() inferencetest.Model {
 	}
 }
 
-type in = inferencepb.ModelInferRequest_InferInputTensor
+type in = oippb.ModelInferRequest_InferInputTensor
 
 // validReq is a good request for validator: batch 1, B of length 3.
-func validReq() *inferencepb.ModelInferRequest {
-	return &inferencepb.ModelInferRequest{
+func validReq() *oippb.ModelInferRequest {
+	return &oippb.ModelInferRequest{
 		ModelName: "v",
 		Inputs: []*in{
 			{Name: "A", Datatype: "FP32", Shape: []int64{1, 2}},
@@ -291,74 +291,74 @@ func TestValidation(t *testing.T) {
 
 	cases := []struct {
 		name   string
-		edit   func(r *inferencepb.ModelInferRequest)
+		edit   func(r *oippb.ModelInferRequest)
 		code   codes.Code
 		substr string
 	}{
-		{"valid", func(r *inferencepb.ModelInferRequest) {}, codes.OK, ""},
-		{"unknown model", func(r *inferencepb.ModelInferRequest) { r.ModelName = "nope" },
+		{"valid", func(r *oippb.ModelInferRequest) {}, codes.OK, ""},
+		{"unknown model", func(r *oippb.ModelInferRequest) { r.ModelName = "nope" },
 			codes.NotFound, "Request for unknown model: 'nope' is not found"},
-		{"unknown version", func(r *inferencepb.ModelInferRequest) { r.ModelVersion = "7" },
+		{"unknown version", func(r *oippb.ModelInferRequest) { r.ModelVersion = "7" },
 			codes.NotFound, "Request for unknown model: 'v' version 7 is not found"},
-		{"raw mixed with contents", func(r *inferencepb.ModelInferRequest) {
-			r.Inputs[1].Contents = &inferencepb.InferTensorContents{IntContents: []int32{1, 2, 3}}
+		{"raw mixed with contents", func(r *oippb.ModelInferRequest) {
+			r.Inputs[1].Contents = &oippb.InferTensorContents{IntContents: []int32{1, 2, 3}}
 			r.RawInputContents = r.RawInputContents[:1]
 		}, codes.InvalidArgument, "contents field must not be specified when using raw_input_contents for 'B' for model 'v'"},
-		{"missing raw data", func(r *inferencepb.ModelInferRequest) { r.RawInputContents = r.RawInputContents[:1] },
+		{"missing raw data", func(r *oippb.ModelInferRequest) { r.RawInputContents = r.RawInputContents[:1] },
 			codes.InvalidArgument, "unable to find data for input tensor 'B' for model 'v' in request."},
-		{"missing typed data", func(r *inferencepb.ModelInferRequest) {
+		{"missing typed data", func(r *oippb.ModelInferRequest) {
 			r.RawInputContents = nil
-			r.Inputs[0].Contents = &inferencepb.InferTensorContents{Fp32Contents: []float32{1, 2}}
+			r.Inputs[0].Contents = &oippb.InferTensorContents{Fp32Contents: []float32{1, 2}}
 		}, codes.InvalidArgument, "unable to find data for input tensor 'B'"},
-		{"surplus raw data", func(r *inferencepb.ModelInferRequest) { r.RawInputContents = append(r.RawInputContents, nil) },
+		{"surplus raw data", func(r *oippb.ModelInferRequest) { r.RawInputContents = append(r.RawInputContents, nil) },
 			codes.InvalidArgument, "the number of inputs (2) does not match the expected number of raw input contents (3)"},
-		{"unknown input", func(r *inferencepb.ModelInferRequest) { r.Inputs[1].Name = "C" },
+		{"unknown input", func(r *oippb.ModelInferRequest) { r.Inputs[1].Name = "C" },
 			codes.InvalidArgument, "[request id: <id_unknown>] unexpected inference input 'C' for model 'v'"},
-		{"input twice", func(r *inferencepb.ModelInferRequest) { r.Inputs[1].Name = "A" },
+		{"input twice", func(r *oippb.ModelInferRequest) { r.Inputs[1].Name = "A" },
 			codes.InvalidArgument, "input 'A' already exists in request"},
-		{"missing input", func(r *inferencepb.ModelInferRequest) {
+		{"missing input", func(r *oippb.ModelInferRequest) {
 			r.Inputs, r.RawInputContents = r.Inputs[:1], r.RawInputContents[:1]
 		}, codes.InvalidArgument, "expected 2 inputs but got 1 inputs for model 'v'. Got input(s) ['A'], but missing required input(s) ['B']."},
-		{"batch too large", func(r *inferencepb.ModelInferRequest) {
+		{"batch too large", func(r *oippb.ModelInferRequest) {
 			r.Inputs[0].Shape, r.Inputs[1].Shape = []int64{5, 2}, []int64{5, 3}
 		}, codes.InvalidArgument, "inference request batch-size must be <= 4 for 'v'"},
-		{"batch sizes differ", func(r *inferencepb.ModelInferRequest) { r.Inputs[1].Shape = []int64{3, 1} },
+		{"batch sizes differ", func(r *oippb.ModelInferRequest) { r.Inputs[1].Shape = []int64{3, 1} },
 			codes.InvalidArgument, "input 'B' batch size does not match other inputs for 'v'"},
-		{"wrong datatype", func(r *inferencepb.ModelInferRequest) { r.Inputs[0].Datatype = "FP64" },
+		{"wrong datatype", func(r *oippb.ModelInferRequest) { r.Inputs[0].Datatype = "FP64" },
 			codes.InvalidArgument, "inference input 'A' data-type is 'FP64', but model 'v' expects 'FP32'"},
-		{"unknown datatype", func(r *inferencepb.ModelInferRequest) { r.Inputs[0].Datatype = "fp32" },
+		{"unknown datatype", func(r *oippb.ModelInferRequest) { r.Inputs[0].Datatype = "fp32" },
 			codes.InvalidArgument, "data-type is 'fp32'"},
-		{"wrong dimension", func(r *inferencepb.ModelInferRequest) { r.Inputs[0].Shape = []int64{1, 3} },
+		{"wrong dimension", func(r *oippb.ModelInferRequest) { r.Inputs[0].Shape = []int64{1, 3} },
 			codes.InvalidArgument, "unexpected shape for input 'A' for model 'v'. Expected [-1,2], got [1,3]"},
-		{"no batch dimension", func(r *inferencepb.ModelInferRequest) { r.Inputs[0].Shape, r.Inputs[1].Shape = []int64{2}, []int64{2} },
+		{"no batch dimension", func(r *oippb.ModelInferRequest) { r.Inputs[0].Shape, r.Inputs[1].Shape = []int64{2}, []int64{2} },
 			codes.InvalidArgument, "unexpected shape for input 'A' for model 'v'. Expected [-1,2], got [2]"},
-		{"scalar on a batching model", func(r *inferencepb.ModelInferRequest) { r.Inputs[0].Shape = nil },
+		{"scalar on a batching model", func(r *oippb.ModelInferRequest) { r.Inputs[0].Shape = nil },
 			codes.InvalidArgument, "Expected [-1,2], got []"},
-		{"negative dimension", func(r *inferencepb.ModelInferRequest) { r.Inputs[1].Shape = []int64{1, -1} },
+		{"negative dimension", func(r *oippb.ModelInferRequest) { r.Inputs[1].Shape = []int64{1, -1} },
 			codes.InvalidArgument, "unexpected shape for input 'B' for model 'v'. Expected [-1,-1], got [1,-1]"},
-		{"byte size", func(r *inferencepb.ModelInferRequest) { r.RawInputContents[0] = r.RawInputContents[0][:4] },
+		{"byte size", func(r *oippb.ModelInferRequest) { r.RawInputContents[0] = r.RawInputContents[0][:4] },
 			codes.InvalidArgument, "input byte size mismatch for input 'A' for model 'v'. Expected 8, got 4"},
-		{"typed count", func(r *inferencepb.ModelInferRequest) {
+		{"typed count", func(r *oippb.ModelInferRequest) {
 			r.RawInputContents = nil
-			r.Inputs[0].Contents = &inferencepb.InferTensorContents{Fp32Contents: []float32{1}}
-			r.Inputs[1].Contents = &inferencepb.InferTensorContents{IntContents: []int32{1, 2, 3}}
+			r.Inputs[0].Contents = &oippb.InferTensorContents{Fp32Contents: []float32{1}}
+			r.Inputs[1].Contents = &oippb.InferTensorContents{IntContents: []int32{1, 2, 3}}
 		}, codes.InvalidArgument, "unable to decode contents of input 'A' for model 'v'"},
-		{"typed wrong field", func(r *inferencepb.ModelInferRequest) {
+		{"typed wrong field", func(r *oippb.ModelInferRequest) {
 			r.RawInputContents = nil
-			r.Inputs[0].Contents = &inferencepb.InferTensorContents{Fp64Contents: []float64{1, 2}}
-			r.Inputs[1].Contents = &inferencepb.InferTensorContents{IntContents: []int32{1, 2, 3}}
+			r.Inputs[0].Contents = &oippb.InferTensorContents{Fp64Contents: []float64{1, 2}}
+			r.Inputs[1].Contents = &oippb.InferTensorContents{IntContents: []int32{1, 2, 3}}
 		}, codes.InvalidArgument, "unable to decode contents of input 'A'"},
-		{"request id in message", func(r *inferencepb.ModelInferRequest) { r.Id = "req-7"; r.Inputs[0].Datatype = "INT8" },
+		{"request id in message", func(r *oippb.ModelInferRequest) { r.Id = "req-7"; r.Inputs[0].Datatype = "INT8" },
 			codes.InvalidArgument, "[request id: req-7] inference input 'A'"},
-		{"unflattened model rank", func(r *inferencepb.ModelInferRequest) {
-			*r = inferencepb.ModelInferRequest{
+		{"unflattened model rank", func(r *oippb.ModelInferRequest) {
+			*r = oippb.ModelInferRequest{
 				ModelName:        "flat",
 				Inputs:           []*in{{Name: "INPUT0", Datatype: "FP32", Shape: []int64{1, 2, 3}}},
 				RawInputContents: [][]byte{make([]byte, 24)},
 			}
 		}, codes.InvalidArgument, "unexpected shape for input 'INPUT0' for model 'flat'. Expected [2,3], got [1,2,3]"},
-		{"BYTES framing", func(r *inferencepb.ModelInferRequest) {
-			*r = inferencepb.ModelInferRequest{
+		{"BYTES framing", func(r *oippb.ModelInferRequest) {
+			*r = oippb.ModelInferRequest{
 				ModelName:        "s",
 				Inputs:           []*in{{Name: "INPUT0", Datatype: "BYTES", Shape: []int64{2}}},
 				RawInputContents: [][]byte{tensor.AppendStringElements(nil, []string{"only one"})},
@@ -389,7 +389,7 @@ func TestRequestPassedToModel(t *testing.T) {
 	req := validReq()
 	req.Inputs[0], req.Inputs[1] = req.Inputs[1], req.Inputs[0]
 	req.RawInputContents[0], req.RawInputContents[1] = req.RawInputContents[1], req.RawInputContents[0]
-	req.Parameters = map[string]*inferencepb.InferParameter{"k": {ParameterChoice: &inferencepb.InferParameter_Int64Param{Int64Param: 9}}}
+	req.Parameters = map[string]*oippb.InferParameter{"k": {ParameterChoice: &oippb.InferParameter_Int64Param{Int64Param: 9}}}
 	if _, err := c.ModelInfer(ctxT(t), req); err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
@@ -22,7 +22,7 @@ func TestMain(m *testing.M) {
 
 // start registers models on a new server, starts it in memory (or over TCP)
 // and returns a client; cleanup stops both.
-func start(t *testing.T, tcp bool, models []inferencetest.Model, opts ...inferencetest.Option) (*inferencetest.Server, inferencepb.GRPCInferenceServiceClient) {
+func start(t *testing.T, tcp bool, models []inferencetest.Model, opts ...inferencetest.Option) (*inferencetest.Server, oippb.Client) {
 	t.Helper()
 	srv := inferencetest.New(opts...)
 	for _, m := range models {
@@ -43,7 +43,7 @@ func start(t *testing.T, tcp bool, models []inferencetest.Model, opts ...inferen
 	return srv, dial(t, srv)
 }
 
-func dial(t *testing.T, srv *inferencetest.Server, opts ...grpc.DialOption) inferencepb.GRPCInferenceServiceClient {
+func dial(t *testing.T, srv *inferencetest.Server, opts ...grpc.DialOption) oippb.Client {
 	t.Helper()
 	conn, err := srv.Dial(opts...)
 	if err != nil {
@@ -52,7 +52,7 @@ func dial(t *testing.T, srv *inferencetest.Server, opts ...grpc.DialOption) infe
 	// Registered after start's srv.Stop, so it runs first: clients go
 	// before servers.
 	t.Cleanup(func() { conn.Close() })
-	return inferencepb.NewGRPCInferenceServiceClient(conn)
+	return oippb.NewClient(conn)
 }
 
 // ctxT returns a context bounded well below the test timeout, so that a
@@ -88,10 +88,10 @@ func doubler() inferencetest.Model {
 }
 
 // rawFP32 builds a raw request for a one-input FP32 model.
-func rawFP32(model, input string, shape []int64, v ...float32) *inferencepb.ModelInferRequest {
-	return &inferencepb.ModelInferRequest{
+func rawFP32(model, input string, shape []int64, v ...float32) *oippb.ModelInferRequest {
+	return &oippb.ModelInferRequest{
 		ModelName:        model,
-		Inputs:           []*inferencepb.ModelInferRequest_InferInputTensor{{Name: input, Datatype: "FP32", Shape: shape}},
+		Inputs:           []*oippb.ModelInferRequest_InferInputTensor{{Name: input, Datatype: "FP32", Shape: shape}},
 		RawInputContents: [][]byte{tensor.AppendFloat32(nil, v)},
 	}
 }

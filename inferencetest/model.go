@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 )
 
@@ -83,7 +83,7 @@ type Request struct {
 	// ID is the request's id, echoed in the response.
 	ID string
 	// Parameters are the request's parameters, untouched.
-	Parameters map[string]*inferencepb.InferParameter
+	Parameters map[string]*oippb.InferParameter
 	// Inputs holds one tensor per declared input, in the model's declared
 	// order (not the request's), decoded to raw form whether they arrived
 	// raw or typed. Raw may share memory with Proto: treat it as
@@ -97,7 +97,7 @@ type Request struct {
 	BatchSize int
 	// Proto is the request as received. Do not modify it: the server
 	// records it.
-	Proto *inferencepb.ModelInferRequest
+	Proto *oippb.ModelInferRequest
 }
 
 // Input returns the input named name.

@@ -4,7 +4,7 @@ import (
 	"maps"
 	"sync"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 	"google.golang.org/grpc/codes"
 )
 
@@ -37,7 +37,7 @@ type ModelStats struct {
 type recorder struct {
 	mu      sync.Mutex
 	limit   int
-	ring    []*inferencepb.ModelInferRequest // at most limit, oldest at next once full
+	ring    []*oippb.ModelInferRequest // at most limit, oldest at next once full
 	next    int
 	dropped int
 	calls   map[string]int
@@ -53,7 +53,7 @@ func (r *recorder) call(method string) {
 	r.calls[method]++
 }
 
-func (r *recorder) request(req *inferencepb.ModelInferRequest) {
+func (r *recorder) request(req *oippb.ModelInferRequest) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
@@ -91,11 +91,11 @@ func (r *recorder) outcome(model string, code codes.Code, injected bool) {
 // [WithRecordLimit]). Requests are recorded on arrival, before faults or
 // validation, so retried and rejected attempts are there too. The messages
 // are the server's own: do not modify them.
-func (s *Server) Requests() []*inferencepb.ModelInferRequest {
+func (s *Server) Requests() []*oippb.ModelInferRequest {
 	r := &s.rec
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]*inferencepb.ModelInferRequest, 0, len(r.ring))
+	out := make([]*oippb.ModelInferRequest, 0, len(r.ring))
 	out = append(out, r.ring[r.next:]...)
 	return append(out, r.ring[:r.next]...)
 }

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
@@ -179,7 +179,7 @@ func (s *Server) serveLocked(lis net.Listener) {
 	}
 	opts = append(opts, s.cfg.grpcOptions...)
 	g.srv = grpc.NewServer(opts...)
-	inferencepb.RegisterGRPCInferenceServiceServer(g.srv, &handler{s: s})
+	oippb.Register(g.srv, &handler{s: s})
 	if b, ok := lis.(*bufconn.Listener); ok {
 		s.buf.Store(b)
 	}

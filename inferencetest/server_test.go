@@ -8,8 +8,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -19,7 +19,7 @@ import (
 
 func TestModelMetadata(t *testing.T) {
 	_, c := start(t, false, []inferencetest.Model{doubler(), inferencetest.Identity("flat", tensor.Int64, 2, -1)})
-	shapes := func(ts []*inferencepb.ModelMetadataResponse_TensorMetadata) (out [][]int64) {
+	shapes := func(ts []*oippb.ModelMetadataResponse_TensorMetadata) (out [][]int64) {
 		for _, x := range ts {
 			out = append(out, x.Shape)
 		}
@@ -27,7 +27,7 @@ func TestModelMetadata(t *testing.T) {
 	}
 
 	t.Run("batch dimension", func(t *testing.T) {
-		md, err := c.ModelMetadata(ctxT(t), &inferencepb.ModelMetadataRequest{Name: "double"})
+		md, err := c.ModelMetadata(ctxT(t), &oippb.ModelMetadataRequest{Name: "double"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,7 +42,7 @@ func TestModelMetadata(t *testing.T) {
 		}
 	})
 	t.Run("no batch dimension", func(t *testing.T) {
-		md, err := c.ModelMetadata(ctxT(t), &inferencepb.ModelMetadataRequest{Name: "flat", Version: "1"})
+		md, err := c.ModelMetadata(ctxT(t), &oippb.ModelMetadataRequest{Name: "flat", Version: "1"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,9 +54,9 @@ func TestModelMetadata(t *testing.T) {
 		}
 	})
 	t.Run("unknown", func(t *testing.T) {
-		_, err := c.ModelMetadata(ctxT(t), &inferencepb.ModelMetadataRequest{Name: "nope"})
+		_, err := c.ModelMetadata(ctxT(t), &oippb.ModelMetadataRequest{Name: "nope"})
 		wantCode(t, err, codes.NotFound, "'nope' is not found")
-		_, err = c.ModelMetadata(ctxT(t), &inferencepb.ModelMetadataRequest{Name: "double", Version: "3"})
+		_, err = c.ModelMetadata(ctxT(t), &oippb.ModelMetadataRequest{Name: "double", Version: "3"})
 		wantCode(t, err, codes.NotFound, "'double' version 3 is not found")
 	})
 }
@@ -66,26 +66,26 @@ func TestServerRPCs(t *testing.T) {
 		inferencetest.WithServerMetadata("triton", "2.50.0", "classification", "binary_tensor_data"))
 	ctx := ctxT(t)
 
-	live, err := c.ServerLive(ctx, &inferencepb.ServerLiveRequest{})
+	live, err := c.ServerLive(ctx, &oippb.ServerLiveRequest{})
 	if err != nil || !live.Live {
 		t.Errorf("ServerLive = %v, %v", live, err)
 	}
-	ready, err := c.ServerReady(ctx, &inferencepb.ServerReadyRequest{})
+	ready, err := c.ServerReady(ctx, &oippb.ServerReadyRequest{})
 	if err != nil || !ready.Ready {
 		t.Errorf("ServerReady = %v, %v", ready, err)
 	}
 	srv.SetServerReady(false)
-	if ready, err = c.ServerReady(ctx, &inferencepb.ServerReadyRequest{}); err != nil || ready.Ready {
+	if ready, err = c.ServerReady(ctx, &oippb.ServerReadyRequest{}); err != nil || ready.Ready {
 		t.Errorf("ServerReady after SetServerReady(false) = %v, %v", ready, err)
 	}
-	md, err := c.ServerMetadata(ctx, &inferencepb.ServerMetadataRequest{})
+	md, err := c.ServerMetadata(ctx, &oippb.ServerMetadataRequest{})
 	if err != nil || md.Name != "triton" || md.Version != "2.50.0" || !slices.Equal(md.Extensions, []string{"classification", "binary_tensor_data"}) {
 		t.Errorf("ServerMetadata = %v, %v", md, err)
 	}
 
 	modelReady := func(name, version string) bool {
 		t.Helper()
-		r, err := c.ModelReady(ctx, &inferencepb.ModelReadyRequest{Name: name, Version: version})
+		r, err := c.ModelReady(ctx, &oippb.ModelReadyRequest{Name: name, Version: version})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +100,7 @@ func TestServerRPCs(t *testing.T) {
 	if modelReady("double", "") {
 		t.Error("ModelReady after SetModelReady(false) = true")
 	}
-	if _, err := c.ModelMetadata(ctx, &inferencepb.ModelMetadataRequest{Name: "double"}); err == nil {
+	if _, err := c.ModelMetadata(ctx, &oippb.ModelMetadataRequest{Name: "double"}); err == nil {
 		t.Error("ModelMetadata of a model not ready succeeded")
 	}
 	if !srv.Unregister("double") || srv.Unregister("double") {
@@ -241,7 +241,7 @@ func TestDialContext(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			c := inferencepb.NewGRPCInferenceServiceClient(conn)
+			c := oippb.NewClient(conn)
 			if err := infer(c, ctxT(t), ""); err != nil {
 				t.Fatal(err)
 			}
@@ -318,7 +318,7 @@ func TestStopReleasesHang(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		c := inferencepb.NewGRPCInferenceServiceClient(conn)
+		c := oippb.NewClient(conn)
 		srv.Script(inferencetest.Hang())
 		errc := make(chan error, 1)
 		go func() {
@@ -338,7 +338,7 @@ func TestStopReleasesHang(t *testing.T) {
 func TestLargeMessage(t *testing.T) {
 	_, c := start(t, false, []inferencetest.Model{inferencetest.Identity("big", tensor.Uint8, -1)})
 	raw := make([]byte, 6<<20) // above grpc-go's 4 MiB default
-	resp, err := c.ModelInfer(ctxT(t), &inferencepb.ModelInferRequest{
+	resp, err := c.ModelInfer(ctxT(t), &oippb.ModelInferRequest{
 		ModelName:        "big",
 		Inputs:           []*in{{Name: "INPUT0", Datatype: "UINT8", Shape: []int64{int64(len(raw))}}},
 		RawInputContents: [][]byte{raw},

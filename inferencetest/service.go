@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -16,7 +16,7 @@ import (
 // so that the RPC methods stay off Server's API. ModelStreamInfer is left
 // to the embedded stub, which answers UNIMPLEMENTED.
 type handler struct {
-	inferencepb.UnimplementedGRPCInferenceServiceServer
+	oippb.UnimplementedServer
 	s *Server
 }
 
@@ -27,44 +27,44 @@ func (h *handler) admit(ctx context.Context, method string, req proto.Message) e
 	return err
 }
 
-func (h *handler) ServerLive(ctx context.Context, req *inferencepb.ServerLiveRequest) (*inferencepb.ServerLiveResponse, error) {
+func (h *handler) ServerLive(ctx context.Context, req *oippb.ServerLiveRequest) (*oippb.ServerLiveResponse, error) {
 	if err := h.admit(ctx, "ServerLive", req); err != nil {
 		return nil, err
 	}
-	return &inferencepb.ServerLiveResponse{Live: true}, nil
+	return &oippb.ServerLiveResponse{Live: true}, nil
 }
 
-func (h *handler) ServerReady(ctx context.Context, req *inferencepb.ServerReadyRequest) (*inferencepb.ServerReadyResponse, error) {
+func (h *handler) ServerReady(ctx context.Context, req *oippb.ServerReadyRequest) (*oippb.ServerReadyResponse, error) {
 	if err := h.admit(ctx, "ServerReady", req); err != nil {
 		return nil, err
 	}
 	h.s.mu.Lock()
 	defer h.s.mu.Unlock()
-	return &inferencepb.ServerReadyResponse{Ready: !h.s.serverNotReady}, nil
+	return &oippb.ServerReadyResponse{Ready: !h.s.serverNotReady}, nil
 }
 
-func (h *handler) ServerMetadata(ctx context.Context, req *inferencepb.ServerMetadataRequest) (*inferencepb.ServerMetadataResponse, error) {
+func (h *handler) ServerMetadata(ctx context.Context, req *oippb.ServerMetadataRequest) (*oippb.ServerMetadataResponse, error) {
 	if err := h.admit(ctx, "ServerMetadata", req); err != nil {
 		return nil, err
 	}
 	c := &h.s.cfg
-	return &inferencepb.ServerMetadataResponse{
+	return &oippb.ServerMetadataResponse{
 		Name:       c.name,
 		Version:    c.version,
 		Extensions: append([]string(nil), c.extensions...),
 	}, nil
 }
 
-func (h *handler) ModelReady(ctx context.Context, req *inferencepb.ModelReadyRequest) (*inferencepb.ModelReadyResponse, error) {
+func (h *handler) ModelReady(ctx context.Context, req *oippb.ModelReadyRequest) (*oippb.ModelReadyResponse, error) {
 	if err := h.admit(ctx, "ModelReady", req); err != nil {
 		return nil, err
 	}
 	// Triton answers false, not an error, for a model it does not know.
 	_, _, err := h.s.lookup(req.GetName(), req.GetVersion())
-	return &inferencepb.ModelReadyResponse{Ready: err == nil}, nil
+	return &oippb.ModelReadyResponse{Ready: err == nil}, nil
 }
 
-func (h *handler) ModelMetadata(ctx context.Context, req *inferencepb.ModelMetadataRequest) (*inferencepb.ModelMetadataResponse, error) {
+func (h *handler) ModelMetadata(ctx context.Context, req *oippb.ModelMetadataRequest) (*oippb.ModelMetadataResponse, error) {
 	if err := h.admit(ctx, "ModelMetadata", req); err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func (h *handler) ModelMetadata(ctx context.Context, req *inferencepb.ModelMetad
 	if err != nil {
 		return nil, err
 	}
-	resp := &inferencepb.ModelMetadataResponse{
+	resp := &oippb.ModelMetadataResponse{
 		Name:     m.Name,
 		Versions: append([]string(nil), m.Versions...),
 		Platform: m.Platform,
@@ -86,15 +86,15 @@ func (h *handler) ModelMetadata(ctx context.Context, req *inferencepb.ModelMetad
 	return resp, nil
 }
 
-func (m *model) tensorMetadata(s TensorSpec) *inferencepb.ModelMetadataResponse_TensorMetadata {
-	return &inferencepb.ModelMetadataResponse_TensorMetadata{
+func (m *model) tensorMetadata(s TensorSpec) *oippb.ModelMetadataResponse_TensorMetadata {
+	return &oippb.ModelMetadataResponse_TensorMetadata{
 		Name:     s.Name,
 		Datatype: s.DType.String(),
 		Shape:    m.fullShape(s),
 	}
 }
 
-func (h *handler) ModelInfer(ctx context.Context, req *inferencepb.ModelInferRequest) (resp *inferencepb.ModelInferResponse, err error) {
+func (h *handler) ModelInfer(ctx context.Context, req *oippb.ModelInferRequest) (resp *oippb.ModelInferResponse, err error) {
 	s := h.s
 	s.rec.call("ModelInfer")
 	s.rec.request(req)

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
-
-	"github.com/goai-dev/goai/runtime/inferencepb"
 )
 
 func TestFormatShape(t *testing.T) {
@@ -45,10 +43,6 @@ func TestErrorsBounded(t *testing.T) {
 	huge[0] = 1
 	errs = append(errs, Tensor{DType: FP32, Shape: huge, Raw: []byte{1}}.Validate())
 	errs = append(errs, Tensor{DType: Bytes, Shape: huge, Raw: nil}.Validate())
-	_, err = FromContents(FP32, huge, nil)
-	errs = append(errs, err)
-	_, err = BytesFromContents(huge, nil)
-	errs = append(errs, err)
 	_, err = InferShape(huge, 3)
 	errs = append(errs, err)
 	for i, err := range errs {
@@ -99,31 +93,6 @@ func TestBytesToStrings(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(10, func() { _ = BytesToStrings(elems) }); n != 2 {
 		t.Errorf("%v allocations, want 2: the text and the headers", n)
-	}
-}
-
-func TestBytesFromContents(t *testing.T) {
-	c := &inferencepb.InferTensorContents{BytesContents: [][]byte{[]byte("a"), {}}}
-	got, err := BytesFromContents([]int64{1, 2}, c)
-	if err != nil || len(got) != 2 || &got[0] != &c.BytesContents[0] {
-		t.Errorf("BytesFromContents = %q, %v; want the contents' own elements", got, err)
-	}
-	for _, tc := range []struct {
-		shape []int64
-		c     *inferencepb.InferTensorContents
-		err   error
-	}{
-		{[]int64{3}, c, ErrLength},
-		{[]int64{-1}, c, ErrShape},
-		{[]int64{2}, &inferencepb.InferTensorContents{BytesContents: c.BytesContents, IntContents: []int32{1}}, ErrDType},
-		{[]int64{1}, nil, ErrLength},
-	} {
-		if _, err := BytesFromContents(tc.shape, tc.c); !errors.Is(err, tc.err) {
-			t.Errorf("BytesFromContents(%v, %v) = %v, want %v", tc.shape, tc.c, err, tc.err)
-		}
-	}
-	if got, err := BytesFromContents([]int64{0}, nil); err != nil || len(got) != 0 {
-		t.Errorf("no elements: %q, %v", got, err)
 	}
 }
 

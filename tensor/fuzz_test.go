@@ -2,9 +2,9 @@
 // testdata/fuzz/<Target>/, which plain `go test` runs as regression tests.
 // To fuzz, one target at a time (go test allows only one -fuzz per run):
 //
-//	for t in FuzzDecode FuzzBytesElements FuzzFromContents FuzzToContents \
-//	         FuzzValidate FuzzInferShape FuzzAppendAs FuzzHalf; do
-//	    go test ./runtime/tensor -run '^$' -fuzz "^$t\$" -fuzztime 20s || exit 1
+//	for t in FuzzDecode FuzzBytesElements FuzzValidate \
+//	         FuzzInferShape FuzzAppendAs FuzzHalf; do
+//	    go test ./tensor -run '^$' -fuzz "^$t\$" -fuzztime 20s || exit 1
 //	done
 //
 // The targets:
@@ -12,8 +12,6 @@
 //	FuzzDecode        DecodeAs into every Go element type, any datatype, any bytes
 //	FuzzBytesElements DecodeBytesElements / DecodeStringElements, their cost
 //	                  per byte, and re-encoding
-//	FuzzFromContents  FromContents on any InferTensorContents wire bytes and shape
-//	FuzzToContents    ToContents, then FromContents back to the same raw bytes
 //	FuzzValidate      Tensor.Validate on any datatype, shape and raw bytes
 //	FuzzInferShape    InferShape on any shape and element count
 //	FuzzAppendAs      AppendAs of int64 values into every integer datatype
@@ -34,8 +32,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/goai-dev/goai/internal/testalloc"
-	"github.com/goai-dev/goai/runtime/inferencepb"
-	"google.golang.org/protobuf/proto"
 )
 
 // fuzzShape reads a shape from fuzz bytes, 8 little-endian bytes per
@@ -167,96 +163,6 @@ func FuzzBytesElements(f *testing.F) {
 		}
 		if back := AppendStringElements(nil, strs); !bytes.Equal(back, raw) {
 			t.Fatalf("strings re-encoded % x, want % x", back, raw)
-		}
-	})
-}
-
-func FuzzFromContents(f *testing.F) {
-	seed, _ := proto.Marshal(&inferencepb.InferTensorContents{IntContents: []int32{1, -1}})
-	f.Add(uint8(Int8), binary.LittleEndian.AppendUint64(nil, 2), seed)
-	f.Fuzz(func(t *testing.T, dt uint8, shapeBytes, msg []byte) {
-		var c inferencepb.InferTensorContents
-		if err := proto.Unmarshal(msg, &c); err != nil {
-			return
-		}
-		d, shape := DType(dt), fuzzShape(shapeBytes)
-		raw, err := FromContents(d, shape, &c)
-		checkSentinel(t, err)
-		if err != nil {
-			if raw != nil {
-				t.Fatal("failed FromContents returned data")
-			}
-			return
-		}
-		if err := (Tensor{DType: d, Shape: shape, Raw: raw}).Validate(); err != nil {
-			t.Fatalf("FromContents produced an invalid tensor: %v", err)
-		}
-		back, err := ToContents(d, raw)
-		if err != nil {
-			t.Fatalf("ToContents of FromContents output: %v", err)
-		}
-		// Compare the one field that carries d; an empty field and a nil one
-		// are equal.
-		own, _ := contentsField(d)
-		if contentsLens(back)[own] != contentsLens(&c)[own] {
-			t.Fatal("element count changed")
-		}
-		if !proto.Equal(normalizeContents(back), normalizeContents(&c)) {
-			t.Fatalf("round trip changed contents:\n got %v\nwant %v", back, &c)
-		}
-	})
-}
-
-// normalizeContents makes NaNs comparable, empty fields nil, and drops
-// unknown fields (such as fp32_contents sent with the wrong wire type),
-// which FromContents rightly ignores.
-func normalizeContents(c *inferencepb.InferTensorContents) *inferencepb.InferTensorContents {
-	c = proto.Clone(c).(*inferencepb.InferTensorContents)
-	c.ProtoReflect().SetUnknown(nil)
-	for i, v := range c.Fp32Contents {
-		if v != v {
-			c.Fp32Contents[i] = 0
-		}
-	}
-	for i, v := range c.Fp64Contents {
-		if v != v {
-			c.Fp64Contents[i] = 0
-		}
-	}
-	for i, b := range c.BytesContents {
-		if len(b) == 0 {
-			c.BytesContents[i] = nil
-		}
-	}
-	return c
-}
-
-func FuzzToContents(f *testing.F) {
-	f.Add(uint8(Uint16), []byte{1, 2, 3, 4})
-	f.Fuzz(func(t *testing.T, dt uint8, raw []byte) {
-		d := DType(dt)
-		c, err := ToContents(d, raw)
-		checkSentinel(t, err)
-		if err != nil {
-			return
-		}
-		own, _ := contentsField(d)
-		n := contentsLens(c)[own]
-		back, err := FromContents(d, []int64{int64(n)}, c)
-		if err != nil {
-			t.Fatalf("FromContents of ToContents output: %v", err)
-		}
-		want := raw
-		if d == Bool {
-			want = make([]byte, len(raw))
-			for i, b := range raw {
-				if b != 0 {
-					want[i] = 1
-				}
-			}
-		}
-		if !bytes.Equal(back, want) {
-			t.Fatalf("%v: % x came back as % x", d, raw, back)
 		}
 	})
 }

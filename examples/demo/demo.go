@@ -18,12 +18,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/goai-dev/goai"
 	digitsv1 "github.com/goai-dev/goai/examples/gen/digits/v1"
 	tokenizerv1 "github.com/goai-dev/goai/examples/gen/tokenizer/v1"
 	"github.com/goai-dev/goai/examples/models/digits"
 	"github.com/goai-dev/goai/examples/models/tokenizer"
 	"github.com/goai-dev/goai/examples/serve"
-	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/inferencetest"
 	"google.golang.org/grpc/codes"
 )

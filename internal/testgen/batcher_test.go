@@ -10,10 +10,10 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/goai-dev/goai"
+	"github.com/goai-dev/goai/internal/oippb"
 	embeddingv1 "github.com/goai-dev/goai/internal/testgen/embedding/v1"
 	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
-	"github.com/goai-dev/goai"
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -328,7 +328,7 @@ func TestBatcherCallOptions(t *testing.T) {
 	}
 }
 
-func summarize(reqs []*inferencepb.ModelInferRequest) []string {
+func summarize(reqs []*oippb.ModelInferRequest) []string {
 	var out []string
 	for _, r := range reqs {
 		out = append(out, fmt.Sprintf("%s@%s %v", r.GetModelName(), r.GetModelVersion(), r.GetInputs()[0].GetShape()))

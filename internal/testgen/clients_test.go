@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	dtypesv1 "github.com/goai-dev/goai/internal/testgen/dtypes/v1"
 	"github.com/goai-dev/goai"
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/internal/oippb"
+	dtypesv1 "github.com/goai-dev/goai/internal/testgen/dtypes/v1"
 	"github.com/goai-dev/goai/tensor"
 	"github.com/google/go-cmp/cmp"
 	"github.com/sony/gobreaker/v2"
@@ -31,7 +31,7 @@ import (
 // responses a test can tamper with, as a broken server would send them.
 type server struct {
 	*inferencetest.Server
-	tamper atomic.Pointer[func(*inferencepb.ModelInferResponse)]
+	tamper atomic.Pointer[func(*oippb.ModelInferResponse)]
 }
 
 // startServer starts a server on loopback TCP; opts are inferencetest's.
@@ -53,7 +53,7 @@ func startOn(t *testing.T, start func(*inferencetest.Server) error, opts ...infe
 	s := &server{}
 	intercept := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		resp, err := handler(ctx, req)
-		if r, ok := resp.(*inferencepb.ModelInferResponse); ok && err == nil {
+		if r, ok := resp.(*oippb.ModelInferResponse); ok && err == nil {
 			if f := s.tamper.Load(); f != nil {
 				(*f)(r)
 			}
@@ -311,7 +311,7 @@ func TestEchoHostileResponses(t *testing.T) {
 	closeOnCleanup(t, c)
 
 	// output returns the response's output named name, and its index.
-	output := func(r *inferencepb.ModelInferResponse, name string) (*inferencepb.ModelInferResponse_InferOutputTensor, int) {
+	output := func(r *oippb.ModelInferResponse, name string) (*oippb.ModelInferResponse_InferOutputTensor, int) {
 		for i, o := range r.GetOutputs() {
 			if o.GetName() == name {
 				return o, i
@@ -322,42 +322,42 @@ func TestEchoHostileResponses(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		tamper func(*inferencepb.ModelInferResponse)
+		tamper func(*oippb.ModelInferResponse)
 		tensor string
 		text   string
 	}{
-		{"missing output", func(r *inferencepb.ModelInferResponse) {
+		{"missing output", func(r *oippb.ModelInferResponse) {
 			_, i := output(r, "words")
 			r.Outputs = slices.Delete(r.Outputs, i, i+1)
 			r.RawOutputContents = slices.Delete(r.RawOutputContents, i, i+1)
 		}, "words", "missing from the response"},
-		{"wrong datatype", func(r *inferencepb.ModelInferResponse) {
+		{"wrong datatype", func(r *oippb.ModelInferResponse) {
 			o, _ := output(r, "fp16_values")
 			o.Datatype = "BF16"
 		}, "fp16_values", `has datatype "BF16", want FP16`},
-		{"wrong shape", func(r *inferencepb.ModelInferResponse) {
+		{"wrong shape", func(r *oippb.ModelInferResponse) {
 			o, _ := output(r, "int64_values")
 			o.Shape = []int64{2, 1}
 		}, "int64_values", "has shape [2 1], want [2 2]"},
-		{"short raw data", func(r *inferencepb.ModelInferResponse) {
+		{"short raw data", func(r *oippb.ModelInferResponse) {
 			_, i := output(r, "fp64_values")
 			r.RawOutputContents[i] = r.RawOutputContents[i][:20]
 		}, "fp64_values", "needs 32 bytes, contents have 20"},
-		{"too many items", func(r *inferencepb.ModelInferResponse) {
+		{"too many items", func(r *oippb.ModelInferResponse) {
 			o, i := output(r, "uint8_values")
 			o.Shape = []int64{3, 2}
 			r.RawOutputContents[i] = append(r.RawOutputContents[i], 1, 2)
 		}, "uint8_values", "not the batch of 2 items"},
-		{"too few items", func(r *inferencepb.ModelInferResponse) {
+		{"too few items", func(r *oippb.ModelInferResponse) {
 			o, i := output(r, "bool_values")
 			o.Shape = []int64{1, 2}
 			r.RawOutputContents[i] = r.RawOutputContents[i][:2]
 		}, "bool_values", "not the batch of 2 items"},
-		{"broken BYTES framing", func(r *inferencepb.ModelInferResponse) {
+		{"broken BYTES framing", func(r *oippb.ModelInferResponse) {
 			_, i := output(r, "blobs")
 			r.RawOutputContents[i][0] = 0xff
 		}, "blobs", "runs past the end"},
-		{"raw contents missing", func(r *inferencepb.ModelInferResponse) {
+		{"raw contents missing", func(r *oippb.ModelInferResponse) {
 			r.RawOutputContents = r.RawOutputContents[:3]
 		}, "fp64_values", "has no data"},
 	}
@@ -393,7 +393,7 @@ func TestSummarizerScalars(t *testing.T) {
 			}
 			srv := startServer(t, opts...)
 			var sawTyped atomic.Bool
-			tamper := func(r *inferencepb.ModelInferResponse) { sawTyped.Store(len(r.GetRawOutputContents()) == 0) }
+			tamper := func(r *oippb.ModelInferResponse) { sawTyped.Store(len(r.GetRawOutputContents()) == 0) }
 			srv.tamper.Store(&tamper)
 
 			err := dtypesv1.RegisterSummarizerFake(srv.Server, dtypesv1.SummarizerFakeFunc(func(_ context.Context, in *dtypesv1.Scalars) (*dtypesv1.Summary, error) {

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	modelsyncv1 "github.com/goai-dev/goai/internal/testgen/modelsync/v1"
 	"github.com/goai-dev/goai"
+	modelsyncv1 "github.com/goai-dev/goai/internal/testgen/modelsync/v1"
 	"github.com/goai-dev/goai/tensor"
 	"github.com/google/go-cmp/cmp"
 	"github.com/sony/gobreaker/v2"

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/proto" // grpc's default codec, for comparison
@@ -24,12 +24,12 @@ var benchCodecs = []struct {
 // The message sizes: one 1x3x224x224 FP32 image, 602,112 bytes of tensor.
 const benchElems = 150528
 
-func benchRequest() *inferencepb.ModelInferRequest {
+func benchRequest() *oippb.ModelInferRequest {
 	v := make([]float32, benchElems)
-	return &inferencepb.ModelInferRequest{
+	return &oippb.ModelInferRequest{
 		ModelName:        "resnet50",
-		Inputs:           []*inferencepb.ModelInferRequest_InferInputTensor{{Name: "input", Datatype: "FP32", Shape: []int64{1, 3, 224, 224}}},
-		Outputs:          []*inferencepb.ModelInferRequest_InferRequestedOutputTensor{{Name: "output"}},
+		Inputs:           []*oippb.ModelInferRequest_InferInputTensor{{Name: "input", Datatype: "FP32", Shape: []int64{1, 3, 224, 224}}},
+		Outputs:          []*oippb.ModelInferRequest_InferRequestedOutputTensor{{Name: "output"}},
 		RawInputContents: [][]byte{tensor.AppendFloat32(nil, v)},
 	}
 }
@@ -71,9 +71,9 @@ func BenchmarkMarshal(b *testing.B) {
 // delivers a message this size, as 16 KiB frames.
 func BenchmarkUnmarshal(b *testing.B) {
 	v := make([]float32, benchElems)
-	resp := &inferencepb.ModelInferResponse{
+	resp := &oippb.ModelInferResponse{
 		ModelName:         "resnet50",
-		Outputs:           []*inferencepb.ModelInferResponse_InferOutputTensor{{Name: "output", Datatype: "FP32", Shape: []int64{1, 3, 224, 224}}},
+		Outputs:           []*oippb.ModelInferResponse_InferOutputTensor{{Name: "output", Datatype: "FP32", Shape: []int64{1, 3, 224, 224}}},
 		RawOutputContents: [][]byte{tensor.AppendFloat32(nil, v)},
 	}
 	wire, err := proto.Marshal(resp)
@@ -91,7 +91,7 @@ func BenchmarkUnmarshal(b *testing.B) {
 			b.SetBytes(int64(len(wire)))
 			b.ReportAllocs()
 			for b.Loop() {
-				var m inferencepb.ModelInferResponse
+				var m oippb.ModelInferResponse
 				if err := proto.Unmarshal(wire, &m); err != nil {
 					b.Fatal(err)
 				}
@@ -102,7 +102,7 @@ func BenchmarkUnmarshal(b *testing.B) {
 				b.SetBytes(int64(len(wire)))
 				b.ReportAllocs()
 				for b.Loop() {
-					var m inferencepb.ModelInferResponse
+					var m oippb.ModelInferResponse
 					if err := c.codec.Unmarshal(frames.data, &m); err != nil {
 						b.Fatal(err)
 					}

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/internal/testalloc"
-	"github.com/goai-dev/goai/runtime/inferencepb"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
@@ -25,18 +25,18 @@ func split(b []byte, n int) mem.BufferSlice {
 	return append(s, mem.SliceBuffer(bytes.Clone(b)))
 }
 
-func testResponse(n int) *inferencepb.ModelInferResponse {
+func testResponse(n int) *oippb.ModelInferResponse {
 	v := make([]float32, n)
 	for i := range v {
 		v[i] = float32(i)
 	}
-	return &inferencepb.ModelInferResponse{
+	return &oippb.ModelInferResponse{
 		ModelName: "resnet",
 		Id:        "42",
-		Parameters: map[string]*inferencepb.InferParameter{
-			"p": {ParameterChoice: &inferencepb.InferParameter_StringParam{StringParam: "v"}},
+		Parameters: map[string]*oippb.InferParameter{
+			"p": {ParameterChoice: &oippb.InferParameter_StringParam{StringParam: "v"}},
 		},
-		Outputs: []*inferencepb.ModelInferResponse_InferOutputTensor{
+		Outputs: []*oippb.ModelInferResponse_InferOutputTensor{
 			{Name: "probs", Datatype: "FP32", Shape: []int64{1, int64(n)}},
 			{Name: "label", Datatype: "BYTES", Shape: []int64{1}},
 			{Name: "empty", Datatype: "FP32", Shape: []int64{0}},
@@ -59,17 +59,17 @@ func within(s, b []byte) bool {
 }
 
 func TestUnmarshalMatchesProto(t *testing.T) {
-	stream := &inferencepb.ModelStreamInferResponse{InferResponse: testResponse(100)}
-	req := &inferencepb.ModelInferRequest{
+	stream := &oippb.ModelStreamInferResponse{InferResponse: testResponse(100)}
+	req := &oippb.ModelInferRequest{
 		ModelName:        "m",
-		Inputs:           []*inferencepb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "UINT8", Shape: []int64{3}}},
+		Inputs:           []*oippb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "UINT8", Shape: []int64{3}}},
 		RawInputContents: [][]byte{{1, 2, 3}},
 	}
-	typed := &inferencepb.ModelInferResponse{Outputs: []*inferencepb.ModelInferResponse_InferOutputTensor{{
+	typed := &oippb.ModelInferResponse{Outputs: []*oippb.ModelInferResponse_InferOutputTensor{{
 		Name: "s", Datatype: "BYTES", Shape: []int64{2},
-		Contents: &inferencepb.InferTensorContents{BytesContents: [][]byte{[]byte("a"), []byte("bc")}},
+		Contents: &oippb.InferTensorContents{BytesContents: [][]byte{[]byte("a"), []byte("bc")}},
 	}}}
-	plain := &inferencepb.ModelMetadataResponse{Name: "m", Versions: []string{"1"}}
+	plain := &oippb.ModelMetadataResponse{Name: "m", Versions: []string{"1"}}
 	other, _ := structpb.NewStruct(map[string]any{"a": 1.0, "b": []any{"x"}})
 	for _, tc := range []struct {
 		name string
@@ -79,10 +79,10 @@ func TestUnmarshalMatchesProto(t *testing.T) {
 		{"stream response", stream},
 		{"request", req},
 		{"typed contents", typed},
-		{"contents", &inferencepb.InferTensorContents{BytesContents: [][]byte{[]byte("a"), {}}}},
+		{"contents", &oippb.InferTensorContents{BytesContents: [][]byte{[]byte("a"), {}}}},
 		{"no bytes fields", plain},
 		{"other package", other},
-		{"empty", &inferencepb.ModelInferResponse{}},
+		{"empty", &oippb.ModelInferResponse{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wire, err := proto.Marshal(tc.msg)
@@ -102,7 +102,7 @@ func TestUnmarshalMatchesProto(t *testing.T) {
 				}
 				if frame > len(wire) && tc.name == "response" {
 					// One buffer: the tensors point into it, capped.
-					raw := got.(*inferencepb.ModelInferResponse).RawOutputContents
+					raw := got.(*oippb.ModelInferResponse).RawOutputContents
 					if !within(raw[0], data[0].ReadOnlyData()) || cap(raw[0]) != len(raw[0]) {
 						t.Errorf("raw_output_contents[0] does not alias the received buffer, or is not capped")
 					}
@@ -121,11 +121,11 @@ func TestUnmarshalErrors(t *testing.T) {
 		{0x32, 0x05, 1, 2},         // field 6, length past the end
 		{0x0a, 0x02, 0xff, 0xfe},   // model_name with invalid UTF-8
 	} {
-		var got inferencepb.ModelInferResponse
+		var got oippb.ModelInferResponse
 		if err := (Codec{}).Unmarshal(split(bad, 5), &got); err == nil {
 			t.Errorf("Unmarshal(% x) succeeded", bad)
 		}
-		if err := proto.Unmarshal(bad, &inferencepb.ModelInferResponse{}); err == nil {
+		if err := proto.Unmarshal(bad, &oippb.ModelInferResponse{}); err == nil {
 			t.Errorf("proto.Unmarshal(% x) succeeded: test case is not invalid", bad)
 		}
 	}
@@ -138,7 +138,7 @@ func TestUnmarshalErrors(t *testing.T) {
 }
 
 func TestMarshal(t *testing.T) {
-	for _, msg := range []proto.Message{testResponse(10), testResponse(100000), &inferencepb.ServerLiveRequest{}} {
+	for _, msg := range []proto.Message{testResponse(10), testResponse(100000), &oippb.ServerLiveRequest{}} {
 		data, err := (Codec{}).Marshal(msg)
 		if err != nil {
 			t.Fatal(err)
@@ -169,12 +169,12 @@ func TestRegister(t *testing.T) {
 // proto.Unmarshal's.
 func unmarshalCosts(t testing.TB, wire []byte, over func(protoCost uint64) uint64) (protoCost, codecCost uint64) {
 	protoCost = testalloc.Least(func() {
-		if err := proto.Unmarshal(wire, &inferencepb.ModelInferResponse{}); err != nil {
+		if err := proto.Unmarshal(wire, &oippb.ModelInferResponse{}); err != nil {
 			t.Fatal(err)
 		}
 	}, 0)
 	codecCost = testalloc.Least(func() {
-		if err := (Codec{}).Unmarshal(mem.BufferSlice{mem.SliceBuffer(wire)}, &inferencepb.ModelInferResponse{}); err != nil {
+		if err := (Codec{}).Unmarshal(mem.BufferSlice{mem.SliceBuffer(wire)}, &oippb.ModelInferResponse{}); err != nil {
 			t.Fatal(err)
 		}
 	}, over(protoCost))
@@ -185,7 +185,7 @@ func unmarshalCosts(t testing.TB, wire []byte, over func(protoCost uint64) uint6
 // make dearer than copying: the Codec costs no more than proto.Unmarshal.
 // Setting each through protoreflect cost 1.75 times as much.
 func TestUnmarshalCost(t *testing.T) {
-	resp := &inferencepb.ModelInferResponse{RawOutputContents: make([][]byte, 1<<16)}
+	resp := &oippb.ModelInferResponse{RawOutputContents: make([][]byte, 1<<16)}
 	for i := range resp.RawOutputContents {
 		resp.RawOutputContents[i] = make([]byte, i%16)
 	}

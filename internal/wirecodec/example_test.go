@@ -3,7 +3,7 @@ package wirecodec_test
 import (
 	"log"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/internal/wirecodec"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -23,7 +23,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer conn.Close()
-	client := inferencepb.NewGRPCInferenceServiceClient(conn)
+	client := oippb.NewClient(conn)
 	_ = client
 
 	srv := grpc.NewServer(wirecodec.ServerOption())

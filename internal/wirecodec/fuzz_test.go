@@ -7,14 +7,14 @@ package wirecodec
 import (
 	"testing"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 	"google.golang.org/protobuf/proto"
 )
 
 func FuzzUnmarshal(f *testing.F) {
 	for _, m := range []proto.Message{
 		testResponse(3),
-		&inferencepb.ModelStreamInferResponse{InferResponse: testResponse(2), ErrorMessage: "x"},
+		&oippb.ModelStreamInferResponse{InferResponse: testResponse(2), ErrorMessage: "x"},
 		testRequest(),
 	} {
 		b, _ := proto.Marshal(m)
@@ -24,10 +24,10 @@ func FuzzUnmarshal(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, wire []byte, frame uint8) {
 		for _, newMsg := range []func() proto.Message{
-			func() proto.Message { return &inferencepb.ModelInferResponse{} },
-			func() proto.Message { return &inferencepb.ModelInferRequest{} },
-			func() proto.Message { return &inferencepb.ModelStreamInferResponse{} },
-			func() proto.Message { return &inferencepb.InferTensorContents{} },
+			func() proto.Message { return &oippb.ModelInferResponse{} },
+			func() proto.Message { return &oippb.ModelInferRequest{} },
+			func() proto.Message { return &oippb.ModelStreamInferResponse{} },
+			func() proto.Message { return &oippb.InferTensorContents{} },
 		} {
 			want, got := newMsg(), newMsg()
 			werr := proto.Unmarshal(wire, want)
@@ -41,7 +41,7 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 		// What the Codec allocates stays within what proto.Unmarshal does,
 		// but for a small share of the bytes received.
-		if proto.Unmarshal(wire, &inferencepb.ModelInferResponse{}) == nil {
+		if proto.Unmarshal(wire, &oippb.ModelInferResponse{}) == nil {
 			over := func(p uint64) uint64 { return p + uint64(len(wire))/8 + 1024 }
 			if p, c := unmarshalCosts(t, wire, over); c > over(p) {
 				t.Fatalf("%d bytes: the Codec allocated %d bytes, proto.Unmarshal %d", len(wire), c, p)

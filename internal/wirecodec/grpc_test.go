@@ -8,7 +8,7 @@ import (
 	"net"
 	"testing"
 
-	"github.com/goai-dev/goai/runtime/inferencepb"
+	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -19,11 +19,11 @@ import (
 // echoServer answers ModelInfer with its inputs as outputs, raw, and
 // checks on the way that the request arrived intact.
 type echoServer struct {
-	inferencepb.UnimplementedGRPCInferenceServiceServer
+	oippb.UnimplementedServer
 }
 
-func (echoServer) ModelInfer(_ context.Context, req *inferencepb.ModelInferRequest) (*inferencepb.ModelInferResponse, error) {
-	resp := &inferencepb.ModelInferResponse{ModelName: req.ModelName, Id: req.Id}
+func (echoServer) ModelInfer(_ context.Context, req *oippb.ModelInferRequest) (*oippb.ModelInferResponse, error) {
+	resp := &oippb.ModelInferResponse{ModelName: req.ModelName, Id: req.Id}
 	for i, in := range req.Inputs {
 		dt, err := tensor.ParseDType(in.Datatype)
 		if err != nil {
@@ -32,13 +32,13 @@ func (echoServer) ModelInfer(_ context.Context, req *inferencepb.ModelInferReque
 		if err := (tensor.Tensor{Name: in.Name, DType: dt, Shape: in.Shape, Raw: req.RawInputContents[i]}).Validate(); err != nil {
 			return nil, err
 		}
-		resp.Outputs = append(resp.Outputs, &inferencepb.ModelInferResponse_InferOutputTensor{Name: in.Name, Datatype: in.Datatype, Shape: in.Shape})
+		resp.Outputs = append(resp.Outputs, &oippb.ModelInferResponse_InferOutputTensor{Name: in.Name, Datatype: in.Datatype, Shape: in.Shape})
 	}
 	resp.RawOutputContents = req.RawInputContents
 	return resp, nil
 }
 
-func (s echoServer) ModelStreamInfer(stream inferencepb.GRPCInferenceService_ModelStreamInferServer) error {
+func (s echoServer) ModelStreamInfer(stream grpc.BidiStreamingServer[oippb.ModelInferRequest, oippb.ModelStreamInferResponse]) error {
 	for {
 		req, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -51,7 +51,7 @@ func (s echoServer) ModelStreamInfer(stream inferencepb.GRPCInferenceService_Mod
 		if err != nil {
 			return err
 		}
-		if err := stream.Send(&inferencepb.ModelStreamInferResponse{InferResponse: resp}); err != nil {
+		if err := stream.Send(&oippb.ModelStreamInferResponse{InferResponse: resp}); err != nil {
 			return err
 		}
 	}
@@ -61,7 +61,7 @@ const maxMsg = 64 << 20
 
 // dial starts an echo server on an in-memory listener and returns a
 // client; each side uses Codec if asked, grpc's default codec otherwise.
-func dial(t *testing.T, clientCodec, serverCodec bool) inferencepb.GRPCInferenceServiceClient {
+func dial(t *testing.T, clientCodec, serverCodec bool) oippb.Client {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	sopts := []grpc.ServerOption{grpc.MaxRecvMsgSize(maxMsg), grpc.MaxSendMsgSize(maxMsg)}
@@ -69,7 +69,7 @@ func dial(t *testing.T, clientCodec, serverCodec bool) inferencepb.GRPCInference
 		sopts = append(sopts, ServerOption())
 	}
 	srv := grpc.NewServer(sopts...)
-	inferencepb.RegisterGRPCInferenceServiceServer(srv, echoServer{})
+	oippb.Register(srv, echoServer{})
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	copts := []grpc.DialOption{
@@ -85,20 +85,20 @@ func dial(t *testing.T, clientCodec, serverCodec bool) inferencepb.GRPCInference
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	return inferencepb.NewGRPCInferenceServiceClient(conn)
+	return oippb.NewClient(conn)
 }
 
-func testRequest() *inferencepb.ModelInferRequest {
+func testRequest() *oippb.ModelInferRequest {
 	img := make([]float32, 3*224*224)
 	for i := range img {
 		img[i] = float32(i%255) / 255
 	}
 	big := make([]float32, 1<<20) // 4 MiB, over grpc's default limit
 	big[len(big)-1] = 7
-	return &inferencepb.ModelInferRequest{
+	return &oippb.ModelInferRequest{
 		ModelName: "echo",
 		Id:        "r1",
-		Inputs: []*inferencepb.ModelInferRequest_InferInputTensor{
+		Inputs: []*oippb.ModelInferRequest_InferInputTensor{
 			{Name: "image", Datatype: "FP32", Shape: []int64{1, 3, 224, 224}},
 			{Name: "big", Datatype: "FP32", Shape: []int64{1 << 20}},
 			{Name: "text", Datatype: "BYTES", Shape: []int64{2}},
@@ -115,7 +115,7 @@ func testRequest() *inferencepb.ModelInferRequest {
 	}
 }
 
-func checkEcho(t *testing.T, req *inferencepb.ModelInferRequest, resp *inferencepb.ModelInferResponse) {
+func checkEcho(t *testing.T, req *oippb.ModelInferRequest, resp *oippb.ModelInferResponse) {
 	t.Helper()
 	if resp.Id != req.Id || len(resp.RawOutputContents) != len(req.RawInputContents) {
 		t.Fatalf("response %q with %d raw outputs", resp.Id, len(resp.RawOutputContents))
@@ -184,12 +184,12 @@ func TestGRPCRoundTrip(t *testing.T) {
 // and checks after all calls that none was overwritten by buffer reuse.
 func TestGRPCResponsesStayIntact(t *testing.T) {
 	client := dial(t, true, true)
-	var resps []*inferencepb.ModelInferResponse
+	var resps []*oippb.ModelInferResponse
 	var want [][]byte
 	for i := range 200 {
 		payload := bytes.Repeat([]byte{byte(i)}, 100+i*37)
-		req := &inferencepb.ModelInferRequest{
-			Inputs:           []*inferencepb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "UINT8", Shape: []int64{int64(len(payload))}}},
+		req := &oippb.ModelInferRequest{
+			Inputs:           []*oippb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "UINT8", Shape: []int64{int64(len(payload))}}},
 			RawInputContents: [][]byte{payload},
 		}
 		resp, err := client.ModelInfer(t.Context(), req)

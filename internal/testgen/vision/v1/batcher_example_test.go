@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
-	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
 	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/inferencetest"
+	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
 )
 
 // Concurrent single calls coalesced into one request: a server handling

@@ -6,9 +6,9 @@ import (
 	"log"
 	"slices"
 
-	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
 	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/inferencetest"
+	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
 )
 
 // Code that classifies images, tested without a model server: the
