@@ -2,6 +2,7 @@ package goai
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/sony/gobreaker/v2"
 	"google.golang.org/grpc/codes"
@@ -19,6 +20,45 @@ var (
 	// deadline, or an attempt that never reached the server.
 	errOutcomeIgnored = errors.New("ignored")
 )
+
+// BreakerState is the state of a model's circuit breaker.
+type BreakerState int
+
+const (
+	// BreakerClosed lets calls through and counts their outcomes.
+	BreakerClosed BreakerState = iota
+	// BreakerHalfOpen lets a few probe calls through, after the breaker
+	// has been open for its open timeout; their outcomes close or reopen
+	// it.
+	BreakerHalfOpen
+	// BreakerOpen fails calls at once, with [ErrBreakerOpen].
+	BreakerOpen
+)
+
+// String returns "closed", "half-open" or "open".
+func (s BreakerState) String() string {
+	switch s {
+	case BreakerClosed:
+		return "closed"
+	case BreakerHalfOpen:
+		return "half-open"
+	case BreakerOpen:
+		return "open"
+	}
+	return "BreakerState(" + strconv.Itoa(int(s)) + ")"
+}
+
+// breakerState converts gobreaker's state, which goai does not expose so
+// that its API does not change with gobreaker's.
+func breakerState(s gobreaker.State) BreakerState {
+	switch s {
+	case gobreaker.StateHalfOpen:
+		return BreakerHalfOpen
+	case gobreaker.StateOpen:
+		return BreakerOpen
+	}
+	return BreakerClosed
+}
 
 // breaker is the circuit breaker of one model (name and version).
 type breaker struct {
@@ -52,7 +92,7 @@ func newBreaker(model ModelRef, p BreakerPolicy, onChange func(BreakerEvent)) *b
 	}
 	if onChange != nil {
 		st.OnStateChange = func(_ string, from, to gobreaker.State) {
-			onChange(BreakerEvent{Model: model, From: from, To: to})
+			onChange(BreakerEvent{Model: model, From: breakerState(from), To: breakerState(to)})
 		}
 	}
 	return &breaker{model: model, cb: gobreaker.NewTwoStepCircuitBreaker[struct{}](st)}
@@ -71,11 +111,11 @@ func (b *breaker) allow() (done func(error), err error) {
 func noBreaker(error) {}
 
 // state returns the breaker's state; closed for a nil breaker.
-func (b *breaker) state() gobreaker.State {
+func (b *breaker) state() BreakerState {
 	if b == nil {
-		return gobreaker.StateClosed
+		return BreakerClosed
 	}
-	return b.cb.State()
+	return breakerState(b.cb.State())
 }
 
 // breakerOpenError is the error of a call that model's breaker refused:

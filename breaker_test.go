@@ -7,9 +7,10 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
-	"time"
 
 	"github.com/sony/gobreaker/v2"
+	"time"
+
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -30,10 +31,10 @@ func (l *breakerLog) hook(e BreakerEvent) {
 	l.events = append(l.events, e)
 }
 
-func (l *breakerLog) states() []gobreaker.State {
+func (l *breakerLog) states() []BreakerState {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var s []gobreaker.State
+	var s []BreakerState
 	for _, e := range l.events {
 		s = append(s, e.To)
 	}
@@ -58,13 +59,13 @@ func testBreakerTripsFailsFastAndRecovers(t *testing.T) {
 
 	s := &script{steps: failN(3, errUnavailable)}
 	for range 3 {
-		_ = c.Invoke(ctx, m, s.fn)
+		_ = c.invoke(ctx, m, s.fn)
 	}
-	if st := c.BreakerState(model); st != gobreaker.StateOpen {
+	if st := c.BreakerState(model); st != BreakerOpen {
 		t.Fatalf("after 3 failures the breaker is %v, want open", st)
 	}
 	var info CallInfo
-	err := c.Invoke(ctx, m, s.fn, Report(&info))
+	err := c.invoke(ctx, m, s.fn, Report(&info))
 	if !errors.Is(err, ErrBreakerOpen) || !errors.Is(err, gobreaker.ErrOpenState) || status.Code(err) != codes.Unavailable {
 		t.Errorf("call on an open breaker = %v (code %v), want ErrBreakerOpen, gobreaker.ErrOpenState, UNAVAILABLE", err, status.Code(err))
 	}
@@ -78,37 +79,37 @@ func testBreakerTripsFailsFastAndRecovers(t *testing.T) {
 	// Still open for the whole timeout (gobreaker half-opens once it is
 	// past)...
 	time.Sleep(openTimeout)
-	if st := c.BreakerState(model); st != gobreaker.StateOpen {
+	if st := c.BreakerState(model); st != BreakerOpen {
 		t.Fatalf("breaker %v at its open timeout, want open", st)
 	}
 	// ... half-open after it: a failed probe opens it again...
 	time.Sleep(time.Nanosecond)
-	if st := c.BreakerState(model); st != gobreaker.StateHalfOpen {
+	if st := c.BreakerState(model); st != BreakerHalfOpen {
 		t.Fatalf("breaker %v after its open timeout, want half-open", st)
 	}
 	s.steps = failN(1, errUnavailable)
-	_ = c.Invoke(ctx, m, s.fn)
-	if st := c.BreakerState(model); st != gobreaker.StateOpen || s.n() != 4 {
+	_ = c.invoke(ctx, m, s.fn)
+	if st := c.BreakerState(model); st != BreakerOpen || s.n() != 4 {
 		t.Fatalf("after a failed probe the breaker is %v (%d attempts), want open", st, s.n())
 	}
 	// ... and a successful one closes it.
 	time.Sleep(openTimeout + time.Nanosecond)
-	if err := c.Invoke(ctx, m, s.fn); err != nil {
+	if err := c.invoke(ctx, m, s.fn); err != nil {
 		t.Fatalf("probe: %v", err)
 	}
-	if st := c.BreakerState(model); st != gobreaker.StateClosed {
+	if st := c.BreakerState(model); st != BreakerClosed {
 		t.Errorf("after a successful probe the breaker is %v, want closed", st)
 	}
-	want := []gobreaker.State{gobreaker.StateOpen, gobreaker.StateHalfOpen, gobreaker.StateOpen, gobreaker.StateHalfOpen, gobreaker.StateClosed}
+	want := []BreakerState{BreakerOpen, BreakerHalfOpen, BreakerOpen, BreakerHalfOpen, BreakerClosed}
 	if got := log.states(); !equalStates(got, want) {
 		t.Errorf("state changes = %v, want %v", got, want)
 	}
-	if log.events[0].Model != model || log.events[0].From != gobreaker.StateClosed {
+	if log.events[0].Model != model || log.events[0].From != BreakerClosed {
 		t.Errorf("first event = %+v", log.events[0])
 	}
 }
 
-func equalStates(a, b []gobreaker.State) bool {
+func equalStates(a, b []BreakerState) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -129,39 +130,39 @@ func testBreakerIgnoresCallerAndClientErrors(t *testing.T) {
 	c, _ := newTestCaller(t, desc)
 	m, model := &desc.Methods[0], ModelRef{Name: "m"}
 
-	cancelling := func(ctx context.Context, _ Attempt) error { return status.Error(codes.Canceled, "canceled") }
+	cancelling := func(ctx context.Context, _ attemptArgs) error { return status.Error(codes.Canceled, "canceled") }
 	for range 10 {
 		ctx, cancel := context.WithCancel(context.Background())
-		_ = c.Invoke(ctx, m, func(ctx context.Context, a Attempt) error {
+		_ = c.invoke(ctx, m, func(ctx context.Context, a attemptArgs) error {
 			cancel()
 			return cancelling(ctx, a)
 		})
 		// The caller's own deadline passing mid-attempt.
 		dctx, dcancel := context.WithTimeout(context.Background(), time.Millisecond)
-		_ = c.Invoke(dctx, m, func(ctx context.Context, _ Attempt) error {
+		_ = c.invoke(dctx, m, func(ctx context.Context, _ attemptArgs) error {
 			<-ctx.Done()
 			return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 		})
 		dcancel()
-		_ = c.Invoke(context.Background(), m, fail(errInvalid))
-		_ = c.Invoke(context.Background(), m, fail(status.Error(codes.NotFound, "no such model")))
-		_ = c.Invoke(context.Background(), m, fail(newCallError(codes.ResourceExhausted, "too large", ErrMessageTooLarge)))
+		_ = c.invoke(context.Background(), m, fail(errInvalid))
+		_ = c.invoke(context.Background(), m, fail(status.Error(codes.NotFound, "no such model")))
+		_ = c.invoke(context.Background(), m, fail(newCallError(codes.ResourceExhausted, "too large", ErrMessageTooLarge)))
 	}
-	if st := c.BreakerState(model); st != gobreaker.StateClosed {
+	if st := c.BreakerState(model); st != BreakerClosed {
 		t.Fatalf("breaker %v after caller cancellations and client errors, want closed", st)
 	}
 	// Client errors show the server alive: they break a run of failures.
 	for _, err := range []error{errUnavailable, errUnavailable, errInvalid, errUnavailable, errUnavailable} {
-		_ = c.Invoke(context.Background(), m, fail(err))
+		_ = c.invoke(context.Background(), m, fail(err))
 	}
-	if st := c.BreakerState(model); st != gobreaker.StateClosed {
+	if st := c.BreakerState(model); st != BreakerClosed {
 		t.Fatalf("breaker %v after failures split by a client error, want closed", st)
 	}
 	// Every server-side failure counts.
 	for _, code := range []codes.Code{codes.DeadlineExceeded, codes.ResourceExhausted, codes.Internal} {
-		_ = c.Invoke(context.Background(), m, fail(status.Error(code, "server side")))
+		_ = c.invoke(context.Background(), m, fail(status.Error(code, "server side")))
 	}
-	if st := c.BreakerState(model); st != gobreaker.StateOpen {
+	if st := c.BreakerState(model); st != BreakerOpen {
 		t.Errorf("breaker %v after 2+3 server failures in a row, want open", st)
 	}
 }
@@ -186,11 +187,11 @@ func TestBreakerCountsWhatServersSend(t *testing.T) {
 			desc := breakerDesc(BreakerPolicy{ConsecutiveFailures: 2, OpenTimeout: time.Hour})
 			c, _ := newTestCaller(t, desc)
 			for range 2 {
-				_ = c.Invoke(context.Background(), &desc.Methods[0], fail(tc.err))
+				_ = c.invoke(context.Background(), &desc.Methods[0], fail(tc.err))
 			}
-			want := gobreaker.StateClosed
+			want := BreakerClosed
 			if tc.count {
-				want = gobreaker.StateOpen
+				want = BreakerOpen
 			}
 			if st := c.BreakerState(ModelRef{Name: "m"}); st != want {
 				t.Errorf("breaker %v after 2 of %v, want %v", st, tc.err, want)
@@ -204,34 +205,58 @@ func TestBreakerFailureRatio(t *testing.T) {
 	c, _ := newTestCaller(t, desc)
 	m, model := &desc.Methods[0], ModelRef{Name: "m"}
 	for _, err := range []error{errUnavailable, nil, errUnavailable, nil, errUnavailable, nil, errUnavailable, nil, errUnavailable} {
-		_ = c.Invoke(context.Background(), m, fail(err))
+		_ = c.invoke(context.Background(), m, fail(err))
 	}
-	if st := c.BreakerState(model); st != gobreaker.StateClosed {
+	if st := c.BreakerState(model); st != BreakerClosed {
 		t.Fatalf("breaker %v after 9 calls (under MinRequests), want closed", st)
 	}
-	_ = c.Invoke(context.Background(), m, fail(nil)) // 5 of 10 failed, but the last succeeded
-	if st := c.BreakerState(model); st != gobreaker.StateClosed {
+	_ = c.invoke(context.Background(), m, fail(nil)) // 5 of 10 failed, but the last succeeded
+	if st := c.BreakerState(model); st != BreakerClosed {
 		t.Fatalf("breaker %v: ratio is checked on failures only", st)
 	}
-	_ = c.Invoke(context.Background(), m, fail(errUnavailable)) // 6 of 11
-	if st := c.BreakerState(model); st != gobreaker.StateOpen {
+	_ = c.invoke(context.Background(), m, fail(errUnavailable)) // 6 of 11
+	if st := c.BreakerState(model); st != BreakerOpen {
 		t.Errorf("breaker %v at 6/11 failures, want open", st)
 	}
 }
 
-func TestBreakerOpensDuringRetries(t *testing.T) {
-	desc := testDesc(retrying(5))
-	desc.Methods[0].Policy.Breaker = BreakerPolicy{ConsecutiveFailures: 2, OpenTimeout: time.Hour}
+// TestBreakerCountsCalls checks what the breaker counts: one outcome per
+// call, its last attempt's, so that retries that end in a success leave
+// the breaker closed, and a call whose every attempt fails counts once.
+// This is the README's configuration of three attempts against a model
+// that fails two of every three.
+func TestBreakerCountsCalls(t *testing.T) {
+	desc := testDesc(retrying(3))
+	desc.Methods[0].Policy.Breaker = BreakerPolicy{ConsecutiveFailures: 3, OpenTimeout: time.Hour}
 	c, _ := newTestCaller(t, desc)
-	last := status.Error(codes.Unavailable, "second")
-	s := &script{steps: []func(context.Context, Attempt) error{fail(errUnavailable), fail(last)}}
-	var info CallInfo
-	err := c.Invoke(context.Background(), &desc.Methods[0], s.fn, Report(&info))
-	if !errors.Is(err, ErrBreakerOpen) || !errors.Is(err, last) || status.Code(err) != codes.Unavailable {
-		t.Errorf("Invoke = %v, want ErrBreakerOpen wrapping the last attempt's error", err)
+	model := ModelRef{Name: "m"}
+	for i := range 30 {
+		s := &script{steps: []func(context.Context, attemptArgs) error{fail(errUnavailable), fail(errUnavailable)}}
+		if err := c.invoke(context.Background(), &desc.Methods[0], s.fn); err != nil {
+			t.Fatalf("call %d: %v, want success on its third attempt", i, err)
+		}
 	}
-	if s.n() != 2 || info.Attempts != 2 {
-		t.Errorf("%d attempts, want 2", s.n())
+	if got := c.breakerFor(model).cb.Counts(); got.TotalSuccesses != 30 || got.TotalFailures != 0 {
+		t.Errorf("breaker counts %+v after 30 calls that succeeded on their third attempt, want 30 successes", got)
+	}
+	// Calls whose every attempt fails count once each: the third opens it.
+	for i := range 3 {
+		if st := c.BreakerState(model); st != BreakerClosed {
+			t.Fatalf("breaker %v after %d failed calls, want closed", st, i)
+		}
+		s := &script{steps: []func(context.Context, attemptArgs) error{fail(errUnavailable), fail(errUnavailable), fail(errUnavailable)}}
+		if err := c.invoke(context.Background(), &desc.Methods[0], s.fn); status.Code(err) != codes.Unavailable || s.n() != 3 {
+			t.Fatalf("failing call %d = %v after %d attempts, want UNAVAILABLE after 3", i, err, s.n())
+		}
+	}
+	if st := c.BreakerState(model); st != BreakerOpen {
+		t.Fatalf("breaker %v after 3 failed calls, want open", st)
+	}
+	s := &script{}
+	var info CallInfo
+	err := c.invoke(context.Background(), &desc.Methods[0], s.fn, Report(&info))
+	if !errors.Is(err, ErrBreakerOpen) || status.Code(err) != codes.Unavailable || s.n() != 0 || info.Attempts != 0 {
+		t.Errorf("call on the open breaker = %v after %d attempts, want ErrBreakerOpen and none", err, s.n())
 	}
 }
 
@@ -240,7 +265,7 @@ func TestBreakerDisabled(t *testing.T) {
 	c, _ := newTestCaller(t, desc)
 	s := &script{steps: failN(20, errUnavailable)}
 	for range 20 {
-		_ = c.Invoke(context.Background(), &desc.Methods[0], s.fn)
+		_ = c.invoke(context.Background(), &desc.Methods[0], s.fn)
 	}
 	if s.n() != 20 {
 		t.Errorf("a disabled breaker stopped calls: %d attempts of 20", s.n())
@@ -252,13 +277,13 @@ func TestBreakerProbeSlotFreedOnPanic(t *testing.T) {
 		desc := breakerDesc(BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: 5 * time.Millisecond})
 		c, _ := newTestCaller(t, desc)
 		m := &desc.Methods[0]
-		_ = c.Invoke(context.Background(), m, fail(errUnavailable))
+		_ = c.invoke(context.Background(), m, fail(errUnavailable))
 		time.Sleep(5*time.Millisecond + time.Nanosecond)
 		func() {
 			defer func() { _ = recover() }()
-			_ = c.Invoke(context.Background(), m, func(context.Context, Attempt) error { panic("boom") })
+			_ = c.invoke(context.Background(), m, func(context.Context, attemptArgs) error { panic("boom") })
 		}()
-		if err := c.Invoke(context.Background(), m, fail(nil)); err != nil {
+		if err := c.invoke(context.Background(), m, fail(nil)); err != nil {
 			t.Errorf("probe after a panicking probe: %v", err)
 		}
 	})
@@ -274,9 +299,9 @@ func TestBreakerOutOfRangePolicy(t *testing.T) {
 		desc := breakerDesc(p)
 		c, _ := newTestCaller(t, desc)
 		for range failures {
-			_ = c.Invoke(context.Background(), &desc.Methods[0], fail(errUnavailable))
+			_ = c.invoke(context.Background(), &desc.Methods[0], fail(errUnavailable))
 		}
-		return c.BreakerState(ModelRef{Name: "m"}) == gobreaker.StateOpen
+		return c.BreakerState(ModelRef{Name: "m"}) == BreakerOpen
 	}
 	if !trips(t, BreakerPolicy{FailureRatio: math.NaN(), OpenTimeout: time.Hour}, DefaultRatioMinRequests) {
 		t.Errorf("a NaN ratio never trips")
@@ -289,11 +314,11 @@ func TestBreakerOutOfRangePolicy(t *testing.T) {
 		c, _ := newTestCaller(t, desc)
 		m := &desc.Methods[0]
 		for range 3 {
-			_ = c.Invoke(context.Background(), m, fail(errUnavailable))
+			_ = c.invoke(context.Background(), m, fail(errUnavailable))
 		}
 		time.Sleep(DefaultRatioInterval + time.Second) // the counts reset
-		_ = c.Invoke(context.Background(), m, fail(errUnavailable))
-		if st := c.BreakerState(ModelRef{Name: "m"}); st != gobreaker.StateClosed {
+		_ = c.invoke(context.Background(), m, fail(errUnavailable))
+		if st := c.BreakerState(ModelRef{Name: "m"}); st != BreakerClosed {
 			t.Errorf("breaker %v: failures of a past window counted, want closed", st)
 		}
 	})
@@ -309,12 +334,12 @@ func TestBreakerPolicyPerModel(t *testing.T) {
 		},
 	}
 	c, _ := newTestCaller(t, desc)
-	_ = c.Invoke(context.Background(), &desc.Methods[1], fail(errUnavailable))
-	if st := c.BreakerState(ModelRef{Name: "a"}); st != gobreaker.StateOpen {
+	_ = c.invoke(context.Background(), &desc.Methods[1], fail(errUnavailable))
+	if st := c.BreakerState(ModelRef{Name: "a"}); st != BreakerOpen {
 		t.Errorf("model a's breaker, from its first method (1 failure trips), is %v", st)
 	}
 	for range 5 {
-		_ = c.Invoke(context.Background(), &desc.Methods[2], fail(errUnavailable))
+		_ = c.invoke(context.Background(), &desc.Methods[2], fail(errUnavailable))
 	}
 	if c.breakerFor(ModelRef{Name: "b"}) != nil {
 		t.Errorf("model b's breaker is not disabled")
@@ -322,7 +347,7 @@ func TestBreakerPolicyPerModel(t *testing.T) {
 	if c.breakerFor(ModelRef{Name: "fallback"}).cb.Name() != "fallback" {
 		t.Errorf("a model no method calls has no breaker")
 	}
-	o := NewCaller(nil, desc, WithBreakerPolicy(BreakerPolicy{Disabled: true}), WithRetryBudget(nil))
+	o := testClient(nil, desc, WithBreakerPolicy(BreakerPolicy{Disabled: true}), WithRetryBudget(nil))
 	if o.breakerFor(ModelRef{Name: "a"}) != nil {
 		t.Errorf("WithBreakerPolicy did not override the methods' policy")
 	}

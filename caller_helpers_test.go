@@ -33,27 +33,32 @@ func retrying(n int) CallPolicy {
 	return CallPolicy{Retry: RetryPolicy{MaxAttempts: n, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 10 * time.Second, Jitter: -1}}
 }
 
-// newTestCaller returns a Caller on a fake clock, without retry budget
-// unless opts give one, with a seeded generator.
-func newTestCaller(t *testing.T, desc *ModelDesc, opts ...Option) (*Caller, *fakeClock) {
-	t.Helper()
-	clk := newFakeClock()
-	base := []Option{WithClock(clk), WithRetryBudget(nil), WithRandSource(rand.NewPCG(1, 2))}
-	return NewCaller(nil, desc, append(base, opts...)...), clk
+// testClient returns a Client on cc (nil for none) for desc, under opts.
+func testClient(cc grpc.ClientConnInterface, desc *ModelDesc, opts ...ClientOption) *Client {
+	return newClient(cc, desc, newClientConfig(opts))
 }
 
-// script is an AttemptFunc that answers each attempt with the next of its
+// newTestCaller returns a Client on a fake clock, without retry budget
+// unless opts give one, with a seeded generator.
+func newTestCaller(t *testing.T, desc *ModelDesc, opts ...ClientOption) (*Client, *fakeClock) {
+	t.Helper()
+	clk := newFakeClock()
+	base := []ClientOption{WithClock(clk), WithRetryBudget(nil), WithRandSource(rand.NewPCG(1, 2))}
+	return testClient(nil, desc, append(base, opts...)...), clk
+}
+
+// script is an attemptFunc that answers each attempt with the next of its
 // steps and records the attempts; after its steps it succeeds.
 type script struct {
 	mu       sync.Mutex
-	steps    []func(ctx context.Context, a Attempt) error
-	attempts []Attempt
+	steps    []func(ctx context.Context, a attemptArgs) error
+	attempts []attemptArgs
 }
 
-func (s *script) fn(ctx context.Context, a Attempt) error {
+func (s *script) fn(ctx context.Context, a attemptArgs) error {
 	s.mu.Lock()
 	s.attempts = append(s.attempts, a)
-	var step func(context.Context, Attempt) error
+	var step func(context.Context, attemptArgs) error
 	if len(s.steps) > 0 {
 		step, s.steps = s.steps[0], s.steps[1:]
 	}
@@ -75,19 +80,19 @@ func (s *script) models() []ModelRef {
 	defer s.mu.Unlock()
 	var ms []ModelRef
 	for _, a := range s.attempts {
-		ms = append(ms, a.Model)
+		ms = append(ms, a.model)
 	}
 	return ms
 }
 
 // fail returns a step that fails with err.
-func fail(err error) func(context.Context, Attempt) error {
-	return func(context.Context, Attempt) error { return err }
+func fail(err error) func(context.Context, attemptArgs) error {
+	return func(context.Context, attemptArgs) error { return err }
 }
 
 // failN returns n steps failing with err.
-func failN(n int, err error) []func(context.Context, Attempt) error {
-	var s []func(context.Context, Attempt) error
+func failN(n int, err error) []func(context.Context, attemptArgs) error {
+	var s []func(context.Context, attemptArgs) error
 	for range n {
 		s = append(s, fail(err))
 	}
@@ -95,9 +100,9 @@ func failN(n int, err error) []func(context.Context, Attempt) error {
 }
 
 // withPushback returns a step that fails with err and trailer pushback ms.
-func withPushback(err error, ms string) func(context.Context, Attempt) error {
-	return func(_ context.Context, a Attempt) error {
-		for _, o := range a.CallOptions {
+func withPushback(err error, ms string) func(context.Context, attemptArgs) error {
+	return func(_ context.Context, a attemptArgs) error {
+		for _, o := range a.callOptions {
 			if t, ok := o.(grpc.TrailerCallOption); ok {
 				*t.TrailerAddr = metadata.Pairs(pushbackKey, ms)
 			}

@@ -1,4 +1,4 @@
-package goai_test
+package goai
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/inferencetest"
 	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/internal/wirecodec"
@@ -23,8 +22,8 @@ import (
 // the same request on both sides:
 //
 //   - bare: inferencepb's ModelInfer on a plain grpc.ClientConn;
-//   - goai: the same stub on a [goai.Pool], called through a
-//     [goai.Caller] as generated code calls it (an attempt closure that
+//   - goai: the same stub on a [Pool], called through a
+//     [Client] as generated code calls it (an attempt closure that
 //     captures the response), with a breaker, 3 attempts, the pool's retry
 //     budget, and a rate limit and a bulkhead configured but never
 //     reached.
@@ -78,20 +77,20 @@ func BenchmarkCallPath(b *testing.B) {
 	// As a user dials it: the pool's own options (its default call
 	// options raise the message limits, as the server's DialOptions do
 	// for the bare connection).
-	pool, err := goai.Dial(srv.Target(), goai.WithInsecure())
+	pool, err := Dial(srv.Target(), WithInsecure())
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer pool.Close()
-	desc := echoDesc(goai.CallPolicy{Retry: goai.RetryPolicy{MaxAttempts: 3}})
-	desc.Limits = goai.LimitPolicy{RatePerSecond: 1e9, MaxConcurrent: 1 << 16}
-	caller := goai.NewCaller(pool, desc)
+	desc := echoDesc(CallPolicy{Retry: RetryPolicy{MaxAttempts: 3}})
+	desc.Limits = LimitPolicy{RatePerSecond: 1e9, MaxConcurrent: 1 << 16}
+	caller := testClient(pool, desc)
 	method := &desc.Methods[0]
 	goaiStub := oippb.NewClient(pool)
 	goai := func(ctx context.Context) error {
 		var resp *oippb.ModelInferResponse
-		err := caller.Invoke(ctx, method, func(ctx context.Context, a goai.Attempt) error {
-			r, err := goaiStub.ModelInfer(ctx, req, a.CallOptions...)
+		err := caller.invoke(ctx, method, func(ctx context.Context, a attemptArgs) error {
+			r, err := goaiStub.ModelInfer(ctx, req, a.callOptions...)
 			if err != nil {
 				return err
 			}

@@ -8,9 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/goai-dev/goai/internal/oippb"
+	"github.com/goai-dev/goai/internal/wire"
 	"github.com/goai-dev/goai/tensor"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -68,29 +67,35 @@ func (r ModelRef) String() string {
 	return r.Name + "@" + r.Version
 }
 
-// CheckModel compares the contract that desc declares with the metadata
-// reported over cc by the Open Inference Protocol server, for every model
-// desc's methods call and for desc's fallback model, which must serve
-// every method. It returns nil when they agree, a [*ContractError] per
+// CheckModel compares the contract that the client's [ModelDesc] declares
+// with the metadata its server reports, for every model the methods call
+// and for the fallback model (the annotated one or [WithFallback]'s),
+// which must serve every method. It returns nil when they agree, a [*ContractError] per
 // model listing its mismatches when they do not, and the RPC error when
 // the metadata cannot be read. Tensors are compared by name, datatype and
 // shape, where -1 on either side matches any size and the leading batch
-// dimension is expected exactly when desc.MaxBatchSize > 0. Server inputs
+// dimension is expected exactly when ModelDesc.MaxBatchSize > 0. Server inputs
 // that no method sends are mismatches too, since the server rejects
 // requests without them, and so are tensors the server lists twice.
 //
 // The comparison takes time linear in the size of the metadata, and stops
 // when ctx ends: CheckModel then returns an error of ctx's code
 // (DEADLINE_EXCEEDED or CANCELED) that matches ctx's error.
-func CheckModel(ctx context.Context, cc grpc.ClientConnInterface, desc *ModelDesc) error {
-	client := oippb.NewClient(cc)
+//
+// It is a pre-flight check, for a service's start or a rollout's: its
+// metadata calls go out once each, without the call policies' retries.
+func (c *Client) CheckModel(ctx context.Context) error {
+	desc := c.desc
+	if c.transport == nil {
+		return status.Errorf(codes.Unimplemented, "goai: %s calls its own gRPC API, which has no model metadata to check", desc.Service)
+	}
 	var errs []error
-	for _, mc := range desc.contracts() {
+	for _, mc := range desc.contracts(c.fallback) {
 		ref := mc.model
 		if err := ctx.Err(); err != nil {
 			return errors.Join(append(errs, checkEnded(ref, err))...)
 		}
-		meta, err := client.ModelMetadata(ctx, &oippb.ModelMetadataRequest{Name: ref.Name, Version: ref.Version})
+		meta, err := c.transport.ModelMetadata(ctx, ref.Name, ref.Version, &wire.Attempt{GRPC: c.msgOpts})
 		if err != nil {
 			if ctx.Err() != nil {
 				return errors.Join(append(errs, checkEnded(ref, ctx.Err()))...)
@@ -117,9 +122,9 @@ type contract struct {
 }
 
 // contracts returns the distinct models desc's methods call, in method
-// order, each with the methods that call it, then the fallback model with
-// every method: a call of any method may end on it.
-func (desc *ModelDesc) contracts() []contract {
+// order, each with the methods that call it, then the fallback model fb
+// (nil for none) with every method: a call of any method may end on it.
+func (desc *ModelDesc) contracts(fb *ModelRef) []contract {
 	var cs []contract
 	find := func(ref ModelRef) int {
 		return slices.IndexFunc(cs, func(c contract) bool { return c.model == ref })
@@ -135,7 +140,7 @@ func (desc *ModelDesc) contracts() []contract {
 	if len(cs) == 0 && desc.Model.Name != "" {
 		cs = append(cs, contract{model: desc.Model})
 	}
-	if fb := desc.Fallback; fb != nil && fb.Name != "" {
+	if fb != nil && fb.Name != "" {
 		all := make([]*MethodDesc, len(desc.Methods))
 		for i := range desc.Methods {
 			all[i] = &desc.Methods[i]
@@ -179,17 +184,17 @@ const ctxCheckEvery = 1024
 // compare returns the differences between the tensors that mc's methods
 // declare and the server's metadata of mc's model, as a ContractError, or
 // nil if there are none; or the error of ctx if it ends first.
-func (desc *ModelDesc) compare(ctx context.Context, mc contract, meta *oippb.ModelMetadataResponse) (*ContractError, error) {
+func (desc *ModelDesc) compare(ctx context.Context, mc contract, meta *wire.ModelMetadata) (*ContractError, error) {
 	var ms mismatches
 	ref := mc.model
-	if versions := meta.GetVersions(); ref.Version != "" && len(versions) > 0 && !slices.Contains(versions, ref.Version) && ms.room() {
+	if versions := meta.Versions; ref.Version != "" && len(versions) > 0 && !slices.Contains(versions, ref.Version) && ms.room() {
 		ms.add("version %q is not served; the server has %s", ref.Version, listVersions(versions))
 	}
-	inputs, err := servedTensors(ctx, "input", meta.GetInputs(), &ms)
+	inputs, err := servedTensors(ctx, "input", meta.Inputs, &ms)
 	if err != nil {
 		return nil, checkEnded(ref, err)
 	}
-	outputs, err := servedTensors(ctx, "output", meta.GetOutputs(), &ms)
+	outputs, err := servedTensors(ctx, "output", meta.Outputs, &ms)
 	if err != nil {
 		return nil, checkEnded(ref, err)
 	}
@@ -202,7 +207,7 @@ func (desc *ModelDesc) compare(ctx context.Context, mc contract, meta *oippb.Mod
 	}
 	seen := map[declared]bool{}
 	declaredInputs := map[string]bool{}
-	compare := func(kind string, t TensorDesc, served map[string]*oippb.ModelMetadataResponse_TensorMetadata) {
+	compare := func(kind string, t TensorDesc, served map[string]*wire.TensorMetadata) {
 		want := desc.FullShape(t)
 		key := declared{kind, t.Name, t.DType.String(), fmt.Sprint(want)}
 		if seen[key] {
@@ -216,11 +221,11 @@ func (desc *ModelDesc) compare(ctx context.Context, mc contract, meta *oippb.Mod
 			}
 			return
 		}
-		if s.GetDatatype() != t.DType.String() && ms.room() {
-			ms.add("%s %q: declared datatype %s, server has %s", kind, t.Name, t.DType, datatypeText(s.GetDatatype()))
+		if s.Datatype != t.DType.String() && ms.room() {
+			ms.add("%s %q: declared datatype %s, server has %s", kind, t.Name, t.DType, datatypeText(s.Datatype))
 		}
-		if want != nil && !shapesMatch(want, s.GetShape()) && ms.room() {
-			ms.add("%s %q: declared shape %v (batch dimension included), server has %s", kind, t.Name, want, tensor.FormatShape(s.GetShape()))
+		if want != nil && !shapesMatch(want, s.Shape) && ms.room() {
+			ms.add("%s %q: declared shape %v (batch dimension included), server has %s", kind, t.Name, want, tensor.FormatShape(s.Shape))
 		}
 	}
 	for _, m := range mc.methods {
@@ -232,14 +237,15 @@ func (desc *ModelDesc) compare(ctx context.Context, mc contract, meta *oippb.Mod
 			compare("output", t, outputs)
 		}
 	}
-	for i, in := range meta.GetInputs() {
+	for i := range meta.Inputs {
+		in := &meta.Inputs[i]
 		if i%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, checkEnded(ref, err)
 			}
 		}
-		if !declaredInputs[in.GetName()] && inputs[in.GetName()] == in && ms.room() {
-			ms.add("server input %q (%s %s) is not declared by any method", truncate(in.GetName()), datatypeText(in.GetDatatype()), tensor.FormatShape(in.GetShape()))
+		if !declaredInputs[in.Name] && inputs[in.Name] == in && ms.room() {
+			ms.add("server input %q (%s %s) is not declared by any method", truncate(in.Name), datatypeText(in.Datatype), tensor.FormatShape(in.Shape))
 		}
 	}
 	if len(ms.listed) == 0 {
@@ -251,21 +257,22 @@ func (desc *ModelDesc) compare(ctx context.Context, mc contract, meta *oippb.Mod
 // servedTensors indexes the server's tensors of one kind by name,
 // counting a name listed twice as a mismatch; the first listing is the
 // one compared.
-func servedTensors(ctx context.Context, kind string, list []*oippb.ModelMetadataResponse_TensorMetadata, ms *mismatches) (map[string]*oippb.ModelMetadataResponse_TensorMetadata, error) {
-	served := make(map[string]*oippb.ModelMetadataResponse_TensorMetadata, len(list))
-	for i, s := range list {
+func servedTensors(ctx context.Context, kind string, list []wire.TensorMetadata, ms *mismatches) (map[string]*wire.TensorMetadata, error) {
+	served := make(map[string]*wire.TensorMetadata, len(list))
+	for i := range list {
+		s := &list[i]
 		if i%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		if _, dup := served[s.GetName()]; dup {
+		if _, dup := served[s.Name]; dup {
 			if ms.room() {
-				ms.add("server %s %q is listed more than once", kind, truncate(s.GetName()))
+				ms.add("server %s %q is listed more than once", kind, truncate(s.Name))
 			}
 			continue
 		}
-		served[s.GetName()] = s
+		served[s.Name] = s
 	}
 	return served, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/goai-dev/goai/internal/oippb"
+	"github.com/goai-dev/goai/internal/wire"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -121,7 +122,7 @@ func contractErrors(err error) []*ContractError {
 func TestCheckModelAgrees(t *testing.T) {
 	s := &metadataServer{models: map[string]*oippb.ModelMetadataResponse{"m": goodMeta("m"), "lite": goodMeta("lite")}}
 	conn := serveMetadata(t, s)
-	if err := CheckModel(t.Context(), conn, contractDesc(&ModelRef{Name: "lite"})); err != nil {
+	if err := testClient(conn, contractDesc(&ModelRef{Name: "lite"})).CheckModel(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.called(); strings.Join(got, ",") != "m,lite" {
@@ -137,7 +138,7 @@ func TestCheckModelFallback(t *testing.T) {
 	s := &metadataServer{models: map[string]*oippb.ModelMetadataResponse{"m": goodMeta("m"), "lite": lite}}
 	conn := serveMetadata(t, s)
 
-	err := CheckModel(t.Context(), conn, contractDesc(&ModelRef{Name: "lite", Version: "1"}))
+	err := testClient(conn, contractDesc(&ModelRef{Name: "lite", Version: "1"})).CheckModel(t.Context())
 	ces := contractErrors(err)
 	if len(ces) != 1 || ces[0].Model != (ModelRef{Name: "lite", Version: "1"}) || status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("err = %v, want one ContractError of lite@1", err)
@@ -154,7 +155,7 @@ func TestCheckModelFallback(t *testing.T) {
 	big := goodMeta("big")
 	big.Outputs = []*oippb.ModelMetadataResponse_TensorMetadata{tensorMeta("z", "INT64", -1)}
 	s.models["big"] = big
-	ces = contractErrors(CheckModel(t.Context(), conn, desc))
+	ces = contractErrors(testClient(conn, desc).CheckModel(t.Context()))
 	if len(ces) != 1 || ces[0].Model.Name != "m" || !strings.Contains(ces[0].Error(), `output "z" is declared but the server has no such output`) {
 		t.Errorf("got %v, want model m to lack output z", ces)
 	}
@@ -169,7 +170,7 @@ func TestCheckModelManyUndeclaredInputs(t *testing.T) {
 		meta.Inputs = append(meta.Inputs, tensorMeta(fmt.Sprintf("extra_%05d_%s", i, strings.Repeat("n", 50)), "FP32", -1, 3))
 	}
 	conn := serveMetadata(t, &metadataServer{models: map[string]*oippb.ModelMetadataResponse{"m": meta}})
-	err := CheckModel(t.Context(), conn, contractDesc(nil))
+	err := testClient(conn, contractDesc(nil)).CheckModel(t.Context())
 	ces := contractErrors(err)
 	if len(ces) != 1 {
 		t.Fatalf("err = %v, want one ContractError", err)
@@ -205,7 +206,7 @@ func TestCheckModelEchoBounded(t *testing.T) {
 	conn := serveMetadata(t, &metadataServer{models: map[string]*oippb.ModelMetadataResponse{"m": meta}})
 	desc := contractDesc(nil)
 	desc.Model.Version, desc.Methods[0].Model.Version, desc.Methods[1].Model.Version = "7", "7", "7"
-	err := CheckModel(t.Context(), conn, desc)
+	err := testClient(conn, desc).CheckModel(t.Context())
 	ces := contractErrors(err)
 	if len(ces) != 1 {
 		t.Fatalf("err = %v, want one ContractError", err)
@@ -231,7 +232,7 @@ func TestCheckModelDeduplicates(t *testing.T) {
 	meta := goodMeta("m")
 	meta.Inputs[0].Shape = []int64{-1, 5}
 	conn := serveMetadata(t, &metadataServer{models: map[string]*oippb.ModelMetadataResponse{"m": meta}})
-	ces := contractErrors(CheckModel(t.Context(), conn, contractDesc(nil)))
+	ces := contractErrors(testClient(conn, contractDesc(nil)).CheckModel(t.Context()))
 	if len(ces) != 1 || len(ces[0].Mismatches) != 1 || !strings.Contains(ces[0].Mismatches[0], `input "x": declared shape [-1 4]`) {
 		t.Errorf("got %v, want one mismatch about x's shape", ces)
 	}
@@ -247,7 +248,7 @@ func TestCheckModelContext(t *testing.T) {
 		hook:   func(string) { cancel() },
 	}
 	conn := serveMetadata(t, s)
-	err := CheckModel(ctx, conn, contractDesc(&ModelRef{Name: "lite"}))
+	err := testClient(conn, contractDesc(&ModelRef{Name: "lite"})).CheckModel(ctx)
 	if status.Code(err) != codes.Canceled || !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v (code %v), want Canceled matching context.Canceled", err, status.Code(err))
 	}
@@ -264,7 +265,7 @@ func TestCompareStopsWithContext(t *testing.T) {
 		meta.Inputs = append(meta.Inputs, tensorMeta(fmt.Sprint(i), "FP32", 1))
 	}
 	desc := contractDesc(nil)
-	mc := desc.contracts()[0]
+	mc := desc.contracts(desc.Fallback)[0]
 	for _, end := range []struct {
 		ctx  func() context.Context
 		code codes.Code
@@ -281,7 +282,7 @@ func TestCompareStopsWithContext(t *testing.T) {
 			return ctx
 		}, codes.DeadlineExceeded, context.DeadlineExceeded},
 	} {
-		ce, err := desc.compare(end.ctx(), mc, meta)
+		ce, err := desc.compare(end.ctx(), mc, toWire(meta))
 		if ce != nil || status.Code(err) != end.code || !errors.Is(err, end.err) || !strings.Contains(err.Error(), "checking model m") {
 			t.Errorf("compare = %v, %v; want the context's error", ce, err)
 		}
@@ -298,14 +299,27 @@ func BenchmarkCompareUndeclared(b *testing.B) {
 			meta.Inputs = append(meta.Inputs, tensorMeta(fmt.Sprint("extra_", i), "FP32", 1))
 		}
 		desc := contractDesc(nil)
-		mc := desc.contracts()[0]
+		mc := desc.contracts(desc.Fallback)[0]
+		wm := toWire(meta)
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			for b.Loop() {
-				if ce, err := desc.compare(context.Background(), mc, meta); err != nil || ce.Omitted != n-MaxListedMismatches {
+				if ce, err := desc.compare(context.Background(), mc, wm); err != nil || ce.Omitted != n-MaxListedMismatches {
 					b.Fatal(ce, err)
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/input")
 		})
 	}
+}
+
+// toWire returns m as a transport reports it.
+func toWire(m *oippb.ModelMetadataResponse) *wire.ModelMetadata {
+	tensors := func(ts []*oippb.ModelMetadataResponse_TensorMetadata) []wire.TensorMetadata {
+		out := make([]wire.TensorMetadata, len(ts))
+		for i, t := range ts {
+			out[i] = wire.TensorMetadata{Name: t.Name, Datatype: t.Datatype, Shape: t.Shape}
+		}
+		return out
+	}
+	return &wire.ModelMetadata{Name: m.Name, Versions: m.Versions, Platform: m.Platform, Inputs: tensors(m.Inputs), Outputs: tensors(m.Outputs)}
 }

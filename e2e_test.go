@@ -1,4 +1,4 @@
-package goai_test
+package goai
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/inferencetest"
 	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
@@ -22,7 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// End-to-end tests: a Pool and a Caller against inferencetest's Open
+// End-to-end tests: a Pool and a Client against inferencetest's Open
 // Inference Protocol server.
 //
 // A test whose outcome rests on time (deadlines, backoffs, pushback, the
@@ -64,10 +63,10 @@ func startOn(t *testing.T, start func(*inferencetest.Server) error, models ...in
 
 // dialOIP returns a pool to srv; the server's dial options bring its
 // insecure credentials and fast reconnection.
-func dialOIP(t *testing.T, srv *inferencetest.Server, opts ...goai.Option) *goai.Pool {
+func dialOIP(t *testing.T, srv *inferencetest.Server, opts ...PoolOption) *Pool {
 	t.Helper()
-	opts = append([]goai.Option{goai.WithDialOptions(srv.DialOptions()...)}, opts...)
-	p, err := goai.Dial(srv.Target(), opts...)
+	opts = append([]PoolOption{WithDialOptions(srv.DialOptions()...)}, opts...)
+	p, err := Dial(srv.Target(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,29 +75,29 @@ func dialOIP(t *testing.T, srv *inferencetest.Server, opts ...goai.Option) *goai
 }
 
 // echoDesc describes a client of model "echo" with policy p.
-func echoDesc(p goai.CallPolicy) *goai.ModelDesc {
-	return &goai.ModelDesc{
+func echoDesc(p CallPolicy) *ModelDesc {
+	return &ModelDesc{
 		Service: "test.v1.Echo",
-		Model:   goai.ModelRef{Name: "echo"},
-		Methods: []goai.MethodDesc{{
-			Name: "Echo", FullMethod: "/test.v1.Echo/Echo", Model: goai.ModelRef{Name: "echo"}, Policy: p,
+		Model:   ModelRef{Name: "echo"},
+		Methods: []MethodDesc{{
+			Name: "Echo", FullMethod: "/test.v1.Echo/Echo", Model: ModelRef{Name: "echo"}, Policy: p,
 		}},
 	}
 }
 
 // infer returns the attempt of a generated OIP client: one ModelInfer of a
 // [4]float32 on the attempt's model.
-func infer(cc grpc.ClientConnInterface) goai.AttemptFunc {
+func infer(cc grpc.ClientConnInterface) attemptFunc {
 	client := oippb.NewClient(cc)
 	raw := tensor.AppendFloat32(nil, []float32{1, 2, 3, 4})
-	return func(ctx context.Context, a goai.Attempt) error {
+	return func(ctx context.Context, a attemptArgs) error {
 		req := &oippb.ModelInferRequest{
-			ModelName:        a.Model.Name,
-			ModelVersion:     a.Model.Version,
+			ModelName:        a.model.Name,
+			ModelVersion:     a.model.Version,
 			Inputs:           []*oippb.ModelInferRequest_InferInputTensor{{Name: "INPUT0", Datatype: "FP32", Shape: []int64{4}}},
 			RawInputContents: [][]byte{raw},
 		}
-		resp, err := client.ModelInfer(ctx, req, a.CallOptions...)
+		resp, err := client.ModelInfer(ctx, req, a.callOptions...)
 		if err != nil {
 			return err
 		}
@@ -109,8 +108,8 @@ func infer(cc grpc.ClientConnInterface) goai.AttemptFunc {
 	}
 }
 
-func fast(attempts int) goai.RetryPolicy {
-	return goai.RetryPolicy{MaxAttempts: attempts, InitialBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond}
+func fast(attempts int) RetryPolicy {
+	return RetryPolicy{MaxAttempts: attempts, InitialBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond}
 }
 
 // hammer makes n calls from conc goroutines and returns how many failed.
@@ -139,15 +138,15 @@ func TestE2ERetriesMaskUnavailable(t *testing.T) {
 		srv := startMem(t)
 		srv.SetFaults(inferencetest.Faults{FailRate: 0.3, Seed: 7})
 		// Enough budget for a 30% failure rate: this test is about retries.
-		pool := dialOIP(t, srv, goai.WithRetryBudget(goai.NewRetryBudget(goai.RetryBudgetPolicy{Ratio: 1}, nil)))
-		desc := echoDesc(goai.CallPolicy{Retry: fast(8), Breaker: goai.BreakerPolicy{Disabled: true}})
-		c := goai.NewCaller(pool, desc)
+		pool := dialOIP(t, srv, WithRetryBudget(NewRetryBudget(RetryBudgetPolicy{Ratio: 1}, nil)))
+		desc := echoDesc(CallPolicy{Retry: fast(8), Breaker: BreakerPolicy{Disabled: true}})
+		c := testClient(pool, desc)
 		fn := infer(pool)
 		const n = 2000
 		var attempts atomic.Int64
 		failed := hammer(n, 16, func(int) error {
-			var info goai.CallInfo
-			err := c.Invoke(context.Background(), &desc.Methods[0], fn, goai.Report(&info))
+			var info CallInfo
+			err := c.invoke(context.Background(), &desc.Methods[0], fn, Report(&info))
 			attempts.Add(int64(info.Attempts))
 			return err
 		})
@@ -177,15 +176,15 @@ func TestE2ERetryBudgetBoundsLoad(t *testing.T) {
 		srv := startMem(t)
 		srv.SetFaults(inferencetest.Faults{FailRate: 1})
 		pool := dialOIP(t, srv) // the pool's default budget: ratio 0.2, floor 10/s over 10s
-		desc := echoDesc(goai.CallPolicy{Retry: fast(5), Breaker: goai.BreakerPolicy{Disabled: true}})
-		c := goai.NewCaller(pool, desc)
+		desc := echoDesc(CallPolicy{Retry: fast(5), Breaker: BreakerPolicy{Disabled: true}})
+		c := testClient(pool, desc)
 		fn := infer(pool)
 		const n = 1000
 		var exhausted atomic.Int64
 		start := time.Now()
 		failed := hammer(n, 8, func(int) error {
-			err := c.Invoke(context.Background(), &desc.Methods[0], fn)
-			if errors.Is(err, goai.ErrRetryBudgetExhausted) && status.Code(err) == codes.Unavailable {
+			err := c.invoke(context.Background(), &desc.Methods[0], fn)
+			if errors.Is(err, ErrRetryBudgetExhausted) && status.Code(err) == codes.Unavailable {
 				exhausted.Add(1)
 			}
 			return err
@@ -196,10 +195,10 @@ func TestE2ERetryBudgetBoundsLoad(t *testing.T) {
 		// The calls take only their backoffs of the bubble's time, a
 		// fraction of the budget's 10s window, so no retry it paid for
 		// leaves the window and the bound is exact.
-		if d := time.Since(start); d >= goai.DefaultRetryBudgetTTL {
+		if d := time.Since(start); d >= DefaultRetryBudgetTTL {
 			t.Fatalf("the calls took %v, more than the budget's window", d)
 		}
-		bound := n + int(goai.DefaultRetryBudgetRatio*n) + int(goai.DefaultRetryBudgetMinPerSecond*goai.DefaultRetryBudgetTTL.Seconds())
+		bound := n + int(DefaultRetryBudgetRatio*n) + int(DefaultRetryBudgetMinPerSecond*DefaultRetryBudgetTTL.Seconds())
 		if got := srv.Stats().Models["echo"].Calls; got > bound || got <= n {
 			t.Errorf("server received %d attempts for %d calls, want in (%d, %d]", got, n, n, bound)
 		} else {
@@ -219,46 +218,46 @@ func TestE2EBreakerFailsFast(t *testing.T) {
 		srv := startMem(t)
 		srv.SetFaults(inferencetest.Faults{FailRate: 1, FailWith: inferencetest.Fail(codes.Internal)})
 		pool := dialOIP(t, srv)
-		var changes []gobreaker.State
-		desc := echoDesc(goai.CallPolicy{Breaker: goai.BreakerPolicy{ConsecutiveFailures: 5, OpenTimeout: time.Hour}})
-		c := goai.NewCaller(pool, desc, goai.WithHooks(goai.Hooks{
-			BreakerStateChange: func(e goai.BreakerEvent) { changes = append(changes, e.To) },
+		var changes []BreakerState
+		desc := echoDesc(CallPolicy{Breaker: BreakerPolicy{ConsecutiveFailures: 5, OpenTimeout: time.Hour}})
+		c := testClient(pool, desc, WithHooks(Hooks{
+			BreakerStateChange: func(e BreakerEvent) { changes = append(changes, e.To) },
 		}))
 		fn := infer(pool)
-		call := func() error { return c.Invoke(context.Background(), &desc.Methods[0], fn) }
+		call := func() error { return c.invoke(context.Background(), &desc.Methods[0], fn) }
 		var open int
 		for range 50 {
 			err := call()
-			if errors.Is(err, goai.ErrBreakerOpen) && errors.Is(err, gobreaker.ErrOpenState) && status.Code(err) == codes.Unavailable {
+			if errors.Is(err, ErrBreakerOpen) && errors.Is(err, gobreaker.ErrOpenState) && status.Code(err) == codes.Unavailable {
 				open++
 			}
 		}
 		if got := srv.Stats().Models["echo"].Calls; got != 5 || open != 45 {
 			t.Errorf("server saw %d calls and %d calls failed fast, want 5 and 45", got, open)
 		}
-		if len(changes) != 1 || changes[0] != gobreaker.StateOpen || c.BreakerState(goai.ModelRef{Name: "echo"}) != gobreaker.StateOpen {
+		if len(changes) != 1 || changes[0] != BreakerOpen || c.BreakerState(ModelRef{Name: "echo"}) != BreakerOpen {
 			t.Errorf("breaker changes = %v", changes)
 		}
 
 		// The calls took none of the bubble's time. The breaker stays open
 		// for the whole of its hour, and lets a probe through after it.
 		time.Sleep(time.Hour)
-		if err := call(); !errors.Is(err, goai.ErrBreakerOpen) {
+		if err := call(); !errors.Is(err, ErrBreakerOpen) {
 			t.Errorf("at the end of the open period: %v, want ErrBreakerOpen", err)
 		}
 		time.Sleep(time.Millisecond)
-		if err := call(); status.Code(err) != codes.Internal || errors.Is(err, goai.ErrBreakerOpen) {
+		if err := call(); status.Code(err) != codes.Internal || errors.Is(err, ErrBreakerOpen) {
 			t.Errorf("probe: %v, want the server's INTERNAL", err)
 		}
 		srv.ClearFaults()
-		if err := call(); !errors.Is(err, goai.ErrBreakerOpen) {
+		if err := call(); !errors.Is(err, ErrBreakerOpen) {
 			t.Errorf("after the failed probe: %v, want ErrBreakerOpen", err)
 		}
 		time.Sleep(time.Hour + time.Millisecond)
 		if err := call(); err != nil {
 			t.Errorf("probe of the healed server: %v", err)
 		}
-		want := []gobreaker.State{gobreaker.StateOpen, gobreaker.StateHalfOpen, gobreaker.StateOpen, gobreaker.StateHalfOpen, gobreaker.StateClosed}
+		want := []BreakerState{BreakerOpen, BreakerHalfOpen, BreakerOpen, BreakerHalfOpen, BreakerClosed}
 		if !slices.Equal(changes, want) {
 			t.Errorf("breaker changes = %v, want %v", changes, want)
 		}
@@ -274,15 +273,15 @@ func TestE2EPushbackAndHang(t *testing.T) {
 		pool := dialOIP(t, srv)
 		// fast(3) waits 1ms ±20% before the first retry, 2ms ±20% before
 		// the second.
-		p := goai.CallPolicy{Retry: fast(3), AttemptTimeout: 100 * time.Millisecond}
+		p := CallPolicy{Retry: fast(3), AttemptTimeout: 100 * time.Millisecond}
 		desc := echoDesc(p)
-		c := goai.NewCaller(pool, desc)
+		c := testClient(pool, desc)
 		fn := infer(pool)
 		m := &desc.Methods[0]
-		var info goai.CallInfo
+		var info CallInfo
 		call := func() (time.Duration, error) {
 			start := time.Now()
-			err := c.Invoke(context.Background(), m, fn, goai.Report(&info))
+			err := c.invoke(context.Background(), m, fn, Report(&info))
 			return time.Since(start), err
 		}
 
@@ -334,27 +333,27 @@ func TestE2EFallbackAndRouting(t *testing.T) {
 	srv := startOIP(t, broken, canary)
 	pool := dialOIP(t, srv)
 
-	desc := echoDesc(goai.CallPolicy{Retry: fast(2)})
-	desc.Model = goai.ModelRef{Name: "broken"}
+	desc := echoDesc(CallPolicy{Retry: fast(2)})
+	desc.Model = ModelRef{Name: "broken"}
 	desc.Methods[0].Model = desc.Model
-	desc.Fallback = &goai.ModelRef{Name: "echo"}
-	c := goai.NewCaller(pool, desc)
-	var info goai.CallInfo
-	if err := c.Invoke(context.Background(), &desc.Methods[0], infer(pool), goai.Report(&info)); err != nil {
+	desc.Fallback = &ModelRef{Name: "echo"}
+	c := testClient(pool, desc)
+	var info CallInfo
+	if err := c.invoke(context.Background(), &desc.Methods[0], infer(pool), Report(&info)); err != nil {
 		t.Fatalf("call with fallback: %v", err)
 	}
 	if !info.Fallback || info.Model.Name != "echo" || info.Attempts != 3 {
 		t.Errorf("info = %+v, want the fallback on echo after 2 attempts", info)
 	}
 
-	desc = echoDesc(goai.CallPolicy{})
-	desc.Model = goai.ModelRef{Name: "canary"}
+	desc = echoDesc(CallPolicy{})
+	desc.Model = ModelRef{Name: "canary"}
 	desc.Methods[0].Model = desc.Model
-	c = goai.NewCaller(pool, desc, goai.WithRandSource(rand.NewPCG(5, 6)))
-	if err := c.SetRoutes([]goai.Route{{Version: "1", Weight: 3}, {Version: "2", Weight: 1}}); err != nil {
+	c = testClient(pool, desc, WithRandSource(rand.NewPCG(5, 6)))
+	if err := c.SetRoutes([]Route{{Version: "1", Weight: 3}, {Version: "2", Weight: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	if failed := hammer(400, 4, func(int) error { return c.Invoke(context.Background(), &desc.Methods[0], infer(pool)) }); failed != 0 {
+	if failed := hammer(400, 4, func(int) error { return c.invoke(context.Background(), &desc.Methods[0], infer(pool)) }); failed != 0 {
 		t.Fatalf("%d routed calls failed", failed)
 	}
 	mu.Lock()
@@ -392,23 +391,23 @@ func soak(t *testing.T, n, conc int) {
 		FailRate: 0.1, Seed: 3,
 		LatencyFunc: func(inferencetest.Call) time.Duration { return time.Duration(rand.IntN(500)) * time.Microsecond },
 	})
-	pool, err := goai.Dial(srv.Target(), goai.WithPoolSize(2), goai.WithDialOptions(srv.DialOptions()...))
+	pool, err := Dial(srv.Target(), WithPoolSize(2), WithDialOptions(srv.DialOptions()...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
 
-	p := goai.CallPolicy{
-		Retry:          goai.RetryPolicy{MaxAttempts: 4, InitialBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond},
+	p := CallPolicy{
+		Retry:          RetryPolicy{MaxAttempts: 4, InitialBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond},
 		Timeout:        2 * time.Second,
 		AttemptTimeout: 500 * time.Millisecond,
-		Breaker:        goai.BreakerPolicy{ConsecutiveFailures: 50, OpenTimeout: 20 * time.Millisecond, HalfOpenProbes: 4},
+		Breaker:        BreakerPolicy{ConsecutiveFailures: 50, OpenTimeout: 20 * time.Millisecond, HalfOpenProbes: 4},
 	}
 	desc := echoDesc(p)
-	desc.Limits = goai.LimitPolicy{MaxConcurrent: 96}
+	desc.Limits = LimitPolicy{MaxConcurrent: 96}
 	var callDone, started atomic.Int64
-	c := goai.NewCaller(pool, desc, goai.WithHooks(goai.Hooks{
-		CallDone: func(context.Context, goai.CallEvent) { callDone.Add(1) },
+	c := testClient(pool, desc, WithHooks(Hooks{
+		CallDone: func(context.Context, CallEvent) { callDone.Add(1) },
 	}))
 	fn := infer(pool)
 
@@ -436,21 +435,21 @@ func soak(t *testing.T, n, conc int) {
 			// Some callers give up early.
 			time.AfterFunc(time.Duration(rand.IntN(2000))*time.Microsecond, cancel)
 		}
-		err := c.Invoke(ctx, &desc.Methods[0], fn)
+		err := c.invoke(ctx, &desc.Methods[0], fn)
 		returned[i].Add(1)
 		kind := "other"
 		switch {
 		case err == nil:
 			kind = "ok"
-		case errors.Is(err, goai.ErrBreakerOpen):
+		case errors.Is(err, ErrBreakerOpen):
 			kind = "breaker"
 			// A real client loop backs off too, for about the breaker's
 			// open period; without it, the calls failing fast would use
 			// up the run while a probe hangs.
 			time.Sleep(20 * time.Millisecond)
-		case errors.Is(err, goai.ErrRetryBudgetExhausted):
+		case errors.Is(err, ErrRetryBudgetExhausted):
 			kind = "budget"
-		case errors.Is(err, goai.ErrBulkheadFull):
+		case errors.Is(err, ErrBulkheadFull):
 			kind = "bulkhead"
 		}
 		kinds.LoadOrStore(kind, new(atomic.Int64))
@@ -504,7 +503,7 @@ func soak(t *testing.T, n, conc int) {
 	srv.ClearFaults()
 	time.Sleep(time.Second)
 	for i := range 200 {
-		if err := c.Invoke(context.Background(), &desc.Methods[0], fn); err != nil {
+		if err := c.invoke(context.Background(), &desc.Methods[0], fn); err != nil {
 			t.Fatalf("call %d after the faults stopped: %v", i, err)
 		}
 	}

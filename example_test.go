@@ -3,24 +3,32 @@ package goai_test
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log"
-	"time"
+	"slices"
 
 	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/inferencetest"
-	"github.com/goai-dev/goai/internal/oippb"
-	"github.com/goai-dev/goai/tensor"
+	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
+	"github.com/goai-dev/goai/internal/testgen/vision/v1/visionv1goaitest"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
-// The call path of a generated client: a Pool, a Caller per client, and an
-// attempt function that makes one ModelInfer on the model the Caller
-// chose. Here the server fails the first attempt, and the retry succeeds.
+// A generated client's call under its rpc's policy: here the server
+// fails the first attempt with UNAVAILABLE, and the retry the annotations
+// allow succeeds. The model is a generated fake, served in process.
 func Example() {
 	srv := inferencetest.New()
-	if err := srv.Register(inferencetest.Identity("echo", tensor.FP32, 4)); err != nil {
+	// The fake picks the class that the first pixel names, in thousandths.
+	err := visionv1goaitest.RegisterImageClassifierFake(srv, visionv1goaitest.ImageClassifierFakeFunc(
+		func(ctx context.Context, img *visionv1.Image) (*visionv1.Classification, error) {
+			scores := make([]float32, 1000)
+			scores[int(img.GetPixels()[0]*1000)] = 1
+			return &visionv1.Classification{Scores: scores}, nil
+		}))
+	if err != nil {
 		log.Fatal(err)
 	}
 	if err := srv.StartBufconn(); err != nil {
@@ -29,55 +37,27 @@ func Example() {
 	defer srv.Stop()
 	srv.Script(inferencetest.Fail(codes.Unavailable), inferencetest.Serve())
 
-	// In production: goai.Dial("dns:///triton:8001", goai.WithTLSConfig(cfg)).
-	pool, err := goai.Dial(srv.Target(), goai.WithDialOptions(srv.DialOptions()...))
+	// In production: visionv1.NewImageClassifierModelClient("dns:///triton:8001",
+	// goai.WithTLSConfig(cfg), goai.WithPoolSize(2)).
+	conn, err := srv.Dial()
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer pool.Close()
+	defer conn.Close()
+	client := visionv1.NewImageClassifierModelClientFromConn(conn)
 
-	// What protoc-gen-goai generates from the annotations. A timeout
-	// (CallPolicy.Timeout) is left out: on a busy machine it could cut
-	// the call, and this example's output must not depend on its speed.
-	desc := &goai.ModelDesc{
-		Service: "demo.v1.Echo",
-		Model:   goai.ModelRef{Name: "echo"},
-		Methods: []goai.MethodDesc{{
-			Name:       "Echo",
-			FullMethod: "/demo.v1.Echo/Echo",
-			Model:      goai.ModelRef{Name: "echo"},
-			Policy: goai.CallPolicy{
-				Retry: goai.RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond},
-			},
-		}},
-	}
-	caller := goai.NewCaller(pool, desc)
-	client := oippb.NewClient(pool)
-
-	in := []float32{1, 2, 3, 4}
-	var out []float32
+	img := &visionv1.Image{Pixels: make([]float32, 3*224*224)}
+	img.Pixels[0] = 0.2075
+	// ClassifyOffline's policy: 3 attempts, 30s for the call and no
+	// attempt timeout, so that the output does not depend on how busy the
+	// machine is.
 	var info goai.CallInfo
-	err = caller.Invoke(context.Background(), &desc.Methods[0], func(ctx context.Context, a goai.Attempt) error {
-		resp, err := client.ModelInfer(ctx, &oippb.ModelInferRequest{
-			ModelName:        a.Model.Name,
-			ModelVersion:     a.Model.Version,
-			Inputs:           []*oippb.ModelInferRequest_InferInputTensor{{Name: "INPUT0", Datatype: "FP32", Shape: []int64{4}}},
-			RawInputContents: [][]byte{tensor.AppendFloat32(nil, in)},
-		}, a.CallOptions...)
-		if err != nil {
-			return err
-		}
-		if len(resp.RawOutputContents) != 1 {
-			return errors.New("no output")
-		}
-		out, err = tensor.DecodeFloat32(out[:0], resp.RawOutputContents[0])
-		return err
-	}, goai.Report(&info))
+	res, err := client.ClassifyOffline(context.Background(), img, goai.Report(&info))
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(out, "from", info.Model, "after", info.Attempts, "attempts")
-	// Output: [1 2 3 4] from echo after 2 attempts
+	fmt.Println("class", slices.Index(res.GetScores(), 1), "from", info.Model, "after", info.Attempts, "attempts")
+	// Output: class 207 from resnet50@3 after 2 attempts
 }
 
 // A pool of two connections over mutual TLS, with a bearer token on each
@@ -99,24 +79,21 @@ func ExampleDial() {
 	// Output: 2 connections to dns:///triton.internal:8001
 }
 
-// A canary: 90% of calls to version 1, 10% to version 2, changed at run
-// time. Each version has its own breaker.
-func ExampleCaller_SetRoutes() {
-	desc := &goai.ModelDesc{
-		Model:   goai.ModelRef{Name: "ranker"},
-		Methods: []goai.MethodDesc{{FullMethod: "/demo.v1.Ranker/Rank", Model: goai.ModelRef{Name: "ranker"}}},
-	}
-	caller := goai.NewCaller(nil, desc)
-	if err := caller.SetRoutes([]goai.Route{{Version: "1", Weight: 90}, {Version: "2", Weight: 10}}); err != nil {
+// A canary: 90% of calls to version 1 of the model, 10% to version 2,
+// changed at run time; each version has its own breaker.
+func ExampleClient_SetRoutes() {
+	conn, err := grpc.NewClient("passthrough:///triton.internal:8001", grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
 		log.Fatal(err)
 	}
-	served := map[string]int{}
-	for range 1000 {
-		_ = caller.Invoke(context.Background(), &desc.Methods[0], func(_ context.Context, a goai.Attempt) error {
-			served[a.Model.Version]++
-			return nil
-		})
+	defer conn.Close()
+	client := visionv1.NewImageClassifierModelClientFromConn(conn)
+	if err := client.SetRoutes([]goai.Route{{Version: "1", Weight: 90}, {Version: "2", Weight: 10}}); err != nil {
+		log.Fatal(err)
 	}
-	fmt.Println(served["1"] > 800, served["2"] > 50)
-	// Output: true true
+	fmt.Println(client.Routes())
+	fmt.Println(client.BreakerState(goai.ModelRef{Name: "resnet50", Version: "2"}))
+	// Output:
+	// [{1 90} {2 10}]
+	// closed
 }

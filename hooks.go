@@ -4,14 +4,13 @@ import (
 	"context"
 	"time"
 
-	"github.com/sony/gobreaker/v2"
 	"google.golang.org/grpc/codes"
 )
 
-// Hooks observe a [Caller]'s calls, for metrics and tracing, without tying
+// Hooks observe a [Client]'s calls, for metrics and tracing, without tying
 // this package to a metrics or tracing library. Each field may be nil. Hooks
 // run synchronously on the calling goroutine, so they must be quick and
-// safe for concurrent use.
+// safe for concurrent use. Several [WithHooks] chain, in order.
 type Hooks struct {
 	// AttemptStart is called before each attempt, fallback included. The
 	// context it returns is the attempt's (to carry a span, say); returning
@@ -24,10 +23,11 @@ type Hooks struct {
 	// the backoff wait.
 	Retry func(ctx context.Context, e RetryEvent)
 	// BreakerStateChange is called when a model's breaker changes state.
-	// It runs under the breaker's lock: it must not call the [Caller].
+	// It runs under the breaker's lock: it must not call the [Client].
 	BreakerStateChange func(e BreakerEvent)
-	// CallDone is called once per [Caller.Invoke], after its last attempt,
-	// also when a limit or an open breaker rejected the call.
+	// CallDone is called once per call, after its last attempt, also when
+	// a limit or an open breaker rejected the call. A batch call reports
+	// each of its requests as a call.
 	CallDone func(ctx context.Context, e CallEvent)
 }
 
@@ -72,9 +72,9 @@ type BreakerEvent struct {
 	// Model is the model (name and version) the breaker guards.
 	Model ModelRef
 	// From is the state left.
-	From gobreaker.State
+	From BreakerState
 	// To is the state entered.
-	To gobreaker.State
+	To BreakerState
 }
 
 // CallEvent describes a finished call.
@@ -87,4 +87,50 @@ type CallEvent struct {
 	Code codes.Code
 	// Err is the call's error, nil on success.
 	Err error
+}
+
+// chainHooks returns hooks that run a's and then b's.
+func chainHooks(a, b Hooks) Hooks {
+	return Hooks{
+		AttemptStart: chainStart(a.AttemptStart, b.AttemptStart),
+		AttemptDone:  chain2(a.AttemptDone, b.AttemptDone),
+		Retry:        chain2(a.Retry, b.Retry),
+		BreakerStateChange: func() func(BreakerEvent) {
+			switch {
+			case a.BreakerStateChange == nil:
+				return b.BreakerStateChange
+			case b.BreakerStateChange == nil:
+				return a.BreakerStateChange
+			}
+			return func(e BreakerEvent) { a.BreakerStateChange(e); b.BreakerStateChange(e) }
+		}(),
+		CallDone: chain2(a.CallDone, b.CallDone),
+	}
+}
+
+// chain2 returns a function calling f then g, either of which may be nil.
+func chain2[E any](f, g func(context.Context, E)) func(context.Context, E) {
+	switch {
+	case f == nil:
+		return g
+	case g == nil:
+		return f
+	}
+	return func(ctx context.Context, e E) { f(ctx, e); g(ctx, e) }
+}
+
+// chainStart chains two AttemptStart hooks: g gets the context f returned.
+func chainStart(f, g func(context.Context, AttemptEvent) context.Context) func(context.Context, AttemptEvent) context.Context {
+	switch {
+	case f == nil:
+		return g
+	case g == nil:
+		return f
+	}
+	return func(ctx context.Context, e AttemptEvent) context.Context {
+		if c := f(ctx, e); c != nil {
+			ctx = c
+		}
+		return g(ctx, e)
+	}
 }

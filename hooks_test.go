@@ -32,16 +32,16 @@ func TestHooks(t *testing.T) {
 		CallDone: func(_ context.Context, e CallEvent) { calls = append(calls, e) },
 	}
 	c, _ := newTestCaller(t, desc, WithHooks(h))
-	fn := func(ctx context.Context, a Attempt) error {
-		if ctx.Value(ctxKey{}) != a.Number {
-			t.Errorf("attempt %d did not get AttemptStart's context", a.Number)
+	fn := func(ctx context.Context, a attemptArgs) error {
+		if ctx.Value(ctxKey{}) != a.number {
+			t.Errorf("attempt %d did not get AttemptStart's context", a.number)
 		}
-		if a.Fallback {
+		if a.fallback {
 			return nil
 		}
 		return errUnavailable
 	}
-	if err := c.Invoke(context.Background(), &desc.Methods[0], fn); err != nil {
+	if err := c.invoke(context.Background(), &desc.Methods[0], fn); err != nil {
 		t.Fatal(err)
 	}
 	if len(starts) != 3 || len(dones) != 3 || !starts[2].Fallback || starts[2].Model != small {
@@ -67,7 +67,7 @@ func TestCallerLimits(t *testing.T) {
 	release := make(chan struct{})
 	done := make(chan error)
 	go func() {
-		done <- c.Invoke(context.Background(), &desc.Methods[0], func(context.Context, Attempt) error {
+		done <- c.invoke(context.Background(), &desc.Methods[0], func(context.Context, attemptArgs) error {
 			close(inside)
 			<-release
 			return nil
@@ -75,7 +75,7 @@ func TestCallerLimits(t *testing.T) {
 	}()
 	<-inside
 	var info CallInfo
-	err := c.Invoke(context.Background(), &desc.Methods[0], fail(nil), Report(&info))
+	err := c.invoke(context.Background(), &desc.Methods[0], fail(nil), Report(&info))
 	if !errors.Is(err, ErrBulkheadFull) || status.Code(err) != codes.ResourceExhausted || info.Attempts != 0 {
 		t.Errorf("second call = %v, info %+v; want ErrBulkheadFull without an attempt", err, info)
 	}
@@ -83,7 +83,7 @@ func TestCallerLimits(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Invoke(context.Background(), &desc.Methods[0], fail(nil)); err != nil {
+	if err := c.invoke(context.Background(), &desc.Methods[0], fail(nil)); err != nil {
 		t.Errorf("call after the slot came back: %v", err)
 	}
 	if len(calls) != 3 || calls[0].Code != codes.ResourceExhausted {
@@ -91,9 +91,9 @@ func TestCallerLimits(t *testing.T) {
 	}
 
 	// WithLimits replaces the descriptor's limits.
-	o := NewCaller(nil, desc, WithLimits(LimitPolicy{RatePerSecond: 1, Burst: 1, FailFast: true}), WithClock(newFakeClock()))
-	_ = o.Invoke(context.Background(), &desc.Methods[0], fail(nil))
-	if err := o.Invoke(context.Background(), &desc.Methods[0], fail(nil)); !errors.Is(err, ErrRateLimited) {
+	o := testClient(nil, desc, WithLimits(LimitPolicy{RatePerSecond: 1, Burst: 1, FailFast: true}), WithClock(newFakeClock()))
+	_ = o.invoke(context.Background(), &desc.Methods[0], fail(nil))
+	if err := o.invoke(context.Background(), &desc.Methods[0], fail(nil)); !errors.Is(err, ErrRateLimited) {
 		t.Errorf("call over WithLimits' rate = %v, want ErrRateLimited", err)
 	}
 }

@@ -5,42 +5,47 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goai-dev/goai/internal/wire"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
-// AttemptFunc makes one attempt of a call: it builds the request for model
-// a.Model, sends it with a.CallOptions, as in
-// cc.Invoke(ctx, method, req, resp, a.CallOptions...), and decodes the
-// response. ctx carries the attempt's deadline. Its error decides what
-// happens next, by its gRPC code (see [status.FromError]); an error without
-// one counts as a client error and ends the call.
-type AttemptFunc func(ctx context.Context, a Attempt) error
+// attemptFunc makes one attempt of a call: it builds the request for
+// model a.model, sends it with a.callOptions (or, through a Transport,
+// with a.wire), and decodes the response. ctx carries the attempt's
+// deadline. Its error decides what happens next, by its gRPC code (see
+// [status.FromError]); an error without one counts as a client error and
+// ends the call.
+type attemptFunc func(ctx context.Context, a attemptArgs) error
 
-// Attempt describes one attempt to an [AttemptFunc].
-type Attempt struct {
-	// Model is the model to call: the method's, the routed version, or the
-	// fallback.
-	Model ModelRef
-	// Number is the attempt's number in its call, from 1.
-	Number int
-	// Fallback is true for the attempt on the fallback model.
-	Fallback bool
-	// CallOptions must be passed to the attempt's RPC: they hold the
-	// call's [WithGRPCCallOptions] and capture the trailer, which may
-	// carry the server's retry pushback and tells the server's statuses
-	// from grpc's own (see [ErrMessageTooLarge]). They are valid only
-	// until the AttemptFunc returns: the RPC must have finished by then.
-	CallOptions []grpc.CallOption
+// attemptArgs describes one attempt to an attemptFunc.
+type attemptArgs struct {
+	// model is the model to call: the method's, the routed version, or
+	// the fallback.
+	model ModelRef
+	// number is the attempt's number in its call, from 1.
+	number int
+	// fallback is true for the attempt on the fallback model.
+	fallback bool
+	// callOptions must be passed to the attempt's RPC: they hold the
+	// call's [WithGRPCCallOptions] and the client's message limits, and
+	// capture the trailer, which may carry the server's retry pushback
+	// and tells the server's statuses from grpc's own (see
+	// [ErrMessageTooLarge]). They are valid only until the attemptFunc
+	// returns: the RPC must have finished by then.
+	callOptions []grpc.CallOption
+	// wire is what a Transport gets: callOptions, and room for its report
+	// of the server's pushback.
+	wire *wire.Attempt
 }
 
-// Invoke runs one call of method, one of the Caller's ModelDesc.Methods,
+// invoke runs one call of method, one of the Client's ModelDesc.Methods,
 // making attempts with fn. In order:
 //
 //   - the model: the call's [WithModelVersion], else a version drawn from
-//     the routes ([Caller.SetRoutes]), else the method's model;
+//     the routes ([Client.SetRoutes]), else the method's model;
 //   - the call's timeout (CallPolicy.Timeout, [WithTimeout]), on top of
 //     ctx's deadline, counted from the moment Invoke is called: it bounds
 //     the whole call as the caller sees it, waits on limits included;
@@ -49,9 +54,10 @@ type Attempt struct {
 //     RESOURCE_EXHAUSTED) or waiting within ctx and the call's timeout;
 //   - each attempt's timeout (CallPolicy.AttemptTimeout,
 //     [WithAttemptTimeout]);
-//   - attempts, each through the model's breaker: while it is open the
-//     call fails at once with [ErrBreakerOpen], code UNAVAILABLE. The
-//     breaker counts server failures (UNAVAILABLE, DEADLINE_EXCEEDED other
+//   - the model's breaker, asked once per call (see [BreakerPolicy]): while
+//     it is open the call fails at once with [ErrBreakerOpen], code
+//     UNAVAILABLE; otherwise the call makes its attempts, and the breaker
+//     counts the outcome of the last. It counts server failures (UNAVAILABLE, DEADLINE_EXCEEDED other
 //     than the caller's own, RESOURCE_EXHAUSTED, INTERNAL, UNKNOWN, and any
 //     code outside gRPC's range, as UNKNOWN); it ignores the caller's
 //     cancellation and deadline and a message over a size limit of this
@@ -75,10 +81,10 @@ type Attempt struct {
 //     retry budget. If it fails, the error is the fallback's, also matching
 //     the first model's.
 //
-// Invoke returns nil, or the error of the last attempt unchanged when no
+// invoke returns nil, or the error of the last attempt unchanged when no
 // policy of the runtime ended the call, so errors of fn keep their types
 // and gRPC codes. [Report] tells what happened.
-func (c *Caller) Invoke(ctx context.Context, method *MethodDesc, fn AttemptFunc, opts ...CallOption) error {
+func (c *Client) invoke(ctx context.Context, method *MethodDesc, fn attemptFunc, opts ...CallOption) error {
 	start := c.clock.Now()
 	p := c.plan(method)
 	cfg := &p.defaults // read-only; copied only when options change it
@@ -109,12 +115,13 @@ func (c *Caller) Invoke(ctx context.Context, method *MethodDesc, fn AttemptFunc,
 
 // callRun is the state of one call.
 type callRun struct {
-	c         *Caller
+	c         *Client
 	plan      *methodPlan
 	cfg       *callConfig
-	fn        AttemptFunc
+	fn        attemptFunc
 	callerCtx context.Context // the caller's context, without the runtime's timeouts
 	info      CallInfo
+	wire      wire.Attempt // the current attempt's, for a Transport
 }
 
 // attemptResult is how an attempt ended.
@@ -124,6 +131,11 @@ type attemptResult struct {
 	timedOut bool // the attempt timeout cut it
 	trailer  metadata.MD
 	latency  time.Duration
+	// pushback, hasPushback and noRetry are a non-gRPC Transport's report
+	// of what the server said of retrying (gRPC's is in trailer).
+	pushback    time.Duration
+	hasPushback bool
+	noRetry     bool
 }
 
 // run runs the call that Invoke started at start.
@@ -160,18 +172,22 @@ func (r *callRun) primary(ctx context.Context) (fallback bool, err error) {
 	c, cfg := r.c, r.cfg
 	model := r.info.Model
 	br := c.breakerFor(model)
-	var last error
+	done, berr := br.allow()
+	if berr != nil {
+		return true, breakerOpenError(model, berr, nil)
+	}
+	// The breaker counts the call by its last attempt; an attempt that
+	// panicked counts as nothing.
+	last := outcomeIgnored
+	defer func() { done(last.breakerErr()) }()
 	backoffs := 0 // retries since the start or the last pushback
 	for n := 1; ; n++ {
-		done, berr := br.allow()
-		if berr != nil {
-			return true, breakerOpenError(model, berr, last)
-		}
-		res := r.attempt(ctx, model, n, false, br != nil, done)
+		last = outcomeIgnored
+		res := r.attempt(ctx, model, n, false, br != nil)
+		last = res.outcome
 		if res.err == nil {
 			return false, nil
 		}
-		last = res.err
 		if r.callerGone(nil) {
 			return false, res.err
 		}
@@ -181,7 +197,12 @@ func (r *callRun) primary(ctx context.Context) (fallback bool, err error) {
 		if !r.retryable(res) || n >= cfg.maxAttempts || deadlinePassed(ctx) {
 			return fb, res.err
 		}
-		wait, pushed, stop := pushback(res.trailer, max(r.plan.retry.MaxBackoff, MaxPushback))
+		wait, pushed, stop := res.pushback, res.hasPushback, res.noRetry
+		if !pushed && !stop {
+			wait, pushed, stop = pushback(res.trailer, max(r.plan.retry.MaxBackoff, MaxPushback))
+		} else if pushed && wait > max(r.plan.retry.MaxBackoff, MaxPushback) {
+			stop = true
+		}
 		if stop {
 			return fb, res.err
 		}
@@ -255,7 +276,10 @@ func (r *callRun) fallback(ctx context.Context, primaryErr error) error {
 		return primaryErr
 	}
 	r.info.Fallback = true
-	res := r.attempt(ctx, model, r.info.Attempts+1, true, br != nil, done)
+	last := outcomeIgnored
+	defer func() { done(last.breakerErr()) }()
+	res := r.attempt(ctx, model, r.info.Attempts+1, true, br != nil)
+	last = res.outcome
 	if res.err == nil {
 		return nil
 	}
@@ -264,16 +288,10 @@ func (r *callRun) fallback(ctx context.Context, primaryErr error) error {
 		res.err, primaryErr)
 }
 
-// attempt makes one attempt on model and reports its outcome to the
-// breaker through done; counted says whether a breaker counts it.
-func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback, counted bool, done func(error)) (res attemptResult) {
+// attempt makes one attempt on model; counted says whether a breaker
+// counts the call.
+func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback, counted bool) (res attemptResult) {
 	c, cfg := r.c, r.cfg
-	reported := false
-	defer func() {
-		if !reported { // fn panicked: free the breaker's slot
-			done(errOutcomeIgnored)
-		}
-	}()
 
 	actx := ctx
 	if d := cfg.attemptTimeout; d > 0 {
@@ -281,23 +299,25 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback, 
 		actx, cancel = context.WithDeadline(ctx, c.clock.Now().Add(d))
 		defer cancel()
 	}
-	a := Attempt{Model: model, Number: n, Fallback: fallback, CallOptions: cfg.grpcOpts}
+	a := attemptArgs{model: model, number: n, fallback: fallback, callOptions: cfg.grpcOpts}
 	var scratch *attemptScratch
 	if counted || !fallback && cfg.maxAttempts > 1 && cfg.idempotent {
 		// Capture the trailer, for the server's pushback and to tell the
 		// server's statuses from grpc's own (see localTooLarge), into
 		// scratch space reused across attempts: grpc writes the trailer
-		// before the RPC returns, and Attempt.CallOptions is valid only
-		// until the AttemptFunc returns.
+		// before the RPC returns, and callOptions are valid only until the
+		// attemptFunc returns.
 		scratch = scratchPool.Get().(*attemptScratch)
 		if len(cfg.grpcOpts) == 0 {
-			a.CallOptions = scratch.opt[:]
+			a.callOptions = scratch.opt[:]
 		} else {
-			a.CallOptions = make([]grpc.CallOption, len(cfg.grpcOpts), len(cfg.grpcOpts)+1)
-			copy(a.CallOptions, cfg.grpcOpts)
-			a.CallOptions = append(a.CallOptions, scratch.opt[0])
+			a.callOptions = make([]grpc.CallOption, len(cfg.grpcOpts), len(cfg.grpcOpts)+1)
+			copy(a.callOptions, cfg.grpcOpts)
+			a.callOptions = append(a.callOptions, scratch.opt[0])
 		}
 	}
+	r.wire = wire.Attempt{GRPC: a.callOptions}
+	a.wire = &r.wire
 	ev := AttemptEvent{Method: r.plan.method.FullMethod, Model: model, Attempt: n, Fallback: fallback}
 	hctx := actx
 	if h := c.hooks.AttemptStart; h != nil {
@@ -314,14 +334,14 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback, 
 		scratch.trailer = nil
 		scratchPool.Put(scratch)
 	}
+	res.pushback, res.hasPushback, res.noRetry = r.wire.Pushback, r.wire.HasPushback, r.wire.NoRetry
+	r.wire = wire.Attempt{}
 	// The attempt's own timeout cut it if its context expired, or the
 	// server answered DEADLINE_EXCEEDED at that deadline, while the
 	// call's deadline had not come.
 	res.timedOut = res.err != nil && cfg.attemptTimeout > 0 && !deadlinePassed(ctx) &&
 		(actx.Err() == context.DeadlineExceeded || status.Code(res.err) == codes.DeadlineExceeded && deadlinePassed(actx))
 	res.outcome = classify(res.err, res.err != nil && r.callerGone(res.err), res.timedOut, res.trailer)
-	reported = true
-	done(res.outcome.breakerErr())
 
 	r.info.Attempts = n
 	r.info.Model = model

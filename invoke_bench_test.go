@@ -18,13 +18,13 @@ func BenchmarkInvoke(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			desc := testDesc(bc.p)
-			c := NewCaller(nil, desc)
-			fn := func(context.Context, Attempt) error { return nil }
+			c := testClient(nil, desc)
+			fn := func(context.Context, attemptArgs) error { return nil }
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if err := c.Invoke(ctx, &desc.Methods[0], fn); err != nil {
+					if err := c.invoke(ctx, &desc.Methods[0], fn); err != nil {
 						b.Fatal(err)
 					}
 				}

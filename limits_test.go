@@ -178,10 +178,10 @@ func TestRateLimitExtremes(t *testing.T) {
 // call that cannot get a rate token within it fails at once.
 func TestCallTimeoutBoundsLimitWaits(t *testing.T) {
 	const timeout = 200 * time.Millisecond
-	newCaller := func(limits LimitPolicy) (*Caller, *MethodDesc) {
+	newCaller := func(limits LimitPolicy) (*Client, *MethodDesc) {
 		desc := testDesc(CallPolicy{Timeout: timeout})
 		desc.Limits = limits
-		return NewCaller(nil, desc, WithRetryBudget(nil), WithRandSource(rand.NewPCG(1, 2))), &desc.Methods[0]
+		return testClient(nil, desc, WithRetryBudget(nil), WithRandSource(rand.NewPCG(1, 2))), &desc.Methods[0]
 	}
 	t.Run("bulkhead", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
@@ -189,14 +189,14 @@ func TestCallTimeoutBoundsLimitWaits(t *testing.T) {
 			release := make(chan struct{})
 			hung := make(chan error, 1)
 			go func() {
-				hung <- c.Invoke(context.Background(), m, func(context.Context, Attempt) error {
+				hung <- c.invoke(context.Background(), m, func(context.Context, attemptArgs) error {
 					<-release // hung, and deaf to its context
 					return nil
 				})
 			}()
 			synctest.Wait()
 			start := time.Now()
-			err := c.Invoke(context.Background(), m, fail(nil))
+			err := c.invoke(context.Background(), m, fail(nil))
 			if !errors.Is(err, ErrBulkheadFull) || !errors.Is(err, context.DeadlineExceeded) || status.Code(err) != codes.DeadlineExceeded {
 				t.Errorf("call behind a hung one = %v (code %v), want DEADLINE_EXCEEDED matching ErrBulkheadFull", err, status.Code(err))
 			}
@@ -210,12 +210,12 @@ func TestCallTimeoutBoundsLimitWaits(t *testing.T) {
 	t.Run("rate", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			c, m := newCaller(LimitPolicy{RatePerSecond: 1, Burst: 1})
-			if err := c.Invoke(context.Background(), m, fail(nil)); err != nil {
+			if err := c.invoke(context.Background(), m, fail(nil)); err != nil {
 				t.Fatal(err)
 			}
 			start := time.Now()
 			calls := 0
-			err := c.Invoke(context.Background(), m, func(context.Context, Attempt) error { calls++; return nil })
+			err := c.invoke(context.Background(), m, func(context.Context, attemptArgs) error { calls++; return nil })
 			if !errors.Is(err, ErrRateLimited) || status.Code(err) != codes.ResourceExhausted || calls != 0 {
 				t.Errorf("call a second from its token = %v (code %v) after %d attempts, want ErrRateLimited without one", err, status.Code(err), calls)
 			}
@@ -225,7 +225,7 @@ func TestCallTimeoutBoundsLimitWaits(t *testing.T) {
 			// A token within the timeout is waited for.
 			time.Sleep(time.Second - timeout/2)
 			start = time.Now()
-			if err := c.Invoke(context.Background(), m, fail(nil)); err != nil {
+			if err := c.invoke(context.Background(), m, fail(nil)); err != nil {
 				t.Errorf("call %v from its token: %v", timeout/2, err)
 			}
 			// (x/time/rate counts tokens in float64: the wait may be a

@@ -1,5 +1,5 @@
 //go:build !race
 
-package goai_test
+package goai
 
 const raceEnabled = false

@@ -56,8 +56,12 @@ type paddedCounter struct {
 // [ErrNoTransportSecurity] if no transport security was chosen. Its
 // connections use the [wirecodec] codec, which reads raw tensors of
 // responses in place instead of copying them.
-func Dial(target string, opts ...Option) (*Pool, error) {
-	cfg := newConfig(opts)
+func Dial(target string, opts ...PoolOption) (*Pool, error) {
+	return dial(target, newPoolConfig(opts))
+}
+
+// dial is Dial with its options applied.
+func dial(target string, cfg *poolConfig) (*Pool, error) {
 	dopts, err := cfg.dialOptions()
 	if err != nil {
 		return nil, fmt.Errorf("goai: Dial(%q): %w", target, err)
@@ -66,7 +70,7 @@ func Dial(target string, opts ...Option) (*Pool, error) {
 	if n < 1 {
 		n = DefaultPoolSize
 	}
-	_, send := cfg.msgLimits()
+	_, send := cfg.msg.effective()
 	p := &Pool{target: target, pick: cfg.pick, conns: make([]*grpc.ClientConn, 0, n), maxSend: send}
 	if cfg.pick == PickLeastOutstanding {
 		p.load = make([]paddedCounter, n)
@@ -91,7 +95,7 @@ func Dial(target string, opts ...Option) (*Pool, error) {
 }
 
 // dialOptions returns the grpc.DialOptions of c's pool part.
-func (c *config) dialOptions() ([]grpc.DialOption, error) {
+func (c *poolConfig) dialOptions() ([]grpc.DialOption, error) {
 	creds := c.creds
 	if c.tls != nil {
 		if creds != nil {
@@ -105,7 +109,7 @@ func (c *config) dialOptions() ([]grpc.DialOption, error) {
 		}
 		creds = insecure.NewCredentials()
 	}
-	recv, send := c.msgLimits()
+	recv, send := c.msg.effective()
 	ka := DefaultKeepalive
 	if c.keepalive != nil {
 		ka = *c.keepalive
@@ -127,18 +131,6 @@ func (c *config) dialOptions() ([]grpc.DialOption, error) {
 		opts = append(opts, grpc.WithPerRPCCredentials(pc))
 	}
 	return append(opts, c.dialOpts...), nil
-}
-
-// msgLimits returns the pool's message limits, defaults applied.
-func (c *config) msgLimits() (recv, send int) {
-	recv, send = c.maxRecv, c.maxSend
-	if recv <= 0 {
-		recv = DefaultMaxMsgSize
-	}
-	if send <= 0 {
-		send = DefaultMaxMsgSize
-	}
-	return recv, send
 }
 
 // pickConn returns the index of the connection for the next call.
@@ -166,7 +158,7 @@ func (p *Pool) pickConn() int {
 // larger than the send limit fails with [ErrMessageTooLarge] without
 // being sent.
 func (p *Pool) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
-	if err := p.checkSend(args, opts); err != nil {
+	if err := checkSend(args, opts, p.maxSend); err != nil {
 		return err
 	}
 	i := p.pickConn()
@@ -184,8 +176,7 @@ func (p *Pool) Invoke(ctx context.Context, method string, args, reply any, opts 
 // check, whose error cannot be told from a server's, never fires first.
 // With a compressor among opts it leaves the check to grpc, which
 // compares the compressed size.
-func (p *Pool) checkSend(args any, opts []grpc.CallOption) error {
-	limit := p.maxSend
+func checkSend(args any, opts []grpc.CallOption, limit int) error {
 	for _, o := range opts {
 		switch o := o.(type) {
 		case grpc.MaxSendMsgSizeCallOption:
@@ -271,4 +262,21 @@ func (p *Pool) Close() error {
 		p.closeErr = errors.Join(errs...)
 	})
 	return p.closeErr
+}
+
+// sizeChecked is a connection of the caller's that checks each request
+// against the client's send limit before grpc does, as a Pool does, so
+// that a request over it is the client's own error (ErrMessageTooLarge),
+// never a server's.
+type sizeChecked struct {
+	grpc.ClientConnInterface
+	maxSend int
+}
+
+// Invoke checks args, then makes the call.
+func (c *sizeChecked) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	if err := checkSend(args, opts, c.maxSend); err != nil {
+		return err
+	}
+	return c.ClientConnInterface.Invoke(ctx, method, args, reply, opts...)
 }

@@ -51,59 +51,44 @@ const (
 
 // WithPoolSize makes a [Pool] of n connections; n < 1 means
 // [DefaultPoolSize]. See DefaultPoolSize for when to raise it.
-func WithPoolSize(n int) Option {
-	return optionFunc(func(c *config) { c.poolSize = n })
+func WithPoolSize(n int) PoolOption {
+	return poolOption(func(c *poolConfig) { c.poolSize = n })
 }
 
 // WithPickPolicy sets how a [Pool] picks a connection for each call.
-func WithPickPolicy(p PickPolicy) Option {
-	return optionFunc(func(c *config) { c.pick = p })
+func WithPickPolicy(p PickPolicy) PoolOption {
+	return poolOption(func(c *poolConfig) { c.pick = p })
 }
 
 // WithKeepalive sets a [Pool]'s keepalive instead of [DefaultKeepalive];
 // a zero value turns client pings off (grpc-go's default).
-func WithKeepalive(p keepalive.ClientParameters) Option {
-	return optionFunc(func(c *config) { c.keepalive = &p })
-}
-
-// WithMaxRecvMsgSize sets the largest message, in bytes, a [Pool] accepts
-// instead of [DefaultMaxMsgSize].
-func WithMaxRecvMsgSize(n int) Option {
-	return optionFunc(func(c *config) { c.maxRecv = n })
-}
-
-// WithMaxSendMsgSize sets the largest message, in bytes, a [Pool] sends
-// instead of [DefaultMaxMsgSize]. The pool checks each request against it
-// before grpc does, failing a larger one with [ErrMessageTooLarge]; set
-// the limit here rather than through [WithDialOptions], which the check
-// does not see.
-func WithMaxSendMsgSize(n int) Option {
-	return optionFunc(func(c *config) { c.maxSend = n })
+func WithKeepalive(p keepalive.ClientParameters) PoolOption {
+	return poolOption(func(c *poolConfig) { c.keepalive = &p })
 }
 
 // WithTransportCredentials makes a [Pool] secure its connections with
 // creds, for instance credentials.NewTLS or a credentials/xds value.
-func WithTransportCredentials(creds credentials.TransportCredentials) Option {
-	return optionFunc(func(c *config) { c.creds = creds })
+func WithTransportCredentials(creds credentials.TransportCredentials) PoolOption {
+	return poolOption(func(c *poolConfig) { c.creds = creds })
 }
 
 // WithTLSConfig makes a [Pool] connect over TLS with cfg; for mutual TLS,
 // set cfg.Certificates (or GetClientCertificate). cfg is cloned.
-func WithTLSConfig(cfg *tls.Config) Option {
-	return optionFunc(func(c *config) { c.tls = cfg.Clone() })
+func WithTLSConfig(cfg *tls.Config) PoolOption {
+	return poolOption(func(c *poolConfig) { c.tls = cfg.Clone() })
 }
 
 // WithInsecure makes a [Pool] connect in plaintext. Without it, or
 // transport credentials, [Dial] fails with [ErrNoTransportSecurity].
-func WithInsecure() Option {
-	return optionFunc(func(c *config) { c.insecure = true })
+func WithInsecure() PoolOption {
+	return poolOption(func(c *poolConfig) { c.insecure = true })
 }
 
 // WithPerRPCCredentials makes a [Pool] attach creds to every call, such as
 // a bearer token (google.golang.org/grpc/credentials/oauth). Credentials
 // that require transport security fail their calls on an insecure pool.
-func WithPerRPCCredentials(creds credentials.PerRPCCredentials) Option {
-	return optionFunc(func(c *config) { c.perRPC = append(c.perRPC, creds) })
+func WithPerRPCCredentials(creds credentials.PerRPCCredentials) PoolOption {
+	return poolOption(func(c *poolConfig) { c.perRPC = append(c.perRPC, creds) })
 }
 
 // WithDialOptions passes opts to grpc.NewClient for every connection of a
@@ -114,6 +99,6 @@ func WithPerRPCCredentials(creds credentials.PerRPCCredentials) Option {
 // The options are shared by every connection of the pool, so a
 // grpc.WithResolvers(manual.NewBuilderWithScheme(...)) resolver, which
 // grpc-go allows on one ClientConn only, needs [WithPoolSize](1).
-func WithDialOptions(opts ...grpc.DialOption) Option {
-	return optionFunc(func(c *config) { c.dialOpts = append(c.dialOpts, opts...) })
+func WithDialOptions(opts ...grpc.DialOption) PoolOption {
+	return poolOption(func(c *poolConfig) { c.dialOpts = append(c.dialOpts, opts...) })
 }

@@ -85,7 +85,7 @@ func call(ctx context.Context, cc grpc.ClientConnInterface, opts ...grpc.CallOpt
 	return cc.Invoke(ctx, "/test.v1.T/Call", &grpc_health_v1.HealthCheckRequest{}, &grpc_health_v1.HealthCheckResponse{}, opts...)
 }
 
-func dial(t *testing.T, target string, opts ...Option) *Pool {
+func dialTest(t *testing.T, target string, opts ...PoolOption) *Pool {
 	t.Helper()
 	p, err := Dial(target, opts...)
 	if err != nil {
@@ -100,7 +100,7 @@ func TestDialNeedsTransportSecurity(t *testing.T) {
 	if !errors.Is(err, ErrNoTransportSecurity) || !strings.Contains(err.Error(), "WithInsecure") {
 		t.Errorf("Dial without credentials = %v, want ErrNoTransportSecurity naming the options", err)
 	}
-	for _, opts := range [][]Option{
+	for _, opts := range [][]PoolOption{
 		{WithInsecure(), WithTLSConfig(&tls.Config{})},
 		{WithTLSConfig(&tls.Config{}), WithTransportCredentials(credentials.NewTLS(&tls.Config{}))},
 	} {
@@ -116,7 +116,7 @@ func TestDialNeedsTransportSecurity(t *testing.T) {
 func TestPoolDistinctConnections(t *testing.T) {
 	for _, pick := range []PickPolicy{PickRoundRobin, PickLeastOutstanding} {
 		ts := startServer(t, nil)
-		p := dial(t, ts.target(), WithInsecure(), WithPoolSize(4), WithPickPolicy(pick))
+		p := dialTest(t, ts.target(), WithInsecure(), WithPoolSize(4), WithPickPolicy(pick))
 		if p.Len() != 4 || p.Target() != ts.target() {
 			t.Fatalf("pool of %d connections to %q", p.Len(), p.Target())
 		}
@@ -140,7 +140,7 @@ func TestPoolDistinctConnections(t *testing.T) {
 		}
 	}
 	ts := startServer(t, nil)
-	p := dial(t, ts.target(), WithInsecure())
+	p := dialTest(t, ts.target(), WithInsecure())
 	for range 10 {
 		if err := call(context.Background(), p); err != nil {
 			t.Fatal(err)
@@ -172,7 +172,7 @@ func TestPoolLeastOutstanding(t *testing.T) {
 
 	// Streams count until they end.
 	ts := startServer(t, nil)
-	pool := dial(t, ts.target(), WithInsecure(), WithPoolSize(2), WithPickPolicy(PickLeastOutstanding))
+	pool := dialTest(t, ts.target(), WithInsecure(), WithPoolSize(2), WithPickPolicy(PickLeastOutstanding))
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := pool.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, "/test.v1.T/Stream")
 	if err != nil {
@@ -208,7 +208,7 @@ func TestPoolLeastOutstanding(t *testing.T) {
 func TestPoolGRPCRetriesOff(t *testing.T) {
 	ts := startServer(t, func(string, metadata.MD) error { return status.Error(codes.Unavailable, "down") })
 	sc := `{"methodConfig":[{"name":[{}],"retryPolicy":{"maxAttempts":4,"initialBackoff":"0.001s","maxBackoff":"0.01s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}]}`
-	p := dial(t, ts.target(), WithInsecure(), WithDialOptions(grpc.WithDefaultServiceConfig(sc)))
+	p := dialTest(t, ts.target(), WithInsecure(), WithDialOptions(grpc.WithDefaultServiceConfig(sc)))
 	if err := call(context.Background(), p); status.Code(err) != codes.Unavailable {
 		t.Fatalf("call = %v", err)
 	}
@@ -219,13 +219,13 @@ func TestPoolGRPCRetriesOff(t *testing.T) {
 
 func TestPoolMessageTooLarge(t *testing.T) {
 	ts := startServer(t, nil)
-	p := dial(t, ts.target(), WithInsecure(), WithMaxSendMsgSize(1000))
+	p := dialTest(t, ts.target(), WithInsecure(), WithMaxSendMsgSize(1000))
 	desc := testDesc(retrying(5))
 	c, _ := newTestCaller(t, desc)
 	var info CallInfo
-	err := c.Invoke(context.Background(), &desc.Methods[0], func(ctx context.Context, a Attempt) error {
+	err := c.invoke(context.Background(), &desc.Methods[0], func(ctx context.Context, a attemptArgs) error {
 		req := &grpc_health_v1.HealthCheckRequest{Service: strings.Repeat("x", 2000)}
-		return p.Invoke(ctx, "/test.v1.T/Call", req, &grpc_health_v1.HealthCheckResponse{}, a.CallOptions...)
+		return p.Invoke(ctx, "/test.v1.T/Call", req, &grpc_health_v1.HealthCheckResponse{}, a.callOptions...)
 	}, Report(&info))
 	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "larger than max") {
 		t.Fatalf("oversized call = %v", err)
@@ -240,7 +240,7 @@ func TestPoolMessageTooLarge(t *testing.T) {
 		t.Errorf("oversized call counted against the breaker: %+v", got)
 	}
 	// The default limit takes 2000 bytes.
-	big := dial(t, ts.target(), WithInsecure())
+	big := dialTest(t, ts.target(), WithInsecure())
 	if err := big.Invoke(context.Background(), "/test.v1.T/Call", &grpc_health_v1.HealthCheckRequest{Service: strings.Repeat("x", 5<<20)}, &grpc_health_v1.HealthCheckResponse{}); status.Code(err) == codes.ResourceExhausted && strings.Contains(err.Error(), "trying to send") {
 		t.Errorf("a 5 MiB message passed the client's default 64 MiB limit: %v", err)
 	}
@@ -289,7 +289,7 @@ func TestPoolMutualTLSAndPerRPCCredentials(t *testing.T) {
 		return nil
 	}, grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{srvCert}, ClientCAs: roots, ClientAuth: tls.RequireAndVerifyClientCert})))
 
-	p := dial(t, ts.target(), WithPoolSize(2), WithTLSConfig(&tls.Config{RootCAs: roots, Certificates: []tls.Certificate{cliCert}}), WithPerRPCCredentials(tokenCreds("s3cret")))
+	p := dialTest(t, ts.target(), WithPoolSize(2), WithTLSConfig(&tls.Config{RootCAs: roots, Certificates: []tls.Certificate{cliCert}}), WithPerRPCCredentials(tokenCreds("s3cret")))
 	for range 4 {
 		if err := call(context.Background(), p); err != nil {
 			t.Fatalf("mTLS call: %v", err)
@@ -298,7 +298,7 @@ func TestPoolMutualTLSAndPerRPCCredentials(t *testing.T) {
 	// Without the client certificate the handshake fails.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	nocert := dial(t, ts.target(), WithTLSConfig(&tls.Config{RootCAs: roots}), WithPerRPCCredentials(tokenCreds("s3cret")))
+	nocert := dialTest(t, ts.target(), WithTLSConfig(&tls.Config{RootCAs: roots}), WithPerRPCCredentials(tokenCreds("s3cret")))
 	if err := call(ctx, nocert); err == nil {
 		t.Errorf("call without a client certificate succeeded")
 	}

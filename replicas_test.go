@@ -1,4 +1,4 @@
-package goai_test
+package goai
 
 import (
 	"bytes"
@@ -10,7 +10,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/inferencetest"
 	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
@@ -43,7 +42,7 @@ func sub(a, b []int) (d []int, total int) {
 
 // TestE2EReplicasRoundRobin puts three servers behind one target, resolved
 // by a manual resolver and balanced by gRPC's round_robin, and runs a
-// bounded stream of calls through a Pool and a retrying Caller while one
+// bounded stream of calls through a Pool and a retrying Client while one
 // replica crashes and comes back: calls keep succeeding, traffic goes to
 // every live replica and only to them, and the replica takes its share
 // again soon after it is back. It runs in a synctest bubble over in-memory
@@ -93,9 +92,9 @@ func testReplicasRoundRobin(t *testing.T) {
 
 	r := manual.NewBuilderWithScheme("goai-replicas")
 	r.InitialState(resolver.State{Endpoints: endpoints})
-	pool, err := goai.Dial(r.Scheme()+":///models",
-		goai.WithInsecure(),
-		goai.WithDialOptions(
+	pool, err := Dial(r.Scheme()+":///models",
+		WithInsecure(),
+		WithDialOptions(
 			grpc.WithResolvers(r),
 			grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
 				return byAddr[addr].DialContext(ctx, addr)
@@ -111,19 +110,19 @@ func testReplicasRoundRobin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	desc := echoDesc(goai.CallPolicy{
-		Retry: goai.RetryPolicy{MaxAttempts: 3, InitialBackoff: 2 * time.Millisecond, MaxBackoff: 20 * time.Millisecond},
+	desc := echoDesc(CallPolicy{
+		Retry: RetryPolicy{MaxAttempts: 3, InitialBackoff: 2 * time.Millisecond, MaxBackoff: 20 * time.Millisecond},
 		// The breaker guards the model, not one replica: the crash of one
 		// fails all its calls in flight at once (about conc/3 of them),
 		// which would trip the default rule of 5 consecutive failures and
 		// fail every call for the open period although two replicas
 		// serve. A failure ratio over a window sees the crash for what it
 		// is, a small fraction of the calls.
-		Breaker: goai.BreakerPolicy{FailureRatio: 0.5, MinRequests: 20, Interval: time.Second},
+		Breaker: BreakerPolicy{FailureRatio: 0.5, MinRequests: 20, Interval: time.Second},
 	})
 	var breakerChanges atomic.Int64
-	c := goai.NewCaller(pool, desc, goai.WithHooks(goai.Hooks{
-		BreakerStateChange: func(goai.BreakerEvent) { breakerChanges.Add(1) },
+	c := testClient(pool, desc, WithHooks(Hooks{
+		BreakerStateChange: func(BreakerEvent) { breakerChanges.Add(1) },
 	}))
 	client := oippb.NewClient(pool)
 
@@ -164,8 +163,8 @@ func testReplicasRoundRobin(t *testing.T) {
 		defer finished.Add(1)
 		want := echoPayload(i)
 		var got []byte
-		var info goai.CallInfo
-		err := c.Invoke(context.Background(), &desc.Methods[0], echoAttempt(client, want, &got), goai.Report(&info))
+		var info CallInfo
+		err := c.invoke(context.Background(), &desc.Methods[0], echoAttempt(client, want, &got), Report(&info))
 		retried.Add(int64(max(info.Attempts-1, 0)))
 		if err == nil && !bytes.Equal(got, want) {
 			t.Errorf("call %d: echo %v of %v", i, floats(got), floats(want))

@@ -21,7 +21,7 @@ func TestRetriesUntilSuccess(t *testing.T) {
 		c, clk := newTestCaller(t, desc)
 		s := &script{steps: failN(2, errUnavailable)}
 		var info CallInfo
-		if err := c.Invoke(context.Background(), &desc.Methods[0], s.fn, Report(&info)); err != nil {
+		if err := c.invoke(context.Background(), &desc.Methods[0], s.fn, Report(&info)); err != nil {
 			t.Fatalf("Invoke: %v", err)
 		}
 		if s.n() != 3 || info.Attempts != 3 || info.Fallback || info.Model != (ModelRef{Name: "m"}) {
@@ -34,8 +34,8 @@ func TestRetriesUntilSuccess(t *testing.T) {
 			t.Errorf("latency = %v, want the 300ms of backoff", info.Latency)
 		}
 		for i, a := range s.attempts {
-			if a.Number != i+1 {
-				t.Errorf("attempt %d numbered %d", i+1, a.Number)
+			if a.number != i+1 {
+				t.Errorf("attempt %d numbered %d", i+1, a.number)
 			}
 		}
 	})
@@ -47,7 +47,7 @@ func TestRetriesExhaustedReturnLastError(t *testing.T) {
 		c, _ := newTestCaller(t, desc)
 		last := status.Error(codes.Unavailable, "third")
 		s := &script{steps: append(failN(2, errUnavailable), fail(last))}
-		err := c.Invoke(context.Background(), &desc.Methods[0], s.fn)
+		err := c.invoke(context.Background(), &desc.Methods[0], s.fn)
 		if err != last || s.n() != 3 {
 			t.Errorf("Invoke = %v after %d attempts, want the third error unchanged after 3", err, s.n())
 		}
@@ -83,7 +83,7 @@ func TestNotRetried(t *testing.T) {
 				}
 				c, clk := newTestCaller(t, desc)
 				s := &script{steps: failN(3, tc.err)}
-				err := c.Invoke(context.Background(), &desc.Methods[0], s.fn, tc.opts...)
+				err := c.invoke(context.Background(), &desc.Methods[0], s.fn, tc.opts...)
 				if err != tc.err {
 					t.Errorf("Invoke = %v, want the attempt's error unchanged", err)
 				}
@@ -108,7 +108,7 @@ func TestPushback(t *testing.T) {
 			desc := testDesc(retrying(6))
 			c, clk := newTestCaller(t, desc)
 			s := &script{steps: append(failN(2, errUnavailable), withPushback(errUnavailable, "50"), fail(errUnavailable))}
-			if err := c.Invoke(context.Background(), &desc.Methods[0], s.fn); err != nil {
+			if err := c.invoke(context.Background(), &desc.Methods[0], s.fn); err != nil {
 				t.Fatal(err)
 			}
 			if got := clk.Sleeps(); !slices.Equal(got, ms(100, 200, 50, 100)) {
@@ -122,7 +122,7 @@ func TestPushback(t *testing.T) {
 			c, clk := newTestCaller(t, desc)
 			s := &script{steps: failN(1, nil)}
 			s.steps[0] = withPushback(errUnavailable, "0")
-			if err := c.Invoke(context.Background(), &desc.Methods[0], s.fn); err != nil {
+			if err := c.invoke(context.Background(), &desc.Methods[0], s.fn); err != nil {
 				t.Fatal(err)
 			}
 			if got := clk.Sleeps(); !slices.Equal(got, ms(0)) || s.n() != 2 {
@@ -135,8 +135,8 @@ func TestPushback(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				desc := testDesc(retrying(5))
 				c, clk := newTestCaller(t, desc)
-				s := &script{steps: []func(context.Context, Attempt) error{withPushback(errUnavailable, v)}}
-				if err := c.Invoke(context.Background(), &desc.Methods[0], s.fn); err != errUnavailable {
+				s := &script{steps: []func(context.Context, attemptArgs) error{withPushback(errUnavailable, v)}}
+				if err := c.invoke(context.Background(), &desc.Methods[0], s.fn); err != errUnavailable {
 					t.Errorf("Invoke = %v, want the attempt's error", err)
 				}
 				if s.n() != 1 || len(clk.Sleeps()) != 0 {
@@ -149,8 +149,8 @@ func TestPushback(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			desc := testDesc(retrying(5))
 			c, _ := newTestCaller(t, desc)
-			s := &script{steps: []func(context.Context, Attempt) error{withPushback(errInvalid, "10")}}
-			if err := c.Invoke(context.Background(), &desc.Methods[0], s.fn); err != errInvalid || s.n() != 1 {
+			s := &script{steps: []func(context.Context, attemptArgs) error{withPushback(errInvalid, "10")}}
+			if err := c.invoke(context.Background(), &desc.Methods[0], s.fn); err != errInvalid || s.n() != 1 {
 				t.Errorf("Invoke = %v after %d attempts, want INVALID_ARGUMENT after 1", err, s.n())
 			}
 		})
@@ -161,8 +161,8 @@ func TestPushback(t *testing.T) {
 			c, clk := newTestCaller(t, desc)
 			ctx, cancel := context.WithDeadline(context.Background(), clk.Now().Add(time.Second))
 			defer cancel()
-			s := &script{steps: []func(context.Context, Attempt) error{withPushback(errUnavailable, "5000")}}
-			if err := c.Invoke(ctx, &desc.Methods[0], s.fn); err != errUnavailable || s.n() != 1 || len(clk.Sleeps()) != 0 {
+			s := &script{steps: []func(context.Context, attemptArgs) error{withPushback(errUnavailable, "5000")}}
+			if err := c.invoke(ctx, &desc.Methods[0], s.fn); err != errUnavailable || s.n() != 1 || len(clk.Sleeps()) != 0 {
 				t.Errorf("Invoke = %v after %d attempts and waits %v; want 1 attempt, no wait", err, s.n(), clk.Sleeps())
 			}
 		})
@@ -198,11 +198,11 @@ func TestRetriesRespectDeadlines(t *testing.T) {
 				} else {
 					opts = append(opts, WithTimeout(250*time.Millisecond))
 				}
-				fn := func(context.Context, Attempt) error {
+				fn := func(context.Context, attemptArgs) error {
 					clk.Advance(tc.latency)
 					return errUnavailable
 				}
-				if err := c.Invoke(ctx, &desc.Methods[0], fn, opts...); err != errUnavailable {
+				if err := c.invoke(ctx, &desc.Methods[0], fn, opts...); err != errUnavailable {
 					t.Errorf("Invoke = %v, want the last attempt's error", err)
 				}
 				if got := clk.Sleeps(); !slices.Equal(got, tc.waits) {
@@ -222,20 +222,20 @@ func TestRetryBudgetExhausted(t *testing.T) {
 		clk := newFakeClock()
 		// No earned retries and a floor of 0.2/s over 10s: two retries.
 		b := NewRetryBudget(RetryBudgetPolicy{Ratio: -1, MinPerSecond: 0.2}, clk)
-		c := NewCaller(nil, desc, WithClock(clk), WithRetryBudget(b))
+		c := testClient(nil, desc, WithClock(clk), WithRetryBudget(b))
 		last := status.Error(codes.Unavailable, "still down")
 		s := &script{steps: append(failN(2, errUnavailable), failN(3, last)...)}
 		var info CallInfo
-		err := c.Invoke(context.Background(), &desc.Methods[0], s.fn, Report(&info))
+		err := c.invoke(context.Background(), &desc.Methods[0], s.fn, Report(&info))
 		if !errors.Is(err, ErrRetryBudgetExhausted) || !errors.Is(err, last) || status.Code(err) != codes.Unavailable {
 			t.Errorf("Invoke = %v (code %v), want ErrRetryBudgetExhausted wrapping the last error, UNAVAILABLE", err, status.Code(err))
 		}
 		if s.n() != 3 || info.Attempts != 3 {
 			t.Errorf("%d attempts, want 3 (1 + the 2 retries of the budget)", s.n())
 		}
-		// A Caller on a Pool shares the pool's budget.
-		if got := NewCaller(&Pool{budget: b}, desc).budget; got != b {
-			t.Errorf("a Caller on a Pool did not take its budget")
+		// A Client on a Pool shares the pool's budget.
+		if got := testClient(&Pool{budget: b}, desc).budget; got != b {
+			t.Errorf("a Client on a Pool did not take its budget")
 		}
 	})
 }
@@ -247,20 +247,20 @@ func TestAttemptTimeoutIsRetried(t *testing.T) {
 		desc := testDesc(p)
 		var done []AttemptEvent
 		c, _ := newTestCaller(t, desc, WithHooks(Hooks{AttemptDone: func(_ context.Context, e AttemptEvent) { done = append(done, e) }}))
-		hang := func(ctx context.Context, _ Attempt) error {
+		hang := func(ctx context.Context, _ attemptArgs) error {
 			<-ctx.Done()
 			return status.FromContextError(ctx.Err()).Err()
 		}
-		s := &script{steps: []func(context.Context, Attempt) error{hang}}
-		if err := c.Invoke(context.Background(), &desc.Methods[0], s.fn); err != nil {
+		s := &script{steps: []func(context.Context, attemptArgs) error{hang}}
+		if err := c.invoke(context.Background(), &desc.Methods[0], s.fn); err != nil {
 			t.Fatalf("Invoke: %v", err)
 		}
 		if s.n() != 2 || len(done) != 2 || done[0].Code != codes.DeadlineExceeded || done[1].Code != codes.OK {
 			t.Errorf("%d attempts, events %+v; want a timed-out attempt then a success", s.n(), done)
 		}
-		// The timeout is counted against the model.
-		if got := c.breakerFor(ModelRef{Name: "m"}).cb.Counts(); got.TotalFailures != 1 {
-			t.Errorf("breaker counts = %+v, want 1 failure", got)
+		// The breaker counts the call by its last attempt, a success.
+		if got := c.breakerFor(ModelRef{Name: "m"}).cb.Counts(); got.TotalSuccesses != 1 || got.TotalFailures != 0 {
+			t.Errorf("breaker counts = %+v, want the call counted as a success", got)
 		}
 	})
 }
@@ -270,15 +270,15 @@ func TestCallerCancellationEndsRetries(t *testing.T) {
 		desc := testDesc(retrying(5))
 		c, _ := newTestCaller(t, desc)
 		ctx, cancel := context.WithCancel(context.Background())
-		s := &script{steps: []func(context.Context, Attempt) error{func(context.Context, Attempt) error {
+		s := &script{steps: []func(context.Context, attemptArgs) error{func(context.Context, attemptArgs) error {
 			cancel()
 			return status.Error(codes.Canceled, "context canceled")
 		}}}
-		err := c.Invoke(ctx, &desc.Methods[0], s.fn)
+		err := c.invoke(ctx, &desc.Methods[0], s.fn)
 		if status.Code(err) != codes.Canceled || s.n() != 1 {
 			t.Errorf("Invoke = %v after %d attempts, want CANCELED after 1", err, s.n())
 		}
-		err = c.Invoke(ctx, &desc.Methods[0], s.fn)
+		err = c.invoke(ctx, &desc.Methods[0], s.fn)
 		if !errors.Is(err, context.Canceled) || status.Code(err) != codes.Canceled || s.n() != 1 {
 			t.Errorf("Invoke on a done context = %v, attempts %d; want context.Canceled without an attempt", err, s.n())
 		}
@@ -291,23 +291,23 @@ func TestCallOptions(t *testing.T) {
 		c, clk := newTestCaller(t, desc)
 		s := &script{steps: failN(10, errUnavailable)}
 		marker := grpc.WaitForReady(true)
-		_ = c.Invoke(context.Background(), &desc.Methods[0], s.fn, WithMaxAttempts(2), WithGRPCCallOptions(marker))
+		_ = c.invoke(context.Background(), &desc.Methods[0], s.fn, WithMaxAttempts(2), WithGRPCCallOptions(marker))
 		if s.n() != 2 {
 			t.Errorf("WithMaxAttempts(2): %d attempts", s.n())
 		}
 		for _, a := range s.attempts {
-			if len(a.CallOptions) != 2 || a.CallOptions[0] != marker {
-				t.Errorf("attempt %d call options = %v, want the marker then the trailer capture", a.Number, a.CallOptions)
+			if len(a.callOptions) != 2 || a.callOptions[0] != marker {
+				t.Errorf("attempt %d call options = %v, want the marker then the trailer capture", a.number, a.callOptions)
 			}
-			if _, ok := a.CallOptions[1].(grpc.TrailerCallOption); !ok {
-				t.Errorf("attempt %d does not capture the trailer", a.Number)
+			if _, ok := a.callOptions[1].(grpc.TrailerCallOption); !ok {
+				t.Errorf("attempt %d does not capture the trailer", a.number)
 			}
 		}
 		// A call that cannot retry still captures the trailer for its
 		// breaker, which must tell the server's statuses from grpc's own.
 		s = &script{}
-		_ = c.Invoke(context.Background(), &desc.Methods[0], s.fn, WithoutRetries())
-		if opts := s.attempts[0].CallOptions; len(opts) != 1 {
+		_ = c.invoke(context.Background(), &desc.Methods[0], s.fn, WithoutRetries())
+		if opts := s.attempts[0].callOptions; len(opts) != 1 {
 			t.Errorf("single attempt call options = %v, want the trailer capture", opts)
 		} else if _, ok := opts[0].(grpc.TrailerCallOption); !ok {
 			t.Errorf("single attempt call option %T, want the trailer capture", opts[0])
@@ -316,13 +316,13 @@ func TestCallOptions(t *testing.T) {
 		nb := testDesc(CallPolicy{Breaker: BreakerPolicy{Disabled: true}})
 		c2, _ := newTestCaller(t, nb)
 		s = &script{}
-		_ = c2.Invoke(context.Background(), &nb.Methods[0], s.fn)
-		if opts := s.attempts[0].CallOptions; len(opts) != 0 {
+		_ = c2.invoke(context.Background(), &nb.Methods[0], s.fn)
+		if opts := s.attempts[0].callOptions; len(opts) != 0 {
 			t.Errorf("call options without a breaker or retries = %v, want none", opts)
 		}
 		// WithAttemptTimeout sets the attempt's deadline.
 		var dl time.Time
-		_ = c.Invoke(context.Background(), &desc.Methods[0], func(ctx context.Context, _ Attempt) error {
+		_ = c.invoke(context.Background(), &desc.Methods[0], func(ctx context.Context, _ attemptArgs) error {
 			dl, _ = ctx.Deadline()
 			return nil
 		}, WithAttemptTimeout(time.Hour))
@@ -335,7 +335,7 @@ func TestCallOptions(t *testing.T) {
 // earlyDeadline is an attempt that answers DEADLINE_EXCEEDED just before
 // its context's deadline, as a server enforcing a propagated grpc-timeout
 // can.
-func earlyDeadline(ctx context.Context, _ Attempt) error {
+func earlyDeadline(ctx context.Context, _ attemptArgs) error {
 	dl, _ := ctx.Deadline()
 	time.Sleep(time.Until(dl) - 300*time.Microsecond)
 	return status.Error(codes.DeadlineExceeded, "deadline exceeded (server)")
@@ -347,8 +347,8 @@ func TestServerDeadlineAtAttemptTimeout(t *testing.T) {
 		p.AttemptTimeout = 5 * time.Millisecond
 		desc := testDesc(p)
 		c, _ := newTestCaller(t, desc)
-		s := &script{steps: []func(context.Context, Attempt) error{earlyDeadline}}
-		if err := c.Invoke(context.Background(), &desc.Methods[0], s.fn); err != nil || s.n() != 2 {
+		s := &script{steps: []func(context.Context, attemptArgs) error{earlyDeadline}}
+		if err := c.invoke(context.Background(), &desc.Methods[0], s.fn); err != nil || s.n() != 2 {
 			t.Errorf("Invoke = %v after %d attempts, want the attempt timeout retried", err, s.n())
 		}
 	})
@@ -361,8 +361,8 @@ func TestServerDeadlineAtCallerDeadline(t *testing.T) {
 		c, _ := newTestCaller(t, desc)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
 		defer cancel()
-		s := &script{steps: []func(context.Context, Attempt) error{earlyDeadline}}
-		if err := c.Invoke(ctx, &desc.Methods[0], s.fn); status.Code(err) != codes.DeadlineExceeded || s.n() != 1 {
+		s := &script{steps: []func(context.Context, attemptArgs) error{earlyDeadline}}
+		if err := c.invoke(ctx, &desc.Methods[0], s.fn); status.Code(err) != codes.DeadlineExceeded || s.n() != 1 {
 			t.Errorf("Invoke = %v after %d attempts, want DEADLINE_EXCEEDED after 1", err, s.n())
 		}
 		if got := c.breakerFor(ModelRef{Name: "m"}).cb.Counts(); got.TotalFailures != 0 || got.TotalExclusions != 1 {
@@ -389,8 +389,8 @@ func TestPushbackOutOfRange(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				desc := testDesc(retrying(3))
 				c, clk := newTestCaller(t, desc)
-				s := &script{steps: []func(context.Context, Attempt) error{withPushback(errUnavailable, tc.ms)}}
-				err := c.Invoke(context.Background(), &desc.Methods[0], s.fn)
+				s := &script{steps: []func(context.Context, attemptArgs) error{withPushback(errUnavailable, tc.ms)}}
+				err := c.invoke(context.Background(), &desc.Methods[0], s.fn)
 				if got := clk.Sleeps(); !slices.Equal(got, tc.waits) {
 					t.Errorf("waits = %v, want %v", got, tc.waits)
 				}
@@ -410,8 +410,8 @@ func TestPushbackOutOfRange(t *testing.T) {
 		desc := testDesc(p)
 		c, clk := newTestCaller(t, desc)
 		ms := strconv.FormatInt(p.Retry.MaxBackoff.Milliseconds(), 10)
-		s := &script{steps: []func(context.Context, Attempt) error{withPushback(errUnavailable, ms)}}
-		if err := c.Invoke(context.Background(), &desc.Methods[0], s.fn); err != nil {
+		s := &script{steps: []func(context.Context, attemptArgs) error{withPushback(errUnavailable, ms)}}
+		if err := c.invoke(context.Background(), &desc.Methods[0], s.fn); err != nil {
 			t.Fatal(err)
 		}
 		if got := clk.Sleeps(); !slices.Equal(got, []time.Duration{2 * MaxPushback}) {
@@ -434,7 +434,7 @@ func TestRetryWaitsNeverOverflow(t *testing.T) {
 				// Without a deadline the call waits as long as it is told
 				// (on the fake clock).
 				s := &script{steps: failN(3, errUnavailable)}
-				if err := c.Invoke(context.Background(), &desc.Methods[0], s.fn); err != nil {
+				if err := c.invoke(context.Background(), &desc.Methods[0], s.fn); err != nil {
 					t.Fatal(err)
 				}
 				if got, want := clk.Sleeps(), []time.Duration{maxBackoff, maxBackoff, maxBackoff}; !slices.Equal(got, want) {
@@ -443,12 +443,12 @@ func TestRetryWaitsNeverOverflow(t *testing.T) {
 				// With one, a wait that cannot fit stops at once.
 				ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 				defer cancel()
-				s = &script{steps: []func(context.Context, Attempt) error{func(context.Context, Attempt) error {
+				s = &script{steps: []func(context.Context, attemptArgs) error{func(context.Context, attemptArgs) error {
 					clk.Advance(time.Millisecond) // the attempt's latency
 					return errUnavailable
 				}}}
 				before := len(clk.Sleeps())
-				if err := c.Invoke(ctx, &desc.Methods[0], s.fn); err != errUnavailable || s.n() != 1 {
+				if err := c.invoke(ctx, &desc.Methods[0], s.fn); err != errUnavailable || s.n() != 1 {
 					t.Errorf("Invoke = %v after %d attempts, want the attempt's error after 1", err, s.n())
 				}
 				if got := clk.Sleeps()[before:]; len(got) != 0 {

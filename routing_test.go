@@ -7,8 +7,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/sony/gobreaker/v2"
 )
 
 func TestRoutingWeights(t *testing.T) {
@@ -18,10 +16,10 @@ func TestRoutingWeights(t *testing.T) {
 		t.Fatal(err)
 	}
 	counts := map[string]int{}
-	fn := func(_ context.Context, a Attempt) error { counts[a.Model.Version]++; return nil }
+	fn := func(_ context.Context, a attemptArgs) error { counts[a.model.Version]++; return nil }
 	const n = 10_000
 	for range n {
-		_ = c.Invoke(context.Background(), &desc.Methods[0], fn)
+		_ = c.invoke(context.Background(), &desc.Methods[0], fn)
 	}
 	// Binomial(10000, 0.1): sd 30; the seeded draw is reproducible anyway.
 	if counts["2"] < 900 || counts["2"] > 1100 || counts["1"]+counts["2"] != n {
@@ -30,7 +28,7 @@ func TestRoutingWeights(t *testing.T) {
 
 	// WithModelVersion bypasses the routes.
 	var got ModelRef
-	_ = c.Invoke(context.Background(), &desc.Methods[0], func(_ context.Context, a Attempt) error { got = a.Model; return nil }, WithModelVersion("7"))
+	_ = c.invoke(context.Background(), &desc.Methods[0], func(_ context.Context, a attemptArgs) error { got = a.model; return nil }, WithModelVersion("7"))
 	if got != (ModelRef{Name: "m", Version: "7"}) {
 		t.Errorf("WithModelVersion(7) called %v", got)
 	}
@@ -39,7 +37,7 @@ func TestRoutingWeights(t *testing.T) {
 	if err := c.SetRoutes(nil); err != nil {
 		t.Fatal(err)
 	}
-	_ = c.Invoke(context.Background(), &desc.Methods[0], func(_ context.Context, a Attempt) error { got = a.Model; return nil })
+	_ = c.invoke(context.Background(), &desc.Methods[0], func(_ context.Context, a attemptArgs) error { got = a.model; return nil })
 	if got != (ModelRef{Name: "m"}) || c.Routes() != nil {
 		t.Errorf("without routes called %v (routes %v)", got, c.Routes())
 	}
@@ -53,9 +51,9 @@ func TestRoutingOnlyServiceModel(t *testing.T) {
 	c, _ := newTestCaller(t, desc)
 	_ = c.SetRoutes([]Route{{Version: "2", Weight: 1}})
 	var got []ModelRef
-	fn := func(_ context.Context, a Attempt) error { got = append(got, a.Model); return nil }
-	_ = c.Invoke(context.Background(), &desc.Methods[0], fn)
-	_ = c.Invoke(context.Background(), &desc.Methods[1], fn)
+	fn := func(_ context.Context, a attemptArgs) error { got = append(got, a.model); return nil }
+	_ = c.invoke(context.Background(), &desc.Methods[0], fn)
+	_ = c.invoke(context.Background(), &desc.Methods[1], fn)
 	if got[0] != (ModelRef{Name: "m", Version: "2"}) || got[1] != (ModelRef{Name: "other", Version: "3"}) {
 		t.Errorf("called %v; want m@2 routed and other@3 untouched", got)
 	}
@@ -83,7 +81,7 @@ func TestSetRoutesRejects(t *testing.T) {
 	got := c.Routes()
 	got[0].Weight = 99
 	if c.Routes()[0].Weight != 1 {
-		t.Errorf("Routes returned the Caller's own slice")
+		t.Errorf("Routes returned the Client's own slice")
 	}
 }
 
@@ -91,26 +89,26 @@ func TestRoutingPerVersionBreakers(t *testing.T) {
 	desc := breakerDesc(BreakerPolicy{ConsecutiveFailures: 3, OpenTimeout: time.Hour})
 	c, _ := newTestCaller(t, desc)
 	_ = c.SetRoutes([]Route{{Version: "1", Weight: 1}, {Version: "2", Weight: 1}})
-	fn := func(_ context.Context, a Attempt) error {
-		if a.Model.Version == "2" {
+	fn := func(_ context.Context, a attemptArgs) error {
+		if a.model.Version == "2" {
 			return errUnavailable
 		}
 		return nil
 	}
 	for range 50 {
-		_ = c.Invoke(context.Background(), &desc.Methods[0], fn)
+		_ = c.invoke(context.Background(), &desc.Methods[0], fn)
 	}
-	if st := c.BreakerState(ModelRef{Name: "m", Version: "2"}); st != gobreaker.StateOpen {
+	if st := c.BreakerState(ModelRef{Name: "m", Version: "2"}); st != BreakerOpen {
 		t.Errorf("failing version 2's breaker is %v, want open", st)
 	}
-	if st := c.BreakerState(ModelRef{Name: "m", Version: "1"}); st != gobreaker.StateClosed {
+	if st := c.BreakerState(ModelRef{Name: "m", Version: "1"}); st != BreakerClosed {
 		t.Errorf("healthy version 1's breaker is %v, want closed", st)
 	}
 }
 
 func TestSetRoutesConcurrently(t *testing.T) {
 	desc := testDesc(CallPolicy{})
-	c := NewCaller(nil, desc, WithRandSource(rand.NewPCG(3, 4)))
+	c := testClient(nil, desc, WithRandSource(rand.NewPCG(3, 4)))
 	// The routes change until every caller is done, so that changes and
 	// calls overlap however the goroutines are scheduled.
 	var callers, setter sync.WaitGroup
@@ -128,9 +126,9 @@ func TestSetRoutesConcurrently(t *testing.T) {
 	for range 4 {
 		callers.Go(func() {
 			for range 500 {
-				_ = c.Invoke(context.Background(), &desc.Methods[0], func(_ context.Context, a Attempt) error {
-					if a.Model.Version != "1" && a.Model.Version != "2" && a.Model.Version != "" {
-						t.Errorf("routed to %q", a.Model.Version)
+				_ = c.invoke(context.Background(), &desc.Methods[0], func(_ context.Context, a attemptArgs) error {
+					if a.model.Version != "1" && a.model.Version != "2" && a.model.Version != "" {
+						t.Errorf("routed to %q", a.model.Version)
 					}
 					return nil
 				})

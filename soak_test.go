@@ -1,4 +1,4 @@
-package goai_test
+package goai
 
 import (
 	"bytes"
@@ -12,7 +12,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/inferencetest"
 	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
@@ -30,15 +29,15 @@ func echoPayload(i int) []byte {
 
 // echoAttempt returns the attempt of a call that asks model "echo" to echo
 // raw, storing the answer's raw contents in *got.
-func echoAttempt(client oippb.Client, raw []byte, got *[]byte) goai.AttemptFunc {
-	return func(ctx context.Context, a goai.Attempt) error {
+func echoAttempt(client oippb.Client, raw []byte, got *[]byte) attemptFunc {
+	return func(ctx context.Context, a attemptArgs) error {
 		req := &oippb.ModelInferRequest{
-			ModelName:        a.Model.Name,
-			ModelVersion:     a.Model.Version,
+			ModelName:        a.model.Name,
+			ModelVersion:     a.model.Version,
 			Inputs:           []*oippb.ModelInferRequest_InferInputTensor{{Name: "INPUT0", Datatype: "FP32", Shape: []int64{4}}},
 			RawInputContents: [][]byte{raw},
 		}
-		resp, err := client.ModelInfer(ctx, req, a.CallOptions...)
+		resp, err := client.ModelInfer(ctx, req, a.callOptions...)
 		if err != nil {
 			return err
 		}
@@ -80,22 +79,22 @@ func soakEcho(t *testing.T, n, conc int) {
 	defer srv.Stop()
 	jitter := func(inferencetest.Call) time.Duration { return time.Duration(rand.IntN(500)) * time.Microsecond }
 	srv.SetFaults(inferencetest.Faults{FailRate: 0.1, Seed: 11, LatencyFunc: jitter})
-	pool, err := goai.Dial(srv.Target(), goai.WithPoolSize(2), goai.WithDialOptions(srv.DialOptions()...))
+	pool, err := Dial(srv.Target(), WithPoolSize(2), WithDialOptions(srv.DialOptions()...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
 
-	desc := echoDesc(goai.CallPolicy{
-		Retry:          goai.RetryPolicy{MaxAttempts: 4, InitialBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond},
+	desc := echoDesc(CallPolicy{
+		Retry:          RetryPolicy{MaxAttempts: 4, InitialBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond},
 		Timeout:        2 * time.Second,
 		AttemptTimeout: 500 * time.Millisecond,
-		Breaker:        goai.BreakerPolicy{ConsecutiveFailures: 50, OpenTimeout: 20 * time.Millisecond, HalfOpenProbes: 4},
+		Breaker:        BreakerPolicy{ConsecutiveFailures: 50, OpenTimeout: 20 * time.Millisecond, HalfOpenProbes: 4},
 	})
-	desc.Limits = goai.LimitPolicy{MaxConcurrent: conc * 3 / 4}
+	desc.Limits = LimitPolicy{MaxConcurrent: conc * 3 / 4}
 	var callDone atomic.Int64
-	c := goai.NewCaller(pool, desc, goai.WithHooks(goai.Hooks{
-		CallDone: func(context.Context, goai.CallEvent) { callDone.Add(1) },
+	c := testClient(pool, desc, WithHooks(Hooks{
+		CallDone: func(context.Context, CallEvent) { callDone.Add(1) },
 	}))
 	client := oippb.NewClient(pool)
 
@@ -153,13 +152,13 @@ func soakEcho(t *testing.T, n, conc int) {
 			}
 			want := echoPayload(i)
 			var got []byte
-			err := c.Invoke(ctx, &desc.Methods[0], echoAttempt(client, want, &got))
+			err := c.invoke(ctx, &desc.Methods[0], echoAttempt(client, want, &got))
 			times[i].Add(1)
 			returned.Add(1)
 			codesSeen[status.Code(err)%32].Add(1)
 			if err != nil {
 				failedCalls.Add(1)
-				if errors.Is(err, goai.ErrBreakerOpen) {
+				if errors.Is(err, ErrBreakerOpen) {
 					breakerOpen.Add(1)
 					// A real client loop backs off too, for about
 					// the breaker's open period.
@@ -242,7 +241,7 @@ func soakEcho(t *testing.T, n, conc int) {
 	for i := range 100 {
 		want := echoPayload(n + i)
 		var got []byte
-		if err := c.Invoke(context.Background(), &desc.Methods[0], echoAttempt(client, want, &got)); err != nil || !bytes.Equal(got, want) {
+		if err := c.invoke(context.Background(), &desc.Methods[0], echoAttempt(client, want, &got)); err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("call %d after the faults stopped: %v, echo %v of %v", i, err, floats(got), floats(want))
 		}
 	}

@@ -228,9 +228,10 @@ func (a *analysis) modelOrNil(m *protogen.Message) *messageModel {
 }
 
 // batchDelay warns of rpcs whose timeout is shorter than the batching
-// delay: a call of the rpc's micro-batcher waits up to max_delay for a
-// batch, and then makes the ModelInfer call that the timeout bounds. For
-// a batcher meant for throughput that can be right, so it is a warning.
+// delay: the timeout bounds a call of the rpc's micro-batcher from the
+// moment it is made, the wait for its batch included, so a call whose
+// batch does not fill within the timeout fails. Under a load that always
+// fills batches first that can be right, so it is a warning.
 func (a *analysis) batchDelay(s site, sm *serviceModel) {
 	d := sm.desc.batching.maxDelay
 	if d <= 0 || sm.desc.maxBatchSize <= 0 {
@@ -238,7 +239,7 @@ func (a *analysis) batchDelay(s site, sm *serviceModel) {
 	}
 	for _, mm := range sm.methods {
 		if t := mm.policy.timeout; t > 0 && d > t && !streaming(mm.method) {
-			a.warnf(s.at("batching.max_delay"), "batching.max_delay %q is longer than the timeout %q of rpc %s: a call of its micro-batcher waits up to max_delay for a batch, and then for the ModelInfer call that the timeout bounds; lower max_delay below the timeout if calls must end within it, or keep it for a batcher meant for throughput",
+			a.warnf(s.at("batching.max_delay"), "batching.max_delay %q is longer than the timeout %q of rpc %s: the timeout bounds a call of its micro-batcher from the moment it is made, so a call whose batch does not fill fails before the batch goes; lower max_delay below the timeout, or keep it only if batches always fill first",
 				d, t, mm.method.Desc.Name())
 		}
 	}

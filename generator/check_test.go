@@ -73,8 +73,8 @@ func TestCheck(t *testing.T) {
 		"direct_retry_not_idempotent.proto": {
 			`invalid/direct_retry_not_idempotent.proto:18:5: test.v1.ParamStore.Push: retry has no effect, as a call that may not run twice is never retried once sent, and a PROTOCOL_DIRECT rpc is not idempotent unless its annotation says so; set idempotent: true if running the rpc twice is safe, or remove retry`,
 		},
-		"direct_rpc_named_caller.proto": {
-			`invalid/direct_rpc_named_caller.proto:17:3: test.v1.ParamStore.Caller: rpc Caller would give ParamStoreModelClient the method Caller, but that is the client's own method; rename the rpc`,
+		"direct_rpc_named_setroutes.proto": {
+			`invalid/direct_rpc_named_setroutes.proto:17:3: test.v1.ParamStore.SetRoutes: rpc SetRoutes would give ParamStoreModelClient the method SetRoutes, but that is the client's own method; rename the rpc`,
 		},
 		"disabled_breaker_rules.proto": {
 			`invalid/disabled_breaker_rules.proto:20:5: test.v1.DigitModel.Classify: breaker.consecutive_failures and breaker.open_timeout have no effect, as the breaker is off: breaker.disabled is true; remove them, or breaker.disabled`,
@@ -119,7 +119,7 @@ func TestCheck(t *testing.T) {
 			`invalid/max_backoff_below_initial.proto:20:5: test.v1.DigitModel.Classify: retry.max_backoff "100ms" is below retry.initial_backoff "1s"; raise max_backoff or lower initial_backoff`,
 		},
 		"max_delay_over_timeout.proto": {
-			`invalid/max_delay_over_timeout.proto:18:3: test.v1.DigitModel: warning: batching.max_delay "500ms" is longer than the timeout "200ms" of rpc Classify: a call of its micro-batcher waits up to max_delay for a batch, and then for the ModelInfer call that the timeout bounds; lower max_delay below the timeout if calls must end within it, or keep it for a batcher meant for throughput`,
+			`invalid/max_delay_over_timeout.proto:18:3: test.v1.DigitModel: warning: batching.max_delay "500ms" is longer than the timeout "200ms" of rpc Classify: the timeout bounds a call of its micro-batcher from the moment it is made, so a call whose batch does not fill fails before the batch goes; lower max_delay below the timeout, or keep it only if batches always fill first`,
 		},
 		"max_queue_below_max_size.proto": {
 			`invalid/max_queue_below_max_size.proto:18:3: test.v1.DigitModel: batching.max_queue 8 is below the batch size, max_batch_size 32, so no batch could fill; raise max_queue to 32 or more, or lower the batch size`,
@@ -266,8 +266,8 @@ func TestCheck(t *testing.T) {
 			switch {
 			case !errors && err != nil:
 				t.Errorf("an error besides the warnings: %v", err)
-			case !errors && len(resp.File) != 1:
-				t.Errorf("wrote %d files for warnings alone, want 1", len(resp.File))
+			case !errors && len(resp.File) != 2:
+				t.Errorf("wrote %d files for warnings alone, want the client's and the fake's", len(resp.File))
 			case errors && err == nil:
 				t.Fatal("no error")
 			case errors && len(resp.File) > 0:

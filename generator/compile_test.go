@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bufbuild/protocompile"
@@ -88,6 +89,36 @@ var defaults = Options{Fakes: true}
 // generate runs the generator with the default parameters over every file
 // of req to generate, as cmd/protoc-gen-goai does, and returns the
 // response and the joined errors.
+// mainFile returns the one <name>_goai.pb.go file of resp, for a request
+// of one annotated file; the fake package's file is left aside.
+func mainFile(t *testing.T, resp *pluginpb.CodeGeneratorResponse) *pluginpb.CodeGeneratorResponse_File {
+	t.Helper()
+	var main *pluginpb.CodeGeneratorResponse_File
+	for _, f := range resp.GetFile() {
+		if strings.HasSuffix(f.GetName(), fakeFileSuffix) {
+			continue
+		}
+		if main != nil {
+			t.Fatalf("two files: %s and %s", main.GetName(), f.GetName())
+		}
+		main = f
+	}
+	if main == nil {
+		t.Fatalf("no %s file among %d", fileSuffix, len(resp.GetFile()))
+	}
+	return main
+}
+
+// allContent returns the content of every file of resp, one after another,
+// for tests that look for code in a file or its fake package's.
+func allContent(resp *pluginpb.CodeGeneratorResponse) string {
+	var b strings.Builder
+	for _, f := range resp.GetFile() {
+		b.WriteString(f.GetContent())
+	}
+	return b.String()
+}
+
 func generate(t *testing.T, req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, error) {
 	t.Helper()
 	return generateWith(t, req, defaults)

@@ -9,30 +9,22 @@ import (
 )
 
 // generateClient writes the typed client of an OPEN_INFERENCE service: the
-// type, its constructors, one method per rpc (and per batch call), and
-// CheckModel, Caller and Close.
+// type, its constructors, one method per rpc (and per batch call and
+// micro-batcher), and the methods every client forwards to its
+// goai.Client.
 func generateClient(g *protogen.GeneratedFile, sm *serviceModel) {
 	n, desc := sm.names, sm.desc
-	rt := func(name string) string { return g.QualifiedGoIdent(goaiPackage.Ident(name)) }
 	ctx := g.QualifiedGoIdent(contextPackage.Ident("Context"))
 
 	g.AnnotateSymbol(n.Client, protogen.Annotation{Location: sm.service.Location})
 	wrapComment(g, n.Client+" calls the models of "+desc.service+" through ModelInfer of the Open Inference Protocol "+
 		"(KServe v2, Triton), with the tensors and call policies that "+n.Model+" declares. It is safe for concurrent use.")
 	g.P("type ", n.Client, " struct {")
-	g.P("caller *", rt("Caller"))
-	g.P("pool   *", rt("Pool"), " // dialed by ", n.NewClient, ", closed by Close; nil otherwise")
+	g.P("client *", goaiPackage.Ident("Client"))
 	g.P("}")
 	g.P()
 
-	generateDialConstructor(g, n, "model server", "dns:///triton:8001")
-
-	wrapComment(g, n.NewClientFromConn+" returns a client calling through cc, such as a ["+rt("Pool")+
-		"] or a *grpc.ClientConn, which stays the caller's: Close leaves it open. opts configure the client's ["+rt("Caller")+"].")
-	g.P("func ", n.NewClientFromConn, "(cc ", grpcPackage.Ident("ClientConnInterface"), ", opts ...", rt("Option"), ") *", n.Client, " {")
-	g.P("return &", n.Client, "{caller: ", rt("NewCaller"), "(cc, ", n.Model, ", opts...)}")
-	g.P("}")
-	g.P()
+	generateConstructors(g, n, "model server", "dns:///triton:8001", "")
 
 	for _, mm := range sm.methods {
 		generateClientMethod(g, sm, mm, ctx)
@@ -46,53 +38,92 @@ func generateClient(g *protogen.GeneratedFile, sm *serviceModel) {
 		}
 	}
 
-	wrapComment(g, "CheckModel compares the tensors that "+n.Model+" declares with the metadata the server reports "+
-		"for every model the client calls, and returns a [*"+rt("ContractError")+"] listing every difference; see ["+rt("CheckModel")+"].")
-	g.P("func (c *", n.Client, ") CheckModel(ctx ", ctx, ") error {")
-	g.P("return ", rt("CheckModel"), "(ctx, c.caller.Conn(), ", n.Model, ")")
-	g.P("}")
-	g.P()
-
-	generateCallerAndClose(g, n, "to route calls between model versions or read the state of a model's breaker")
+	generateClientForwards(g, n, true)
 }
 
-// generateDialConstructor writes n.NewClient, which dials connections to
-// a server of the given kind, owns them, and builds the client on them
-// with n.NewClientFromConn. Both kinds of client share it.
-func generateDialConstructor(g *protogen.GeneratedFile, n names, server, exampleTarget string) {
-	rt := func(name string) string { return g.QualifiedGoIdent(goaiPackage.Ident(name)) }
+// generateConstructors writes n.NewClient, which dials connections to a
+// server of the given kind and owns them, and n.NewClientFromConn, which
+// calls through a connection of the caller's; stub, when not empty, is a
+// field assignment of the protoc-gen-go-grpc stub that the client's
+// methods call, made from the client's connection. Both kinds of client
+// share them.
+func generateConstructors(g *protogen.GeneratedFile, n names, server, exampleTarget, stub string) {
+	ident := func(p protogen.GoImportPath, name string) string { return g.QualifiedGoIdent(p.Ident(name)) }
 	wrapComment(g, n.NewClient+" returns a client of the "+server+" at target, such as \""+exampleTarget+"\", "+
-		"over connections it dials with ["+rt("Dial")+"] and owns: Close closes them. "+
-		"opts configure both the connections and the client's ["+rt("Caller")+"]; a transport security option is required.")
-	g.P("func ", n.NewClient, "(target string, opts ...", rt("Option"), ") (*", n.Client, ", error) {")
-	g.P("pool, err := ", rt("Dial"), "(target, opts...)")
+		"over connections it dials and owns: Close closes them. opts configure the connections (["+ident(goaiPackage, "PoolOption")+
+		"]s; a transport security option is required) and the client's call policies (["+ident(goaiPackage, "ClientOption")+"]s).")
+	g.P("func ", n.NewClient, "(target string, opts ...", goaiPackage.Ident("Option"), ") (*", n.Client, ", error) {")
+	g.P("client, err := ", goaiimplPackage.Ident("NewClient"), "(target, ", n.Model, ", opts...)")
 	g.P("if err != nil {")
 	g.P("return nil, err")
 	g.P("}")
-	g.P("c := ", n.NewClientFromConn, "(pool, opts...)")
-	g.P("c.pool = pool")
-	g.P("return c, nil")
+	if stub != "" {
+		g.P("return &", n.Client, "{client: client, ", stub, "}, nil")
+	} else {
+		g.P("return &", n.Client, "{client: client}, nil")
+	}
+	g.P("}")
+	g.P()
+
+	wrapComment(g, n.NewClientFromConn+" returns a client calling through cc, such as a ["+ident(goaiPackage, "Pool")+
+		"] or a *grpc.ClientConn, which stays the caller's: Close leaves it open. opts configure the client's call policies; "+
+		"its calls carry their own message size limits (["+ident(goaiPackage, "DefaultMaxMsgSize")+"], or ["+ident(goaiPackage, "WithMaxRecvMsgSize")+
+		"]'s), whatever cc was dialed with.")
+	g.P("func ", n.NewClientFromConn, "(cc ", grpcPackage.Ident("ClientConnInterface"), ", opts ...", goaiPackage.Ident("ClientOption"), ") *", n.Client, " {")
+	g.P("client := ", goaiimplPackage.Ident("NewClientFromConn"), "(cc, ", n.Model, ", opts...)")
+	if stub != "" {
+		g.P("return &", n.Client, "{client: client, ", stub, "}")
+	} else {
+		g.P("return &", n.Client, "{client: client}")
+	}
 	g.P("}")
 	g.P()
 }
 
-// generateCallerAndClose writes the Caller and Close methods both kinds of
-// client have; callerUse says what the Caller is for.
-func generateCallerAndClose(g *protogen.GeneratedFile, n names, callerUse string) {
-	rt := func(name string) string { return g.QualifiedGoIdent(goaiPackage.Ident(name)) }
-	wrapComment(g, "Caller returns the client's ["+rt("Caller")+"], "+callerUse+".")
-	g.P("func (c *", n.Client, ") Caller() *", rt("Caller"), " {")
-	g.P("return c.caller")
+// generateClientForwards writes the methods a typed client forwards to
+// its goai.Client: CheckModel for a model protocol (contract), routing,
+// breaker state, the model and Close.
+func generateClientForwards(g *protogen.GeneratedFile, n names, contract bool) {
+	ctx := g.QualifiedGoIdent(contextPackage.Ident("Context"))
+	ident := func(name string) string { return g.QualifiedGoIdent(goaiPackage.Ident(name)) }
+	if contract {
+		wrapComment(g, "CheckModel compares the tensors that "+n.Model+" declares with the metadata the server reports "+
+			"for every model the client calls, the fallback included, and returns a [*"+ident("ContractError")+
+			"] listing every difference; see ["+ident("Client")+".CheckModel].")
+		g.P("func (c *", n.Client, ") CheckModel(ctx ", ctx, ") error {")
+		g.P("return c.client.CheckModel(ctx)")
+		g.P("}")
+		g.P()
+	}
+
+	wrapComment(g, "SetRoutes splits the calls of the service's model between its versions by weight; see ["+ident("Client")+".SetRoutes].")
+	g.P("func (c *", n.Client, ") SetRoutes(routes []", goaiPackage.Ident("Route"), ") error {")
+	g.P("return c.client.SetRoutes(routes)")
+	g.P("}")
+	g.P()
+
+	wrapComment(g, "Routes returns the routes SetRoutes set, nil for none.")
+	g.P("func (c *", n.Client, ") Routes() []", goaiPackage.Ident("Route"), " {")
+	g.P("return c.client.Routes()")
+	g.P("}")
+	g.P()
+
+	wrapComment(g, "BreakerState returns the state of the circuit breaker of model m, a model the client calls; see ["+ident("Client")+".BreakerState].")
+	g.P("func (c *", n.Client, ") BreakerState(m ", goaiPackage.Ident("ModelRef"), ") ", goaiPackage.Ident("BreakerState"), " {")
+	g.P("return c.client.BreakerState(m)")
+	g.P("}")
+	g.P()
+
+	wrapComment(g, "Model returns the model the service calls, as annotated.")
+	g.P("func (c *", n.Client, ") Model() ", goaiPackage.Ident("ModelRef"), " {")
+	g.P("return c.client.Model()")
 	g.P("}")
 	g.P()
 
 	wrapComment(g, "Close closes the connections that "+n.NewClient+" dialed, ending their calls. "+
 		"It does nothing for a client made with "+n.NewClientFromConn+".")
 	g.P("func (c *", n.Client, ") Close() error {")
-	g.P("if c.pool == nil {")
-	g.P("return nil")
-	g.P("}")
-	g.P("return c.pool.Close()")
+	g.P("return c.client.Close()")
 	g.P("}")
 	g.P()
 }
@@ -105,7 +136,7 @@ func generateClientMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *metho
 	g.AnnotateSymbol(sm.names.Client+"."+m.GoName, protogen.Annotation{Location: m.Location})
 	g.P("func (c *", sm.names.Client, ") ", m.GoName, "(ctx ", ctx, ", in *", m.Input.GoIdent,
 		", opts ...", goaiPackage.Ident("CallOption"), ") (*", m.Output.GoIdent, ", error) {")
-	g.P("return ", goaiPackage.Ident("Infer"), "(ctx, c.caller, &", sm.names.Model, ".Methods[", mm.index, "], in, ",
+	g.P("return ", goaiimplPackage.Ident("Infer"), "(ctx, c.client, &", sm.names.Model, ".Methods[", mm.index, "], in, ",
 		mm.encode, ", ", mm.decode, ", opts...)")
 	g.P("}")
 	g.P()
@@ -117,7 +148,7 @@ func generateBatchMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *method
 	wrapComment(g, name+" is "+m.GoName+" for many "+m.Input.GoIdent.GoName+" messages: it stacks them along the batch dimension "+
 		"into as few ModelInfer calls as the model's batch limits allow, each under the policy of "+m.GoName+
 		", runs them in parallel, and returns the results in the order of in. Data that does not fit its tensor "+
-		"fails the whole batch before any call; an empty in makes none. See ["+g.QualifiedGoIdent(goaiPackage.Ident("InferBatch"))+"].")
+		"fails the whole batch before any call; an empty in makes none; ["+g.QualifiedGoIdent(goaiPackage.Ident("WithBatchParallelism"))+"] sets how many calls run at once.")
 	if deprecated(m) {
 		g.P("//")
 		g.P(deprecationComment)
@@ -125,7 +156,7 @@ func generateBatchMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *method
 	g.AnnotateSymbol(sm.names.Client+"."+name, protogen.Annotation{Location: m.Location})
 	g.P("func (c *", sm.names.Client, ") ", name, "(ctx ", ctx, ", in []*", m.Input.GoIdent,
 		", opts ...", goaiPackage.Ident("CallOption"), ") ([]*", m.Output.GoIdent, ", error) {")
-	g.P("return ", goaiPackage.Ident("InferBatch"), "(ctx, c.caller, &", sm.names.Model, ".Methods[", mm.index, "], in, ",
+	g.P("return ", goaiimplPackage.Ident("InferBatch"), "(ctx, c.client, &", sm.names.Model, ".Methods[", mm.index, "], in, ",
 		mm.encode, ", ", mm.decode, ", opts...)")
 	g.P("}")
 	g.P()
@@ -140,15 +171,16 @@ func generateBatcherMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *meth
 		"and each caller gets its own result. A batch holds at most the batching policy's size and bytes, and only items "+
 		"that agree in every dynamic dimension. The policy is "+sm.names.Model+".Batching; opts override it field by field "+
 		"(["+rt("WithBatcherPolicy")+"]), set the options of each batch's call (["+rt("WithBatcherCallOptions")+"]) or "+
-		"configure the batcher. Close the batcher before the client. See ["+rt("InferBatcher")+"].")
+		"configure the batcher. Each call's timeout bounds its Do from the moment it is called, the wait for a batch included. "+
+		"Close the batcher before the client; see ["+rt("Batcher")+"].")
 	if deprecated(m) {
 		g.P("//")
 		g.P(deprecationComment)
 	}
 	g.AnnotateSymbol(sm.names.Client+"."+name, protogen.Annotation{Location: m.Location})
-	g.P("func (c *", sm.names.Client, ") ", name, "(opts ...", goaiPackage.Ident("MicroBatchOption"), ") *",
-		goaiPackage.Ident("InferBatcher"), "[*", m.Input.GoIdent, ", *", m.Output.GoIdent, "] {")
-	g.P("return ", goaiPackage.Ident("NewInferBatcher"), "(c.caller, &", sm.names.Model, ".Methods[", mm.index, "], ",
+	g.P("func (c *", sm.names.Client, ") ", name, "(opts ...", goaiPackage.Ident("MicroBatchOption"), ") ",
+		goaiPackage.Ident("Batcher"), "[*", m.Input.GoIdent, ", *", m.Output.GoIdent, "] {")
+	g.P("return ", goaiimplPackage.Ident("NewInferBatcher"), "(c.client, &", sm.names.Model, ".Methods[", mm.index, "], ",
 		mm.encode, ", ", mm.decode, ", opts...)")
 	g.P("}")
 	g.P()

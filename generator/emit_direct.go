@@ -11,8 +11,8 @@ import (
 // generateDirectClient writes the typed client of a DIRECT service: the
 // type, its constructors, one method per unary rpc calling the
 // protoc-gen-go-grpc client of the service through runtime.CallDirect,
-// each with the method that checks its request's tensors, and Caller and
-// Close. Streaming rpcs get no method: a stream has no single attempt to
+// each with the method that checks its request's tensors, and the
+// methods every client forwards to its goai.Client. Streaming rpcs get no method: a stream has no single attempt to
 // retry, so the runtime's policies do not fit it, and the caller uses the
 // protoc-gen-go-grpc client for them.
 func generateDirectClient(g *protogen.GeneratedFile, sm *serviceModel) {
@@ -36,23 +36,16 @@ func generateDirectClient(g *protogen.GeneratedFile, sm *serviceModel) {
 	if len(streams) > 0 {
 		g.P("//")
 		wrapComment(g, "Streaming rpcs have no method, as a stream has no single attempt for the policies to retry: call "+
-			strings.Join(streams, ", ")+" on "+newStub+"(c.Caller().Conn()).")
+			strings.Join(streams, ", ")+" on the "+stub+" of "+newStub+".")
 	}
 	g.P("type ", n.Client, " struct {")
-	g.P("caller *", rt("Caller"))
+	g.P("client *", rt("Client"))
 	g.P("stub   ", stub)
-	g.P("pool   *", rt("Pool"), " // dialed by ", n.NewClient, ", closed by Close; nil otherwise")
 	g.P("}")
 	g.P()
 
-	generateDialConstructor(g, n, "server", "dns:///model-sync:443")
-
-	wrapComment(g, n.NewClientFromConn+" returns a client calling through cc, such as a ["+rt("Pool")+
-		"] or a *grpc.ClientConn, which stays the caller's: Close leaves it open. opts configure the client's ["+rt("Caller")+"].")
-	g.P("func ", n.NewClientFromConn, "(cc ", grpcPackage.Ident("ClientConnInterface"), ", opts ...", rt("Option"), ") *", n.Client, " {")
-	g.P("return &", n.Client, "{caller: ", rt("NewCaller"), "(cc, ", n.Model, ", opts...), stub: ", newStub, "(cc)}")
-	g.P("}")
-	g.P()
+	generateConstructors(g, n, "server", "dns:///model-sync:443",
+		"stub: "+newStub+"("+g.QualifiedGoIdent(goaiimplPackage.Ident("Conn"))+"(client))")
 
 	for _, mm := range sm.methods {
 		if !streaming(mm.method) {
@@ -60,7 +53,7 @@ func generateDirectClient(g *protogen.GeneratedFile, sm *serviceModel) {
 		}
 	}
 
-	generateCallerAndClose(g, n, "to read the state of its breaker")
+	generateClientForwards(g, n, false)
 }
 
 func generateDirectMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *methodModel, ctx string) {
@@ -76,12 +69,12 @@ func generateDirectMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *metho
 		checked = ", once its tensors fit their shapes"
 	}
 	does := fmt.Sprintf("calls rpc %s with in%s, under the policy of %s.Methods[%d]; %s. opts change the policy for this call. See [%s].",
-		m.Desc.Name(), checked, sm.names.Model, mm.index, retried, g.QualifiedGoIdent(goaiPackage.Ident("CallDirect")))
+		m.Desc.Name(), checked, sm.names.Model, mm.index, retried, g.QualifiedGoIdent(goaiimplPackage.Ident("CallDirect")))
 	generateMethodDoc(g, m, does)
 	g.AnnotateSymbol(sm.names.Client+"."+m.GoName, protogen.Annotation{Location: m.Location})
 	g.P("func (c *", sm.names.Client, ") ", m.GoName, "(ctx ", ctx, ", in *", m.Input.GoIdent,
 		", opts ...", goaiPackage.Ident("CallOption"), ") (*", m.Output.GoIdent, ", error) {")
-	g.P("return ", goaiPackage.Ident("CallDirect"), "(ctx, c.caller, &", sm.names.Model, ".Methods[", mm.index, "], in, ",
+	g.P("return ", goaiimplPackage.Ident("CallDirect"), "(ctx, c.client, &", sm.names.Model, ".Methods[", mm.index, "], in, ",
 		check, ", c.stub.", m.GoName, ", opts...)")
 	g.P("}")
 	g.P()
@@ -107,7 +100,7 @@ func generateLengthChecks(g *protogen.GeneratedFile, c *lengthCheck, v string, d
 		if kindOf(f, t.dtype) == kindRaw {
 			check = "CheckRawTensorLength"
 		}
-		g.P("if err := ", goaiPackage.Ident(check), "(&", tensorsIdent(c.message.message), "[", i, "], len(", v, ".Get", f.GoName, "())); err != nil {")
+		g.P("if err := ", goaiimplPackage.Ident(check), "(&", tensorsIdent(c.message.message), "[", i, "], len(", v, ".Get", f.GoName, "())); err != nil {")
 		g.P("return err")
 		g.P("}")
 	}

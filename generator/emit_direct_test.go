@@ -87,26 +87,26 @@ func TestDirectChecks(t *testing.T) {
 	}
 
 	want := `func (c *StoreModelClient) checkPut(in *PutRequest) error {
-	if err := goai.CheckTensorLength(&PutRequestTensors[1], len(in.GetPair())); err != nil {
+	if err := goaiimpl.CheckTensorLength(&PutRequestTensors[1], len(in.GetPair())); err != nil {
 		return err
 	}
 	if m1 := in.GetInner(); m1 != nil {
-		if err := goai.CheckRawTensorLength(&InnerTensors[0], len(m1.GetRaw())); err != nil {
+		if err := goaiimpl.CheckRawTensorLength(&InnerTensors[0], len(m1.GetRaw())); err != nil {
 			return err
 		}
 		if m2 := m1.GetLeaf(); m2 != nil {
-			if err := goai.CheckTensorLength(&LeafTensors[0], len(m2.GetWords())); err != nil {
+			if err := goaiimpl.CheckTensorLength(&LeafTensors[0], len(m2.GetWords())); err != nil {
 				return err
 			}
 		}
 	}
 	if m1 := in.GetLeaf(); m1 != nil {
-		if err := goai.CheckTensorLength(&LeafTensors[0], len(m1.GetWords())); err != nil {
+		if err := goaiimpl.CheckTensorLength(&LeafTensors[0], len(m1.GetWords())); err != nil {
 			return err
 		}
 	}
 	if m1 := in.GetFeatures(); m1 != nil {
-		if err := goai.CheckTensorLength(&v1.FeaturesTensors[0], len(m1.GetValues())); err != nil {
+		if err := goaiimpl.CheckTensorLength(&v1.FeaturesTensors[0], len(m1.GetValues())); err != nil {
 			return err
 		}
 	}
@@ -123,10 +123,10 @@ func TestDirectChecks(t *testing.T) {
 		t.Errorf("checkPut (-want +got):\n%s", diff)
 	}
 	for _, want := range []string{
-		"goai.CallDirect(ctx, c.caller, &StoreModel.Methods[0], in, c.checkPut, c.stub.Put, opts...)",
-		"goai.CallDirect(ctx, c.caller, &StoreModel.Methods[1], in, nil, c.stub.Ping, opts...)",
-		"stub: NewStoreClient(cc)",
-		"call Watch on NewStoreClient(c.Caller().Conn())",
+		"goaiimpl.CallDirect(ctx, c.client, &StoreModel.Methods[0], in, c.checkPut, c.stub.Put, opts...)",
+		"goaiimpl.CallDirect(ctx, c.client, &StoreModel.Methods[1], in, nil, c.stub.Ping, opts...)",
+		"stub: NewStoreClient(goaiimpl.Conn(client))",
+		"call Watch on the StoreClient of NewStoreClient",
 	} {
 		if !strings.Contains(store, want) {
 			t.Errorf("store_goai.pb.go lacks %s", want)

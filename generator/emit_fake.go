@@ -7,18 +7,21 @@ import (
 	"google.golang.org/protobuf/compiler/protogen"
 )
 
-// generateFake writes the fake of an OPEN_INFERENCE service: the interface
+// generateFake writes the fake of an OPEN_INFERENCE service, into g, the
+// file of the fake package beside parent, the service's own: the interface
 // a Go implementation of its models satisfies, a function type satisfying
 // it when the service calls one model, and the function that registers an
 // implementation on an inferencetest.Server.
-func generateFake(g *protogen.GeneratedFile, sm *serviceModel) {
+func generateFake(g *protogen.GeneratedFile, sm *serviceModel, parent protogen.GoImportPath) {
 	n := sm.names
+	model := g.QualifiedGoIdent(parent.Ident(n.Model))
+	client := g.QualifiedGoIdent(parent.Ident(n.Client))
 	ctx := g.QualifiedGoIdent(contextPackage.Ident("Context"))
 	srv := g.QualifiedGoIdent(inferencetestPackage.Ident("Server"))
 
 	g.AnnotateSymbol(n.Fake, protogen.Annotation{Location: sm.service.Location})
 	wrapComment(g, n.Fake+" is the model behind "+sm.desc.service+" written in Go, for tests: "+
-		n.RegisterFake+" serves it on an ["+srv+"], where "+n.Client+" calls it as it would call a model server. "+
+		n.RegisterFake+" serves it on an ["+srv+"], where ["+client+"] calls it as it would call a model server. "+
 		"It has one method per model that the service's rpcs call, named for the first of them; "+
 		"each call of a method serves one item of a request.")
 	g.P("type ", n.Fake, " interface {")
@@ -47,7 +50,7 @@ func generateFake(g *protogen.GeneratedFile, sm *serviceModel) {
 		served[i] = registrationPhrase(r)
 	}
 	wrapComment(g, n.RegisterFake+" registers impl on srv as the models that "+sm.desc.service+
-		" calls, with the tensors that "+n.Model+" declares: "+strings.Join(served, "; ")+
+		" calls, with the tensors that ["+model+"] declares: "+strings.Join(served, "; ")+
 		". Each replaces a model registered before under its name.")
 	g.P("func ", n.RegisterFake, "(srv *", srv, ", impl ", n.Fake, ") error {")
 	// Several registrations declare the tensors of each message once.
@@ -97,7 +100,7 @@ func generateFake(g *protogen.GeneratedFile, sm *serviceModel) {
 		g.P("Inputs: ", spec(r.inputs), ",")
 		g.P("Outputs: ", spec(r.outputs), ",")
 		g.P("Infer: func(ctx ", ctx, ", req *", inferencetestPackage.Ident("Request"), ") ([]", tensorPackage.Ident("Tensor"), ", error) {")
-		g.P("return ", goaiPackage.Ident("ServeFake"), "(ctx, ", n.Model, ", &", n.Model, ".Methods[", mm.index, "], req.Inputs, req.BatchSize, ",
+		g.P("return ", goaiimplPackage.Ident("ServeFake"), "(ctx, ", model, ", &", model, ".Methods[", mm.index, "], req.Inputs, req.BatchSize, ",
 			mm.fakeDecode, ", ", mm.fakeEncode, ", impl.", mm.method.GoName, ")")
 		g.P("},")
 		if last {

@@ -139,11 +139,11 @@ func generateEncoder(g *protogen.GeneratedFile, mp *mapper) {
 	mm := mp.message
 	msg := mm.message.GoIdent
 	wrapComment(g, mp.name+" appends the tensors of each "+msg.GoName+" of batch to e, in the order of "+tensorsIdent(mm.message).GoName+".")
-	g.P("func ", mp.name, "(e *", goaiPackage.Ident("Encoder"), ", batch []*", msg, ") {")
+	g.P("func ", mp.name, "(e *", goaiimplPackage.Ident("Encoder"), ", batch []*", msg, ") {")
 	g.P("for _, x := range batch {")
 	for i, t := range mm.tensors {
 		f := mm.fields[i]
-		g.P(goaiPackage.Ident(appendFuncs[kindOf(f, t.dtype)]), "(e.Tensor(", i, "), x.Get", f.GoName, "())")
+		g.P(goaiimplPackage.Ident(appendFuncs[kindOf(f, t.dtype)]), "(e.Tensor(", i, "), x.Get", f.GoName, "())")
 	}
 	g.P("}")
 	g.P("}")
@@ -161,7 +161,7 @@ func generateDecoder(g *protogen.GeneratedFile, mp *mapper) {
 		doc += "; its other fields stay unset"
 	}
 	wrapComment(g, doc+".")
-	g.P("func ", mp.name, "(d *", goaiPackage.Ident("Decoder"), ", batch []*", msg, ") {")
+	g.P("func ", mp.name, "(d *", goaiimplPackage.Ident("Decoder"), ", batch []*", msg, ") {")
 	g.P("for i := range batch {")
 	opaque := mm.message.APILevel == gofeaturespb.GoFeatures_API_OPAQUE
 	if opaque {
@@ -176,11 +176,11 @@ func generateDecoder(g *protogen.GeneratedFile, mp *mapper) {
 		var value string
 		switch text, ok := textDecodeFuncs[kind]; {
 		case ok && enforcesUTF8(f.Desc):
-			value = g.QualifiedGoIdent(goaiPackage.Ident(text))
+			value = g.QualifiedGoIdent(goaiimplPackage.Ident(text))
 		case kind == kindRaw:
-			value = g.QualifiedGoIdent(goaiPackage.Ident(decodeFuncs[kind]))
+			value = g.QualifiedGoIdent(goaiimplPackage.Ident(decodeFuncs[kind]))
 		default:
-			value = g.QualifiedGoIdent(goaiPackage.Ident(decodeFuncs[kind])) + "[" + goTypes[f.Desc.Kind()] + "]"
+			value = g.QualifiedGoIdent(goaiimplPackage.Ident(decodeFuncs[kind])) + "[" + goTypes[f.Desc.Kind()] + "]"
 		}
 		value += "(d.Tensor(" + strconv.Itoa(i) + "), i)"
 		if pointer(f) {

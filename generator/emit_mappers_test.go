@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"path"
 	"strings"
 	"testing"
 
@@ -143,24 +144,24 @@ func TestUTF8Decoders(t *testing.T) {
 	}
 	for file, wants := range map[string][]string{
 		"example.com/utf8/v1/proto3_goai.pb.go": {
-			"One:   goai.DecodeUTF8String(d.Tensor(0), i),",
-			"Many:  goai.DecodeUTF8Strings(d.Tensor(1), i),",
-			"Maybe: new(goai.DecodeUTF8String(d.Tensor(2), i)),",
-			"Raw:   goai.DecodeString[[]byte](d.Tensor(3), i),",
+			"One:   goaiimpl.DecodeUTF8String(d.Tensor(0), i),",
+			"Many:  goaiimpl.DecodeUTF8Strings(d.Tensor(1), i),",
+			"Maybe: new(goaiimpl.DecodeUTF8String(d.Tensor(2), i)),",
+			"Raw:   goaiimpl.DecodeString[[]byte](d.Tensor(3), i),",
 		},
 		"example.com/utf8/v1/proto2_goai.pb.go": {
-			"One:  new(goai.DecodeString[string](d.Tensor(0), i)),",
-			"Many: goai.DecodeStrings[string](d.Tensor(1), i),",
+			"One:  new(goaiimpl.DecodeString[string](d.Tensor(0), i)),",
+			"Many: goaiimpl.DecodeStrings[string](d.Tensor(1), i),",
 		},
 		"example.com/utf8/v1/editions_goai.pb.go": {
-			"Checked:       new(goai.DecodeUTF8String(d.Tensor(0), i)),",
-			"Unchecked:     new(goai.DecodeString[string](d.Tensor(1), i)),",
-			"ManyUnchecked: goai.DecodeStrings[string](d.Tensor(2), i),",
-			"Many: goai.DecodeUTF8Strings(d.Tensor(0), i),",
+			"Checked:       new(goaiimpl.DecodeUTF8String(d.Tensor(0), i)),",
+			"Unchecked:     new(goaiimpl.DecodeString[string](d.Tensor(1), i)),",
+			"ManyUnchecked: goaiimpl.DecodeStrings[string](d.Tensor(2), i),",
+			"Many: goaiimpl.DecodeUTF8Strings(d.Tensor(0), i),",
 		},
 		"example.com/utf8/none/v1/editions_none_goai.pb.go": {
-			"Text:   new(goai.DecodeString[string](d.Tensor(0), i)),",
-			"Strict: new(goai.DecodeUTF8String(d.Tensor(1), i)),",
+			"Text:   new(goaiimpl.DecodeString[string](d.Tensor(0), i)),",
+			"Strict: new(goaiimpl.DecodeUTF8String(d.Tensor(1), i)),",
 		},
 	} {
 		got, ok := content[file]
@@ -168,6 +169,9 @@ func TestUTF8Decoders(t *testing.T) {
 			t.Errorf("no %s among %d files", file, len(resp.File))
 			continue
 		}
+		// The decoders of a request's fields are the fake's, in the fake
+		// package's file.
+		got += content[fakeFileOf(file)]
 		for _, want := range wants {
 			if !strings.Contains(got, want) {
 				t.Errorf("%s lacks %s", file, want)
@@ -183,4 +187,15 @@ func utf8Request(t *testing.T) *pluginpb.CodeGeneratorRequest {
 		&protocompile.SourceResolver{ImportPaths: importPaths},
 	}
 	return request(t, resolver, "", "utf8/proto3.proto", "utf8/proto2.proto", "utf8/editions.proto", "utf8/editions_none.proto")
+}
+
+// fakeFileOf returns the name of the fake file beside name, a file of
+// package <pkg>: dir/<pkg>goaitest/<base>_goaitest.pb.go. The package is
+// the directory's last element with its version, as in the test protos'
+// go_package options (utf8/v1 is utf8v1).
+func fakeFileOf(name string) string {
+	dir, base := path.Split(name)
+	parts := strings.Split(strings.TrimSuffix(dir, "/"), "/")
+	pkg := parts[len(parts)-2] + parts[len(parts)-1]
+	return dir + pkg + fakePackageSuffix + "/" + strings.TrimSuffix(base, fileSuffix) + fakeFileSuffix
 }

@@ -141,10 +141,12 @@ func TestEditions(t *testing.T) {
 	}
 
 	resp, err = generate(t, editionsRequest(t, "editions/annotated.proto"))
-	if err != nil || len(resp.File) != 1 {
-		t.Fatalf("annotated.proto: %d files, error %v; want one file", len(resp.File), err)
+	if err != nil {
+		t.Fatalf("annotated.proto: %v", err)
 	}
-	if got, want := resp.File[0].GetName(), "example.com/editions/v1/annotated_goai.pb.go"; got != want {
+	main := mainFile(t, resp)
+	all := allContent(resp)
+	if got, want := main.GetName(), "example.com/editions/v1/annotated_goai.pb.go"; got != want {
 		t.Errorf("annotated.proto: wrote %s, want %s", got, want)
 	}
 	for _, want := range []string{
@@ -153,11 +155,11 @@ func TestEditions(t *testing.T) {
 		`{Name: "scores", Field: "scores", DType: tensor.FP64, Shape: []int64{-1}}`,
 		`Inputs:     FeaturesTensors,`,
 		// Editions fields have explicit presence by default: a pointer.
-		`Count:  new(goai.DecodeScalar[int32](d.Tensor(1), i)),`,
-		`batch[i] = &Features{`,
+		`Count:  new(goaiimpl.DecodeScalar[int32](d.Tensor(1), i)),`,
+		`batch[i] = &v1.Features{`,
 	} {
-		if !strings.Contains(resp.File[0].GetContent(), want) {
-			t.Errorf("annotated_goai.pb.go lacks %s", want)
+		if !strings.Contains(all, want) {
+			t.Errorf("annotated_goai.pb.go and its fake lack %s", want)
 		}
 	}
 
@@ -165,16 +167,17 @@ func TestEditions(t *testing.T) {
 	req := editionsRequest(t, "editions/annotated.proto")
 	req.Parameter = new("default_api_level=API_OPAQUE")
 	resp, err = generate(t, req)
-	if err != nil || len(resp.File) != 1 {
-		t.Fatalf("annotated.proto, opaque: %d files, error %v; want one file", len(resp.File), err)
+	if err != nil {
+		t.Fatalf("annotated.proto, opaque: %v", err)
 	}
+	all = allContent(resp)
 	for _, want := range []string{
-		"batch[i] = Features_builder{\n",
-		"Count:  new(goai.DecodeScalar[int32](d.Tensor(1), i)),\n\t\t}.Build()",
-		"goai.AppendScalar(e.Tensor(1), x.GetCount())",
+		"batch[i] = v1.Features_builder{\n",
+		"Count:  new(goaiimpl.DecodeScalar[int32](d.Tensor(1), i)),\n\t\t}.Build()",
+		"goaiimpl.AppendScalar(e.Tensor(1), x.GetCount())",
 	} {
-		if !strings.Contains(resp.File[0].GetContent(), want) {
-			t.Errorf("opaque annotated_goai.pb.go lacks %s", want)
+		if !strings.Contains(all, want) {
+			t.Errorf("opaque annotated_goai.pb.go and its fake lack %s", want)
 		}
 	}
 

@@ -12,13 +12,14 @@ const Version = "v0.1.0"
 type Options struct {
 	// Fakes generates, for every OPEN_INFERENCE service, a fake: an
 	// interface to implement the service's models in Go and a function
-	// registering it on an inferencetest.Server. Off, generated code does
-	// not import package inferencetest.
+	// registering it on an inferencetest.Server, in a package of their own
+	// beside the service's (<package>goaitest), which only tests import.
 	Fakes bool
 }
 
 // GenerateFile checks the goai annotations of file and writes its
-// <name>_goai.pb.go, in the Go package of its .pb.go. A file without goai
+// <name>_goai.pb.go, in the Go package of its .pb.go, and, with fakes, its
+// <package>goaitest/<name>_goaitest.pb.go. A file without goai
 // annotations gets no output. The error joins every annotation mistake,
 // each as "file.proto:line:col: full.Name: what is wrong; how to fix it".
 //
@@ -47,9 +48,6 @@ func GenerateFile(gen *protogen.Plugin, file *protogen.File, opts Options) (warn
 			continue
 		}
 		generateClient(g, sm)
-		if len(sm.fakes) > 0 {
-			generateFake(g, sm)
-		}
 	}
 	byMessage := map[*messageModel][]*mapper{}
 	for _, mp := range m.mappers {
@@ -65,5 +63,41 @@ func GenerateFile(gen *protogen.Plugin, file *protogen.File, opts Options) (warn
 		generateMappers(g, byMessage[mp.message])
 		delete(byMessage, mp.message)
 	}
+	generateFakeFile(gen, file, m)
 	return warnings, nil
+}
+
+// generateFakeFile writes the fakes of file's services, and the mappers
+// they need, into the fake package beside file's; nothing if no service
+// has a fake.
+func generateFakeFile(gen *protogen.Plugin, file *protogen.File, m *fileModel) {
+	var services []*serviceModel
+	for _, sm := range m.services {
+		if sm.openInference && len(sm.fakes) > 0 {
+			services = append(services, sm)
+		}
+	}
+	if len(services) == 0 && len(m.fakeMappers) == 0 {
+		return
+	}
+	importPath, pkg, name := fakePackage(file)
+	g := gen.NewGeneratedFile(name, importPath)
+	generateFakeHeader(g, file, pkg)
+	for _, sm := range services {
+		generateFake(g, sm, file.GoImportPath)
+	}
+	// The fake package declares the mappers its fakes use: in message
+	// order for the file's own messages, then those of other files.
+	byMessage := map[*messageModel][]*mapper{}
+	for _, mp := range m.fakeMappers {
+		byMessage[mp.message] = append(byMessage[mp.message], mp)
+	}
+	for _, mm := range m.messages {
+		generateMappers(g, byMessage[mm])
+		delete(byMessage, mm)
+	}
+	for _, mp := range m.fakeMappers {
+		generateMappers(g, byMessage[mp.message])
+		delete(byMessage, mp.message)
+	}
 }

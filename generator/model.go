@@ -24,9 +24,12 @@ type fileModel struct {
 	services []*serviceModel
 	messages []*messageModel // messages with tensors, nested ones included
 	// mappers are the mapper functions the file declares: those of its
-	// package's clients and fakes that no earlier file of the package
-	// declares, in the order the package first needs them.
+	// package's clients that no earlier file of the package declares, in
+	// the order the package first needs them.
 	mappers []*mapper
+	// fakeMappers are likewise the mapper functions the file declares in
+	// its fake package; nil without fakes.
+	fakeMappers []*mapper
 }
 
 func (m *fileModel) empty() bool {

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"go/token"
+	"path"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -14,6 +15,7 @@ import (
 // names them only through GoImportPath.Ident, so protogen writes the imports.
 const (
 	goaiPackage          = protogen.GoImportPath("github.com/goai-dev/goai")
+	goaiimplPackage      = protogen.GoImportPath("github.com/goai-dev/goai/goaiimpl")
 	tensorPackage        = protogen.GoImportPath("github.com/goai-dev/goai/tensor")
 	inferencetestPackage = protogen.GoImportPath("github.com/goai-dev/goai/inferencetest")
 	codesPackage         = protogen.GoImportPath("google.golang.org/grpc/codes")
@@ -25,6 +27,25 @@ const (
 // fileSuffix ends the name of every generated file, after the .proto file's
 // GeneratedFilenamePrefix: foo/v1/foo.proto gives foo/v1/foo_goai.pb.go.
 const fileSuffix = "_goai.pb.go"
+
+// fakePackageSuffix ends the name of the package that holds the fakes of
+// a Go package's services, beside it: package foov1 gets foov1goaitest,
+// in foo/v1/foov1goaitest/, as connect-go puts its code in foov1connect.
+// Only tests import it, so production code never links the test server.
+const fakePackageSuffix = "goaitest"
+
+// fakeFileSuffix ends the name of the fake file of foo/v1/foo.proto:
+// foo/v1/foov1goaitest/foo_goaitest.pb.go.
+const fakeFileSuffix = "_goaitest.pb.go"
+
+// fakePackage returns the import path, package name and file name of the
+// fakes of file's services.
+func fakePackage(file *protogen.File) (protogen.GoImportPath, protogen.GoPackageName, string) {
+	name := string(file.GoPackageName) + fakePackageSuffix
+	dir, base := path.Split(file.GeneratedFilenamePrefix)
+	return protogen.GoImportPath(path.Join(string(file.GoImportPath), name)), protogen.GoPackageName(name),
+		path.Join(dir, name, base+fakeFileSuffix)
+}
 
 // names holds the exported Go identifiers generated for one service, so
 // that every naming rule lives here. A DIRECT service gets Model and the
@@ -87,9 +108,10 @@ func grpcNames(service *protogen.Service) []string {
 }
 
 // clientMethods are the methods of every typed client besides one per rpc
-// and one per batch call; an rpc must not take their names. A DIRECT
-// client has no CheckModel, which stays reserved.
-var clientMethods = []string{"CheckModel", "Caller", "Close"}
+// and one per batch call, which forward to its goai.Client; an rpc must
+// not take their names. A DIRECT client has no CheckModel, which stays
+// reserved.
+var clientMethods = []string{"CheckModel", "Close", "SetRoutes", "Routes", "BreakerState", "Model"}
 
 // batchMethod names the batch call of an rpc: Classify gives ClassifyBatch.
 func batchMethod(rpc string) string { return rpc + "Batch" }

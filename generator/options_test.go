@@ -308,10 +308,7 @@ func generateEvery(t *testing.T, req *pluginpb.CodeGeneratorRequest, e everyOpti
 	if err != nil {
 		t.Fatalf("the annotation has mistakes:\n%v\nmodel: %v\ncall: %v", err, e.model, e.call)
 	}
-	if len(resp.File) != 1 {
-		t.Fatalf("generated %d files", len(resp.File))
-	}
-	return parseModelDesc(t, resp.File[0].GetContent(), "EveryModel")
+	return parseModelDesc(t, mainFile(t, resp).GetContent(), "EveryModel")
 }
 
 // parseModelDesc finds the ModelDesc variable name in src.

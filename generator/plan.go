@@ -14,15 +14,29 @@ import (
 // as protoc sends them), and their names. Each mapper is declared by the
 // first file that needs it, and used by name from the others.
 
+// The fakes live in a package of their own beside the messages' (see
+// fakePackage), so that production code never links the test server: the
+// fake's mappers are planned the same way, for that package.
+
 // use is one mapper that the package needs: a message, one way.
 type use struct {
 	message *protogen.Message
 	encode  bool
 }
 
-// mappers plans the mappers of the file's package, names those the file's
-// methods use, and declares in m those the file is first to need.
+// mappers plans the mappers of the file's package and of its fake
+// package: it names those the file's clients and fakes use, and declares
+// in m those the file is first to need.
 func (a *analysis) mappers(m *fileModel) {
+	m.mappers = a.plan(m, false)
+	if a.opts.Fakes {
+		m.fakeMappers = a.plan(m, true)
+	}
+}
+
+// plan plans the mappers of one package, the file's (fake false) or its
+// fake package's, as the package comment describes.
+func (a *analysis) plan(m *fileModel, fake bool) []*mapper {
 	var (
 		order []use
 		owner = map[use]*protogen.File{}
@@ -36,7 +50,7 @@ func (a *analysis) mappers(m *fileModel) {
 				continue
 			}
 			for _, method := range service.Methods {
-				for _, u := range a.uses(method) {
+				for _, u := range uses(method, fake) {
 					if _, ok := owner[u]; !ok {
 						owner[u] = f
 						order = append(order, u)
@@ -54,6 +68,8 @@ func (a *analysis) mappers(m *fileModel) {
 		if _, ok := base[u.message]; ok {
 			continue
 		}
+		// The fake package names the messages of its parent package as
+		// the parent does: they are the ones it serves.
 		name := mapperName(u.message, a.fileOf(u.message), a.file.GoImportPath)
 		for i := 2; taken[name]; i++ {
 			name = mapperName(u.message, a.fileOf(u.message), a.file.GoImportPath) + strconv.Itoa(i)
@@ -70,15 +86,17 @@ func (a *analysis) mappers(m *fileModel) {
 			if mm.inputs == nil || mm.outputs == nil {
 				continue // reported by method
 			}
-			mm.encode = encodeMapper(base[mm.inputs])
-			mm.decode = decodeMapper(base[mm.outputs])
-			if a.opts.Fakes {
+			if fake {
 				mm.fakeDecode = decodeMapper(base[mm.inputs])
 				mm.fakeEncode = encodeMapper(base[mm.outputs])
+			} else {
+				mm.encode = encodeMapper(base[mm.inputs])
+				mm.decode = decodeMapper(base[mm.outputs])
 			}
 		}
 	}
 
+	var declared []*mapper
 	for _, u := range order {
 		if owner[u] != a.file {
 			continue
@@ -87,25 +105,25 @@ func (a *analysis) mappers(m *fileModel) {
 		if u.encode {
 			name = encodeMapper(base[u.message])
 		}
-		m.mappers = append(m.mappers, &mapper{name: name, encode: u.encode, message: a.model(u.message)})
+		declared = append(declared, &mapper{name: name, encode: u.encode, message: a.model(u.message)})
 	}
+	return declared
 }
 
-// uses returns the mappers that the client, and the fake if generated, of
-// an OPEN_INFERENCE rpc need: the request's encoder and the response's
-// decoder, then the fake's request decoder and response encoder. A
-// streaming rpc or one whose messages lack tensors needs none: its own
+// uses returns the mappers that the client of an OPEN_INFERENCE rpc
+// needs, the request's encoder and the response's decoder, or with fake
+// those its fake needs, the request's decoder and the response's encoder.
+// A streaming rpc or one whose messages lack tensors needs none: its own
 // file reports it.
-func (a *analysis) uses(method *protogen.Method) []use {
+func uses(method *protogen.Method, fake bool) []use {
 	if method.Desc.IsStreamingClient() || method.Desc.IsStreamingServer() ||
 		!hasTensors(method.Input) || !hasTensors(method.Output) {
 		return nil
 	}
-	uses := []use{{method.Input, true}, {method.Output, false}}
-	if a.opts.Fakes {
-		uses = append(uses, use{method.Input, false}, use{method.Output, true})
+	if fake {
+		return []use{{method.Input, false}, {method.Output, true}}
 	}
-	return uses
+	return []use{{method.Input, true}, {method.Output, false}}
 }
 
 // fileOf returns the file that declares message.

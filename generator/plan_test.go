@@ -68,21 +68,33 @@ func TestMappersAcrossFiles(t *testing.T) {
 	}
 	a, b := got["example.com/scoring/v1/a_goai.pb.go"], got["example.com/scoring/v1/b_goai.pb.go"]
 	for _, want := range []string{
-		"func encodeSharedv1Features(e *goai.Encoder, batch []*v1.Features) {",
-		"func decodeSharedv1Features(d *goai.Decoder, batch []*v1.Features) {",
-		"batch[i] = &v1.Features{",
-		"func encodeRating(",
+		"func encodeSharedv1Features(e *goaiimpl.Encoder, batch []*v1.Features) {",
 		"func decodeRating(",
-		"goai.Infer(ctx, c.caller, &ScorerModel.Methods[0], in, encodeSharedv1Features, decodeRating, opts...)",
+		"goaiimpl.Infer(ctx, c.client, &ScorerModel.Methods[0], in, encodeSharedv1Features, decodeRating, opts...)",
 	} {
 		if !strings.Contains(a, want) {
 			t.Errorf("a_goai.pb.go lacks %s", want)
 		}
 	}
-	if strings.Contains(b, "func encode") || strings.Contains(b, "func decode") {
-		t.Error("b_goai.pb.go declares mappers that a_goai.pb.go declares")
+	// The fakes' mappers, the other way round, in the fake package.
+	fa, fb := got["example.com/scoring/v1/scoringv1goaitest/a_goaitest.pb.go"], got["example.com/scoring/v1/scoringv1goaitest/b_goaitest.pb.go"]
+	for _, want := range []string{
+		// The fake package imports two packages named v1: protogen names
+		// the second v11.
+		"func decodeSharedv1Features(d *goaiimpl.Decoder, batch []*v11.Features) {",
+		"batch[i] = &v11.Features{",
+		"func encodeRating(",
+	} {
+		if !strings.Contains(fa, want) {
+			t.Errorf("a_goaitest.pb.go lacks %s", want)
+		}
 	}
-	if !strings.Contains(b, "goai.Infer(ctx, c.caller, &RankerModel.Methods[0], in, encodeSharedv1Features, decodeRating, opts...)") {
+	for name, f := range map[string]string{"b_goai.pb.go": b, "b_goaitest.pb.go": fb} {
+		if strings.Contains(f, "func encode") || strings.Contains(f, "func decode") {
+			t.Errorf("%s declares mappers that the file of a declares", name)
+		}
+	}
+	if !strings.Contains(b, "goaiimpl.Infer(ctx, c.client, &RankerModel.Methods[0], in, encodeSharedv1Features, decodeRating, opts...)") {
 		t.Error("b_goai.pb.go does not call a_goai.pb.go's mappers")
 	}
 	// The message's own package declares no mappers: no service there uses it.

@@ -149,8 +149,8 @@ func TestWarningsToStderr(t *testing.T) {
 	if err := generate(gen, opts, &stderr); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(gen.Response().File); n != 1 {
-		t.Errorf("wrote %d files, want 1: a warning does not stop generation", n)
+	if n := len(gen.Response().File); n != 2 {
+		t.Errorf("wrote %d files, want the client's and the fake's: a warning does not stop generation", n)
 	}
 	want := `w/v1/w.proto: w.v1.S: warning: batching.max_delay "1s" is longer than the timeout "10ms" of rpc Run`
 	if got := stderr.String(); !strings.HasPrefix(got, want) || strings.Count(got, "\n") != 1 {

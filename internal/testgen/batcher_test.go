@@ -13,6 +13,7 @@ import (
 	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/internal/oippb"
 	embeddingv1 "github.com/goai-dev/goai/internal/testgen/embedding/v1"
+	"github.com/goai-dev/goai/internal/testgen/embedding/v1/embeddingv1goaitest"
 	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc/codes"
@@ -39,7 +40,7 @@ func startEmbedder(t *testing.T) (*server, *embeddingv1.EmbedderModelClient) {
 // of it.
 func serveEmbedder(t *testing.T, srv *server) *embeddingv1.EmbedderModelClient {
 	t.Helper()
-	err := embeddingv1.RegisterEmbedderFake(srv.Server, embeddingv1.EmbedderFakeFunc(func(_ context.Context, in *embeddingv1.EmbedRequest) (*embeddingv1.Embedding, error) {
+	err := embeddingv1goaitest.RegisterEmbedderFake(srv.Server, embeddingv1goaitest.EmbedderFakeFunc(func(_ context.Context, in *embeddingv1.EmbedRequest) (*embeddingv1.Embedding, error) {
 		out := &embeddingv1.Embedding{Tokens: make([]byte, len(in.GetInputIds())*384*2)}
 		for _, id := range in.GetInputIds() {
 			out.Sentence = append(out.Sentence, float32(id))
@@ -76,7 +77,7 @@ func batcherOptions(opts ...goai.MicroBatchOption) []goai.MicroBatchOption {
 
 // embedAll calls b.Do for every request at once, and checks that each
 // caller gets the embedding of its own sentence.
-func embedAll(t *testing.T, b *goai.InferBatcher[*embeddingv1.EmbedRequest, *embeddingv1.Embedding], in []*embeddingv1.EmbedRequest) {
+func embedAll(t *testing.T, b goai.Batcher[*embeddingv1.EmbedRequest, *embeddingv1.Embedding], in []*embeddingv1.EmbedRequest) {
 	t.Helper()
 	errs := make([]error, len(in))
 	var wg sync.WaitGroup

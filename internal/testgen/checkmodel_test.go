@@ -10,10 +10,15 @@ import (
 	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/inferencetest"
 	dtypesv1 "github.com/goai-dev/goai/internal/testgen/dtypes/v1"
+	"github.com/goai-dev/goai/internal/testgen/dtypes/v1/dtypesv1goaitest"
 	embeddingv1 "github.com/goai-dev/goai/internal/testgen/embedding/v1"
+	"github.com/goai-dev/goai/internal/testgen/embedding/v1/embeddingv1goaitest"
 	rankingv1 "github.com/goai-dev/goai/internal/testgen/ranking/v1"
+	"github.com/goai-dev/goai/internal/testgen/ranking/v1/rankingv1goaitest"
 	textv1 "github.com/goai-dev/goai/internal/testgen/text/v1"
+	"github.com/goai-dev/goai/internal/testgen/text/v1/textv1goaitest"
 	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
+	"github.com/goai-dev/goai/internal/testgen/vision/v1/visionv1goaitest"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -32,12 +37,12 @@ func TestCheckModelOfFakes(t *testing.T) {
 
 	// The fakes are never called: nil implementations will do.
 	for _, err := range []error{
-		dtypesv1.RegisterEchoFake(srv.Server, dtypesv1.EchoFakeFunc(nil)),
-		dtypesv1.RegisterSummarizerFake(srv.Server, dtypesv1.SummarizerFakeFunc(nil)),
-		rankingv1.RegisterRankerFake(srv.Server, ranker{}),
-		visionv1.RegisterImageClassifierFake(srv.Server, visionv1.ImageClassifierFakeFunc(nil)),
-		embeddingv1.RegisterEmbedderFake(srv.Server, embeddingv1.EmbedderFakeFunc(nil)),
-		textv1.RegisterTokenizerFake(srv.Server, textv1.TokenizerFakeFunc(nil)),
+		dtypesv1goaitest.RegisterEchoFake(srv.Server, dtypesv1goaitest.EchoFakeFunc(nil)),
+		dtypesv1goaitest.RegisterSummarizerFake(srv.Server, dtypesv1goaitest.SummarizerFakeFunc(nil)),
+		rankingv1goaitest.RegisterRankerFake(srv.Server, ranker{}),
+		visionv1goaitest.RegisterImageClassifierFake(srv.Server, visionv1goaitest.ImageClassifierFakeFunc(nil)),
+		embeddingv1goaitest.RegisterEmbedderFake(srv.Server, embeddingv1goaitest.EmbedderFakeFunc(nil)),
+		textv1goaitest.RegisterTokenizerFake(srv.Server, textv1goaitest.TokenizerFakeFunc(nil)),
 	} {
 		if err != nil {
 			t.Fatal(err)
@@ -100,7 +105,7 @@ func TestCheckModelMismatch(t *testing.T) {
 	}
 
 	// A model the server does not have: the metadata call's error.
-	if err := textv1.NewTokenizerModelClientFromConn(c.Caller().Conn()).CheckModel(t.Context()); status.Code(err) != codes.NotFound {
+	if err := textv1.NewTokenizerModelClientFromConn(dialServer(t, srv)).CheckModel(t.Context()); status.Code(err) != codes.NotFound {
 		t.Errorf("unknown model: %v, want NotFound", err)
 	}
 }
@@ -110,7 +115,7 @@ func TestCheckModelMismatch(t *testing.T) {
 // name, since every rpc may end on the fallback.
 func TestCheckModelFallback(t *testing.T) {
 	srv := startServer(t)
-	if err := rankingv1.RegisterRankerFake(srv.Server, ranker{}); err != nil {
+	if err := rankingv1goaitest.RegisterRankerFake(srv.Server, ranker{}); err != nil {
 		t.Fatal(err)
 	}
 	c := rankingv1.NewRankerModelClientFromConn(dialServer(t, srv))

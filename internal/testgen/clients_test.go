@@ -14,9 +14,9 @@ import (
 	"github.com/goai-dev/goai/inferencetest"
 	"github.com/goai-dev/goai/internal/oippb"
 	dtypesv1 "github.com/goai-dev/goai/internal/testgen/dtypes/v1"
+	"github.com/goai-dev/goai/internal/testgen/dtypes/v1/dtypesv1goaitest"
 	"github.com/goai-dev/goai/tensor"
 	"github.com/google/go-cmp/cmp"
-	"github.com/sony/gobreaker/v2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -143,7 +143,7 @@ func sample(i, n int) *dtypesv1.Sample {
 
 func TestEchoEveryDType(t *testing.T) {
 	srv := startServer(t)
-	if err := dtypesv1.RegisterEchoFake(srv.Server, dtypesv1.EchoFakeFunc(func(_ context.Context, in *dtypesv1.Sample) (*dtypesv1.Sample, error) {
+	if err := dtypesv1goaitest.RegisterEchoFake(srv.Server, dtypesv1goaitest.EchoFakeFunc(func(_ context.Context, in *dtypesv1.Sample) (*dtypesv1.Sample, error) {
 		return in, nil
 	})); err != nil {
 		t.Fatal(err)
@@ -198,7 +198,7 @@ func TestEchoEveryDType(t *testing.T) {
 
 func TestEchoBatch(t *testing.T) {
 	srv := startServer(t)
-	if err := dtypesv1.RegisterEchoFake(srv.Server, dtypesv1.EchoFakeFunc(func(_ context.Context, in *dtypesv1.Sample) (*dtypesv1.Sample, error) {
+	if err := dtypesv1goaitest.RegisterEchoFake(srv.Server, dtypesv1goaitest.EchoFakeFunc(func(_ context.Context, in *dtypesv1.Sample) (*dtypesv1.Sample, error) {
 		return in, nil
 	})); err != nil {
 		t.Fatal(err)
@@ -246,7 +246,7 @@ func TestEchoBatch(t *testing.T) {
 
 func TestEchoBadInputSendsNothing(t *testing.T) {
 	srv := startServer(t)
-	if err := dtypesv1.RegisterEchoFake(srv.Server, dtypesv1.EchoFakeFunc(func(_ context.Context, in *dtypesv1.Sample) (*dtypesv1.Sample, error) {
+	if err := dtypesv1goaitest.RegisterEchoFake(srv.Server, dtypesv1goaitest.EchoFakeFunc(func(_ context.Context, in *dtypesv1.Sample) (*dtypesv1.Sample, error) {
 		return in, nil
 	})); err != nil {
 		t.Fatal(err)
@@ -299,7 +299,7 @@ func TestEchoBadInputSendsNothing(t *testing.T) {
 // after 3 failures in a row.
 func TestEchoHostileResponses(t *testing.T) {
 	srv := startServer(t)
-	if err := dtypesv1.RegisterEchoFake(srv.Server, dtypesv1.EchoFakeFunc(func(_ context.Context, in *dtypesv1.Sample) (*dtypesv1.Sample, error) {
+	if err := dtypesv1goaitest.RegisterEchoFake(srv.Server, dtypesv1goaitest.EchoFakeFunc(func(_ context.Context, in *dtypesv1.Sample) (*dtypesv1.Sample, error) {
 		return in, nil
 	})); err != nil {
 		t.Fatal(err)
@@ -334,7 +334,7 @@ func TestEchoHostileResponses(t *testing.T) {
 		{"wrong datatype", func(r *oippb.ModelInferResponse) {
 			o, _ := output(r, "fp16_values")
 			o.Datatype = "BF16"
-		}, "fp16_values", `has datatype "BF16", want FP16`},
+		}, "fp16_values", `has datatype BF16, want FP16`},
 		{"wrong shape", func(r *oippb.ModelInferResponse) {
 			o, _ := output(r, "int64_values")
 			o.Shape = []int64{2, 1}
@@ -376,7 +376,7 @@ func TestEchoHostileResponses(t *testing.T) {
 			}
 		})
 	}
-	if st := c.Caller().BreakerState(goai.ModelRef{Name: "echo"}); st != gobreaker.StateClosed {
+	if st := c.BreakerState(goai.ModelRef{Name: "echo"}); st != goai.BreakerClosed {
 		t.Errorf("after %d undecodable responses the breaker is %v, want closed", len(tests), st)
 	}
 	if _, err := c.Echo(t.Context(), sample(1, 1)); err != nil {
@@ -396,7 +396,7 @@ func TestSummarizerScalars(t *testing.T) {
 			tamper := func(r *oippb.ModelInferResponse) { sawTyped.Store(len(r.GetRawOutputContents()) == 0) }
 			srv.tamper.Store(&tamper)
 
-			err := dtypesv1.RegisterSummarizerFake(srv.Server, dtypesv1.SummarizerFakeFunc(func(_ context.Context, in *dtypesv1.Scalars) (*dtypesv1.Summary, error) {
+			err := dtypesv1goaitest.RegisterSummarizerFake(srv.Server, dtypesv1goaitest.SummarizerFakeFunc(func(_ context.Context, in *dtypesv1.Scalars) (*dtypesv1.Summary, error) {
 				if in.Count == nil || in.Label == nil {
 					return nil, status.Error(codes.InvalidArgument, "count and label must arrive set")
 				}
@@ -458,7 +458,7 @@ func TestSummarizerScalars(t *testing.T) {
 
 func TestCallOptionsReachTheWire(t *testing.T) {
 	srv := startServer(t)
-	if err := dtypesv1.RegisterEchoFake(srv.Server, dtypesv1.EchoFakeFunc(func(_ context.Context, in *dtypesv1.Sample) (*dtypesv1.Sample, error) {
+	if err := dtypesv1goaitest.RegisterEchoFake(srv.Server, dtypesv1goaitest.EchoFakeFunc(func(_ context.Context, in *dtypesv1.Sample) (*dtypesv1.Sample, error) {
 		return in, nil
 	})); err != nil {
 		t.Fatal(err)

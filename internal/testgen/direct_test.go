@@ -13,7 +13,6 @@ import (
 	modelsyncv1 "github.com/goai-dev/goai/internal/testgen/modelsync/v1"
 	"github.com/goai-dev/goai/tensor"
 	"github.com/google/go-cmp/cmp"
-	"github.com/sony/gobreaker/v2"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -73,11 +72,12 @@ func (s *syncServer) failure(rpc string, n int32) error {
 	return s.fail(rpc, n)
 }
 
-// startSync serves impl on 127.0.0.1 and returns a client of it, whose
-// retries do not wait (instantClock); opts add to the client's options.
+// startSync serves impl on 127.0.0.1 and returns a client of it and the
+// server's address; the client's retries do not wait (instantClock); opts
+// add to the client's options.
 // Both stop when the test ends, and the test then checks that no
 // goroutine leaked.
-func startSync(t *testing.T, impl *syncServer, opts ...goai.Option) *modelsyncv1.ModelSyncModelClient {
+func startSync(t *testing.T, impl *syncServer, opts ...goai.Option) (*modelsyncv1.ModelSyncModelClient, string) {
 	t.Helper()
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
@@ -103,7 +103,7 @@ func startSync(t *testing.T, impl *syncServer, opts ...goai.Option) *modelsyncv1
 		t.Fatal(err)
 	}
 	closeOnCleanup(t, c)
-	return c
+	return c, lis.Addr().String()
 }
 
 // instantClock is the real clock whose waits end at once: retries go
@@ -131,7 +131,7 @@ func syncRequest(step int64, layers int) *modelsyncv1.SyncRequest {
 
 func TestDirectPushParams(t *testing.T) {
 	impl := &syncServer{}
-	c := startSync(t, impl)
+	c, addr := startSync(t, impl)
 
 	in := syncRequest(7, 2)
 	var info goai.CallInfo
@@ -162,8 +162,13 @@ func TestDirectPushParams(t *testing.T) {
 	}
 
 	// The streaming rpc has no method; the protoc-gen-go-grpc client
-	// calls it on the client's connection.
-	stream, err := modelsyncv1.NewModelSyncClient(c.Caller().Conn()).WatchParams(t.Context(), &modelsyncv1.WatchRequest{ModelId: "m"})
+	// calls it, on a pool of the caller's the typed client can share.
+	pool, err := goai.Dial("dns:///"+addr, goai.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	stream, err := modelsyncv1.NewModelSyncClient(pool).WatchParams(t.Context(), &modelsyncv1.WatchRequest{ModelId: "m"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +179,7 @@ func TestDirectPushParams(t *testing.T) {
 
 func TestDirectBadTensorSendsNothing(t *testing.T) {
 	impl := &syncServer{}
-	c := startSync(t, impl)
+	c, _ := startSync(t, impl)
 	ctx := t.Context()
 
 	for _, tt := range []struct {
@@ -210,7 +215,7 @@ func TestDirectBadTensorSendsNothing(t *testing.T) {
 	}
 	// Refused requests are the caller's mistakes: the breaker, which
 	// opens after 3 failures, stays closed.
-	if st := c.Caller().BreakerState(goai.ModelRef{}); st != gobreaker.StateClosed {
+	if st := c.BreakerState(goai.ModelRef{}); st != goai.BreakerClosed {
 		t.Errorf("breaker %v, want closed", st)
 	}
 }
@@ -225,7 +230,7 @@ func TestDirectRetries(t *testing.T) {
 		}
 		return nil
 	}}
-	c := startSync(t, impl)
+	c, _ := startSync(t, impl)
 
 	var info goai.CallInfo
 	ack, err := c.PushParams(t.Context(), syncRequest(3, 1), goai.Report(&info))
@@ -260,7 +265,7 @@ func TestDirectBreaker(t *testing.T) {
 	impl := &syncServer{fail: func(rpc string, _ int32) error {
 		return status.Errorf(codes.Unavailable, "%s: down", rpc)
 	}}
-	c := startSync(t, impl)
+	c, _ := startSync(t, impl)
 	ctx := t.Context()
 
 	for i := range 3 {
@@ -268,7 +273,7 @@ func TestDirectBreaker(t *testing.T) {
 			t.Fatalf("call %d: %v, want the server's UNAVAILABLE", i+1, err)
 		}
 	}
-	if st := c.Caller().BreakerState(goai.ModelRef{}); st != gobreaker.StateOpen {
+	if st := c.BreakerState(goai.ModelRef{}); st != goai.BreakerOpen {
 		t.Fatalf("after 3 failures the breaker is %v, want open", st)
 	}
 	_, err := c.ApplyGradients(ctx, &modelsyncv1.GradientUpdate{})

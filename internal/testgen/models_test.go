@@ -12,9 +12,13 @@ import (
 	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/inferencetest"
 	embeddingv1 "github.com/goai-dev/goai/internal/testgen/embedding/v1"
+	"github.com/goai-dev/goai/internal/testgen/embedding/v1/embeddingv1goaitest"
 	rankingv1 "github.com/goai-dev/goai/internal/testgen/ranking/v1"
+	"github.com/goai-dev/goai/internal/testgen/ranking/v1/rankingv1goaitest"
 	textv1 "github.com/goai-dev/goai/internal/testgen/text/v1"
+	"github.com/goai-dev/goai/internal/testgen/text/v1/textv1goaitest"
 	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
+	"github.com/goai-dev/goai/internal/testgen/vision/v1/visionv1goaitest"
 	"github.com/goai-dev/goai/tensor"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
@@ -196,7 +200,7 @@ func TestRankerWire(t *testing.T) {
 
 func TestRankerFake(t *testing.T) {
 	srv := startServer(t)
-	if err := rankingv1.RegisterRankerFake(srv.Server, ranker{}); err != nil {
+	if err := rankingv1goaitest.RegisterRankerFake(srv.Server, ranker{}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := rankingv1.NewRankerModelClient(srv.Target(), srv.options()...)
@@ -261,7 +265,7 @@ func TestImageClassifier(t *testing.T) {
 			}
 			srv := startServer(t, opts...)
 			// The fake scores class k as k times the image's first pixel.
-			err := visionv1.RegisterImageClassifierFake(srv.Server, visionv1.ImageClassifierFakeFunc(func(_ context.Context, in *visionv1.Image) (*visionv1.Classification, error) {
+			err := visionv1goaitest.RegisterImageClassifierFake(srv.Server, visionv1goaitest.ImageClassifierFakeFunc(func(_ context.Context, in *visionv1.Image) (*visionv1.Classification, error) {
 				out := &visionv1.Classification{Scores: make([]float32, 1000)}
 				for k := range out.Scores {
 					out.Scores[k] = float32(k) * in.GetPixels()[0]
@@ -309,7 +313,7 @@ func TestEmbedder(t *testing.T) {
 	srv := startServer(t)
 	// The fake answers one FP16 value per token and 384 BF16 values per
 	// token; a token count of 99 answers a sentence of the wrong length.
-	err := embeddingv1.RegisterEmbedderFake(srv.Server, embeddingv1.EmbedderFakeFunc(func(_ context.Context, in *embeddingv1.EmbedRequest) (*embeddingv1.Embedding, error) {
+	err := embeddingv1goaitest.RegisterEmbedderFake(srv.Server, embeddingv1goaitest.EmbedderFakeFunc(func(_ context.Context, in *embeddingv1.EmbedRequest) (*embeddingv1.Embedding, error) {
 		out := &embeddingv1.Embedding{}
 		n := len(in.GetInputIds())
 		if in.GetInputIds()[0] == 99 {
@@ -376,7 +380,7 @@ func TestEmbedder(t *testing.T) {
 
 func TestTokenizer(t *testing.T) {
 	srv := startServer(t)
-	err := textv1.RegisterTokenizerFake(srv.Server, textv1.TokenizerFakeFunc(func(_ context.Context, in *textv1.TokenizeRequest) (*textv1.TokenizeResponse, error) {
+	err := textv1goaitest.RegisterTokenizerFake(srv.Server, textv1goaitest.TokenizerFakeFunc(func(_ context.Context, in *textv1.TokenizeRequest) (*textv1.TokenizeResponse, error) {
 		out := &textv1.TokenizeResponse{}
 		if in.GetAddSpecialTokens() {
 			out.InputIds = append(out.InputIds, 101)

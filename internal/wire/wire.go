@@ -14,6 +14,7 @@ package wire
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/goai-dev/goai/tensor"
@@ -46,6 +47,12 @@ type Response struct {
 	// data the transport has checked against the protocol's layout rules
 	// (not yet against the declared contract: that is the caller's).
 	Outputs []tensor.Tensor
+	// Elements, when not nil, holds for each output of datatype BYTES that
+	// the protocol carried element by element (typed contents, TF
+	// Serving's string_val, JSON strings) its elements, unframed; that
+	// output's Raw is then nil. It saves framing them only to unframe them
+	// again: each element would cost its 4-byte length and a copy.
+	Elements [][][]byte
 }
 
 // ModelMetadata is what a server reports of a model's contract.
@@ -120,3 +127,32 @@ type Attempt struct {
 	// instance with a negative or malformed pushback).
 	NoRetry bool
 }
+
+// TensorError is a tensor that a transport could not carry between its
+// protocol's form and the neutral one, such as a response whose outputs
+// break the protocol's layout rules. The call path reports it to the
+// caller as goai's own TensorError; it counts as the server having
+// answered, so it is neither retried nor held against the breaker, as an
+// answer that does not match the declared contract is not.
+type TensorError struct {
+	// Tensor is the tensor's name, cut short if the server's was long.
+	Tensor string
+	// Output is true for a response's tensor.
+	Output bool
+	// Message says what is wrong.
+	Message string
+	// Err is the error of package tensor beneath, or nil.
+	Err error
+}
+
+// Error returns the message, naming the tensor.
+func (e *TensorError) Error() string {
+	kind := "input"
+	if e.Output {
+		kind = "output"
+	}
+	return "goai: " + kind + " " + strconv.Quote(e.Tensor) + ": " + e.Message
+}
+
+// Unwrap returns e.Err.
+func (e *TensorError) Unwrap() error { return e.Err }

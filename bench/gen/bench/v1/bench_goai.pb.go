@@ -8,7 +8,7 @@ package benchv1
 import (
 	context "context"
 	goai "github.com/goai-dev/goai"
-	inferencetest "github.com/goai-dev/goai/inferencetest"
+	goaiimpl "github.com/goai-dev/goai/goaiimpl"
 	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 )
@@ -17,11 +17,13 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = goai.SupportPackageIsVersion1
+const _ = goaiimpl.SupportPackageIsVersion1
 
 // SmallIdentityModel describes the model behind bench.v1.SmallIdentity
 // and the call policy of each of its rpcs: the service's default_call merged
-// with the rpc's own (goai.v1.call).
+// with the rpc's own (goai.v1.call). The clients of the service read it as
+// it is when they are made, and calls read it throughout: it must not be
+// changed. Per-client and per-call options override the policies instead.
 var SmallIdentityModel = &goai.ModelDesc{
 	Service:  "bench.v1.SmallIdentity",
 	Model:    goai.ModelRef{Name: "identity_784"},
@@ -42,29 +44,30 @@ var SmallIdentityModel = &goai.ModelDesc{
 // tensors and call policies that SmallIdentityModel declares. It is safe for
 // concurrent use.
 type SmallIdentityModelClient struct {
-	caller *goai.Caller
-	pool   *goai.Pool // dialed by NewSmallIdentityModelClient, closed by Close; nil otherwise
+	client *goai.Client
 }
 
 // NewSmallIdentityModelClient returns a client of the model server at target,
-// such as "dns:///triton:8001", over connections it dials with [goai.Dial] and
-// owns: Close closes them. opts configure both the connections and the client's
-// [goai.Caller]; a transport security option is required.
+// such as "dns:///triton:8001", over connections it dials and owns: Close
+// closes them. opts configure the connections ([goai.PoolOption]s; a transport
+// security option is required) and the client's call policies
+// ([goai.ClientOption]s).
 func NewSmallIdentityModelClient(target string, opts ...goai.Option) (*SmallIdentityModelClient, error) {
-	pool, err := goai.Dial(target, opts...)
+	client, err := goaiimpl.NewClient(target, SmallIdentityModel, opts...)
 	if err != nil {
 		return nil, err
 	}
-	c := NewSmallIdentityModelClientFromConn(pool, opts...)
-	c.pool = pool
-	return c, nil
+	return &SmallIdentityModelClient{client: client}, nil
 }
 
 // NewSmallIdentityModelClientFromConn returns a client calling through cc, such
 // as a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close
-// leaves it open. opts configure the client's [goai.Caller].
-func NewSmallIdentityModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *SmallIdentityModelClient {
-	return &SmallIdentityModelClient{caller: goai.NewCaller(cc, SmallIdentityModel, opts...)}
+// leaves it open. opts configure the client's call policies; its calls carry
+// their own message size limits ([goai.DefaultMaxMsgSize], or
+// [goai.WithMaxRecvMsgSize]'s), whatever cc was dialed with.
+func NewSmallIdentityModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.ClientOption) *SmallIdentityModelClient {
+	client := goaiimpl.NewClientFromConn(cc, SmallIdentityModel, opts...)
+	return &SmallIdentityModelClient{client: client}
 }
 
 // Echo returns its input.
@@ -73,72 +76,51 @@ func NewSmallIdentityModelClientFromConn(cc grpc.ClientConnInterface, opts ...go
 // policy of SmallIdentityModel.Methods[0]; opts change the policy for this
 // call.
 func (c *SmallIdentityModelClient) Echo(ctx context.Context, in *Small, opts ...goai.CallOption) (*SmallEcho, error) {
-	return goai.Infer(ctx, c.caller, &SmallIdentityModel.Methods[0], in, encodeSmall, decodeSmallEcho, opts...)
+	return goaiimpl.Infer(ctx, c.client, &SmallIdentityModel.Methods[0], in, encodeSmall, decodeSmallEcho, opts...)
 }
 
 // CheckModel compares the tensors that SmallIdentityModel declares with the
-// metadata the server reports for every model the client calls, and returns a
-// [*goai.ContractError] listing every difference; see [goai.CheckModel].
+// metadata the server reports for every model the client calls, the fallback
+// included, and returns a [*goai.ContractError] listing every difference; see
+// [goai.Client.CheckModel].
 func (c *SmallIdentityModelClient) CheckModel(ctx context.Context) error {
-	return goai.CheckModel(ctx, c.caller.Conn(), SmallIdentityModel)
+	return c.client.CheckModel(ctx)
 }
 
-// Caller returns the client's [goai.Caller], to route calls between model
-// versions or read the state of a model's breaker.
-func (c *SmallIdentityModelClient) Caller() *goai.Caller {
-	return c.caller
+// SetRoutes splits the calls of the service's model between its versions by
+// weight; see [goai.Client.SetRoutes].
+func (c *SmallIdentityModelClient) SetRoutes(routes []goai.Route) error {
+	return c.client.SetRoutes(routes)
+}
+
+// Routes returns the routes SetRoutes set, nil for none.
+func (c *SmallIdentityModelClient) Routes() []goai.Route {
+	return c.client.Routes()
+}
+
+// BreakerState returns the state of the circuit breaker of model m, a model the
+// client calls; see [goai.Client.BreakerState].
+func (c *SmallIdentityModelClient) BreakerState(m goai.ModelRef) goai.BreakerState {
+	return c.client.BreakerState(m)
+}
+
+// Model returns the model the service calls, as annotated.
+func (c *SmallIdentityModelClient) Model() goai.ModelRef {
+	return c.client.Model()
 }
 
 // Close closes the connections that NewSmallIdentityModelClient dialed, ending
 // their calls. It does nothing for a client made with
 // NewSmallIdentityModelClientFromConn.
 func (c *SmallIdentityModelClient) Close() error {
-	if c.pool == nil {
-		return nil
-	}
-	return c.pool.Close()
-}
-
-// SmallIdentityFake is the model behind bench.v1.SmallIdentity written in Go,
-// for tests: RegisterSmallIdentityFake serves it on an [inferencetest.Server],
-// where SmallIdentityModelClient calls it as it would call a model server. It
-// has one method per model that the service's rpcs call, named for the first of
-// them; each call of a method serves one item of a request.
-type SmallIdentityFake interface {
-	// Echo serves model "identity_784" for rpc Echo.
-	Echo(ctx context.Context, in *Small) (*SmallEcho, error)
-}
-
-// SmallIdentityFakeFunc implements SmallIdentityFake with a function.
-type SmallIdentityFakeFunc func(ctx context.Context, in *Small) (*SmallEcho, error)
-
-// Echo returns f(ctx, in).
-func (f SmallIdentityFakeFunc) Echo(ctx context.Context, in *Small) (*SmallEcho, error) {
-	return f(ctx, in)
-}
-
-// RegisterSmallIdentityFake registers impl on srv as the models that
-// bench.v1.SmallIdentity calls, with the tensors that SmallIdentityModel
-// declares: "identity_784", served by impl.Echo. Each replaces a model
-// registered before under its name.
-func RegisterSmallIdentityFake(srv *inferencetest.Server, impl SmallIdentityFake) error {
-	return srv.Register(inferencetest.Model{
-		Name: "identity_784",
-		Inputs: []inferencetest.TensorSpec{
-			{Name: "INPUT0", DType: tensor.FP32, Shape: []int64{784}},
-		},
-		Outputs: []inferencetest.TensorSpec{
-			{Name: "OUTPUT0", DType: tensor.FP32, Shape: []int64{784}},
-		},
-		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return goai.ServeFake(ctx, SmallIdentityModel, &SmallIdentityModel.Methods[0], req.Inputs, req.BatchSize, decodeSmall, encodeSmallEcho, impl.Echo)
-		},
-	})
+	return c.client.Close()
 }
 
 // LargeIdentityModel describes the model behind bench.v1.LargeIdentity
 // and the call policy of each of its rpcs: the service's default_call merged
-// with the rpc's own (goai.v1.call).
+// with the rpc's own (goai.v1.call). The clients of the service read it as
+// it is when they are made, and calls read it throughout: it must not be
+// changed. Per-client and per-call options override the policies instead.
 var LargeIdentityModel = &goai.ModelDesc{
 	Service:  "bench.v1.LargeIdentity",
 	Model:    goai.ModelRef{Name: "identity_150528"},
@@ -159,29 +141,30 @@ var LargeIdentityModel = &goai.ModelDesc{
 // tensors and call policies that LargeIdentityModel declares. It is safe for
 // concurrent use.
 type LargeIdentityModelClient struct {
-	caller *goai.Caller
-	pool   *goai.Pool // dialed by NewLargeIdentityModelClient, closed by Close; nil otherwise
+	client *goai.Client
 }
 
 // NewLargeIdentityModelClient returns a client of the model server at target,
-// such as "dns:///triton:8001", over connections it dials with [goai.Dial] and
-// owns: Close closes them. opts configure both the connections and the client's
-// [goai.Caller]; a transport security option is required.
+// such as "dns:///triton:8001", over connections it dials and owns: Close
+// closes them. opts configure the connections ([goai.PoolOption]s; a transport
+// security option is required) and the client's call policies
+// ([goai.ClientOption]s).
 func NewLargeIdentityModelClient(target string, opts ...goai.Option) (*LargeIdentityModelClient, error) {
-	pool, err := goai.Dial(target, opts...)
+	client, err := goaiimpl.NewClient(target, LargeIdentityModel, opts...)
 	if err != nil {
 		return nil, err
 	}
-	c := NewLargeIdentityModelClientFromConn(pool, opts...)
-	c.pool = pool
-	return c, nil
+	return &LargeIdentityModelClient{client: client}, nil
 }
 
 // NewLargeIdentityModelClientFromConn returns a client calling through cc, such
 // as a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close
-// leaves it open. opts configure the client's [goai.Caller].
-func NewLargeIdentityModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *LargeIdentityModelClient {
-	return &LargeIdentityModelClient{caller: goai.NewCaller(cc, LargeIdentityModel, opts...)}
+// leaves it open. opts configure the client's call policies; its calls carry
+// their own message size limits ([goai.DefaultMaxMsgSize], or
+// [goai.WithMaxRecvMsgSize]'s), whatever cc was dialed with.
+func NewLargeIdentityModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.ClientOption) *LargeIdentityModelClient {
+	client := goaiimpl.NewClientFromConn(cc, LargeIdentityModel, opts...)
+	return &LargeIdentityModelClient{client: client}
 }
 
 // Echo returns its input.
@@ -190,157 +173,102 @@ func NewLargeIdentityModelClientFromConn(cc grpc.ClientConnInterface, opts ...go
 // policy of LargeIdentityModel.Methods[0]; opts change the policy for this
 // call.
 func (c *LargeIdentityModelClient) Echo(ctx context.Context, in *Large, opts ...goai.CallOption) (*LargeEcho, error) {
-	return goai.Infer(ctx, c.caller, &LargeIdentityModel.Methods[0], in, encodeLarge, decodeLargeEcho, opts...)
+	return goaiimpl.Infer(ctx, c.client, &LargeIdentityModel.Methods[0], in, encodeLarge, decodeLargeEcho, opts...)
 }
 
 // CheckModel compares the tensors that LargeIdentityModel declares with the
-// metadata the server reports for every model the client calls, and returns a
-// [*goai.ContractError] listing every difference; see [goai.CheckModel].
+// metadata the server reports for every model the client calls, the fallback
+// included, and returns a [*goai.ContractError] listing every difference; see
+// [goai.Client.CheckModel].
 func (c *LargeIdentityModelClient) CheckModel(ctx context.Context) error {
-	return goai.CheckModel(ctx, c.caller.Conn(), LargeIdentityModel)
+	return c.client.CheckModel(ctx)
 }
 
-// Caller returns the client's [goai.Caller], to route calls between model
-// versions or read the state of a model's breaker.
-func (c *LargeIdentityModelClient) Caller() *goai.Caller {
-	return c.caller
+// SetRoutes splits the calls of the service's model between its versions by
+// weight; see [goai.Client.SetRoutes].
+func (c *LargeIdentityModelClient) SetRoutes(routes []goai.Route) error {
+	return c.client.SetRoutes(routes)
+}
+
+// Routes returns the routes SetRoutes set, nil for none.
+func (c *LargeIdentityModelClient) Routes() []goai.Route {
+	return c.client.Routes()
+}
+
+// BreakerState returns the state of the circuit breaker of model m, a model the
+// client calls; see [goai.Client.BreakerState].
+func (c *LargeIdentityModelClient) BreakerState(m goai.ModelRef) goai.BreakerState {
+	return c.client.BreakerState(m)
+}
+
+// Model returns the model the service calls, as annotated.
+func (c *LargeIdentityModelClient) Model() goai.ModelRef {
+	return c.client.Model()
 }
 
 // Close closes the connections that NewLargeIdentityModelClient dialed, ending
 // their calls. It does nothing for a client made with
 // NewLargeIdentityModelClientFromConn.
 func (c *LargeIdentityModelClient) Close() error {
-	if c.pool == nil {
-		return nil
-	}
-	return c.pool.Close()
-}
-
-// LargeIdentityFake is the model behind bench.v1.LargeIdentity written in Go,
-// for tests: RegisterLargeIdentityFake serves it on an [inferencetest.Server],
-// where LargeIdentityModelClient calls it as it would call a model server. It
-// has one method per model that the service's rpcs call, named for the first of
-// them; each call of a method serves one item of a request.
-type LargeIdentityFake interface {
-	// Echo serves model "identity_150528" for rpc Echo.
-	Echo(ctx context.Context, in *Large) (*LargeEcho, error)
-}
-
-// LargeIdentityFakeFunc implements LargeIdentityFake with a function.
-type LargeIdentityFakeFunc func(ctx context.Context, in *Large) (*LargeEcho, error)
-
-// Echo returns f(ctx, in).
-func (f LargeIdentityFakeFunc) Echo(ctx context.Context, in *Large) (*LargeEcho, error) {
-	return f(ctx, in)
-}
-
-// RegisterLargeIdentityFake registers impl on srv as the models that
-// bench.v1.LargeIdentity calls, with the tensors that LargeIdentityModel
-// declares: "identity_150528", served by impl.Echo. Each replaces a model
-// registered before under its name.
-func RegisterLargeIdentityFake(srv *inferencetest.Server, impl LargeIdentityFake) error {
-	return srv.Register(inferencetest.Model{
-		Name: "identity_150528",
-		Inputs: []inferencetest.TensorSpec{
-			{Name: "INPUT0", DType: tensor.FP32, Shape: []int64{3, 224, 224}},
-		},
-		Outputs: []inferencetest.TensorSpec{
-			{Name: "OUTPUT0", DType: tensor.FP32, Shape: []int64{3, 224, 224}},
-		},
-		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return goai.ServeFake(ctx, LargeIdentityModel, &LargeIdentityModel.Methods[0], req.Inputs, req.BatchSize, decodeLarge, encodeLargeEcho, impl.Echo)
-		},
-	})
+	return c.client.Close()
 }
 
 // SmallTensors describes the tensors of bench.v1.Small, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var SmallTensors = []goai.TensorDesc{
 	{Name: "INPUT0", Field: "values", DType: tensor.FP32, Shape: []int64{784}},
 }
 
 // encodeSmall appends the tensors of each Small of batch to e, in the order of
 // SmallTensors.
-func encodeSmall(e *goai.Encoder, batch []*Small) {
+func encodeSmall(e *goaiimpl.Encoder, batch []*Small) {
 	for _, x := range batch {
-		goai.AppendTensor(e.Tensor(0), x.GetValues())
-	}
-}
-
-// decodeSmall sets each element of batch to a new Small holding the tensors of
-// its item in d, in the order of SmallTensors.
-func decodeSmall(d *goai.Decoder, batch []*Small) {
-	for i := range batch {
-		batch[i] = &Small{
-			Values: goai.DecodeTensor[float32](d.Tensor(0), i),
-		}
+		goaiimpl.AppendTensor(e.Tensor(0), x.GetValues())
 	}
 }
 
 // SmallEchoTensors describes the tensors of bench.v1.SmallEcho, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var SmallEchoTensors = []goai.TensorDesc{
 	{Name: "OUTPUT0", Field: "values", DType: tensor.FP32, Shape: []int64{784}},
 }
 
-// encodeSmallEcho appends the tensors of each SmallEcho of batch to e, in the
-// order of SmallEchoTensors.
-func encodeSmallEcho(e *goai.Encoder, batch []*SmallEcho) {
-	for _, x := range batch {
-		goai.AppendTensor(e.Tensor(0), x.GetValues())
-	}
-}
-
 // decodeSmallEcho sets each element of batch to a new SmallEcho holding the
 // tensors of its item in d, in the order of SmallEchoTensors.
-func decodeSmallEcho(d *goai.Decoder, batch []*SmallEcho) {
+func decodeSmallEcho(d *goaiimpl.Decoder, batch []*SmallEcho) {
 	for i := range batch {
 		batch[i] = &SmallEcho{
-			Values: goai.DecodeTensor[float32](d.Tensor(0), i),
+			Values: goaiimpl.DecodeTensor[float32](d.Tensor(0), i),
 		}
 	}
 }
 
 // LargeTensors describes the tensors of bench.v1.Large, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var LargeTensors = []goai.TensorDesc{
 	{Name: "INPUT0", Field: "values", DType: tensor.FP32, Shape: []int64{3, 224, 224}},
 }
 
 // encodeLarge appends the tensors of each Large of batch to e, in the order of
 // LargeTensors.
-func encodeLarge(e *goai.Encoder, batch []*Large) {
+func encodeLarge(e *goaiimpl.Encoder, batch []*Large) {
 	for _, x := range batch {
-		goai.AppendTensor(e.Tensor(0), x.GetValues())
-	}
-}
-
-// decodeLarge sets each element of batch to a new Large holding the tensors of
-// its item in d, in the order of LargeTensors.
-func decodeLarge(d *goai.Decoder, batch []*Large) {
-	for i := range batch {
-		batch[i] = &Large{
-			Values: goai.DecodeTensor[float32](d.Tensor(0), i),
-		}
+		goaiimpl.AppendTensor(e.Tensor(0), x.GetValues())
 	}
 }
 
 // LargeEchoTensors describes the tensors of bench.v1.LargeEcho, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var LargeEchoTensors = []goai.TensorDesc{
 	{Name: "OUTPUT0", Field: "values", DType: tensor.FP32, Shape: []int64{3, 224, 224}},
 }
 
-// encodeLargeEcho appends the tensors of each LargeEcho of batch to e, in the
-// order of LargeEchoTensors.
-func encodeLargeEcho(e *goai.Encoder, batch []*LargeEcho) {
-	for _, x := range batch {
-		goai.AppendTensor(e.Tensor(0), x.GetValues())
-	}
-}
-
 // decodeLargeEcho sets each element of batch to a new LargeEcho holding the
 // tensors of its item in d, in the order of LargeEchoTensors.
-func decodeLargeEcho(d *goai.Decoder, batch []*LargeEcho) {
+func decodeLargeEcho(d *goaiimpl.Decoder, batch []*LargeEcho) {
 	for i := range batch {
 		batch[i] = &LargeEcho{
-			Values: goai.DecodeTensor[float32](d.Tensor(0), i),
+			Values: goaiimpl.DecodeTensor[float32](d.Tensor(0), i),
 		}
 	}
 }

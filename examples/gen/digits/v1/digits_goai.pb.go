@@ -8,7 +8,7 @@ package digitsv1
 import (
 	context "context"
 	goai "github.com/goai-dev/goai"
-	inferencetest "github.com/goai-dev/goai/inferencetest"
+	goaiimpl "github.com/goai-dev/goai/goaiimpl"
 	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 	time "time"
@@ -18,11 +18,13 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = goai.SupportPackageIsVersion1
+const _ = goaiimpl.SupportPackageIsVersion1
 
 // DigitClassifierModel describes the model behind digits.v1.DigitClassifier
 // and the call policy of each of its rpcs: the service's default_call merged
-// with the rpc's own (goai.v1.call).
+// with the rpc's own (goai.v1.call). The clients of the service read it as
+// it is when they are made, and calls read it throughout: it must not be
+// changed. Per-client and per-call options override the policies instead.
 var DigitClassifierModel = &goai.ModelDesc{
 	Service:      "digits.v1.DigitClassifier",
 	Model:        goai.ModelRef{Name: "digits", Version: "1"},
@@ -58,29 +60,30 @@ var DigitClassifierModel = &goai.ModelDesc{
 // the tensors and call policies that DigitClassifierModel declares. It is safe
 // for concurrent use.
 type DigitClassifierModelClient struct {
-	caller *goai.Caller
-	pool   *goai.Pool // dialed by NewDigitClassifierModelClient, closed by Close; nil otherwise
+	client *goai.Client
 }
 
 // NewDigitClassifierModelClient returns a client of the model server at target,
-// such as "dns:///triton:8001", over connections it dials with [goai.Dial] and
-// owns: Close closes them. opts configure both the connections and the client's
-// [goai.Caller]; a transport security option is required.
+// such as "dns:///triton:8001", over connections it dials and owns: Close
+// closes them. opts configure the connections ([goai.PoolOption]s; a transport
+// security option is required) and the client's call policies
+// ([goai.ClientOption]s).
 func NewDigitClassifierModelClient(target string, opts ...goai.Option) (*DigitClassifierModelClient, error) {
-	pool, err := goai.Dial(target, opts...)
+	client, err := goaiimpl.NewClient(target, DigitClassifierModel, opts...)
 	if err != nil {
 		return nil, err
 	}
-	c := NewDigitClassifierModelClientFromConn(pool, opts...)
-	c.pool = pool
-	return c, nil
+	return &DigitClassifierModelClient{client: client}, nil
 }
 
 // NewDigitClassifierModelClientFromConn returns a client calling through cc,
 // such as a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close
-// leaves it open. opts configure the client's [goai.Caller].
-func NewDigitClassifierModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *DigitClassifierModelClient {
-	return &DigitClassifierModelClient{caller: goai.NewCaller(cc, DigitClassifierModel, opts...)}
+// leaves it open. opts configure the client's call policies; its calls carry
+// their own message size limits ([goai.DefaultMaxMsgSize], or
+// [goai.WithMaxRecvMsgSize]'s), whatever cc was dialed with.
+func NewDigitClassifierModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.ClientOption) *DigitClassifierModelClient {
+	client := goaiimpl.NewClientFromConn(cc, DigitClassifierModel, opts...)
+	return &DigitClassifierModelClient{client: client}
 }
 
 // Classify returns the probability of each digit for one glyph.
@@ -89,16 +92,17 @@ func NewDigitClassifierModelClientFromConn(cc grpc.ClientConnInterface, opts ...
 // policy of DigitClassifierModel.Methods[0]; opts change the policy for this
 // call.
 func (c *DigitClassifierModelClient) Classify(ctx context.Context, in *Glyph, opts ...goai.CallOption) (*Prediction, error) {
-	return goai.Infer(ctx, c.caller, &DigitClassifierModel.Methods[0], in, encodeGlyph, decodePrediction, opts...)
+	return goaiimpl.Infer(ctx, c.client, &DigitClassifierModel.Methods[0], in, encodeGlyph, decodePrediction, opts...)
 }
 
 // ClassifyBatch is Classify for many Glyph messages: it stacks them along the
 // batch dimension into as few ModelInfer calls as the model's batch limits
 // allow, each under the policy of Classify, runs them in parallel, and returns
 // the results in the order of in. Data that does not fit its tensor fails the
-// whole batch before any call; an empty in makes none. See [goai.InferBatch].
+// whole batch before any call; an empty in makes none;
+// [goai.WithBatchParallelism] sets how many calls run at once.
 func (c *DigitClassifierModelClient) ClassifyBatch(ctx context.Context, in []*Glyph, opts ...goai.CallOption) ([]*Prediction, error) {
-	return goai.InferBatch(ctx, c.caller, &DigitClassifierModel.Methods[0], in, encodeGlyph, decodePrediction, opts...)
+	return goaiimpl.InferBatch(ctx, c.client, &DigitClassifierModel.Methods[0], in, encodeGlyph, decodePrediction, opts...)
 }
 
 // NewClassifyBatcher returns a micro-batcher of Classify calls: concurrent
@@ -108,117 +112,76 @@ func (c *DigitClassifierModelClient) ClassifyBatch(ctx context.Context, in []*Gl
 // size and bytes, and only items that agree in every dynamic dimension. The
 // policy is DigitClassifierModel.Batching; opts override it field by field
 // ([goai.WithBatcherPolicy]), set the options of each batch's call
-// ([goai.WithBatcherCallOptions]) or configure the batcher. Close the batcher
-// before the client. See [goai.InferBatcher].
-func (c *DigitClassifierModelClient) NewClassifyBatcher(opts ...goai.MicroBatchOption) *goai.InferBatcher[*Glyph, *Prediction] {
-	return goai.NewInferBatcher(c.caller, &DigitClassifierModel.Methods[0], encodeGlyph, decodePrediction, opts...)
+// ([goai.WithBatcherCallOptions]) or configure the batcher. Each call's timeout
+// bounds its Do from the moment it is called, the wait for a batch included.
+// Close the batcher before the client; see [goai.Batcher].
+func (c *DigitClassifierModelClient) NewClassifyBatcher(opts ...goai.MicroBatchOption) goai.Batcher[*Glyph, *Prediction] {
+	return goaiimpl.NewInferBatcher(c.client, &DigitClassifierModel.Methods[0], encodeGlyph, decodePrediction, opts...)
 }
 
 // CheckModel compares the tensors that DigitClassifierModel declares with the
-// metadata the server reports for every model the client calls, and returns a
-// [*goai.ContractError] listing every difference; see [goai.CheckModel].
+// metadata the server reports for every model the client calls, the fallback
+// included, and returns a [*goai.ContractError] listing every difference; see
+// [goai.Client.CheckModel].
 func (c *DigitClassifierModelClient) CheckModel(ctx context.Context) error {
-	return goai.CheckModel(ctx, c.caller.Conn(), DigitClassifierModel)
+	return c.client.CheckModel(ctx)
 }
 
-// Caller returns the client's [goai.Caller], to route calls between model
-// versions or read the state of a model's breaker.
-func (c *DigitClassifierModelClient) Caller() *goai.Caller {
-	return c.caller
+// SetRoutes splits the calls of the service's model between its versions by
+// weight; see [goai.Client.SetRoutes].
+func (c *DigitClassifierModelClient) SetRoutes(routes []goai.Route) error {
+	return c.client.SetRoutes(routes)
+}
+
+// Routes returns the routes SetRoutes set, nil for none.
+func (c *DigitClassifierModelClient) Routes() []goai.Route {
+	return c.client.Routes()
+}
+
+// BreakerState returns the state of the circuit breaker of model m, a model the
+// client calls; see [goai.Client.BreakerState].
+func (c *DigitClassifierModelClient) BreakerState(m goai.ModelRef) goai.BreakerState {
+	return c.client.BreakerState(m)
+}
+
+// Model returns the model the service calls, as annotated.
+func (c *DigitClassifierModelClient) Model() goai.ModelRef {
+	return c.client.Model()
 }
 
 // Close closes the connections that NewDigitClassifierModelClient dialed,
 // ending their calls. It does nothing for a client made with
 // NewDigitClassifierModelClientFromConn.
 func (c *DigitClassifierModelClient) Close() error {
-	if c.pool == nil {
-		return nil
-	}
-	return c.pool.Close()
-}
-
-// DigitClassifierFake is the model behind digits.v1.DigitClassifier written in
-// Go, for tests: RegisterDigitClassifierFake serves it on an
-// [inferencetest.Server], where DigitClassifierModelClient calls it as it would
-// call a model server. It has one method per model that the service's rpcs
-// call, named for the first of them; each call of a method serves one item of a
-// request.
-type DigitClassifierFake interface {
-	// Classify serves model "digits" version "1" for rpc Classify.
-	Classify(ctx context.Context, in *Glyph) (*Prediction, error)
-}
-
-// DigitClassifierFakeFunc implements DigitClassifierFake with a function.
-type DigitClassifierFakeFunc func(ctx context.Context, in *Glyph) (*Prediction, error)
-
-// Classify returns f(ctx, in).
-func (f DigitClassifierFakeFunc) Classify(ctx context.Context, in *Glyph) (*Prediction, error) {
-	return f(ctx, in)
-}
-
-// RegisterDigitClassifierFake registers impl on srv as the models that
-// digits.v1.DigitClassifier calls, with the tensors that DigitClassifierModel
-// declares: "digits" version "1", served by impl.Classify. Each replaces a
-// model registered before under its name.
-func RegisterDigitClassifierFake(srv *inferencetest.Server, impl DigitClassifierFake) error {
-	return srv.Register(inferencetest.Model{
-		Name:         "digits",
-		Versions:     []string{"1"},
-		MaxBatchSize: 64,
-		Inputs: []inferencetest.TensorSpec{
-			{Name: "pixels", DType: tensor.FP32, Shape: []int64{8, 8}},
-		},
-		Outputs: []inferencetest.TensorSpec{
-			{Name: "probs", DType: tensor.FP32, Shape: []int64{10}},
-		},
-		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return goai.ServeFake(ctx, DigitClassifierModel, &DigitClassifierModel.Methods[0], req.Inputs, req.BatchSize, decodeGlyph, encodePrediction, impl.Classify)
-		},
-	})
+	return c.client.Close()
 }
 
 // GlyphTensors describes the tensors of digits.v1.Glyph, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var GlyphTensors = []goai.TensorDesc{
 	{Name: "pixels", Field: "pixels", DType: tensor.FP32, Shape: []int64{8, 8}},
 }
 
 // encodeGlyph appends the tensors of each Glyph of batch to e, in the order of
 // GlyphTensors.
-func encodeGlyph(e *goai.Encoder, batch []*Glyph) {
+func encodeGlyph(e *goaiimpl.Encoder, batch []*Glyph) {
 	for _, x := range batch {
-		goai.AppendTensor(e.Tensor(0), x.GetPixels())
-	}
-}
-
-// decodeGlyph sets each element of batch to a new Glyph holding the tensors of
-// its item in d, in the order of GlyphTensors.
-func decodeGlyph(d *goai.Decoder, batch []*Glyph) {
-	for i := range batch {
-		batch[i] = &Glyph{
-			Pixels: goai.DecodeTensor[float32](d.Tensor(0), i),
-		}
+		goaiimpl.AppendTensor(e.Tensor(0), x.GetPixels())
 	}
 }
 
 // PredictionTensors describes the tensors of digits.v1.Prediction, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var PredictionTensors = []goai.TensorDesc{
 	{Name: "probs", Field: "probs", DType: tensor.FP32, Shape: []int64{10}},
 }
 
-// encodePrediction appends the tensors of each Prediction of batch to e, in the
-// order of PredictionTensors.
-func encodePrediction(e *goai.Encoder, batch []*Prediction) {
-	for _, x := range batch {
-		goai.AppendTensor(e.Tensor(0), x.GetProbs())
-	}
-}
-
 // decodePrediction sets each element of batch to a new Prediction holding the
 // tensors of its item in d, in the order of PredictionTensors.
-func decodePrediction(d *goai.Decoder, batch []*Prediction) {
+func decodePrediction(d *goaiimpl.Decoder, batch []*Prediction) {
 	for i := range batch {
 		batch[i] = &Prediction{
-			Probs: goai.DecodeTensor[float32](d.Tensor(0), i),
+			Probs: goaiimpl.DecodeTensor[float32](d.Tensor(0), i),
 		}
 	}
 }

@@ -8,7 +8,7 @@ package tokenizerv1
 import (
 	context "context"
 	goai "github.com/goai-dev/goai"
-	inferencetest "github.com/goai-dev/goai/inferencetest"
+	goaiimpl "github.com/goai-dev/goai/goaiimpl"
 	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 	time "time"
@@ -18,11 +18,13 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = goai.SupportPackageIsVersion1
+const _ = goaiimpl.SupportPackageIsVersion1
 
 // TokenizerModel describes the model behind tokenizer.v1.Tokenizer
 // and the call policy of each of its rpcs: the service's default_call merged
-// with the rpc's own (goai.v1.call).
+// with the rpc's own (goai.v1.call). The clients of the service read it as
+// it is when they are made, and calls read it throughout: it must not be
+// changed. Per-client and per-call options override the policies instead.
 var TokenizerModel = &goai.ModelDesc{
 	Service:      "tokenizer.v1.Tokenizer",
 	Model:        goai.ModelRef{Name: "tokenizer"},
@@ -50,29 +52,30 @@ var TokenizerModel = &goai.ModelDesc{
 // tensors and call policies that TokenizerModel declares. It is safe for
 // concurrent use.
 type TokenizerModelClient struct {
-	caller *goai.Caller
-	pool   *goai.Pool // dialed by NewTokenizerModelClient, closed by Close; nil otherwise
+	client *goai.Client
 }
 
 // NewTokenizerModelClient returns a client of the model server at target, such
-// as "dns:///triton:8001", over connections it dials with [goai.Dial] and owns:
-// Close closes them. opts configure both the connections and the client's
-// [goai.Caller]; a transport security option is required.
+// as "dns:///triton:8001", over connections it dials and owns: Close closes
+// them. opts configure the connections ([goai.PoolOption]s; a transport
+// security option is required) and the client's call policies
+// ([goai.ClientOption]s).
 func NewTokenizerModelClient(target string, opts ...goai.Option) (*TokenizerModelClient, error) {
-	pool, err := goai.Dial(target, opts...)
+	client, err := goaiimpl.NewClient(target, TokenizerModel, opts...)
 	if err != nil {
 		return nil, err
 	}
-	c := NewTokenizerModelClientFromConn(pool, opts...)
-	c.pool = pool
-	return c, nil
+	return &TokenizerModelClient{client: client}, nil
 }
 
 // NewTokenizerModelClientFromConn returns a client calling through cc, such as
 // a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves
-// it open. opts configure the client's [goai.Caller].
-func NewTokenizerModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *TokenizerModelClient {
-	return &TokenizerModelClient{caller: goai.NewCaller(cc, TokenizerModel, opts...)}
+// it open. opts configure the client's call policies; its calls carry their own
+// message size limits ([goai.DefaultMaxMsgSize], or
+// [goai.WithMaxRecvMsgSize]'s), whatever cc was dialed with.
+func NewTokenizerModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.ClientOption) *TokenizerModelClient {
+	client := goaiimpl.NewClientFromConn(cc, TokenizerModel, opts...)
+	return &TokenizerModelClient{client: client}
 }
 
 // Tokenize turns one sentence into token ids.
@@ -80,16 +83,17 @@ func NewTokenizerModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.O
 // It makes one ModelInfer call of model "tokenizer" with in, under the policy
 // of TokenizerModel.Methods[0]; opts change the policy for this call.
 func (c *TokenizerModelClient) Tokenize(ctx context.Context, in *Sentence, opts ...goai.CallOption) (*Tokens, error) {
-	return goai.Infer(ctx, c.caller, &TokenizerModel.Methods[0], in, encodeSentence, decodeTokens, opts...)
+	return goaiimpl.Infer(ctx, c.client, &TokenizerModel.Methods[0], in, encodeSentence, decodeTokens, opts...)
 }
 
 // TokenizeBatch is Tokenize for many Sentence messages: it stacks them along
 // the batch dimension into as few ModelInfer calls as the model's batch limits
 // allow, each under the policy of Tokenize, runs them in parallel, and returns
 // the results in the order of in. Data that does not fit its tensor fails the
-// whole batch before any call; an empty in makes none. See [goai.InferBatch].
+// whole batch before any call; an empty in makes none;
+// [goai.WithBatchParallelism] sets how many calls run at once.
 func (c *TokenizerModelClient) TokenizeBatch(ctx context.Context, in []*Sentence, opts ...goai.CallOption) ([]*Tokens, error) {
-	return goai.InferBatch(ctx, c.caller, &TokenizerModel.Methods[0], in, encodeSentence, decodeTokens, opts...)
+	return goaiimpl.InferBatch(ctx, c.client, &TokenizerModel.Methods[0], in, encodeSentence, decodeTokens, opts...)
 }
 
 // NewTokenizeBatcher returns a micro-batcher of Tokenize calls: concurrent
@@ -99,119 +103,78 @@ func (c *TokenizerModelClient) TokenizeBatch(ctx context.Context, in []*Sentence
 // size and bytes, and only items that agree in every dynamic dimension. The
 // policy is TokenizerModel.Batching; opts override it field by field
 // ([goai.WithBatcherPolicy]), set the options of each batch's call
-// ([goai.WithBatcherCallOptions]) or configure the batcher. Close the batcher
-// before the client. See [goai.InferBatcher].
-func (c *TokenizerModelClient) NewTokenizeBatcher(opts ...goai.MicroBatchOption) *goai.InferBatcher[*Sentence, *Tokens] {
-	return goai.NewInferBatcher(c.caller, &TokenizerModel.Methods[0], encodeSentence, decodeTokens, opts...)
+// ([goai.WithBatcherCallOptions]) or configure the batcher. Each call's timeout
+// bounds its Do from the moment it is called, the wait for a batch included.
+// Close the batcher before the client; see [goai.Batcher].
+func (c *TokenizerModelClient) NewTokenizeBatcher(opts ...goai.MicroBatchOption) goai.Batcher[*Sentence, *Tokens] {
+	return goaiimpl.NewInferBatcher(c.client, &TokenizerModel.Methods[0], encodeSentence, decodeTokens, opts...)
 }
 
 // CheckModel compares the tensors that TokenizerModel declares with the
-// metadata the server reports for every model the client calls, and returns a
-// [*goai.ContractError] listing every difference; see [goai.CheckModel].
+// metadata the server reports for every model the client calls, the fallback
+// included, and returns a [*goai.ContractError] listing every difference; see
+// [goai.Client.CheckModel].
 func (c *TokenizerModelClient) CheckModel(ctx context.Context) error {
-	return goai.CheckModel(ctx, c.caller.Conn(), TokenizerModel)
+	return c.client.CheckModel(ctx)
 }
 
-// Caller returns the client's [goai.Caller], to route calls between model
-// versions or read the state of a model's breaker.
-func (c *TokenizerModelClient) Caller() *goai.Caller {
-	return c.caller
+// SetRoutes splits the calls of the service's model between its versions by
+// weight; see [goai.Client.SetRoutes].
+func (c *TokenizerModelClient) SetRoutes(routes []goai.Route) error {
+	return c.client.SetRoutes(routes)
+}
+
+// Routes returns the routes SetRoutes set, nil for none.
+func (c *TokenizerModelClient) Routes() []goai.Route {
+	return c.client.Routes()
+}
+
+// BreakerState returns the state of the circuit breaker of model m, a model the
+// client calls; see [goai.Client.BreakerState].
+func (c *TokenizerModelClient) BreakerState(m goai.ModelRef) goai.BreakerState {
+	return c.client.BreakerState(m)
+}
+
+// Model returns the model the service calls, as annotated.
+func (c *TokenizerModelClient) Model() goai.ModelRef {
+	return c.client.Model()
 }
 
 // Close closes the connections that NewTokenizerModelClient dialed, ending
 // their calls. It does nothing for a client made with
 // NewTokenizerModelClientFromConn.
 func (c *TokenizerModelClient) Close() error {
-	if c.pool == nil {
-		return nil
-	}
-	return c.pool.Close()
-}
-
-// TokenizerFake is the model behind tokenizer.v1.Tokenizer written in Go, for
-// tests: RegisterTokenizerFake serves it on an [inferencetest.Server], where
-// TokenizerModelClient calls it as it would call a model server. It has one
-// method per model that the service's rpcs call, named for the first of them;
-// each call of a method serves one item of a request.
-type TokenizerFake interface {
-	// Tokenize serves model "tokenizer" for rpc Tokenize.
-	Tokenize(ctx context.Context, in *Sentence) (*Tokens, error)
-}
-
-// TokenizerFakeFunc implements TokenizerFake with a function.
-type TokenizerFakeFunc func(ctx context.Context, in *Sentence) (*Tokens, error)
-
-// Tokenize returns f(ctx, in).
-func (f TokenizerFakeFunc) Tokenize(ctx context.Context, in *Sentence) (*Tokens, error) {
-	return f(ctx, in)
-}
-
-// RegisterTokenizerFake registers impl on srv as the models that
-// tokenizer.v1.Tokenizer calls, with the tensors that TokenizerModel declares:
-// "tokenizer", served by impl.Tokenize. Each replaces a model registered before
-// under its name.
-func RegisterTokenizerFake(srv *inferencetest.Server, impl TokenizerFake) error {
-	return srv.Register(inferencetest.Model{
-		Name:         "tokenizer",
-		MaxBatchSize: 32,
-		Inputs: []inferencetest.TensorSpec{
-			{Name: "text", DType: tensor.Bytes},
-		},
-		Outputs: []inferencetest.TensorSpec{
-			{Name: "input_ids", DType: tensor.Int64, Shape: []int64{16}},
-			{Name: "attention_mask", DType: tensor.Int64, Shape: []int64{16}},
-		},
-		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return goai.ServeFake(ctx, TokenizerModel, &TokenizerModel.Methods[0], req.Inputs, req.BatchSize, decodeSentence, encodeTokens, impl.Tokenize)
-		},
-	})
+	return c.client.Close()
 }
 
 // SentenceTensors describes the tensors of tokenizer.v1.Sentence, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var SentenceTensors = []goai.TensorDesc{
 	{Name: "text", Field: "text", DType: tensor.Bytes},
 }
 
 // encodeSentence appends the tensors of each Sentence of batch to e, in the
 // order of SentenceTensors.
-func encodeSentence(e *goai.Encoder, batch []*Sentence) {
+func encodeSentence(e *goaiimpl.Encoder, batch []*Sentence) {
 	for _, x := range batch {
-		goai.AppendString(e.Tensor(0), x.GetText())
-	}
-}
-
-// decodeSentence sets each element of batch to a new Sentence holding the
-// tensors of its item in d, in the order of SentenceTensors.
-func decodeSentence(d *goai.Decoder, batch []*Sentence) {
-	for i := range batch {
-		batch[i] = &Sentence{
-			Text: goai.DecodeUTF8String(d.Tensor(0), i),
-		}
+		goaiimpl.AppendString(e.Tensor(0), x.GetText())
 	}
 }
 
 // TokensTensors describes the tensors of tokenizer.v1.Tokens, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var TokensTensors = []goai.TensorDesc{
 	{Name: "input_ids", Field: "ids", DType: tensor.Int64, Shape: []int64{16}},
 	{Name: "attention_mask", Field: "mask", DType: tensor.Int64, Shape: []int64{16}},
 }
 
-// encodeTokens appends the tensors of each Tokens of batch to e, in the order
-// of TokensTensors.
-func encodeTokens(e *goai.Encoder, batch []*Tokens) {
-	for _, x := range batch {
-		goai.AppendTensor(e.Tensor(0), x.GetIds())
-		goai.AppendTensor(e.Tensor(1), x.GetMask())
-	}
-}
-
 // decodeTokens sets each element of batch to a new Tokens holding the tensors
 // of its item in d, in the order of TokensTensors.
-func decodeTokens(d *goai.Decoder, batch []*Tokens) {
+func decodeTokens(d *goaiimpl.Decoder, batch []*Tokens) {
 	for i := range batch {
 		batch[i] = &Tokens{
-			Ids:  goai.DecodeTensor[int64](d.Tensor(0), i),
-			Mask: goai.DecodeTensor[int64](d.Tensor(1), i),
+			Ids:  goaiimpl.DecodeTensor[int64](d.Tensor(0), i),
+			Mask: goaiimpl.DecodeTensor[int64](d.Tensor(1), i),
 		}
 	}
 }

@@ -8,7 +8,7 @@ package dtypesv1
 import (
 	context "context"
 	goai "github.com/goai-dev/goai"
-	inferencetest "github.com/goai-dev/goai/inferencetest"
+	goaiimpl "github.com/goai-dev/goai/goaiimpl"
 	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 )
@@ -17,11 +17,13 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = goai.SupportPackageIsVersion1
+const _ = goaiimpl.SupportPackageIsVersion1
 
 // EchoModel describes the model behind dtypes.v1.Echo
 // and the call policy of each of its rpcs: the service's default_call merged
-// with the rpc's own (goai.v1.call).
+// with the rpc's own (goai.v1.call). The clients of the service read it as
+// it is when they are made, and calls read it throughout: it must not be
+// changed. Per-client and per-call options override the policies instead.
 var EchoModel = &goai.ModelDesc{
 	Service:      "dtypes.v1.Echo",
 	Model:        goai.ModelRef{Name: "echo"},
@@ -45,44 +47,45 @@ var EchoModel = &goai.ModelDesc{
 // Open Inference Protocol (KServe v2, Triton), with the tensors and call
 // policies that EchoModel declares. It is safe for concurrent use.
 type EchoModelClient struct {
-	caller *goai.Caller
-	pool   *goai.Pool // dialed by NewEchoModelClient, closed by Close; nil otherwise
+	client *goai.Client
 }
 
 // NewEchoModelClient returns a client of the model server at target, such as
-// "dns:///triton:8001", over connections it dials with [goai.Dial] and owns:
-// Close closes them. opts configure both the connections and the client's
-// [goai.Caller]; a transport security option is required.
+// "dns:///triton:8001", over connections it dials and owns: Close closes them.
+// opts configure the connections ([goai.PoolOption]s; a transport security
+// option is required) and the client's call policies ([goai.ClientOption]s).
 func NewEchoModelClient(target string, opts ...goai.Option) (*EchoModelClient, error) {
-	pool, err := goai.Dial(target, opts...)
+	client, err := goaiimpl.NewClient(target, EchoModel, opts...)
 	if err != nil {
 		return nil, err
 	}
-	c := NewEchoModelClientFromConn(pool, opts...)
-	c.pool = pool
-	return c, nil
+	return &EchoModelClient{client: client}, nil
 }
 
 // NewEchoModelClientFromConn returns a client calling through cc, such as a
 // [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves it
-// open. opts configure the client's [goai.Caller].
-func NewEchoModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *EchoModelClient {
-	return &EchoModelClient{caller: goai.NewCaller(cc, EchoModel, opts...)}
+// open. opts configure the client's call policies; its calls carry their own
+// message size limits ([goai.DefaultMaxMsgSize], or
+// [goai.WithMaxRecvMsgSize]'s), whatever cc was dialed with.
+func NewEchoModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.ClientOption) *EchoModelClient {
+	client := goaiimpl.NewClientFromConn(cc, EchoModel, opts...)
+	return &EchoModelClient{client: client}
 }
 
 // Echo makes one ModelInfer call of model "echo" with in, under the policy of
 // EchoModel.Methods[0]; opts change the policy for this call.
 func (c *EchoModelClient) Echo(ctx context.Context, in *Sample, opts ...goai.CallOption) (*Sample, error) {
-	return goai.Infer(ctx, c.caller, &EchoModel.Methods[0], in, encodeSample, decodeSample, opts...)
+	return goaiimpl.Infer(ctx, c.client, &EchoModel.Methods[0], in, encodeSample, decodeSample, opts...)
 }
 
 // EchoBatch is Echo for many Sample messages: it stacks them along the batch
 // dimension into as few ModelInfer calls as the model's batch limits allow,
 // each under the policy of Echo, runs them in parallel, and returns the results
 // in the order of in. Data that does not fit its tensor fails the whole batch
-// before any call; an empty in makes none. See [goai.InferBatch].
+// before any call; an empty in makes none; [goai.WithBatchParallelism] sets how
+// many calls run at once.
 func (c *EchoModelClient) EchoBatch(ctx context.Context, in []*Sample, opts ...goai.CallOption) ([]*Sample, error) {
-	return goai.InferBatch(ctx, c.caller, &EchoModel.Methods[0], in, encodeSample, decodeSample, opts...)
+	return goaiimpl.InferBatch(ctx, c.client, &EchoModel.Methods[0], in, encodeSample, decodeSample, opts...)
 }
 
 // NewEchoBatcher returns a micro-batcher of Echo calls: concurrent calls of its
@@ -92,108 +95,54 @@ func (c *EchoModelClient) EchoBatch(ctx context.Context, in []*Sample, opts ...g
 // only items that agree in every dynamic dimension. The policy is
 // EchoModel.Batching; opts override it field by field
 // ([goai.WithBatcherPolicy]), set the options of each batch's call
-// ([goai.WithBatcherCallOptions]) or configure the batcher. Close the batcher
-// before the client. See [goai.InferBatcher].
-func (c *EchoModelClient) NewEchoBatcher(opts ...goai.MicroBatchOption) *goai.InferBatcher[*Sample, *Sample] {
-	return goai.NewInferBatcher(c.caller, &EchoModel.Methods[0], encodeSample, decodeSample, opts...)
+// ([goai.WithBatcherCallOptions]) or configure the batcher. Each call's timeout
+// bounds its Do from the moment it is called, the wait for a batch included.
+// Close the batcher before the client; see [goai.Batcher].
+func (c *EchoModelClient) NewEchoBatcher(opts ...goai.MicroBatchOption) goai.Batcher[*Sample, *Sample] {
+	return goaiimpl.NewInferBatcher(c.client, &EchoModel.Methods[0], encodeSample, decodeSample, opts...)
 }
 
 // CheckModel compares the tensors that EchoModel declares with the metadata the
-// server reports for every model the client calls, and returns a
-// [*goai.ContractError] listing every difference; see [goai.CheckModel].
+// server reports for every model the client calls, the fallback included, and
+// returns a [*goai.ContractError] listing every difference; see
+// [goai.Client.CheckModel].
 func (c *EchoModelClient) CheckModel(ctx context.Context) error {
-	return goai.CheckModel(ctx, c.caller.Conn(), EchoModel)
+	return c.client.CheckModel(ctx)
 }
 
-// Caller returns the client's [goai.Caller], to route calls between model
-// versions or read the state of a model's breaker.
-func (c *EchoModelClient) Caller() *goai.Caller {
-	return c.caller
+// SetRoutes splits the calls of the service's model between its versions by
+// weight; see [goai.Client.SetRoutes].
+func (c *EchoModelClient) SetRoutes(routes []goai.Route) error {
+	return c.client.SetRoutes(routes)
+}
+
+// Routes returns the routes SetRoutes set, nil for none.
+func (c *EchoModelClient) Routes() []goai.Route {
+	return c.client.Routes()
+}
+
+// BreakerState returns the state of the circuit breaker of model m, a model the
+// client calls; see [goai.Client.BreakerState].
+func (c *EchoModelClient) BreakerState(m goai.ModelRef) goai.BreakerState {
+	return c.client.BreakerState(m)
+}
+
+// Model returns the model the service calls, as annotated.
+func (c *EchoModelClient) Model() goai.ModelRef {
+	return c.client.Model()
 }
 
 // Close closes the connections that NewEchoModelClient dialed, ending their
 // calls. It does nothing for a client made with NewEchoModelClientFromConn.
 func (c *EchoModelClient) Close() error {
-	if c.pool == nil {
-		return nil
-	}
-	return c.pool.Close()
-}
-
-// EchoFake is the model behind dtypes.v1.Echo written in Go, for tests:
-// RegisterEchoFake serves it on an [inferencetest.Server], where
-// EchoModelClient calls it as it would call a model server. It has one method
-// per model that the service's rpcs call, named for the first of them; each
-// call of a method serves one item of a request.
-type EchoFake interface {
-	// Echo serves model "echo" for rpc Echo.
-	Echo(ctx context.Context, in *Sample) (*Sample, error)
-}
-
-// EchoFakeFunc implements EchoFake with a function.
-type EchoFakeFunc func(ctx context.Context, in *Sample) (*Sample, error)
-
-// Echo returns f(ctx, in).
-func (f EchoFakeFunc) Echo(ctx context.Context, in *Sample) (*Sample, error) {
-	return f(ctx, in)
-}
-
-// RegisterEchoFake registers impl on srv as the models that dtypes.v1.Echo
-// calls, with the tensors that EchoModel declares: "echo", served by impl.Echo.
-// Each replaces a model registered before under its name.
-func RegisterEchoFake(srv *inferencetest.Server, impl EchoFake) error {
-	return srv.Register(inferencetest.Model{
-		Name:         "echo",
-		MaxBatchSize: 8,
-		Inputs: []inferencetest.TensorSpec{
-			{Name: "fp32_values", DType: tensor.FP32, Shape: []int64{2}},
-			{Name: "fp16_values", DType: tensor.FP16, Shape: []int64{2}},
-			{Name: "bf16_values", DType: tensor.BF16, Shape: []int64{2}},
-			{Name: "fp64_values", DType: tensor.FP64, Shape: []int64{2}},
-			{Name: "int8_values", DType: tensor.Int8, Shape: []int64{2}},
-			{Name: "int16_values", DType: tensor.Int16, Shape: []int64{2}},
-			{Name: "int32_values", DType: tensor.Int32, Shape: []int64{2}},
-			{Name: "int64_values", DType: tensor.Int64, Shape: []int64{2}},
-			{Name: "uint8_values", DType: tensor.Uint8, Shape: []int64{2}},
-			{Name: "uint16_values", DType: tensor.Uint16, Shape: []int64{2}},
-			{Name: "uint32_values", DType: tensor.Uint32, Shape: []int64{2}},
-			{Name: "uint64_values", DType: tensor.Uint64, Shape: []int64{2}},
-			{Name: "bool_values", DType: tensor.Bool, Shape: []int64{2}},
-			{Name: "words", DType: tensor.Bytes, Shape: []int64{-1}},
-			{Name: "blobs", DType: tensor.Bytes, Shape: []int64{2}},
-			{Name: "raw_fp16", DType: tensor.FP16, Shape: []int64{2}},
-			{Name: "raw_uint16", DType: tensor.Uint16, Shape: []int64{-1}},
-			{Name: "sequence", DType: tensor.FP32, Shape: []int64{-1}},
-		},
-		Outputs: []inferencetest.TensorSpec{
-			{Name: "fp32_values", DType: tensor.FP32, Shape: []int64{2}},
-			{Name: "fp16_values", DType: tensor.FP16, Shape: []int64{2}},
-			{Name: "bf16_values", DType: tensor.BF16, Shape: []int64{2}},
-			{Name: "fp64_values", DType: tensor.FP64, Shape: []int64{2}},
-			{Name: "int8_values", DType: tensor.Int8, Shape: []int64{2}},
-			{Name: "int16_values", DType: tensor.Int16, Shape: []int64{2}},
-			{Name: "int32_values", DType: tensor.Int32, Shape: []int64{2}},
-			{Name: "int64_values", DType: tensor.Int64, Shape: []int64{2}},
-			{Name: "uint8_values", DType: tensor.Uint8, Shape: []int64{2}},
-			{Name: "uint16_values", DType: tensor.Uint16, Shape: []int64{2}},
-			{Name: "uint32_values", DType: tensor.Uint32, Shape: []int64{2}},
-			{Name: "uint64_values", DType: tensor.Uint64, Shape: []int64{2}},
-			{Name: "bool_values", DType: tensor.Bool, Shape: []int64{2}},
-			{Name: "words", DType: tensor.Bytes, Shape: []int64{-1}},
-			{Name: "blobs", DType: tensor.Bytes, Shape: []int64{2}},
-			{Name: "raw_fp16", DType: tensor.FP16, Shape: []int64{2}},
-			{Name: "raw_uint16", DType: tensor.Uint16, Shape: []int64{-1}},
-			{Name: "sequence", DType: tensor.FP32, Shape: []int64{-1}},
-		},
-		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return goai.ServeFake(ctx, EchoModel, &EchoModel.Methods[0], req.Inputs, req.BatchSize, decodeSample, encodeSample, impl.Echo)
-		},
-	})
+	return c.client.Close()
 }
 
 // SummarizerModel describes the model behind dtypes.v1.Summarizer
 // and the call policy of each of its rpcs: the service's default_call merged
-// with the rpc's own (goai.v1.call).
+// with the rpc's own (goai.v1.call). The clients of the service read it as
+// it is when they are made, and calls read it throughout: it must not be
+// changed. Per-client and per-call options override the policies instead.
 var SummarizerModel = &goai.ModelDesc{
 	Service:  "dtypes.v1.Summarizer",
 	Model:    goai.ModelRef{Name: "scalars"},
@@ -214,29 +163,30 @@ var SummarizerModel = &goai.ModelDesc{
 // tensors and call policies that SummarizerModel declares. It is safe for
 // concurrent use.
 type SummarizerModelClient struct {
-	caller *goai.Caller
-	pool   *goai.Pool // dialed by NewSummarizerModelClient, closed by Close; nil otherwise
+	client *goai.Client
 }
 
 // NewSummarizerModelClient returns a client of the model server at target, such
-// as "dns:///triton:8001", over connections it dials with [goai.Dial] and owns:
-// Close closes them. opts configure both the connections and the client's
-// [goai.Caller]; a transport security option is required.
+// as "dns:///triton:8001", over connections it dials and owns: Close closes
+// them. opts configure the connections ([goai.PoolOption]s; a transport
+// security option is required) and the client's call policies
+// ([goai.ClientOption]s).
 func NewSummarizerModelClient(target string, opts ...goai.Option) (*SummarizerModelClient, error) {
-	pool, err := goai.Dial(target, opts...)
+	client, err := goaiimpl.NewClient(target, SummarizerModel, opts...)
 	if err != nil {
 		return nil, err
 	}
-	c := NewSummarizerModelClientFromConn(pool, opts...)
-	c.pool = pool
-	return c, nil
+	return &SummarizerModelClient{client: client}, nil
 }
 
 // NewSummarizerModelClientFromConn returns a client calling through cc, such as
 // a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves
-// it open. opts configure the client's [goai.Caller].
-func NewSummarizerModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *SummarizerModelClient {
-	return &SummarizerModelClient{caller: goai.NewCaller(cc, SummarizerModel, opts...)}
+// it open. opts configure the client's call policies; its calls carry their own
+// message size limits ([goai.DefaultMaxMsgSize], or
+// [goai.WithMaxRecvMsgSize]'s), whatever cc was dialed with.
+func NewSummarizerModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.ClientOption) *SummarizerModelClient {
+	client := goaiimpl.NewClientFromConn(cc, SummarizerModel, opts...)
+	return &SummarizerModelClient{client: client}
 }
 
 // Summarize describes the scalars in words.
@@ -244,77 +194,48 @@ func NewSummarizerModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.
 // It makes one ModelInfer call of model "scalars" with in, under the policy of
 // SummarizerModel.Methods[0]; opts change the policy for this call.
 func (c *SummarizerModelClient) Summarize(ctx context.Context, in *Scalars, opts ...goai.CallOption) (*Summary, error) {
-	return goai.Infer(ctx, c.caller, &SummarizerModel.Methods[0], in, encodeScalars, decodeSummary, opts...)
+	return goaiimpl.Infer(ctx, c.client, &SummarizerModel.Methods[0], in, encodeScalars, decodeSummary, opts...)
 }
 
 // CheckModel compares the tensors that SummarizerModel declares with the
-// metadata the server reports for every model the client calls, and returns a
-// [*goai.ContractError] listing every difference; see [goai.CheckModel].
+// metadata the server reports for every model the client calls, the fallback
+// included, and returns a [*goai.ContractError] listing every difference; see
+// [goai.Client.CheckModel].
 func (c *SummarizerModelClient) CheckModel(ctx context.Context) error {
-	return goai.CheckModel(ctx, c.caller.Conn(), SummarizerModel)
+	return c.client.CheckModel(ctx)
 }
 
-// Caller returns the client's [goai.Caller], to route calls between model
-// versions or read the state of a model's breaker.
-func (c *SummarizerModelClient) Caller() *goai.Caller {
-	return c.caller
+// SetRoutes splits the calls of the service's model between its versions by
+// weight; see [goai.Client.SetRoutes].
+func (c *SummarizerModelClient) SetRoutes(routes []goai.Route) error {
+	return c.client.SetRoutes(routes)
+}
+
+// Routes returns the routes SetRoutes set, nil for none.
+func (c *SummarizerModelClient) Routes() []goai.Route {
+	return c.client.Routes()
+}
+
+// BreakerState returns the state of the circuit breaker of model m, a model the
+// client calls; see [goai.Client.BreakerState].
+func (c *SummarizerModelClient) BreakerState(m goai.ModelRef) goai.BreakerState {
+	return c.client.BreakerState(m)
+}
+
+// Model returns the model the service calls, as annotated.
+func (c *SummarizerModelClient) Model() goai.ModelRef {
+	return c.client.Model()
 }
 
 // Close closes the connections that NewSummarizerModelClient dialed, ending
 // their calls. It does nothing for a client made with
 // NewSummarizerModelClientFromConn.
 func (c *SummarizerModelClient) Close() error {
-	if c.pool == nil {
-		return nil
-	}
-	return c.pool.Close()
-}
-
-// SummarizerFake is the model behind dtypes.v1.Summarizer written in Go, for
-// tests: RegisterSummarizerFake serves it on an [inferencetest.Server], where
-// SummarizerModelClient calls it as it would call a model server. It has one
-// method per model that the service's rpcs call, named for the first of them;
-// each call of a method serves one item of a request.
-type SummarizerFake interface {
-	// Summarize serves model "scalars" for rpc Summarize.
-	Summarize(ctx context.Context, in *Scalars) (*Summary, error)
-}
-
-// SummarizerFakeFunc implements SummarizerFake with a function.
-type SummarizerFakeFunc func(ctx context.Context, in *Scalars) (*Summary, error)
-
-// Summarize returns f(ctx, in).
-func (f SummarizerFakeFunc) Summarize(ctx context.Context, in *Scalars) (*Summary, error) {
-	return f(ctx, in)
-}
-
-// RegisterSummarizerFake registers impl on srv as the models that
-// dtypes.v1.Summarizer calls, with the tensors that SummarizerModel declares:
-// "scalars", served by impl.Summarize. Each replaces a model registered before
-// under its name.
-func RegisterSummarizerFake(srv *inferencetest.Server, impl SummarizerFake) error {
-	return srv.Register(inferencetest.Model{
-		Name: "scalars",
-		Inputs: []inferencetest.TensorSpec{
-			{Name: "ratio", DType: tensor.FP64},
-			{Name: "count", DType: tensor.Int64, Shape: []int64{1}},
-			{Name: "label", DType: tensor.Bytes},
-			{Name: "blob", DType: tensor.Bytes, Shape: []int64{1, 1}},
-			{Name: "flag", DType: tensor.Bool},
-			{Name: "level", DType: tensor.Uint8},
-			{Name: "weight", DType: tensor.BF16},
-		},
-		Outputs: []inferencetest.TensorSpec{
-			{Name: "TEXT", DType: tensor.Bytes},
-			{Name: "histogram", DType: tensor.Int16, Shape: []int64{4}},
-		},
-		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return goai.ServeFake(ctx, SummarizerModel, &SummarizerModel.Methods[0], req.Inputs, req.BatchSize, decodeScalars, encodeSummary, impl.Summarize)
-		},
-	})
+	return c.client.Close()
 }
 
 // SampleTensors describes the tensors of dtypes.v1.Sample, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var SampleTensors = []goai.TensorDesc{
 	{Name: "fp32_values", Field: "fp32_values", DType: tensor.FP32, Shape: []int64{2}},
 	{Name: "fp16_values", Field: "fp16_values", DType: tensor.FP16, Shape: []int64{2}},
@@ -338,57 +259,58 @@ var SampleTensors = []goai.TensorDesc{
 
 // encodeSample appends the tensors of each Sample of batch to e, in the order
 // of SampleTensors.
-func encodeSample(e *goai.Encoder, batch []*Sample) {
+func encodeSample(e *goaiimpl.Encoder, batch []*Sample) {
 	for _, x := range batch {
-		goai.AppendTensor(e.Tensor(0), x.GetFp32Values())
-		goai.AppendTensor(e.Tensor(1), x.GetFp16Values())
-		goai.AppendTensor(e.Tensor(2), x.GetBf16Values())
-		goai.AppendTensor(e.Tensor(3), x.GetFp64Values())
-		goai.AppendTensor(e.Tensor(4), x.GetInt8Values())
-		goai.AppendTensor(e.Tensor(5), x.GetInt16Values())
-		goai.AppendTensor(e.Tensor(6), x.GetInt32Values())
-		goai.AppendTensor(e.Tensor(7), x.GetInt64Values())
-		goai.AppendTensor(e.Tensor(8), x.GetUint8Values())
-		goai.AppendTensor(e.Tensor(9), x.GetUint16Values())
-		goai.AppendTensor(e.Tensor(10), x.GetUint32Values())
-		goai.AppendTensor(e.Tensor(11), x.GetUint64Values())
-		goai.AppendTensor(e.Tensor(12), x.GetBoolValues())
-		goai.AppendStrings(e.Tensor(13), x.GetWords())
-		goai.AppendStrings(e.Tensor(14), x.GetBlobs())
-		goai.AppendRaw(e.Tensor(15), x.GetRawFp16())
-		goai.AppendRaw(e.Tensor(16), x.GetRawUint16())
-		goai.AppendTensor(e.Tensor(17), x.GetSequence())
+		goaiimpl.AppendTensor(e.Tensor(0), x.GetFp32Values())
+		goaiimpl.AppendTensor(e.Tensor(1), x.GetFp16Values())
+		goaiimpl.AppendTensor(e.Tensor(2), x.GetBf16Values())
+		goaiimpl.AppendTensor(e.Tensor(3), x.GetFp64Values())
+		goaiimpl.AppendTensor(e.Tensor(4), x.GetInt8Values())
+		goaiimpl.AppendTensor(e.Tensor(5), x.GetInt16Values())
+		goaiimpl.AppendTensor(e.Tensor(6), x.GetInt32Values())
+		goaiimpl.AppendTensor(e.Tensor(7), x.GetInt64Values())
+		goaiimpl.AppendTensor(e.Tensor(8), x.GetUint8Values())
+		goaiimpl.AppendTensor(e.Tensor(9), x.GetUint16Values())
+		goaiimpl.AppendTensor(e.Tensor(10), x.GetUint32Values())
+		goaiimpl.AppendTensor(e.Tensor(11), x.GetUint64Values())
+		goaiimpl.AppendTensor(e.Tensor(12), x.GetBoolValues())
+		goaiimpl.AppendStrings(e.Tensor(13), x.GetWords())
+		goaiimpl.AppendStrings(e.Tensor(14), x.GetBlobs())
+		goaiimpl.AppendRaw(e.Tensor(15), x.GetRawFp16())
+		goaiimpl.AppendRaw(e.Tensor(16), x.GetRawUint16())
+		goaiimpl.AppendTensor(e.Tensor(17), x.GetSequence())
 	}
 }
 
 // decodeSample sets each element of batch to a new Sample holding the tensors
 // of its item in d, in the order of SampleTensors.
-func decodeSample(d *goai.Decoder, batch []*Sample) {
+func decodeSample(d *goaiimpl.Decoder, batch []*Sample) {
 	for i := range batch {
 		batch[i] = &Sample{
-			Fp32Values:   goai.DecodeTensor[float32](d.Tensor(0), i),
-			Fp16Values:   goai.DecodeTensor[float32](d.Tensor(1), i),
-			Bf16Values:   goai.DecodeTensor[float32](d.Tensor(2), i),
-			Fp64Values:   goai.DecodeTensor[float64](d.Tensor(3), i),
-			Int8Values:   goai.DecodeTensor[int32](d.Tensor(4), i),
-			Int16Values:  goai.DecodeTensor[int32](d.Tensor(5), i),
-			Int32Values:  goai.DecodeTensor[int32](d.Tensor(6), i),
-			Int64Values:  goai.DecodeTensor[int64](d.Tensor(7), i),
-			Uint8Values:  goai.DecodeTensor[uint32](d.Tensor(8), i),
-			Uint16Values: goai.DecodeTensor[uint32](d.Tensor(9), i),
-			Uint32Values: goai.DecodeTensor[uint32](d.Tensor(10), i),
-			Uint64Values: goai.DecodeTensor[uint64](d.Tensor(11), i),
-			BoolValues:   goai.DecodeTensor[bool](d.Tensor(12), i),
-			Words:        goai.DecodeUTF8Strings(d.Tensor(13), i),
-			Blobs:        goai.DecodeStrings[[]byte](d.Tensor(14), i),
-			RawFp16:      goai.DecodeRaw(d.Tensor(15), i),
-			RawUint16:    goai.DecodeRaw(d.Tensor(16), i),
-			Sequence:     goai.DecodeTensor[float32](d.Tensor(17), i),
+			Fp32Values:   goaiimpl.DecodeTensor[float32](d.Tensor(0), i),
+			Fp16Values:   goaiimpl.DecodeTensor[float32](d.Tensor(1), i),
+			Bf16Values:   goaiimpl.DecodeTensor[float32](d.Tensor(2), i),
+			Fp64Values:   goaiimpl.DecodeTensor[float64](d.Tensor(3), i),
+			Int8Values:   goaiimpl.DecodeTensor[int32](d.Tensor(4), i),
+			Int16Values:  goaiimpl.DecodeTensor[int32](d.Tensor(5), i),
+			Int32Values:  goaiimpl.DecodeTensor[int32](d.Tensor(6), i),
+			Int64Values:  goaiimpl.DecodeTensor[int64](d.Tensor(7), i),
+			Uint8Values:  goaiimpl.DecodeTensor[uint32](d.Tensor(8), i),
+			Uint16Values: goaiimpl.DecodeTensor[uint32](d.Tensor(9), i),
+			Uint32Values: goaiimpl.DecodeTensor[uint32](d.Tensor(10), i),
+			Uint64Values: goaiimpl.DecodeTensor[uint64](d.Tensor(11), i),
+			BoolValues:   goaiimpl.DecodeTensor[bool](d.Tensor(12), i),
+			Words:        goaiimpl.DecodeUTF8Strings(d.Tensor(13), i),
+			Blobs:        goaiimpl.DecodeStrings[[]byte](d.Tensor(14), i),
+			RawFp16:      goaiimpl.DecodeRaw(d.Tensor(15), i),
+			RawUint16:    goaiimpl.DecodeRaw(d.Tensor(16), i),
+			Sequence:     goaiimpl.DecodeTensor[float32](d.Tensor(17), i),
 		}
 	}
 }
 
 // ScalarsTensors describes the tensors of dtypes.v1.Scalars, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var ScalarsTensors = []goai.TensorDesc{
 	{Name: "ratio", Field: "ratio", DType: tensor.FP64},
 	{Name: "count", Field: "count", DType: tensor.Int64, Shape: []int64{1}},
@@ -401,56 +323,32 @@ var ScalarsTensors = []goai.TensorDesc{
 
 // encodeScalars appends the tensors of each Scalars of batch to e, in the order
 // of ScalarsTensors.
-func encodeScalars(e *goai.Encoder, batch []*Scalars) {
+func encodeScalars(e *goaiimpl.Encoder, batch []*Scalars) {
 	for _, x := range batch {
-		goai.AppendScalar(e.Tensor(0), x.GetRatio())
-		goai.AppendScalar(e.Tensor(1), x.GetCount())
-		goai.AppendString(e.Tensor(2), x.GetLabel())
-		goai.AppendString(e.Tensor(3), x.GetBlob())
-		goai.AppendScalar(e.Tensor(4), x.GetFlag())
-		goai.AppendScalar(e.Tensor(5), x.GetLevel())
-		goai.AppendScalar(e.Tensor(6), x.GetWeight())
-	}
-}
-
-// decodeScalars sets each element of batch to a new Scalars holding the tensors
-// of its item in d, in the order of ScalarsTensors.
-func decodeScalars(d *goai.Decoder, batch []*Scalars) {
-	for i := range batch {
-		batch[i] = &Scalars{
-			Ratio:  goai.DecodeScalar[float64](d.Tensor(0), i),
-			Count:  new(goai.DecodeScalar[int64](d.Tensor(1), i)),
-			Label:  new(goai.DecodeUTF8String(d.Tensor(2), i)),
-			Blob:   goai.DecodeString[[]byte](d.Tensor(3), i),
-			Flag:   goai.DecodeScalar[bool](d.Tensor(4), i),
-			Level:  goai.DecodeScalar[uint32](d.Tensor(5), i),
-			Weight: goai.DecodeScalar[float32](d.Tensor(6), i),
-		}
+		goaiimpl.AppendScalar(e.Tensor(0), x.GetRatio())
+		goaiimpl.AppendScalar(e.Tensor(1), x.GetCount())
+		goaiimpl.AppendString(e.Tensor(2), x.GetLabel())
+		goaiimpl.AppendString(e.Tensor(3), x.GetBlob())
+		goaiimpl.AppendScalar(e.Tensor(4), x.GetFlag())
+		goaiimpl.AppendScalar(e.Tensor(5), x.GetLevel())
+		goaiimpl.AppendScalar(e.Tensor(6), x.GetWeight())
 	}
 }
 
 // SummaryTensors describes the tensors of dtypes.v1.Summary, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var SummaryTensors = []goai.TensorDesc{
 	{Name: "TEXT", Field: "text", DType: tensor.Bytes},
 	{Name: "histogram", Field: "histogram", DType: tensor.Int16, Shape: []int64{4}},
 }
 
-// encodeSummary appends the tensors of each Summary of batch to e, in the order
-// of SummaryTensors.
-func encodeSummary(e *goai.Encoder, batch []*Summary) {
-	for _, x := range batch {
-		goai.AppendString(e.Tensor(0), x.GetText())
-		goai.AppendTensor(e.Tensor(1), x.GetHistogram())
-	}
-}
-
 // decodeSummary sets each element of batch to a new Summary holding the tensors
 // of its item in d, in the order of SummaryTensors.
-func decodeSummary(d *goai.Decoder, batch []*Summary) {
+func decodeSummary(d *goaiimpl.Decoder, batch []*Summary) {
 	for i := range batch {
 		batch[i] = &Summary{
-			Text:      goai.DecodeUTF8String(d.Tensor(0), i),
-			Histogram: goai.DecodeTensor[int32](d.Tensor(1), i),
+			Text:      goaiimpl.DecodeUTF8String(d.Tensor(0), i),
+			Histogram: goaiimpl.DecodeTensor[int32](d.Tensor(1), i),
 		}
 	}
 }

@@ -8,7 +8,7 @@ package embeddingv1
 import (
 	context "context"
 	goai "github.com/goai-dev/goai"
-	inferencetest "github.com/goai-dev/goai/inferencetest"
+	goaiimpl "github.com/goai-dev/goai/goaiimpl"
 	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 	time "time"
@@ -18,11 +18,13 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = goai.SupportPackageIsVersion1
+const _ = goaiimpl.SupportPackageIsVersion1
 
 // EmbedderModel describes the model behind embedding.v1.Embedder
 // and the call policy of each of its rpcs: the service's default_call merged
-// with the rpc's own (goai.v1.call).
+// with the rpc's own (goai.v1.call). The clients of the service read it as
+// it is when they are made, and calls read it throughout: it must not be
+// changed. Per-client and per-call options override the policies instead.
 var EmbedderModel = &goai.ModelDesc{
 	Service:      "embedding.v1.Embedder",
 	Model:        goai.ModelRef{Name: "e5-small"},
@@ -55,44 +57,46 @@ var EmbedderModel = &goai.ModelDesc{
 // tensors and call policies that EmbedderModel declares. It is safe for
 // concurrent use.
 type EmbedderModelClient struct {
-	caller *goai.Caller
-	pool   *goai.Pool // dialed by NewEmbedderModelClient, closed by Close; nil otherwise
+	client *goai.Client
 }
 
 // NewEmbedderModelClient returns a client of the model server at target, such
-// as "dns:///triton:8001", over connections it dials with [goai.Dial] and owns:
-// Close closes them. opts configure both the connections and the client's
-// [goai.Caller]; a transport security option is required.
+// as "dns:///triton:8001", over connections it dials and owns: Close closes
+// them. opts configure the connections ([goai.PoolOption]s; a transport
+// security option is required) and the client's call policies
+// ([goai.ClientOption]s).
 func NewEmbedderModelClient(target string, opts ...goai.Option) (*EmbedderModelClient, error) {
-	pool, err := goai.Dial(target, opts...)
+	client, err := goaiimpl.NewClient(target, EmbedderModel, opts...)
 	if err != nil {
 		return nil, err
 	}
-	c := NewEmbedderModelClientFromConn(pool, opts...)
-	c.pool = pool
-	return c, nil
+	return &EmbedderModelClient{client: client}, nil
 }
 
 // NewEmbedderModelClientFromConn returns a client calling through cc, such as a
 // [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves it
-// open. opts configure the client's [goai.Caller].
-func NewEmbedderModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *EmbedderModelClient {
-	return &EmbedderModelClient{caller: goai.NewCaller(cc, EmbedderModel, opts...)}
+// open. opts configure the client's call policies; its calls carry their own
+// message size limits ([goai.DefaultMaxMsgSize], or
+// [goai.WithMaxRecvMsgSize]'s), whatever cc was dialed with.
+func NewEmbedderModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.ClientOption) *EmbedderModelClient {
+	client := goaiimpl.NewClientFromConn(cc, EmbedderModel, opts...)
+	return &EmbedderModelClient{client: client}
 }
 
 // Embed makes one ModelInfer call of model "e5-small" with in, under the policy
 // of EmbedderModel.Methods[0]; opts change the policy for this call.
 func (c *EmbedderModelClient) Embed(ctx context.Context, in *EmbedRequest, opts ...goai.CallOption) (*Embedding, error) {
-	return goai.Infer(ctx, c.caller, &EmbedderModel.Methods[0], in, encodeEmbedRequest, decodeEmbedding, opts...)
+	return goaiimpl.Infer(ctx, c.client, &EmbedderModel.Methods[0], in, encodeEmbedRequest, decodeEmbedding, opts...)
 }
 
 // EmbedBatch is Embed for many EmbedRequest messages: it stacks them along the
 // batch dimension into as few ModelInfer calls as the model's batch limits
 // allow, each under the policy of Embed, runs them in parallel, and returns the
 // results in the order of in. Data that does not fit its tensor fails the whole
-// batch before any call; an empty in makes none. See [goai.InferBatch].
+// batch before any call; an empty in makes none; [goai.WithBatchParallelism]
+// sets how many calls run at once.
 func (c *EmbedderModelClient) EmbedBatch(ctx context.Context, in []*EmbedRequest, opts ...goai.CallOption) ([]*Embedding, error) {
-	return goai.InferBatch(ctx, c.caller, &EmbedderModel.Methods[0], in, encodeEmbedRequest, decodeEmbedding, opts...)
+	return goaiimpl.InferBatch(ctx, c.client, &EmbedderModel.Methods[0], in, encodeEmbedRequest, decodeEmbedding, opts...)
 }
 
 // NewEmbedBatcher returns a micro-batcher of Embed calls: concurrent calls of
@@ -102,75 +106,51 @@ func (c *EmbedderModelClient) EmbedBatch(ctx context.Context, in []*EmbedRequest
 // and only items that agree in every dynamic dimension. The policy is
 // EmbedderModel.Batching; opts override it field by field
 // ([goai.WithBatcherPolicy]), set the options of each batch's call
-// ([goai.WithBatcherCallOptions]) or configure the batcher. Close the batcher
-// before the client. See [goai.InferBatcher].
-func (c *EmbedderModelClient) NewEmbedBatcher(opts ...goai.MicroBatchOption) *goai.InferBatcher[*EmbedRequest, *Embedding] {
-	return goai.NewInferBatcher(c.caller, &EmbedderModel.Methods[0], encodeEmbedRequest, decodeEmbedding, opts...)
+// ([goai.WithBatcherCallOptions]) or configure the batcher. Each call's timeout
+// bounds its Do from the moment it is called, the wait for a batch included.
+// Close the batcher before the client; see [goai.Batcher].
+func (c *EmbedderModelClient) NewEmbedBatcher(opts ...goai.MicroBatchOption) goai.Batcher[*EmbedRequest, *Embedding] {
+	return goaiimpl.NewInferBatcher(c.client, &EmbedderModel.Methods[0], encodeEmbedRequest, decodeEmbedding, opts...)
 }
 
 // CheckModel compares the tensors that EmbedderModel declares with the metadata
-// the server reports for every model the client calls, and returns a
-// [*goai.ContractError] listing every difference; see [goai.CheckModel].
+// the server reports for every model the client calls, the fallback included,
+// and returns a [*goai.ContractError] listing every difference; see
+// [goai.Client.CheckModel].
 func (c *EmbedderModelClient) CheckModel(ctx context.Context) error {
-	return goai.CheckModel(ctx, c.caller.Conn(), EmbedderModel)
+	return c.client.CheckModel(ctx)
 }
 
-// Caller returns the client's [goai.Caller], to route calls between model
-// versions or read the state of a model's breaker.
-func (c *EmbedderModelClient) Caller() *goai.Caller {
-	return c.caller
+// SetRoutes splits the calls of the service's model between its versions by
+// weight; see [goai.Client.SetRoutes].
+func (c *EmbedderModelClient) SetRoutes(routes []goai.Route) error {
+	return c.client.SetRoutes(routes)
+}
+
+// Routes returns the routes SetRoutes set, nil for none.
+func (c *EmbedderModelClient) Routes() []goai.Route {
+	return c.client.Routes()
+}
+
+// BreakerState returns the state of the circuit breaker of model m, a model the
+// client calls; see [goai.Client.BreakerState].
+func (c *EmbedderModelClient) BreakerState(m goai.ModelRef) goai.BreakerState {
+	return c.client.BreakerState(m)
+}
+
+// Model returns the model the service calls, as annotated.
+func (c *EmbedderModelClient) Model() goai.ModelRef {
+	return c.client.Model()
 }
 
 // Close closes the connections that NewEmbedderModelClient dialed, ending their
 // calls. It does nothing for a client made with NewEmbedderModelClientFromConn.
 func (c *EmbedderModelClient) Close() error {
-	if c.pool == nil {
-		return nil
-	}
-	return c.pool.Close()
-}
-
-// EmbedderFake is the model behind embedding.v1.Embedder written in Go, for
-// tests: RegisterEmbedderFake serves it on an [inferencetest.Server], where
-// EmbedderModelClient calls it as it would call a model server. It has one
-// method per model that the service's rpcs call, named for the first of them;
-// each call of a method serves one item of a request.
-type EmbedderFake interface {
-	// Embed serves model "e5-small" for rpc Embed.
-	Embed(ctx context.Context, in *EmbedRequest) (*Embedding, error)
-}
-
-// EmbedderFakeFunc implements EmbedderFake with a function.
-type EmbedderFakeFunc func(ctx context.Context, in *EmbedRequest) (*Embedding, error)
-
-// Embed returns f(ctx, in).
-func (f EmbedderFakeFunc) Embed(ctx context.Context, in *EmbedRequest) (*Embedding, error) {
-	return f(ctx, in)
-}
-
-// RegisterEmbedderFake registers impl on srv as the models that
-// embedding.v1.Embedder calls, with the tensors that EmbedderModel declares:
-// "e5-small", served by impl.Embed. Each replaces a model registered before
-// under its name.
-func RegisterEmbedderFake(srv *inferencetest.Server, impl EmbedderFake) error {
-	return srv.Register(inferencetest.Model{
-		Name:         "e5-small",
-		MaxBatchSize: 64,
-		Inputs: []inferencetest.TensorSpec{
-			{Name: "input_ids", DType: tensor.Int64, Shape: []int64{-1}},
-			{Name: "attention_mask", DType: tensor.Int64, Shape: []int64{-1}},
-		},
-		Outputs: []inferencetest.TensorSpec{
-			{Name: "pooler_output", DType: tensor.FP16, Shape: []int64{-1}},
-			{Name: "last_hidden_state", DType: tensor.BF16, Shape: []int64{-1, 384}},
-		},
-		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return goai.ServeFake(ctx, EmbedderModel, &EmbedderModel.Methods[0], req.Inputs, req.BatchSize, decodeEmbedRequest, encodeEmbedding, impl.Embed)
-		},
-	})
+	return c.client.Close()
 }
 
 // EmbedRequestTensors describes the tensors of embedding.v1.EmbedRequest, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var EmbedRequestTensors = []goai.TensorDesc{
 	{Name: "input_ids", Field: "input_ids", DType: tensor.Int64, Shape: []int64{-1}},
 	{Name: "attention_mask", Field: "attention_mask", DType: tensor.Int64, Shape: []int64{-1}},
@@ -178,46 +158,27 @@ var EmbedRequestTensors = []goai.TensorDesc{
 
 // encodeEmbedRequest appends the tensors of each EmbedRequest of batch to e, in
 // the order of EmbedRequestTensors.
-func encodeEmbedRequest(e *goai.Encoder, batch []*EmbedRequest) {
+func encodeEmbedRequest(e *goaiimpl.Encoder, batch []*EmbedRequest) {
 	for _, x := range batch {
-		goai.AppendTensor(e.Tensor(0), x.GetInputIds())
-		goai.AppendTensor(e.Tensor(1), x.GetAttentionMask())
-	}
-}
-
-// decodeEmbedRequest sets each element of batch to a new EmbedRequest holding
-// the tensors of its item in d, in the order of EmbedRequestTensors.
-func decodeEmbedRequest(d *goai.Decoder, batch []*EmbedRequest) {
-	for i := range batch {
-		batch[i] = &EmbedRequest{
-			InputIds:      goai.DecodeTensor[int64](d.Tensor(0), i),
-			AttentionMask: goai.DecodeTensor[int64](d.Tensor(1), i),
-		}
+		goaiimpl.AppendTensor(e.Tensor(0), x.GetInputIds())
+		goaiimpl.AppendTensor(e.Tensor(1), x.GetAttentionMask())
 	}
 }
 
 // EmbeddingTensors describes the tensors of embedding.v1.Embedding, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var EmbeddingTensors = []goai.TensorDesc{
 	{Name: "pooler_output", Field: "sentence", DType: tensor.FP16, Shape: []int64{-1}},
 	{Name: "last_hidden_state", Field: "tokens", DType: tensor.BF16, Shape: []int64{-1, 384}},
 }
 
-// encodeEmbedding appends the tensors of each Embedding of batch to e, in the
-// order of EmbeddingTensors.
-func encodeEmbedding(e *goai.Encoder, batch []*Embedding) {
-	for _, x := range batch {
-		goai.AppendTensor(e.Tensor(0), x.GetSentence())
-		goai.AppendRaw(e.Tensor(1), x.GetTokens())
-	}
-}
-
 // decodeEmbedding sets each element of batch to a new Embedding holding the
 // tensors of its item in d, in the order of EmbeddingTensors.
-func decodeEmbedding(d *goai.Decoder, batch []*Embedding) {
+func decodeEmbedding(d *goaiimpl.Decoder, batch []*Embedding) {
 	for i := range batch {
 		batch[i] = &Embedding{
-			Sentence: goai.DecodeTensor[float32](d.Tensor(0), i),
-			Tokens:   goai.DecodeRaw(d.Tensor(1), i),
+			Sentence: goaiimpl.DecodeTensor[float32](d.Tensor(0), i),
+			Tokens:   goaiimpl.DecodeRaw(d.Tensor(1), i),
 		}
 	}
 }

@@ -8,6 +8,7 @@ package modelsyncv1
 import (
 	context "context"
 	goai "github.com/goai-dev/goai"
+	goaiimpl "github.com/goai-dev/goai/goaiimpl"
 	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
@@ -18,11 +19,13 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = goai.SupportPackageIsVersion1
+const _ = goaiimpl.SupportPackageIsVersion1
 
 // ModelSyncModel describes the model behind modelsync.v1.ModelSync
 // and the call policy of each of its rpcs: the service's default_call merged
-// with the rpc's own (goai.v1.call).
+// with the rpc's own (goai.v1.call). The clients of the service read it as
+// it is when they are made, and calls read it throughout: it must not be
+// changed. Per-client and per-call options override the policies instead.
 var ModelSyncModel = &goai.ModelDesc{
 	Service:  "modelsync.v1.ModelSync",
 	Protocol: goai.ProtocolDirect,
@@ -96,32 +99,34 @@ var ModelSyncModel = &goai.ModelDesc{
 // the tensor's shape. It is safe for concurrent use.
 //
 // Streaming rpcs have no method, as a stream has no single attempt for the
-// policies to retry: call WatchParams on NewModelSyncClient(c.Caller().Conn()).
+// policies to retry: call WatchParams on the ModelSyncClient of
+// NewModelSyncClient.
 type ModelSyncModelClient struct {
-	caller *goai.Caller
+	client *goai.Client
 	stub   ModelSyncClient
-	pool   *goai.Pool // dialed by NewModelSyncModelClient, closed by Close; nil otherwise
 }
 
 // NewModelSyncModelClient returns a client of the server at target, such as
-// "dns:///model-sync:443", over connections it dials with [goai.Dial] and owns:
-// Close closes them. opts configure both the connections and the client's
-// [goai.Caller]; a transport security option is required.
+// "dns:///model-sync:443", over connections it dials and owns: Close closes
+// them. opts configure the connections ([goai.PoolOption]s; a transport
+// security option is required) and the client's call policies
+// ([goai.ClientOption]s).
 func NewModelSyncModelClient(target string, opts ...goai.Option) (*ModelSyncModelClient, error) {
-	pool, err := goai.Dial(target, opts...)
+	client, err := goaiimpl.NewClient(target, ModelSyncModel, opts...)
 	if err != nil {
 		return nil, err
 	}
-	c := NewModelSyncModelClientFromConn(pool, opts...)
-	c.pool = pool
-	return c, nil
+	return &ModelSyncModelClient{client: client, stub: NewModelSyncClient(goaiimpl.Conn(client))}, nil
 }
 
 // NewModelSyncModelClientFromConn returns a client calling through cc, such as
 // a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves
-// it open. opts configure the client's [goai.Caller].
-func NewModelSyncModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *ModelSyncModelClient {
-	return &ModelSyncModelClient{caller: goai.NewCaller(cc, ModelSyncModel, opts...), stub: NewModelSyncClient(cc)}
+// it open. opts configure the client's call policies; its calls carry their own
+// message size limits ([goai.DefaultMaxMsgSize], or
+// [goai.WithMaxRecvMsgSize]'s), whatever cc was dialed with.
+func NewModelSyncModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.ClientOption) *ModelSyncModelClient {
+	client := goaiimpl.NewClientFromConn(cc, ModelSyncModel, opts...)
+	return &ModelSyncModelClient{client: client, stub: NewModelSyncClient(goaiimpl.Conn(client))}
 }
 
 // PushParams is idempotent: the server keys parameters by model and step,
@@ -130,9 +135,9 @@ func NewModelSyncModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.O
 //
 // It calls rpc PushParams with in, once its tensors fit their shapes, under the
 // policy of ModelSyncModel.Methods[0]; being idempotent, it is retried as the
-// policy says. opts change the policy for this call. See [goai.CallDirect].
+// policy says. opts change the policy for this call. See [goaiimpl.CallDirect].
 func (c *ModelSyncModelClient) PushParams(ctx context.Context, in *SyncRequest, opts ...goai.CallOption) (*ModelAck, error) {
-	return goai.CallDirect(ctx, c.caller, &ModelSyncModel.Methods[0], in, c.checkPushParams, c.stub.PushParams, opts...)
+	return goaiimpl.CallDirect(ctx, c.client, &ModelSyncModel.Methods[0], in, c.checkPushParams, c.stub.PushParams, opts...)
 }
 
 // checkPushParams checks the length of every tensor in in, a request of
@@ -140,13 +145,13 @@ func (c *ModelSyncModelClient) PushParams(ctx context.Context, in *SyncRequest, 
 // message fields.
 func (c *ModelSyncModelClient) checkPushParams(in *SyncRequest) error {
 	if m1 := in.GetParams(); m1 != nil {
-		if err := goai.CheckTensorLength(&ModelParamsTensors[0], len(m1.GetWeights())); err != nil {
+		if err := goaiimpl.CheckTensorLength(&ModelParamsTensors[0], len(m1.GetWeights())); err != nil {
 			return err
 		}
-		if err := goai.CheckTensorLength(&ModelParamsTensors[1], len(m1.GetBias())); err != nil {
+		if err := goaiimpl.CheckTensorLength(&ModelParamsTensors[1], len(m1.GetBias())); err != nil {
 			return err
 		}
-		if err := goai.CheckRawTensorLength(&ModelParamsTensors[2], len(m1.GetScales())); err != nil {
+		if err := goaiimpl.CheckRawTensorLength(&ModelParamsTensors[2], len(m1.GetScales())); err != nil {
 			return err
 		}
 	}
@@ -160,37 +165,52 @@ func (c *ModelSyncModelClient) checkPushParams(in *SyncRequest) error {
 // It calls rpc ApplyGradients with in, once its tensors fit their shapes, under
 // the policy of ModelSyncModel.Methods[1]; not being idempotent, it is never
 // retried once sent. opts change the policy for this call. See
-// [goai.CallDirect].
+// [goaiimpl.CallDirect].
 func (c *ModelSyncModelClient) ApplyGradients(ctx context.Context, in *GradientUpdate, opts ...goai.CallOption) (*ModelAck, error) {
-	return goai.CallDirect(ctx, c.caller, &ModelSyncModel.Methods[1], in, c.checkApplyGradients, c.stub.ApplyGradients, opts...)
+	return goaiimpl.CallDirect(ctx, c.client, &ModelSyncModel.Methods[1], in, c.checkApplyGradients, c.stub.ApplyGradients, opts...)
 }
 
 // checkApplyGradients checks the length of every tensor in in, a request of
 // ApplyGradients, against its shape, in field order, descending into set
 // singular message fields.
 func (c *ModelSyncModelClient) checkApplyGradients(in *GradientUpdate) error {
-	if err := goai.CheckTensorLength(&GradientUpdateTensors[0], len(in.GetGradients())); err != nil {
+	if err := goaiimpl.CheckTensorLength(&GradientUpdateTensors[0], len(in.GetGradients())); err != nil {
 		return err
 	}
 	return nil
 }
 
-// Caller returns the client's [goai.Caller], to read the state of its breaker.
-func (c *ModelSyncModelClient) Caller() *goai.Caller {
-	return c.caller
+// SetRoutes splits the calls of the service's model between its versions by
+// weight; see [goai.Client.SetRoutes].
+func (c *ModelSyncModelClient) SetRoutes(routes []goai.Route) error {
+	return c.client.SetRoutes(routes)
+}
+
+// Routes returns the routes SetRoutes set, nil for none.
+func (c *ModelSyncModelClient) Routes() []goai.Route {
+	return c.client.Routes()
+}
+
+// BreakerState returns the state of the circuit breaker of model m, a model the
+// client calls; see [goai.Client.BreakerState].
+func (c *ModelSyncModelClient) BreakerState(m goai.ModelRef) goai.BreakerState {
+	return c.client.BreakerState(m)
+}
+
+// Model returns the model the service calls, as annotated.
+func (c *ModelSyncModelClient) Model() goai.ModelRef {
+	return c.client.Model()
 }
 
 // Close closes the connections that NewModelSyncModelClient dialed, ending
 // their calls. It does nothing for a client made with
 // NewModelSyncModelClientFromConn.
 func (c *ModelSyncModelClient) Close() error {
-	if c.pool == nil {
-		return nil
-	}
-	return c.pool.Close()
+	return c.client.Close()
 }
 
 // ModelParamsTensors describes the tensors of modelsync.v1.ModelParams, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var ModelParamsTensors = []goai.TensorDesc{
 	{Name: "weights", Field: "weights", DType: tensor.FP32, Shape: []int64{-1, 4, 4}},
 	{Name: "bias", Field: "bias", DType: tensor.FP32, Shape: []int64{4}},
@@ -199,6 +219,7 @@ var ModelParamsTensors = []goai.TensorDesc{
 }
 
 // GradientUpdateTensors describes the tensors of modelsync.v1.GradientUpdate, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var GradientUpdateTensors = []goai.TensorDesc{
 	{Name: "gradients", Field: "gradients", DType: tensor.FP32, Shape: []int64{-1, 4, 4}},
 }

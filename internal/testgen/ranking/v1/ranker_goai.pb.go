@@ -8,7 +8,7 @@ package rankingv1
 import (
 	context "context"
 	goai "github.com/goai-dev/goai"
-	inferencetest "github.com/goai-dev/goai/inferencetest"
+	goaiimpl "github.com/goai-dev/goai/goaiimpl"
 	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 	time "time"
@@ -18,11 +18,13 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = goai.SupportPackageIsVersion1
+const _ = goaiimpl.SupportPackageIsVersion1
 
 // RankerModel describes the model behind ranking.v1.Ranker
 // and the call policy of each of its rpcs: the service's default_call merged
-// with the rpc's own (goai.v1.call).
+// with the rpc's own (goai.v1.call). The clients of the service read it as
+// it is when they are made, and calls read it throughout: it must not be
+// changed. Per-client and per-call options override the policies instead.
 var RankerModel = &goai.ModelDesc{
 	Service:      "ranking.v1.Ranker",
 	Model:        goai.ModelRef{Name: "ranker", Version: "7"},
@@ -85,29 +87,29 @@ var RankerModel = &goai.ModelDesc{
 // the Open Inference Protocol (KServe v2, Triton), with the tensors and call
 // policies that RankerModel declares. It is safe for concurrent use.
 type RankerModelClient struct {
-	caller *goai.Caller
-	pool   *goai.Pool // dialed by NewRankerModelClient, closed by Close; nil otherwise
+	client *goai.Client
 }
 
 // NewRankerModelClient returns a client of the model server at target, such as
-// "dns:///triton:8001", over connections it dials with [goai.Dial] and owns:
-// Close closes them. opts configure both the connections and the client's
-// [goai.Caller]; a transport security option is required.
+// "dns:///triton:8001", over connections it dials and owns: Close closes them.
+// opts configure the connections ([goai.PoolOption]s; a transport security
+// option is required) and the client's call policies ([goai.ClientOption]s).
 func NewRankerModelClient(target string, opts ...goai.Option) (*RankerModelClient, error) {
-	pool, err := goai.Dial(target, opts...)
+	client, err := goaiimpl.NewClient(target, RankerModel, opts...)
 	if err != nil {
 		return nil, err
 	}
-	c := NewRankerModelClientFromConn(pool, opts...)
-	c.pool = pool
-	return c, nil
+	return &RankerModelClient{client: client}, nil
 }
 
 // NewRankerModelClientFromConn returns a client calling through cc, such as a
 // [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves it
-// open. opts configure the client's [goai.Caller].
-func NewRankerModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *RankerModelClient {
-	return &RankerModelClient{caller: goai.NewCaller(cc, RankerModel, opts...)}
+// open. opts configure the client's call policies; its calls carry their own
+// message size limits ([goai.DefaultMaxMsgSize], or
+// [goai.WithMaxRecvMsgSize]'s), whatever cc was dialed with.
+func NewRankerModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.ClientOption) *RankerModelClient {
+	client := goaiimpl.NewClientFromConn(cc, RankerModel, opts...)
+	return &RankerModelClient{client: client}
 }
 
 // Rank ranks with the default model.
@@ -115,7 +117,7 @@ func NewRankerModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Opti
 // It makes one ModelInfer call of model "ranker" version "7" with in, under the
 // policy of RankerModel.Methods[0]; opts change the policy for this call.
 func (c *RankerModelClient) Rank(ctx context.Context, in *RankRequest, opts ...goai.CallOption) (*RankResponse, error) {
-	return goai.Infer(ctx, c.caller, &RankerModel.Methods[0], in, encodeRankRequest, decodeRankResponse, opts...)
+	return goaiimpl.Infer(ctx, c.client, &RankerModel.Methods[0], in, encodeRankRequest, decodeRankResponse, opts...)
 }
 
 // RankDeep ranks with the larger model, for the top of the feed.
@@ -124,25 +126,27 @@ func (c *RankerModelClient) Rank(ctx context.Context, in *RankRequest, opts ...g
 // under the policy of RankerModel.Methods[1]; opts change the policy for this
 // call.
 func (c *RankerModelClient) RankDeep(ctx context.Context, in *RankRequest, opts ...goai.CallOption) (*RankResponse, error) {
-	return goai.Infer(ctx, c.caller, &RankerModel.Methods[1], in, encodeRankRequest, decodeRankResponse, opts...)
+	return goaiimpl.Infer(ctx, c.client, &RankerModel.Methods[1], in, encodeRankRequest, decodeRankResponse, opts...)
 }
 
 // RankBatch is Rank for many RankRequest messages: it stacks them along the
 // batch dimension into as few ModelInfer calls as the model's batch limits
 // allow, each under the policy of Rank, runs them in parallel, and returns the
 // results in the order of in. Data that does not fit its tensor fails the whole
-// batch before any call; an empty in makes none. See [goai.InferBatch].
+// batch before any call; an empty in makes none; [goai.WithBatchParallelism]
+// sets how many calls run at once.
 func (c *RankerModelClient) RankBatch(ctx context.Context, in []*RankRequest, opts ...goai.CallOption) ([]*RankResponse, error) {
-	return goai.InferBatch(ctx, c.caller, &RankerModel.Methods[0], in, encodeRankRequest, decodeRankResponse, opts...)
+	return goaiimpl.InferBatch(ctx, c.client, &RankerModel.Methods[0], in, encodeRankRequest, decodeRankResponse, opts...)
 }
 
 // RankDeepBatch is RankDeep for many RankRequest messages: it stacks them along
 // the batch dimension into as few ModelInfer calls as the model's batch limits
 // allow, each under the policy of RankDeep, runs them in parallel, and returns
 // the results in the order of in. Data that does not fit its tensor fails the
-// whole batch before any call; an empty in makes none. See [goai.InferBatch].
+// whole batch before any call; an empty in makes none;
+// [goai.WithBatchParallelism] sets how many calls run at once.
 func (c *RankerModelClient) RankDeepBatch(ctx context.Context, in []*RankRequest, opts ...goai.CallOption) ([]*RankResponse, error) {
-	return goai.InferBatch(ctx, c.caller, &RankerModel.Methods[1], in, encodeRankRequest, decodeRankResponse, opts...)
+	return goaiimpl.InferBatch(ctx, c.client, &RankerModel.Methods[1], in, encodeRankRequest, decodeRankResponse, opts...)
 }
 
 // NewRankBatcher returns a micro-batcher of Rank calls: concurrent calls of its
@@ -152,10 +156,11 @@ func (c *RankerModelClient) RankDeepBatch(ctx context.Context, in []*RankRequest
 // only items that agree in every dynamic dimension. The policy is
 // RankerModel.Batching; opts override it field by field
 // ([goai.WithBatcherPolicy]), set the options of each batch's call
-// ([goai.WithBatcherCallOptions]) or configure the batcher. Close the batcher
-// before the client. See [goai.InferBatcher].
-func (c *RankerModelClient) NewRankBatcher(opts ...goai.MicroBatchOption) *goai.InferBatcher[*RankRequest, *RankResponse] {
-	return goai.NewInferBatcher(c.caller, &RankerModel.Methods[0], encodeRankRequest, decodeRankResponse, opts...)
+// ([goai.WithBatcherCallOptions]) or configure the batcher. Each call's timeout
+// bounds its Do from the moment it is called, the wait for a batch included.
+// Close the batcher before the client; see [goai.Batcher].
+func (c *RankerModelClient) NewRankBatcher(opts ...goai.MicroBatchOption) goai.Batcher[*RankRequest, *RankResponse] {
+	return goaiimpl.NewInferBatcher(c.client, &RankerModel.Methods[0], encodeRankRequest, decodeRankResponse, opts...)
 }
 
 // NewRankDeepBatcher returns a micro-batcher of RankDeep calls: concurrent
@@ -165,106 +170,51 @@ func (c *RankerModelClient) NewRankBatcher(opts ...goai.MicroBatchOption) *goai.
 // size and bytes, and only items that agree in every dynamic dimension. The
 // policy is RankerModel.Batching; opts override it field by field
 // ([goai.WithBatcherPolicy]), set the options of each batch's call
-// ([goai.WithBatcherCallOptions]) or configure the batcher. Close the batcher
-// before the client. See [goai.InferBatcher].
-func (c *RankerModelClient) NewRankDeepBatcher(opts ...goai.MicroBatchOption) *goai.InferBatcher[*RankRequest, *RankResponse] {
-	return goai.NewInferBatcher(c.caller, &RankerModel.Methods[1], encodeRankRequest, decodeRankResponse, opts...)
+// ([goai.WithBatcherCallOptions]) or configure the batcher. Each call's timeout
+// bounds its Do from the moment it is called, the wait for a batch included.
+// Close the batcher before the client; see [goai.Batcher].
+func (c *RankerModelClient) NewRankDeepBatcher(opts ...goai.MicroBatchOption) goai.Batcher[*RankRequest, *RankResponse] {
+	return goaiimpl.NewInferBatcher(c.client, &RankerModel.Methods[1], encodeRankRequest, decodeRankResponse, opts...)
 }
 
 // CheckModel compares the tensors that RankerModel declares with the metadata
-// the server reports for every model the client calls, and returns a
-// [*goai.ContractError] listing every difference; see [goai.CheckModel].
+// the server reports for every model the client calls, the fallback included,
+// and returns a [*goai.ContractError] listing every difference; see
+// [goai.Client.CheckModel].
 func (c *RankerModelClient) CheckModel(ctx context.Context) error {
-	return goai.CheckModel(ctx, c.caller.Conn(), RankerModel)
+	return c.client.CheckModel(ctx)
 }
 
-// Caller returns the client's [goai.Caller], to route calls between model
-// versions or read the state of a model's breaker.
-func (c *RankerModelClient) Caller() *goai.Caller {
-	return c.caller
+// SetRoutes splits the calls of the service's model between its versions by
+// weight; see [goai.Client.SetRoutes].
+func (c *RankerModelClient) SetRoutes(routes []goai.Route) error {
+	return c.client.SetRoutes(routes)
+}
+
+// Routes returns the routes SetRoutes set, nil for none.
+func (c *RankerModelClient) Routes() []goai.Route {
+	return c.client.Routes()
+}
+
+// BreakerState returns the state of the circuit breaker of model m, a model the
+// client calls; see [goai.Client.BreakerState].
+func (c *RankerModelClient) BreakerState(m goai.ModelRef) goai.BreakerState {
+	return c.client.BreakerState(m)
+}
+
+// Model returns the model the service calls, as annotated.
+func (c *RankerModelClient) Model() goai.ModelRef {
+	return c.client.Model()
 }
 
 // Close closes the connections that NewRankerModelClient dialed, ending their
 // calls. It does nothing for a client made with NewRankerModelClientFromConn.
 func (c *RankerModelClient) Close() error {
-	if c.pool == nil {
-		return nil
-	}
-	return c.pool.Close()
-}
-
-// RankerFake is the model behind ranking.v1.Ranker written in Go, for tests:
-// RegisterRankerFake serves it on an [inferencetest.Server], where
-// RankerModelClient calls it as it would call a model server. It has one method
-// per model that the service's rpcs call, named for the first of them; each
-// call of a method serves one item of a request.
-type RankerFake interface {
-	// Rank serves model "ranker" version "7" for rpc Rank.
-	Rank(ctx context.Context, in *RankRequest) (*RankResponse, error)
-	// RankDeep serves model "ranker-large" version "2" for rpc RankDeep.
-	RankDeep(ctx context.Context, in *RankRequest) (*RankResponse, error)
-}
-
-// RegisterRankerFake registers impl on srv as the models that ranking.v1.Ranker
-// calls, with the tensors that RankerModel declares: "ranker" version "7",
-// served by impl.Rank; "ranker-large" version "2", served by impl.RankDeep; the
-// fallback "ranker-lite" version "1", served by impl.Rank. Each replaces a
-// model registered before under its name.
-func RegisterRankerFake(srv *inferencetest.Server, impl RankerFake) error {
-	rankRequestSpecs := []inferencetest.TensorSpec{
-		{Name: "user_id", DType: tensor.Int64, Shape: []int64{1}},
-		{Name: "item_ids", DType: tensor.Uint64, Shape: []int64{-1}},
-		{Name: "item_categories", DType: tensor.Int16, Shape: []int64{-1}},
-		{Name: "item_age_days", DType: tensor.Int8, Shape: []int64{-1}},
-		{Name: "hour_of_day", DType: tensor.Uint8, Shape: []int64{1}},
-		{Name: "seen_before", DType: tensor.Bool, Shape: []int64{-1}},
-		{Name: "item_prices", DType: tensor.FP64, Shape: []int64{-1}},
-		{Name: "user_embedding", DType: tensor.Int8, Shape: []int64{64}},
-		{Name: "LOCALE", DType: tensor.Bytes},
-	}
-	rankResponseSpecs := []inferencetest.TensorSpec{
-		{Name: "scores", DType: tensor.FP32, Shape: []int64{-1}},
-		{Name: "positions", DType: tensor.Uint16, Shape: []int64{-1}},
-		{Name: "model_ids", DType: tensor.Int32, Shape: []int64{1}},
-		{Name: "explanations", DType: tensor.Bytes, Shape: []int64{-1}},
-	}
-	if err := srv.Register(inferencetest.Model{
-		Name:         "ranker",
-		Versions:     []string{"7"},
-		MaxBatchSize: 128,
-		Inputs:       rankRequestSpecs,
-		Outputs:      rankResponseSpecs,
-		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return goai.ServeFake(ctx, RankerModel, &RankerModel.Methods[0], req.Inputs, req.BatchSize, decodeRankRequest, encodeRankResponse, impl.Rank)
-		},
-	}); err != nil {
-		return err
-	}
-	if err := srv.Register(inferencetest.Model{
-		Name:         "ranker-large",
-		Versions:     []string{"2"},
-		MaxBatchSize: 128,
-		Inputs:       rankRequestSpecs,
-		Outputs:      rankResponseSpecs,
-		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return goai.ServeFake(ctx, RankerModel, &RankerModel.Methods[1], req.Inputs, req.BatchSize, decodeRankRequest, encodeRankResponse, impl.RankDeep)
-		},
-	}); err != nil {
-		return err
-	}
-	return srv.Register(inferencetest.Model{
-		Name:         "ranker-lite",
-		Versions:     []string{"1"},
-		MaxBatchSize: 128,
-		Inputs:       rankRequestSpecs,
-		Outputs:      rankResponseSpecs,
-		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return goai.ServeFake(ctx, RankerModel, &RankerModel.Methods[0], req.Inputs, req.BatchSize, decodeRankRequest, encodeRankResponse, impl.Rank)
-		},
-	})
+	return c.client.Close()
 }
 
 // RankRequestTensors describes the tensors of ranking.v1.RankRequest, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var RankRequestTensors = []goai.TensorDesc{
 	{Name: "user_id", Field: "user_id", DType: tensor.Int64, Shape: []int64{1}},
 	{Name: "item_ids", Field: "item_ids", DType: tensor.Uint64, Shape: []int64{-1}},
@@ -279,40 +229,22 @@ var RankRequestTensors = []goai.TensorDesc{
 
 // encodeRankRequest appends the tensors of each RankRequest of batch to e, in
 // the order of RankRequestTensors.
-func encodeRankRequest(e *goai.Encoder, batch []*RankRequest) {
+func encodeRankRequest(e *goaiimpl.Encoder, batch []*RankRequest) {
 	for _, x := range batch {
-		goai.AppendScalar(e.Tensor(0), x.GetUserId())
-		goai.AppendTensor(e.Tensor(1), x.GetItemIds())
-		goai.AppendTensor(e.Tensor(2), x.GetItemCategories())
-		goai.AppendTensor(e.Tensor(3), x.GetItemAgeDays())
-		goai.AppendTensor(e.Tensor(4), x.GetHourOfDay())
-		goai.AppendTensor(e.Tensor(5), x.GetSeenBefore())
-		goai.AppendTensor(e.Tensor(6), x.GetItemPrices())
-		goai.AppendRaw(e.Tensor(7), x.GetUserEmbedding())
-		goai.AppendString(e.Tensor(8), x.GetLocale())
-	}
-}
-
-// decodeRankRequest sets each element of batch to a new RankRequest holding the
-// tensors of its item in d, in the order of RankRequestTensors; its other
-// fields stay unset.
-func decodeRankRequest(d *goai.Decoder, batch []*RankRequest) {
-	for i := range batch {
-		batch[i] = &RankRequest{
-			UserId:         goai.DecodeScalar[int64](d.Tensor(0), i),
-			ItemIds:        goai.DecodeTensor[uint64](d.Tensor(1), i),
-			ItemCategories: goai.DecodeTensor[int32](d.Tensor(2), i),
-			ItemAgeDays:    goai.DecodeTensor[int32](d.Tensor(3), i),
-			HourOfDay:      goai.DecodeTensor[uint32](d.Tensor(4), i),
-			SeenBefore:     goai.DecodeTensor[bool](d.Tensor(5), i),
-			ItemPrices:     goai.DecodeTensor[float64](d.Tensor(6), i),
-			UserEmbedding:  goai.DecodeRaw(d.Tensor(7), i),
-			Locale:         goai.DecodeUTF8String(d.Tensor(8), i),
-		}
+		goaiimpl.AppendScalar(e.Tensor(0), x.GetUserId())
+		goaiimpl.AppendTensor(e.Tensor(1), x.GetItemIds())
+		goaiimpl.AppendTensor(e.Tensor(2), x.GetItemCategories())
+		goaiimpl.AppendTensor(e.Tensor(3), x.GetItemAgeDays())
+		goaiimpl.AppendTensor(e.Tensor(4), x.GetHourOfDay())
+		goaiimpl.AppendTensor(e.Tensor(5), x.GetSeenBefore())
+		goaiimpl.AppendTensor(e.Tensor(6), x.GetItemPrices())
+		goaiimpl.AppendRaw(e.Tensor(7), x.GetUserEmbedding())
+		goaiimpl.AppendString(e.Tensor(8), x.GetLocale())
 	}
 }
 
 // RankResponseTensors describes the tensors of ranking.v1.RankResponse, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var RankResponseTensors = []goai.TensorDesc{
 	{Name: "scores", Field: "scores", DType: tensor.FP32, Shape: []int64{-1}},
 	{Name: "positions", Field: "positions", DType: tensor.Uint16, Shape: []int64{-1}},
@@ -320,26 +252,15 @@ var RankResponseTensors = []goai.TensorDesc{
 	{Name: "explanations", Field: "explanations", DType: tensor.Bytes, Shape: []int64{-1}},
 }
 
-// encodeRankResponse appends the tensors of each RankResponse of batch to e, in
-// the order of RankResponseTensors.
-func encodeRankResponse(e *goai.Encoder, batch []*RankResponse) {
-	for _, x := range batch {
-		goai.AppendTensor(e.Tensor(0), x.GetScores())
-		goai.AppendTensor(e.Tensor(1), x.GetPositions())
-		goai.AppendTensor(e.Tensor(2), x.GetModelIds())
-		goai.AppendStrings(e.Tensor(3), x.GetExplanations())
-	}
-}
-
 // decodeRankResponse sets each element of batch to a new RankResponse holding
 // the tensors of its item in d, in the order of RankResponseTensors.
-func decodeRankResponse(d *goai.Decoder, batch []*RankResponse) {
+func decodeRankResponse(d *goaiimpl.Decoder, batch []*RankResponse) {
 	for i := range batch {
 		batch[i] = &RankResponse{
-			Scores:       goai.DecodeTensor[float32](d.Tensor(0), i),
-			Positions:    goai.DecodeTensor[uint32](d.Tensor(1), i),
-			ModelIds:     goai.DecodeTensor[int32](d.Tensor(2), i),
-			Explanations: goai.DecodeStrings[[]byte](d.Tensor(3), i),
+			Scores:       goaiimpl.DecodeTensor[float32](d.Tensor(0), i),
+			Positions:    goaiimpl.DecodeTensor[uint32](d.Tensor(1), i),
+			ModelIds:     goaiimpl.DecodeTensor[int32](d.Tensor(2), i),
+			Explanations: goaiimpl.DecodeStrings[[]byte](d.Tensor(3), i),
 		}
 	}
 }

@@ -8,7 +8,7 @@ package textv1
 import (
 	context "context"
 	goai "github.com/goai-dev/goai"
-	inferencetest "github.com/goai-dev/goai/inferencetest"
+	goaiimpl "github.com/goai-dev/goai/goaiimpl"
 	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 	time "time"
@@ -18,11 +18,13 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = goai.SupportPackageIsVersion1
+const _ = goaiimpl.SupportPackageIsVersion1
 
 // TokenizerModel describes the model behind text.v1.Tokenizer
 // and the call policy of each of its rpcs: the service's default_call merged
-// with the rpc's own (goai.v1.call).
+// with the rpc's own (goai.v1.call). The clients of the service read it as
+// it is when they are made, and calls read it throughout: it must not be
+// changed. Per-client and per-call options override the policies instead.
 var TokenizerModel = &goai.ModelDesc{
 	Service:  "text.v1.Tokenizer",
 	Model:    goai.ModelRef{Name: "bert_tokenizer"},
@@ -48,101 +50,78 @@ var TokenizerModel = &goai.ModelDesc{
 // of the Open Inference Protocol (KServe v2, Triton), with the tensors and call
 // policies that TokenizerModel declares. It is safe for concurrent use.
 type TokenizerModelClient struct {
-	caller *goai.Caller
-	pool   *goai.Pool // dialed by NewTokenizerModelClient, closed by Close; nil otherwise
+	client *goai.Client
 }
 
 // NewTokenizerModelClient returns a client of the model server at target, such
-// as "dns:///triton:8001", over connections it dials with [goai.Dial] and owns:
-// Close closes them. opts configure both the connections and the client's
-// [goai.Caller]; a transport security option is required.
+// as "dns:///triton:8001", over connections it dials and owns: Close closes
+// them. opts configure the connections ([goai.PoolOption]s; a transport
+// security option is required) and the client's call policies
+// ([goai.ClientOption]s).
 func NewTokenizerModelClient(target string, opts ...goai.Option) (*TokenizerModelClient, error) {
-	pool, err := goai.Dial(target, opts...)
+	client, err := goaiimpl.NewClient(target, TokenizerModel, opts...)
 	if err != nil {
 		return nil, err
 	}
-	c := NewTokenizerModelClientFromConn(pool, opts...)
-	c.pool = pool
-	return c, nil
+	return &TokenizerModelClient{client: client}, nil
 }
 
 // NewTokenizerModelClientFromConn returns a client calling through cc, such as
 // a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close leaves
-// it open. opts configure the client's [goai.Caller].
-func NewTokenizerModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *TokenizerModelClient {
-	return &TokenizerModelClient{caller: goai.NewCaller(cc, TokenizerModel, opts...)}
+// it open. opts configure the client's call policies; its calls carry their own
+// message size limits ([goai.DefaultMaxMsgSize], or
+// [goai.WithMaxRecvMsgSize]'s), whatever cc was dialed with.
+func NewTokenizerModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.ClientOption) *TokenizerModelClient {
+	client := goaiimpl.NewClientFromConn(cc, TokenizerModel, opts...)
+	return &TokenizerModelClient{client: client}
 }
 
 // Tokenize makes one ModelInfer call of model "bert_tokenizer" with in, under
 // the policy of TokenizerModel.Methods[0]; opts change the policy for this
 // call.
 func (c *TokenizerModelClient) Tokenize(ctx context.Context, in *TokenizeRequest, opts ...goai.CallOption) (*TokenizeResponse, error) {
-	return goai.Infer(ctx, c.caller, &TokenizerModel.Methods[0], in, encodeTokenizeRequest, decodeTokenizeResponse, opts...)
+	return goaiimpl.Infer(ctx, c.client, &TokenizerModel.Methods[0], in, encodeTokenizeRequest, decodeTokenizeResponse, opts...)
 }
 
 // CheckModel compares the tensors that TokenizerModel declares with the
-// metadata the server reports for every model the client calls, and returns a
-// [*goai.ContractError] listing every difference; see [goai.CheckModel].
+// metadata the server reports for every model the client calls, the fallback
+// included, and returns a [*goai.ContractError] listing every difference; see
+// [goai.Client.CheckModel].
 func (c *TokenizerModelClient) CheckModel(ctx context.Context) error {
-	return goai.CheckModel(ctx, c.caller.Conn(), TokenizerModel)
+	return c.client.CheckModel(ctx)
 }
 
-// Caller returns the client's [goai.Caller], to route calls between model
-// versions or read the state of a model's breaker.
-func (c *TokenizerModelClient) Caller() *goai.Caller {
-	return c.caller
+// SetRoutes splits the calls of the service's model between its versions by
+// weight; see [goai.Client.SetRoutes].
+func (c *TokenizerModelClient) SetRoutes(routes []goai.Route) error {
+	return c.client.SetRoutes(routes)
+}
+
+// Routes returns the routes SetRoutes set, nil for none.
+func (c *TokenizerModelClient) Routes() []goai.Route {
+	return c.client.Routes()
+}
+
+// BreakerState returns the state of the circuit breaker of model m, a model the
+// client calls; see [goai.Client.BreakerState].
+func (c *TokenizerModelClient) BreakerState(m goai.ModelRef) goai.BreakerState {
+	return c.client.BreakerState(m)
+}
+
+// Model returns the model the service calls, as annotated.
+func (c *TokenizerModelClient) Model() goai.ModelRef {
+	return c.client.Model()
 }
 
 // Close closes the connections that NewTokenizerModelClient dialed, ending
 // their calls. It does nothing for a client made with
 // NewTokenizerModelClientFromConn.
 func (c *TokenizerModelClient) Close() error {
-	if c.pool == nil {
-		return nil
-	}
-	return c.pool.Close()
-}
-
-// TokenizerFake is the model behind text.v1.Tokenizer written in Go, for tests:
-// RegisterTokenizerFake serves it on an [inferencetest.Server], where
-// TokenizerModelClient calls it as it would call a model server. It has one
-// method per model that the service's rpcs call, named for the first of them;
-// each call of a method serves one item of a request.
-type TokenizerFake interface {
-	// Tokenize serves model "bert_tokenizer" for rpc Tokenize.
-	Tokenize(ctx context.Context, in *TokenizeRequest) (*TokenizeResponse, error)
-}
-
-// TokenizerFakeFunc implements TokenizerFake with a function.
-type TokenizerFakeFunc func(ctx context.Context, in *TokenizeRequest) (*TokenizeResponse, error)
-
-// Tokenize returns f(ctx, in).
-func (f TokenizerFakeFunc) Tokenize(ctx context.Context, in *TokenizeRequest) (*TokenizeResponse, error) {
-	return f(ctx, in)
-}
-
-// RegisterTokenizerFake registers impl on srv as the models that
-// text.v1.Tokenizer calls, with the tensors that TokenizerModel declares:
-// "bert_tokenizer", served by impl.Tokenize. Each replaces a model registered
-// before under its name.
-func RegisterTokenizerFake(srv *inferencetest.Server, impl TokenizerFake) error {
-	return srv.Register(inferencetest.Model{
-		Name: "bert_tokenizer",
-		Inputs: []inferencetest.TensorSpec{
-			{Name: "TEXT", DType: tensor.Bytes, Shape: []int64{1}},
-			{Name: "ADD_SPECIAL_TOKENS", DType: tensor.Bool},
-		},
-		Outputs: []inferencetest.TensorSpec{
-			{Name: "input_ids", DType: tensor.Int64, Shape: []int64{-1}},
-			{Name: "attention_mask", DType: tensor.Int64, Shape: []int64{-1}},
-		},
-		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return goai.ServeFake(ctx, TokenizerModel, &TokenizerModel.Methods[0], req.Inputs, req.BatchSize, decodeTokenizeRequest, encodeTokenizeResponse, impl.Tokenize)
-		},
-	})
+	return c.client.Close()
 }
 
 // TokenizeRequestTensors describes the tensors of text.v1.TokenizeRequest, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var TokenizeRequestTensors = []goai.TensorDesc{
 	{Name: "TEXT", Field: "text", DType: tensor.Bytes, Shape: []int64{1}},
 	{Name: "ADD_SPECIAL_TOKENS", Field: "add_special_tokens", DType: tensor.Bool},
@@ -150,47 +129,28 @@ var TokenizeRequestTensors = []goai.TensorDesc{
 
 // encodeTokenizeRequest appends the tensors of each TokenizeRequest of batch to
 // e, in the order of TokenizeRequestTensors.
-func encodeTokenizeRequest(e *goai.Encoder, batch []*TokenizeRequest) {
+func encodeTokenizeRequest(e *goaiimpl.Encoder, batch []*TokenizeRequest) {
 	for _, x := range batch {
-		goai.AppendString(e.Tensor(0), x.GetText())
-		goai.AppendScalar(e.Tensor(1), x.GetAddSpecialTokens())
-	}
-}
-
-// decodeTokenizeRequest sets each element of batch to a new TokenizeRequest
-// holding the tensors of its item in d, in the order of TokenizeRequestTensors.
-func decodeTokenizeRequest(d *goai.Decoder, batch []*TokenizeRequest) {
-	for i := range batch {
-		batch[i] = &TokenizeRequest{
-			Text:             goai.DecodeUTF8String(d.Tensor(0), i),
-			AddSpecialTokens: new(goai.DecodeScalar[bool](d.Tensor(1), i)),
-		}
+		goaiimpl.AppendString(e.Tensor(0), x.GetText())
+		goaiimpl.AppendScalar(e.Tensor(1), x.GetAddSpecialTokens())
 	}
 }
 
 // TokenizeResponseTensors describes the tensors of text.v1.TokenizeResponse, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var TokenizeResponseTensors = []goai.TensorDesc{
 	{Name: "input_ids", Field: "input_ids", DType: tensor.Int64, Shape: []int64{-1}},
 	{Name: "attention_mask", Field: "attention_mask", DType: tensor.Int64, Shape: []int64{-1}},
 }
 
-// encodeTokenizeResponse appends the tensors of each TokenizeResponse of batch
-// to e, in the order of TokenizeResponseTensors.
-func encodeTokenizeResponse(e *goai.Encoder, batch []*TokenizeResponse) {
-	for _, x := range batch {
-		goai.AppendTensor(e.Tensor(0), x.GetInputIds())
-		goai.AppendTensor(e.Tensor(1), x.GetAttentionMask())
-	}
-}
-
 // decodeTokenizeResponse sets each element of batch to a new TokenizeResponse
 // holding the tensors of its item in d, in the order of
 // TokenizeResponseTensors.
-func decodeTokenizeResponse(d *goai.Decoder, batch []*TokenizeResponse) {
+func decodeTokenizeResponse(d *goaiimpl.Decoder, batch []*TokenizeResponse) {
 	for i := range batch {
 		batch[i] = &TokenizeResponse{
-			InputIds:      goai.DecodeTensor[int64](d.Tensor(0), i),
-			AttentionMask: goai.DecodeTensor[int64](d.Tensor(1), i),
+			InputIds:      goaiimpl.DecodeTensor[int64](d.Tensor(0), i),
+			AttentionMask: goaiimpl.DecodeTensor[int64](d.Tensor(1), i),
 		}
 	}
 }

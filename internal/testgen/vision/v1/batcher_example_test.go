@@ -11,13 +11,14 @@ import (
 	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/inferencetest"
 	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
+	"github.com/goai-dev/goai/internal/testgen/vision/v1/visionv1goaitest"
 )
 
 // Concurrent single calls coalesced into one request: a server handling
 // one image per request calls the batcher's Do from each handler.
 func ExampleImageClassifierModelClient_NewClassifyOfflineBatcher() {
 	srv := inferencetest.New()
-	err := visionv1.RegisterImageClassifierFake(srv, visionv1.ImageClassifierFakeFunc(
+	err := visionv1goaitest.RegisterImageClassifierFake(srv, visionv1goaitest.ImageClassifierFakeFunc(
 		func(ctx context.Context, img *visionv1.Image) (*visionv1.Classification, error) {
 			scores := make([]float32, 1000)
 			scores[int(img.GetPixels()[0]*1000)] = 1

@@ -9,6 +9,7 @@ import (
 	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/inferencetest"
 	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
+	"github.com/goai-dev/goai/internal/testgen/vision/v1/visionv1goaitest"
 )
 
 // Code that classifies images, tested without a model server: the
@@ -17,7 +18,7 @@ import (
 func Example() {
 	srv := inferencetest.New()
 	// The fake picks the class that the first pixel names, in thousandths.
-	err := visionv1.RegisterImageClassifierFake(srv, visionv1.ImageClassifierFakeFunc(
+	err := visionv1goaitest.RegisterImageClassifierFake(srv, visionv1goaitest.ImageClassifierFakeFunc(
 		func(ctx context.Context, img *visionv1.Image) (*visionv1.Classification, error) {
 			scores := make([]float32, 1000)
 			scores[int(img.GetPixels()[0]*1000)] = 1

@@ -8,7 +8,7 @@ package visionv1
 import (
 	context "context"
 	goai "github.com/goai-dev/goai"
-	inferencetest "github.com/goai-dev/goai/inferencetest"
+	goaiimpl "github.com/goai-dev/goai/goaiimpl"
 	tensor "github.com/goai-dev/goai/tensor"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
@@ -19,11 +19,13 @@ import (
 // runtime it is compiled against are in step. A compile error here means the
 // runtime is older than this code needs (upgrade github.com/goai-dev/goai) or
 // newer than it supports (regenerate with the matching protoc-gen-goai).
-const _ = goai.SupportPackageIsVersion1
+const _ = goaiimpl.SupportPackageIsVersion1
 
 // ImageClassifierModel describes the model behind vision.v1.ImageClassifier
 // and the call policy of each of its rpcs: the service's default_call merged
-// with the rpc's own (goai.v1.call).
+// with the rpc's own (goai.v1.call). The clients of the service read it as
+// it is when they are made, and calls read it throughout: it must not be
+// changed. Per-client and per-call options override the policies instead.
 var ImageClassifierModel = &goai.ModelDesc{
 	Service:      "vision.v1.ImageClassifier",
 	Model:        goai.ModelRef{Name: "resnet50", Version: "3"},
@@ -89,29 +91,30 @@ var ImageClassifierModel = &goai.ModelDesc{
 // the tensors and call policies that ImageClassifierModel declares. It is safe
 // for concurrent use.
 type ImageClassifierModelClient struct {
-	caller *goai.Caller
-	pool   *goai.Pool // dialed by NewImageClassifierModelClient, closed by Close; nil otherwise
+	client *goai.Client
 }
 
 // NewImageClassifierModelClient returns a client of the model server at target,
-// such as "dns:///triton:8001", over connections it dials with [goai.Dial] and
-// owns: Close closes them. opts configure both the connections and the client's
-// [goai.Caller]; a transport security option is required.
+// such as "dns:///triton:8001", over connections it dials and owns: Close
+// closes them. opts configure the connections ([goai.PoolOption]s; a transport
+// security option is required) and the client's call policies
+// ([goai.ClientOption]s).
 func NewImageClassifierModelClient(target string, opts ...goai.Option) (*ImageClassifierModelClient, error) {
-	pool, err := goai.Dial(target, opts...)
+	client, err := goaiimpl.NewClient(target, ImageClassifierModel, opts...)
 	if err != nil {
 		return nil, err
 	}
-	c := NewImageClassifierModelClientFromConn(pool, opts...)
-	c.pool = pool
-	return c, nil
+	return &ImageClassifierModelClient{client: client}, nil
 }
 
 // NewImageClassifierModelClientFromConn returns a client calling through cc,
 // such as a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close
-// leaves it open. opts configure the client's [goai.Caller].
-func NewImageClassifierModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.Option) *ImageClassifierModelClient {
-	return &ImageClassifierModelClient{caller: goai.NewCaller(cc, ImageClassifierModel, opts...)}
+// leaves it open. opts configure the client's call policies; its calls carry
+// their own message size limits ([goai.DefaultMaxMsgSize], or
+// [goai.WithMaxRecvMsgSize]'s), whatever cc was dialed with.
+func NewImageClassifierModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.ClientOption) *ImageClassifierModelClient {
+	client := goaiimpl.NewClientFromConn(cc, ImageClassifierModel, opts...)
+	return &ImageClassifierModelClient{client: client}
 }
 
 // Classify scores one image for a waiting user: a tight budget, one more
@@ -121,7 +124,7 @@ func NewImageClassifierModelClientFromConn(cc grpc.ClientConnInterface, opts ...
 // the policy of ImageClassifierModel.Methods[0]; opts change the policy for
 // this call.
 func (c *ImageClassifierModelClient) Classify(ctx context.Context, in *Image, opts ...goai.CallOption) (*Classification, error) {
-	return goai.Infer(ctx, c.caller, &ImageClassifierModel.Methods[0], in, encodeImage, decodeClassification, opts...)
+	return goaiimpl.Infer(ctx, c.client, &ImageClassifierModel.Methods[0], in, encodeImage, decodeClassification, opts...)
 }
 
 // ClassifyOffline scores images for a backfill, with the service's
@@ -131,26 +134,27 @@ func (c *ImageClassifierModelClient) Classify(ctx context.Context, in *Image, op
 // the policy of ImageClassifierModel.Methods[1]; opts change the policy for
 // this call.
 func (c *ImageClassifierModelClient) ClassifyOffline(ctx context.Context, in *Image, opts ...goai.CallOption) (*Classification, error) {
-	return goai.Infer(ctx, c.caller, &ImageClassifierModel.Methods[1], in, encodeImage, decodeClassification, opts...)
+	return goaiimpl.Infer(ctx, c.client, &ImageClassifierModel.Methods[1], in, encodeImage, decodeClassification, opts...)
 }
 
 // ClassifyBatch is Classify for many Image messages: it stacks them along the
 // batch dimension into as few ModelInfer calls as the model's batch limits
 // allow, each under the policy of Classify, runs them in parallel, and returns
 // the results in the order of in. Data that does not fit its tensor fails the
-// whole batch before any call; an empty in makes none. See [goai.InferBatch].
+// whole batch before any call; an empty in makes none;
+// [goai.WithBatchParallelism] sets how many calls run at once.
 func (c *ImageClassifierModelClient) ClassifyBatch(ctx context.Context, in []*Image, opts ...goai.CallOption) ([]*Classification, error) {
-	return goai.InferBatch(ctx, c.caller, &ImageClassifierModel.Methods[0], in, encodeImage, decodeClassification, opts...)
+	return goaiimpl.InferBatch(ctx, c.client, &ImageClassifierModel.Methods[0], in, encodeImage, decodeClassification, opts...)
 }
 
 // ClassifyOfflineBatch is ClassifyOffline for many Image messages: it stacks
 // them along the batch dimension into as few ModelInfer calls as the model's
 // batch limits allow, each under the policy of ClassifyOffline, runs them in
 // parallel, and returns the results in the order of in. Data that does not fit
-// its tensor fails the whole batch before any call; an empty in makes none. See
-// [goai.InferBatch].
+// its tensor fails the whole batch before any call; an empty in makes none;
+// [goai.WithBatchParallelism] sets how many calls run at once.
 func (c *ImageClassifierModelClient) ClassifyOfflineBatch(ctx context.Context, in []*Image, opts ...goai.CallOption) ([]*Classification, error) {
-	return goai.InferBatch(ctx, c.caller, &ImageClassifierModel.Methods[1], in, encodeImage, decodeClassification, opts...)
+	return goaiimpl.InferBatch(ctx, c.client, &ImageClassifierModel.Methods[1], in, encodeImage, decodeClassification, opts...)
 }
 
 // NewClassifyBatcher returns a micro-batcher of Classify calls: concurrent
@@ -160,10 +164,11 @@ func (c *ImageClassifierModelClient) ClassifyOfflineBatch(ctx context.Context, i
 // size and bytes, and only items that agree in every dynamic dimension. The
 // policy is ImageClassifierModel.Batching; opts override it field by field
 // ([goai.WithBatcherPolicy]), set the options of each batch's call
-// ([goai.WithBatcherCallOptions]) or configure the batcher. Close the batcher
-// before the client. See [goai.InferBatcher].
-func (c *ImageClassifierModelClient) NewClassifyBatcher(opts ...goai.MicroBatchOption) *goai.InferBatcher[*Image, *Classification] {
-	return goai.NewInferBatcher(c.caller, &ImageClassifierModel.Methods[0], encodeImage, decodeClassification, opts...)
+// ([goai.WithBatcherCallOptions]) or configure the batcher. Each call's timeout
+// bounds its Do from the moment it is called, the wait for a batch included.
+// Close the batcher before the client; see [goai.Batcher].
+func (c *ImageClassifierModelClient) NewClassifyBatcher(opts ...goai.MicroBatchOption) goai.Batcher[*Image, *Classification] {
+	return goaiimpl.NewInferBatcher(c.client, &ImageClassifierModel.Methods[0], encodeImage, decodeClassification, opts...)
 }
 
 // NewClassifyOfflineBatcher returns a micro-batcher of ClassifyOffline calls:
@@ -173,117 +178,76 @@ func (c *ImageClassifierModelClient) NewClassifyBatcher(opts ...goai.MicroBatchO
 // batching policy's size and bytes, and only items that agree in every dynamic
 // dimension. The policy is ImageClassifierModel.Batching; opts override it
 // field by field ([goai.WithBatcherPolicy]), set the options of each batch's
-// call ([goai.WithBatcherCallOptions]) or configure the batcher. Close the
-// batcher before the client. See [goai.InferBatcher].
-func (c *ImageClassifierModelClient) NewClassifyOfflineBatcher(opts ...goai.MicroBatchOption) *goai.InferBatcher[*Image, *Classification] {
-	return goai.NewInferBatcher(c.caller, &ImageClassifierModel.Methods[1], encodeImage, decodeClassification, opts...)
+// call ([goai.WithBatcherCallOptions]) or configure the batcher. Each call's
+// timeout bounds its Do from the moment it is called, the wait for a batch
+// included. Close the batcher before the client; see [goai.Batcher].
+func (c *ImageClassifierModelClient) NewClassifyOfflineBatcher(opts ...goai.MicroBatchOption) goai.Batcher[*Image, *Classification] {
+	return goaiimpl.NewInferBatcher(c.client, &ImageClassifierModel.Methods[1], encodeImage, decodeClassification, opts...)
 }
 
 // CheckModel compares the tensors that ImageClassifierModel declares with the
-// metadata the server reports for every model the client calls, and returns a
-// [*goai.ContractError] listing every difference; see [goai.CheckModel].
+// metadata the server reports for every model the client calls, the fallback
+// included, and returns a [*goai.ContractError] listing every difference; see
+// [goai.Client.CheckModel].
 func (c *ImageClassifierModelClient) CheckModel(ctx context.Context) error {
-	return goai.CheckModel(ctx, c.caller.Conn(), ImageClassifierModel)
+	return c.client.CheckModel(ctx)
 }
 
-// Caller returns the client's [goai.Caller], to route calls between model
-// versions or read the state of a model's breaker.
-func (c *ImageClassifierModelClient) Caller() *goai.Caller {
-	return c.caller
+// SetRoutes splits the calls of the service's model between its versions by
+// weight; see [goai.Client.SetRoutes].
+func (c *ImageClassifierModelClient) SetRoutes(routes []goai.Route) error {
+	return c.client.SetRoutes(routes)
+}
+
+// Routes returns the routes SetRoutes set, nil for none.
+func (c *ImageClassifierModelClient) Routes() []goai.Route {
+	return c.client.Routes()
+}
+
+// BreakerState returns the state of the circuit breaker of model m, a model the
+// client calls; see [goai.Client.BreakerState].
+func (c *ImageClassifierModelClient) BreakerState(m goai.ModelRef) goai.BreakerState {
+	return c.client.BreakerState(m)
+}
+
+// Model returns the model the service calls, as annotated.
+func (c *ImageClassifierModelClient) Model() goai.ModelRef {
+	return c.client.Model()
 }
 
 // Close closes the connections that NewImageClassifierModelClient dialed,
 // ending their calls. It does nothing for a client made with
 // NewImageClassifierModelClientFromConn.
 func (c *ImageClassifierModelClient) Close() error {
-	if c.pool == nil {
-		return nil
-	}
-	return c.pool.Close()
-}
-
-// ImageClassifierFake is the model behind vision.v1.ImageClassifier written in
-// Go, for tests: RegisterImageClassifierFake serves it on an
-// [inferencetest.Server], where ImageClassifierModelClient calls it as it would
-// call a model server. It has one method per model that the service's rpcs
-// call, named for the first of them; each call of a method serves one item of a
-// request.
-type ImageClassifierFake interface {
-	// Classify serves model "resnet50" version "3" for rpcs Classify and ClassifyOffline.
-	Classify(ctx context.Context, in *Image) (*Classification, error)
-}
-
-// ImageClassifierFakeFunc implements ImageClassifierFake with a function.
-type ImageClassifierFakeFunc func(ctx context.Context, in *Image) (*Classification, error)
-
-// Classify returns f(ctx, in).
-func (f ImageClassifierFakeFunc) Classify(ctx context.Context, in *Image) (*Classification, error) {
-	return f(ctx, in)
-}
-
-// RegisterImageClassifierFake registers impl on srv as the models that
-// vision.v1.ImageClassifier calls, with the tensors that ImageClassifierModel
-// declares: "resnet50" version "3", served by impl.Classify. Each replaces a
-// model registered before under its name.
-func RegisterImageClassifierFake(srv *inferencetest.Server, impl ImageClassifierFake) error {
-	return srv.Register(inferencetest.Model{
-		Name:         "resnet50",
-		Versions:     []string{"3"},
-		MaxBatchSize: 32,
-		Inputs: []inferencetest.TensorSpec{
-			{Name: "input__0", DType: tensor.FP32, Shape: []int64{3, 224, 224}},
-		},
-		Outputs: []inferencetest.TensorSpec{
-			{Name: "output__0", DType: tensor.FP32, Shape: []int64{1000}},
-		},
-		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return goai.ServeFake(ctx, ImageClassifierModel, &ImageClassifierModel.Methods[0], req.Inputs, req.BatchSize, decodeImage, encodeClassification, impl.Classify)
-		},
-	})
+	return c.client.Close()
 }
 
 // ImageTensors describes the tensors of vision.v1.Image, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var ImageTensors = []goai.TensorDesc{
 	{Name: "input__0", Field: "pixels", DType: tensor.FP32, Shape: []int64{3, 224, 224}},
 }
 
 // encodeImage appends the tensors of each Image of batch to e, in the order of
 // ImageTensors.
-func encodeImage(e *goai.Encoder, batch []*Image) {
+func encodeImage(e *goaiimpl.Encoder, batch []*Image) {
 	for _, x := range batch {
-		goai.AppendTensor(e.Tensor(0), x.GetPixels())
-	}
-}
-
-// decodeImage sets each element of batch to a new Image holding the tensors of
-// its item in d, in the order of ImageTensors.
-func decodeImage(d *goai.Decoder, batch []*Image) {
-	for i := range batch {
-		batch[i] = &Image{
-			Pixels: goai.DecodeTensor[float32](d.Tensor(0), i),
-		}
+		goaiimpl.AppendTensor(e.Tensor(0), x.GetPixels())
 	}
 }
 
 // ClassificationTensors describes the tensors of vision.v1.Classification, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
 var ClassificationTensors = []goai.TensorDesc{
 	{Name: "output__0", Field: "scores", DType: tensor.FP32, Shape: []int64{1000}},
 }
 
-// encodeClassification appends the tensors of each Classification of batch to
-// e, in the order of ClassificationTensors.
-func encodeClassification(e *goai.Encoder, batch []*Classification) {
-	for _, x := range batch {
-		goai.AppendTensor(e.Tensor(0), x.GetScores())
-	}
-}
-
 // decodeClassification sets each element of batch to a new Classification
 // holding the tensors of its item in d, in the order of ClassificationTensors.
-func decodeClassification(d *goai.Decoder, batch []*Classification) {
+func decodeClassification(d *goaiimpl.Decoder, batch []*Classification) {
 	for i := range batch {
 		batch[i] = &Classification{
-			Scores: goai.DecodeTensor[float32](d.Tensor(0), i),
+			Scores: goaiimpl.DecodeTensor[float32](d.Tensor(0), i),
 		}
 	}
 }

@@ -1,9 +1,10 @@
-package goai
+package goaiimpl
 
 import (
 	"context"
+	"github.com/goai-dev/goai"
 
-	"github.com/goai-dev/goai/internal/oippb"
+	"github.com/goai-dev/goai/internal/wire"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -33,29 +34,29 @@ type DecodeFunc[M proto.Message] func(d *Decoder, batch []M)
 // request is a batch of one item. Requested outputs are exactly the
 // method's Outputs.
 //
-// Data in that does not fit its tensor fails with a [*TensorError] of code
+// Data in that does not fit its tensor fails with a [*goai.TensorError] of code
 // INVALID_ARGUMENT before anything is sent; a nil in fails with
 // INVALID_ARGUMENT too. A response that lacks an output, or has one of
 // another datatype or shape than declared, or data that does not match its
-// shape, fails with a [*TensorError] of code INTERNAL; the response is
+// shape, fails with a [*goai.TensorError] of code INTERNAL; the response is
 // decoded after Invoke returns, so such an error is not retried and does
 // not count against the model's breaker. Responses with typed contents are
 // decoded as well as raw ones; a response that mixes the two, has a number
 // of raw_output_contents other than its outputs, or names an output twice
 // fails the same way.
-func Infer[In, Out proto.Message](ctx context.Context, c *Caller, method *MethodDesc, in In, encode EncodeFunc[In], decode DecodeFunc[Out], opts ...CallOption) (Out, error) {
+func Infer[In, Out proto.Message](ctx context.Context, c *goai.Client, method *goai.MethodDesc, in In, encode EncodeFunc[In], decode DecodeFunc[Out], opts ...goai.CallOption) (Out, error) {
 	var zero Out
 	if !in.ProtoReflect().IsValid() {
 		return zero, status.Errorf(codes.InvalidArgument, "goai: %s: the request is nil", method.Name)
 	}
-	batched := c.Desc().MaxBatchSize > 0
+	batched := descOf(c).MaxBatchSize > 0
 	e := newEncoder(method.Inputs, 1, batched, false)
 	encode(e, []In{in})
 	req, err := e.request(method.Outputs)
 	if err != nil {
 		return zero, err
 	}
-	resp, err := modelInfer(ctx, c, method, req, opts)
+	resp, err := infer(c, ctx, method, req, opts)
 	if err != nil {
 		return zero, err
 	}
@@ -74,22 +75,22 @@ func Infer[In, Out proto.Message](ctx context.Context, c *Caller, method *Method
 // InferBatch is [Infer] for many messages: it returns the responses to in,
 // in the order of in. Items are stacked along the batch dimension into as
 // few requests as the model's limits allow: at most
-// [BatchingPolicy.MaxSize] items (default ModelDesc.MaxBatchSize) and
-// [BatchingPolicy.MaxBytes] bytes of tensor data (default
-// [DefaultMaxRequestBytes]) each, items whose dynamic dimensions differ in
+// [goai.BatchingPolicy.MaxSize] items (default ModelDesc.MaxBatchSize) and
+// [goai.BatchingPolicy.MaxBytes] bytes of tensor data (default
+// [goai.DefaultMaxRequestBytes]) each, items whose dynamic dimensions differ in
 // separate requests (see [PlanBatches]). A model without a batch dimension
 // gets one request per item. The requests run at most
-// [DefaultBatchParallelism] at a time ([WithBatchParallelism]), each a call
+// [goai.DefaultBatchParallelism] at a time ([goai.WithBatchParallelism]), each a call
 // of its own through [Caller.Invoke]; the first failure cancels the rest
 // and is returned.
 //
 // Every item is encoded before any request is sent, so data that does not
 // fit its tensor fails the whole call with INVALID_ARGUMENT and sends
-// nothing; the error's [TensorError.Item] is the item's index in in. An
-// empty in returns an empty slice without a call. [Report] describes the
+// nothing; the error's [goai.TensorError.Item] is the item's index in in. An
+// empty in returns an empty slice without a call. [goai.Report] describes the
 // batch call as a whole: attempts summed, the model of the last request,
 // the time taken.
-func InferBatch[In, Out proto.Message](ctx context.Context, c *Caller, method *MethodDesc, in []In, encode EncodeFunc[In], decode DecodeFunc[Out], opts ...CallOption) ([]Out, error) {
+func InferBatch[In, Out proto.Message](ctx context.Context, c *goai.Client, method *goai.MethodDesc, in []In, encode EncodeFunc[In], decode DecodeFunc[Out], opts ...goai.CallOption) ([]Out, error) {
 	if len(in) == 0 {
 		return []Out{}, nil
 	}
@@ -98,12 +99,12 @@ func InferBatch[In, Out proto.Message](ctx context.Context, c *Caller, method *M
 			return nil, status.Errorf(codes.InvalidArgument, "goai: %s: item %d of the batch is nil", method.Name, i)
 		}
 	}
-	start := c.clock.Now()
-	desc := c.Desc()
+	start := now(c)
+	desc := descOf(c)
 	batched := desc.MaxBatchSize > 0
 	maxItems := 1
 	if batched {
-		maxItems = batchItems(desc.Batching.MaxSize, desc.MaxBatchSize)
+		maxItems = desc.MaxRequestItems()
 	}
 	m := newMeasurer(method.Inputs, len(in))
 	encode(m, in)
@@ -113,7 +114,7 @@ func InferBatch[In, Out proto.Message](ctx context.Context, c *Caller, method *M
 	}
 	groups := PlanBatches(sizes, maxItems, desc.Batching.MaxBytes)
 
-	reqs := make([]*oippb.ModelInferRequest, len(groups))
+	reqs := make([]*wire.Request, len(groups))
 	groupOf := make([]int, len(in)) // the group of each request's first item
 	for g, items := range groups {
 		batch := make([]In, len(items))
@@ -129,10 +130,10 @@ func InferBatch[In, Out proto.Message](ctx context.Context, c *Caller, method *M
 		groupOf[items[0]] = g
 	}
 
-	parallel, report := batchOptions(opts)
-	var infos []CallInfo
+	parallel, report := callOptionsInfo(opts)
+	var infos []goai.CallInfo
 	if report != nil {
-		infos = make([]CallInfo, len(groups))
+		infos = make([]goai.CallInfo, len(groups))
 	}
 	out := make([]Out, len(in))
 	err = RunBatches(ctx, groups, parallel, func(ctx context.Context, items []int) error {
@@ -141,9 +142,9 @@ func InferBatch[In, Out proto.Message](ctx context.Context, c *Caller, method *M
 		reqs[g] = nil // sent once; let it go with the call
 		callOpts := opts
 		if report != nil {
-			callOpts = append(opts[:len(opts):len(opts)], Report(&infos[g]))
+			callOpts = append(opts[:len(opts):len(opts)], goai.Report(&infos[g]))
 		}
-		resp, err := modelInfer(ctx, c, method, req, callOpts)
+		resp, err := infer(c, ctx, method, req, callOpts)
 		if err != nil {
 			return err
 		}
@@ -163,11 +164,11 @@ func InferBatch[In, Out proto.Message](ctx context.Context, c *Caller, method *M
 		return nil
 	})
 	if report != nil {
-		*report = CallInfo{Latency: c.clock.Now().Sub(start)}
+		*report = goai.CallInfo{Latency: now(c).Sub(start)}
 		for _, info := range infos {
 			report.Attempts += info.Attempts
 			report.Fallback = report.Fallback || info.Fallback
-			if info.Model != (ModelRef{}) {
+			if info.Model != (goai.ModelRef{}) {
 				report.Model = info.Model
 			}
 		}
@@ -176,51 +177,6 @@ func InferBatch[In, Out proto.Message](ctx context.Context, c *Caller, method *M
 		return nil, err
 	}
 	return out, nil
-}
-
-// modelInfer sends req through c's policies, each attempt to the model
-// the attempt names.
-func modelInfer(ctx context.Context, c *Caller, method *MethodDesc, req *oippb.ModelInferRequest, opts []CallOption) (*oippb.ModelInferResponse, error) {
-	client := oippb.NewClient(c.Conn())
-	var resp *oippb.ModelInferResponse
-	err := c.Invoke(ctx, method, func(ctx context.Context, a Attempt) error {
-		// Attempts run one after another, and grpc has marshalled req
-		// when ModelInfer returns: it is safe to rename.
-		req.ModelName, req.ModelVersion = a.Model.Name, a.Model.Version
-		r, err := client.ModelInfer(ctx, req, a.CallOptions...)
-		if err != nil {
-			return err
-		}
-		resp = r
-		return nil
-	}, opts...)
-	return resp, err
-}
-
-// batchParallelism is the CallOption of WithBatchParallelism. Invoke has no
-// use for it; InferBatch finds it among the options.
-type batchParallelism int
-
-func (batchParallelism) applyCall(*callConfig) {}
-
-// WithBatchParallelism lets a batch call ([InferBatch], the generated
-// <Rpc>Batch methods) run at most n of its requests at once, instead of
-// [DefaultBatchParallelism]. Other calls ignore it.
-func WithBatchParallelism(n int) CallOption { return batchParallelism(n) }
-
-// batchOptions returns the parallelism that opts set (0 for the default)
-// and the CallInfo that [Report] asks to fill, if any.
-func batchOptions(opts []CallOption) (parallel int, report *CallInfo) {
-	var cfg callConfig
-	for _, o := range opts {
-		if p, ok := o.(batchParallelism); ok {
-			parallel = int(p)
-		}
-		if o != nil {
-			o.applyCall(&cfg)
-		}
-	}
-	return parallel, cfg.report
 }
 
 // ServeFake serves one ModelInfer request in a generated fake: it decodes
@@ -235,10 +191,10 @@ func batchOptions(opts []CallOption) (parallel int, report *CallInfo) {
 // client as it is. A batch above the model's MaxBatchSize fails with
 // INVALID_ARGUMENT; so do inputs that do not match their declaration (a
 // missing or repeated name included, or text that is not UTF-8 for a
-// string field that requires it), with a [*TensorError]; answers that do not fit their
+// string field that requires it), with a [*goai.TensorError]; answers that do not fit their
 // tensors, or that disagree in a dynamic dimension across the batch, with
 // one of code INTERNAL.
-func ServeFake[In, Out proto.Message](ctx context.Context, desc *ModelDesc, method *MethodDesc, inputs []tensor.Tensor, batch int, decode DecodeFunc[In], encode EncodeFunc[Out], serve func(context.Context, In) (Out, error)) ([]tensor.Tensor, error) {
+func ServeFake[In, Out proto.Message](ctx context.Context, desc *goai.ModelDesc, method *goai.MethodDesc, inputs []tensor.Tensor, batch int, decode DecodeFunc[In], encode EncodeFunc[Out], serve func(context.Context, In) (Out, error)) ([]tensor.Tensor, error) {
 	batched := desc.MaxBatchSize > 0
 	if !batched {
 		batch = 1
@@ -248,7 +204,7 @@ func ServeFake[In, Out proto.Message](ctx context.Context, desc *ModelDesc, meth
 		// 2^31 empty items must not be believed.
 		return nil, status.Errorf(codes.InvalidArgument, "goai: fake %s: a batch of %d items, above the model's max_batch_size %d", method.Name, batch, desc.MaxBatchSize)
 	}
-	d, err := decodeTensors(method.Inputs, batch, batched, inputs)
+	d, err := decodeTensors(method.Inputs, batch, batched, inputs, false)
 	if err != nil {
 		return nil, err
 	}

@@ -1,12 +1,13 @@
-package goai
+package goaiimpl
 
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/goai-dev/goai"
 	"math"
 	"slices"
 
-	"github.com/goai-dev/goai/internal/oippb"
+	"github.com/goai-dev/goai/internal/wire"
 	"github.com/goai-dev/goai/tensor"
 )
 
@@ -40,7 +41,7 @@ type Encoder struct {
 // TensorEncoder appends the items of one tensor of an [Encoder].
 type TensorEncoder struct {
 	e    *Encoder
-	desc *TensorDesc
+	desc *goai.TensorDesc
 	// declared is the shape of an item, set by the first: desc.Shape, or
 	// [-1] for an item of a repeated field or raw bytes without one.
 	// known is the product of its fixed dimensions, dynamic the index of
@@ -55,7 +56,7 @@ type TensorEncoder struct {
 }
 
 // newEncoder returns an Encoder for batch items of the tensors descs.
-func newEncoder(descs []TensorDesc, batch int, batched, output bool) *Encoder {
+func newEncoder(descs []goai.TensorDesc, batch int, batched, output bool) *Encoder {
 	e := &Encoder{tensors: make([]TensorEncoder, len(descs)), batch: batch, batched: batched, output: output}
 	for i := range descs {
 		e.tensors[i] = TensorEncoder{e: e, desc: &descs[i]}
@@ -65,7 +66,7 @@ func newEncoder(descs []TensorDesc, batch int, batched, output bool) *Encoder {
 
 // newMeasurer returns an Encoder that measures batch items of the request
 // tensors descs instead of encoding them; see [Encoder.measured].
-func newMeasurer(descs []TensorDesc, batch int) *Encoder {
+func newMeasurer(descs []goai.TensorDesc, batch int) *Encoder {
 	e := newEncoder(descs, batch, true, false)
 	e.measuring = true
 	e.sizes = make([]BatchItem, batch)
@@ -85,7 +86,7 @@ func (e *Encoder) fail(t *TensorEncoder, item int, msg string, err error) {
 	if item >= 0 {
 		item = e.itemIndex(item)
 	}
-	e.err = &TensorError{Tensor: t.desc.Name, Output: e.output, Item: item, Message: msg, Err: err}
+	e.err = &goai.TensorError{Tensor: t.desc.Name, Output: e.output, Item: item, Message: msg, Err: err}
 }
 
 // itemIndex returns the caller's index of item.
@@ -326,32 +327,17 @@ func (e *Encoder) fullShape(t *TensorEncoder) []int64 {
 	return append(append(make([]int64, 0, 1+len(t.shape)), int64(e.batch)), t.shape...)
 }
 
-// request returns the ModelInferRequest of the encoded inputs, asking for
-// the outputs, or the Encoder's error. The model name and version are left
+// request returns the request of the encoded inputs, asking for the
+// outputs, or the Encoder's error. The model name and version are left
 // to each attempt.
-func (e *Encoder) request(outputs []TensorDesc) (*oippb.ModelInferRequest, error) {
-	if err := e.finish(); err != nil {
+func (e *Encoder) request(outputs []goai.TensorDesc) (*wire.Request, error) {
+	inputs, err := e.tensorList()
+	if err != nil {
 		return nil, err
 	}
-	inputs := make([]oippb.ModelInferRequest_InferInputTensor, len(e.tensors))
-	requested := make([]oippb.ModelInferRequest_InferRequestedOutputTensor, len(outputs))
-	req := &oippb.ModelInferRequest{
-		Inputs:           make([]*oippb.ModelInferRequest_InferInputTensor, len(e.tensors)),
-		Outputs:          make([]*oippb.ModelInferRequest_InferRequestedOutputTensor, len(outputs)),
-		RawInputContents: make([][]byte, len(e.tensors)),
-	}
-	for i := range e.tensors {
-		t := &e.tensors[i]
-		in := &inputs[i]
-		in.Name = t.desc.Name
-		in.Datatype = t.desc.DType.String()
-		in.Shape = e.fullShape(t)
-		req.Inputs[i] = in
-		req.RawInputContents[i] = t.raw
-	}
+	req := &wire.Request{Inputs: inputs, Outputs: make([]string, len(outputs))}
 	for i := range outputs {
-		requested[i].Name = outputs[i].Name
-		req.Outputs[i] = &requested[i]
+		req.Outputs[i] = outputs[i].Name
 	}
 	return req, nil
 }

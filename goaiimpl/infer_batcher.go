@@ -1,10 +1,11 @@
-package goai
+package goaiimpl
 
 import (
-	"cmp"
 	"context"
 	"encoding/binary"
 	"time"
+
+	"github.com/goai-dev/goai"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -17,21 +18,21 @@ import (
 // along the batch dimension into one ModelInfer call, and each caller gets
 // the output of its own item. The generated clients make one per rpc of a
 // model with a batch dimension, with New<Rpc>Batcher; it is a
-// [MicroBatcher] whose batch function is the request path of [InferBatch]
+// [goai.MicroBatcher] whose batch function is the request path of [InferBatch]
 // for one request.
 //
-// Batches hold at most [BatchingPolicy.MaxSize] items (and never more than
-// the model's MaxBatchSize) and [BatchingPolicy.MaxBytes] bytes of tensor
+// Batches hold at most [goai.BatchingPolicy.MaxSize] items (and never more than
+// the model's MaxBatchSize) and [goai.BatchingPolicy.MaxBytes] bytes of tensor
 // data, and only items that agree in every dynamic dimension, as one
-// request must; see [MicroBatcher] for when a batch goes and what a caller
-// whose context ends gets. Each batch is one call through [Caller.Invoke],
+// request must; see [goai.MicroBatcher] for when a batch goes and what a caller
+// whose context ends gets. Each batch is one call through the client's call path,
 // under the method's policy and the options of
-// [WithBatcherCallOptions], with a context of the batcher's own that
+// [goai.WithBatcherCallOptions], with a context of the batcher's own that
 // carries none of its callers' values.
 //
 // # Deadlines
 //
-// The call's timeout (CallPolicy.Timeout, or a [WithTimeout] among the
+// The call's timeout (CallPolicy.Timeout, or a [goai.WithTimeout] among the
 // batcher's call options) bounds each call of Do from the moment Do is
 // called: the wait in the queue, the batching delay and the batch's
 // request all count against it, and Do returns DEADLINE_EXCEEDED once it
@@ -46,17 +47,17 @@ import (
 // own does not.
 //
 // An InferBatcher is safe for concurrent use. Close it before the client
-// whose [Caller] it calls through.
+// whose [goai.Client] it calls through.
 type InferBatcher[In, Out proto.Message] struct {
-	caller  *Caller
-	method  *MethodDesc
+	caller  *goai.Client
+	method  *goai.MethodDesc
 	encode  EncodeFunc[In]
 	decode  DecodeFunc[Out]
 	batched bool
-	opts    []CallOption // each batch's call options, when its deadline is its callers' own
-	timed   []CallOption // each batch's call options, when its deadline is a caller's timeout
+	opts    []goai.CallOption // each batch's call options, when its deadline is its callers' own
+	timed   []goai.CallOption // each batch's call options, when its deadline is a caller's timeout
 	timeout time.Duration
-	mb      *MicroBatcher[*batchItem, Out]
+	mb      *goai.MicroBatcher[*batchItem, Out]
 }
 
 // batchItem is one call of [InferBatcher.Do]: its item, encoded alone,
@@ -71,55 +72,35 @@ type batchItem struct {
 // responses with decode, as [Infer] does.
 //
 // Its batching policy is the ModelDesc's Batching, each non-zero field of
-// a [WithBatcherPolicy] replacing the model's; zero fields then take the
-// defaults of [NewMicroBatcher], the model's MaxBatchSize bounding the
+// a [goai.WithBatcherPolicy] replacing the model's; zero fields then take the
+// defaults of [goai.NewMicroBatcher], the model's MaxBatchSize bounding the
 // batch size. A model without a batch dimension gets one request per call.
-// It reads [WithBatcherPolicy], [WithBatcherCallOptions] and the options
-// of [NewMicroBatcher], except [WithItemBytes] and [WithShapeKey]: it
+// It reads [goai.WithBatcherPolicy], [goai.WithBatcherCallOptions] and the options
+// of [goai.NewMicroBatcher], except [goai.WithItemBytes] and [goai.WithShapeKey]: it
 // measures items itself, by their encoded tensors.
-func NewInferBatcher[In, Out proto.Message](c *Caller, method *MethodDesc, encode EncodeFunc[In], decode DecodeFunc[Out], opts ...MicroBatchOption) *InferBatcher[In, Out] {
-	desc := c.Desc()
+func NewInferBatcher[In, Out proto.Message](c *goai.Client, method *goai.MethodDesc, encode EncodeFunc[In], decode DecodeFunc[Out], opts ...goai.MicroBatchOption) *InferBatcher[In, Out] {
+	desc := descOf(c)
 	b := &InferBatcher[In, Out]{caller: c, method: method, encode: encode, decode: decode, batched: desc.MaxBatchSize > 0}
-	policy := desc.Batching
-	mbOpts := make([]MicroBatchOption, 0, len(opts)+2)
-	for _, o := range opts {
-		switch o := o.(type) {
-		case batcherPolicy:
-			policy = mergeBatching(policy, BatchingPolicy(o))
-		case batcherCallOptions:
-			b.opts = append(b.opts, o...)
-		default:
-			mbOpts = append(mbOpts, o)
-		}
-	}
-	// The batch's context carries its callers' timeouts (see Do), so the
-	// batch's own call takes none of its own from the batch's start.
-	cfg := c.plan(method).defaults
-	for _, o := range b.opts {
-		if o != nil {
-			o.applyCall(&cfg)
-		}
-	}
-	b.timeout = cfg.timeout
-	// A batch is one call: one report would be written by every batch.
-	b.opts = append(b.opts, callOptionFunc(func(c *callConfig) { c.report, c.timeout = nil, 0 }))
-	b.timed = append(b.opts[:len(b.opts):len(b.opts)], callOptionFunc(func(c *callConfig) { c.timeoutInContext = true }))
-	mbOpts = append(mbOpts, WithItemBytes(itemBytes), WithShapeKey(shapeKey))
+	policy, timeout, untimed, timed, rest := batcherSetup(c, method, opts)
+	b.opts, b.timed, b.timeout = untimed, timed, timeout
+	rest = append(rest, goai.WithItemBytes(itemBytes), goai.WithShapeKey(shapeKey))
 	maxBatchSize := desc.MaxBatchSize
 	if !b.batched {
 		maxBatchSize = 1
 	}
-	b.mb = NewMicroBatcher(policy, maxBatchSize, b.run, mbOpts...)
+	b.mb = goai.NewMicroBatcher(policy, maxBatchSize, b.run, rest...)
 	return b
 }
+
+var _ goai.Batcher[proto.Message, proto.Message] = (*InferBatcher[proto.Message, proto.Message])(nil)
 
 // Do encodes in, adds it to a batch, and returns its output once the
 // batch has run. Data in that does not fit its tensor, or a nil in, fails
 // at once with INVALID_ARGUMENT, as for [Infer], before joining a batch,
 // so that it cannot fail the calls it would have shared a request with.
-// Otherwise Do returns as [MicroBatcher.Do] does: the batch's error (the
-// call's, or a [*TensorError] about the response) or its context's, or an
-// error matching [ErrBatcherClosed] or [ErrBatcherFull].
+// Otherwise Do returns as [goai.MicroBatcher.Do] does: the batch's error (the
+// call's, or a [*goai.TensorError] about the response) or its context's, or an
+// error matching [goai.ErrBatcherClosed] or [goai.ErrBatcherFull].
 func (b *InferBatcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 	var zero Out
 	if err := ctx.Err(); err != nil {
@@ -127,7 +108,7 @@ func (b *InferBatcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 	}
 	it := &batchItem{}
 	if b.timeout > 0 {
-		it.timeout = b.caller.clock.Now().Add(b.timeout)
+		it.timeout = now(b.caller).Add(b.timeout)
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, it.timeout)
 		defer cancel()
@@ -145,7 +126,7 @@ func (b *InferBatcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 
 // Close sends every waiting call's batch at once, waits until each has
 // run and its callers have their answers, and returns nil; after it, Do
-// fails with [ErrBatcherClosed]. See [MicroBatcher.Close].
+// fails with [goai.ErrBatcherClosed]. See [goai.MicroBatcher.Close].
 func (b *InferBatcher[In, Out]) Close() error { return b.mb.Close() }
 
 // run makes one ModelInfer call of the items, each encoded alone by Do,
@@ -183,7 +164,7 @@ func (b *InferBatcher[In, Out]) run(ctx context.Context, items []*batchItem) ([]
 	if err != nil {
 		return nil, err
 	}
-	resp, err := modelInfer(ctx, b.caller, b.method, req, opts)
+	resp, err := infer(b.caller, ctx, b.method, req, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -219,41 +200,4 @@ func shapeKey(it *batchItem) string {
 		}
 	}
 	return string(key)
-}
-
-// batcherPolicy is the MicroBatchOption of WithBatcherPolicy, and
-// batcherCallOptions that of WithBatcherCallOptions. A MicroBatcher has
-// no use for them; NewInferBatcher finds them among its options.
-type (
-	batcherPolicy      BatchingPolicy
-	batcherCallOptions []CallOption
-)
-
-func (batcherPolicy) applyMicroBatch(*microBatchConfig)      {}
-func (batcherCallOptions) applyMicroBatch(*microBatchConfig) {}
-
-// WithBatcherPolicy makes an [InferBatcher] batch by p rather than by its
-// model's [ModelDesc.Batching], field by field: every non-zero field of p
-// replaces the model's. A later WithBatcherPolicy applies on top of an
-// earlier one. [NewMicroBatcher], which takes its policy as an argument,
-// ignores it.
-func WithBatcherPolicy(p BatchingPolicy) MicroBatchOption { return batcherPolicy(p) }
-
-// WithBatcherCallOptions makes an [InferBatcher] pass opts to the call of
-// every batch, such as [WithModelVersion] or [WithTimeout]; [Report] has
-// no effect there. Options of later WithBatcherCallOptions come after
-// earlier ones. [NewMicroBatcher] ignores it.
-func WithBatcherCallOptions(opts ...CallOption) MicroBatchOption {
-	return batcherCallOptions(append([]CallOption(nil), opts...))
-}
-
-// mergeBatching returns base with every non-zero field of over replacing
-// base's.
-func mergeBatching(base, over BatchingPolicy) BatchingPolicy {
-	return BatchingPolicy{
-		MaxSize:  cmp.Or(over.MaxSize, base.MaxSize),
-		MaxDelay: cmp.Or(over.MaxDelay, base.MaxDelay),
-		MaxBytes: cmp.Or(over.MaxBytes, base.MaxBytes),
-		MaxQueue: cmp.Or(over.MaxQueue, base.MaxQueue),
-	}
 }

@@ -1,9 +1,10 @@
-package goai
+package goaiimpl
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/goai-dev/goai"
 	"slices"
 	"strings"
 	"testing"
@@ -30,14 +31,14 @@ func bytesResponse(elems [][]byte, typed bool) *oippb.ModelInferResponse {
 	return resp
 }
 
-var bytesTensors = []TensorDesc{{Name: "s", DType: tensor.Bytes, Shape: []int64{-1}}}
+var bytesTensors = []goai.TensorDesc{{Name: "s", DType: tensor.Bytes, Shape: []int64{-1}}}
 
 // decodeCost returns what decoding resp's output "s" into a repeated
 // field of E costs, measured until within limit.
 func decodeCost[E string | []byte](t testing.TB, resp *oippb.ModelInferResponse, limit uint64) uint64 {
 	want := int(resp.Outputs[0].Shape[1])
 	return testalloc.Least(func() {
-		d, err := decodeResponse(bytesTensors, 1, true, resp)
+		d, err := decodeOIP(bytesTensors, 1, true, resp)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +88,7 @@ func TestDecodeUTF8(t *testing.T) {
 	for _, typed := range []bool{false, true} {
 		resp := bytesResponse([][]byte{[]byte("ok"), []byte("日本"), []byte("a\xffb")}, typed)
 		resp.Outputs[0].Shape = []int64{3, 1}
-		d, err := decodeResponse(bytesTensors, 3, true, resp)
+		d, err := decodeOIP(bytesTensors, 3, true, resp)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,20 +97,20 @@ func TestDecodeUTF8(t *testing.T) {
 			t.Fatalf("DecodeStrings = %q, %v; want it unchecked", got, d.err)
 		}
 		got := DecodeUTF8Strings(d.Tensor(0), 0)
-		var te *TensorError
+		var te *goai.TensorError
 		switch err := d.err; {
 		case got != nil:
 			t.Errorf("typed %v: decoded %q, want nothing", typed, got)
 		case !errors.As(err, &te) || te.Tensor != "s" || te.Item != 7 || !te.Output:
 			t.Errorf("typed %v: err = %v, want output s of item 7", typed, err)
-		case !errors.Is(err, tensor.ErrUTF8) || !errors.Is(err, ErrBadTensor) || status.Code(err) != codes.Internal:
+		case !errors.Is(err, tensor.ErrUTF8) || !errors.Is(err, goai.ErrBadTensor) || status.Code(err) != codes.Internal:
 			t.Errorf("typed %v: err = %v, want Internal matching tensor.ErrUTF8", typed, err)
 		case !strings.Contains(err.Error(), "element 0 is not valid UTF-8"):
 			t.Errorf("typed %v: err = %v", typed, err)
 		}
 	}
 
-	d, err := decodeResponse(bytesTensors[:1], 1, true, bytesResponse([][]byte{[]byte("é")}, false))
+	d, err := decodeOIP(bytesTensors[:1], 1, true, bytesResponse([][]byte{[]byte("é")}, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func TestDecodeUTF8(t *testing.T) {
 // TestServeFakeUTF8 sends a fake text that its string field cannot hold:
 // the fake refuses the request, as proto.Unmarshal refuses such a message.
 func TestServeFakeUTF8(t *testing.T) {
-	desc := &ModelDesc{Model: ModelRef{Name: "m"}, Methods: []MethodDesc{{Name: "M", Inputs: bytesTensors, Outputs: bytesTensors}}}
+	desc := &goai.ModelDesc{Model: goai.ModelRef{Name: "m"}, Methods: []goai.MethodDesc{{Name: "M", Inputs: bytesTensors, Outputs: bytesTensors}}}
 	encode := func(e *Encoder, batch []*oippb.ModelInferResponse_InferOutputTensor) {
 		for _, x := range batch {
 			AppendStrings(e.Tensor(0), strings.Split(x.GetName(), ","))
@@ -217,12 +218,12 @@ func FuzzDecodeResponseLayout(f *testing.F) {
 		// What the protocol accepts: raw entries one per output and no
 		// typed contents, or typed contents alone; each declared output
 		// once, with the data its shape needs.
-		descs := []TensorDesc{{Name: "a", DType: tensor.FP32}, {Name: "b", DType: tensor.FP32}, {Name: "s", DType: tensor.Bytes}}
+		descs := []goai.TensorDesc{{Name: "a", DType: tensor.FP32}, {Name: "b", DType: tensor.FP32}, {Name: "s", DType: tensor.Bytes}}
 		raws := len(resp.RawOutputContents)
 		valid := raws == 0 || raws == len(resp.Outputs) && !slices.Contains(typed, true)
 		at := map[string]int{}
 		for j, o := range resp.Outputs {
-			if _, dup := at[o.Name]; dup && slices.ContainsFunc(descs, func(d TensorDesc) bool { return d.Name == o.Name }) {
+			if _, dup := at[o.Name]; dup && slices.ContainsFunc(descs, func(d goai.TensorDesc) bool { return d.Name == o.Name }) {
 				valid = false
 			}
 			if _, dup := at[o.Name]; !dup {
@@ -235,9 +236,9 @@ func FuzzDecodeResponseLayout(f *testing.F) {
 			valid = valid && ok && (raws > 0 || typed[j] || resp.Outputs[j].Shape[1] == 0)
 		}
 
-		d, err := decodeResponse(descs, 1, true, resp)
+		d, err := decodeOIP(descs, 1, true, resp)
 		if err != nil {
-			var te *TensorError
+			var te *goai.TensorError
 			if !errors.As(err, &te) || !te.Output || status.Code(err) != codes.Internal {
 				t.Fatalf("err = %v, want a *TensorError of an output", err)
 			}

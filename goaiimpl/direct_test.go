@@ -1,8 +1,9 @@
-package goai
+package goaiimpl
 
 import (
 	"context"
 	"errors"
+	"github.com/goai-dev/goai"
 	"testing"
 
 	"github.com/goai-dev/goai/internal/oippb"
@@ -33,7 +34,7 @@ func TestCheckTensorLength(t *testing.T) {
 		{[]int64{-1, -1}, 4, false}, // not a shape the generator writes
 		{[]int64{0}, 0, false},
 	} {
-		desc := &TensorDesc{Name: "x", DType: tensor.FP32, Shape: tt.shape}
+		desc := &goai.TensorDesc{Name: "x", DType: tensor.FP32, Shape: tt.shape}
 		err := CheckTensorLength(desc, tt.n)
 		if tt.ok {
 			if err != nil {
@@ -41,31 +42,31 @@ func TestCheckTensorLength(t *testing.T) {
 			}
 			continue
 		}
-		var te *TensorError
+		var te *goai.TensorError
 		if !errors.As(err, &te) || te.Tensor != "x" || te.Item != -1 || te.Output ||
 			status.Code(err) != codes.InvalidArgument || !errors.Is(err, tensor.ErrShape) {
 			t.Errorf("CheckTensorLength(%v, %d) = %v, want an INVALID_ARGUMENT TensorError matching ErrShape", tt.shape, tt.n, err)
 		}
 	}
 
-	desc := &TensorDesc{Name: "x", DType: tensor.FP32, Shape: []int64{-1, 3, 224, 224}}
+	desc := &goai.TensorDesc{Name: "x", DType: tensor.FP32, Shape: []int64{-1, 3, 224, 224}}
 	if n := testing.AllocsPerRun(100, func() { _ = CheckTensorLength(desc, 2*3*224*224) }); n != 0 {
 		t.Errorf("CheckTensorLength allocates %v times for a length that fits", n)
 	}
 }
 
 func TestCheckRawTensorLength(t *testing.T) {
-	fp16 := &TensorDesc{Name: "scales", DType: tensor.FP16, Shape: []int64{4}}
+	fp16 := &goai.TensorDesc{Name: "scales", DType: tensor.FP16, Shape: []int64{4}}
 	for _, tt := range []struct {
-		desc *TensorDesc
+		desc *goai.TensorDesc
 		size int
 		want error // nil: fits
 	}{
 		{fp16, 8, nil},
 		{fp16, 7, tensor.ErrLength},
 		{fp16, 6, tensor.ErrShape},
-		{&TensorDesc{Name: "raw", DType: tensor.Int8}, 5, nil},
-		{&TensorDesc{Name: "text", DType: tensor.Bytes}, 4, tensor.ErrDType},
+		{&goai.TensorDesc{Name: "raw", DType: tensor.Int8}, 5, nil},
+		{&goai.TensorDesc{Name: "text", DType: tensor.Bytes}, 4, tensor.ErrDType},
 	} {
 		err := CheckRawTensorLength(tt.desc, tt.size)
 		if tt.want == nil {
@@ -84,8 +85,8 @@ func TestCheckRawTensorLength(t *testing.T) {
 // and one that check refuses without calling, and that it returns the
 // rpc's answer or its error unchanged.
 func TestCallDirectChecksFirst(t *testing.T) {
-	desc := &ModelDesc{Service: "test.v1.Store", Protocol: ProtocolDirect, Methods: []MethodDesc{{Name: "Put", FullMethod: "/test.v1.Store/Put"}}}
-	c := NewCaller(nil, desc)
+	desc := &goai.ModelDesc{Service: "test.v1.Store", Protocol: goai.ProtocolDirect, Methods: []goai.MethodDesc{{Name: "Put", FullMethod: "/test.v1.Store/Put"}}}
+	c := NewClientFromConn(nil, desc)
 	m := &desc.Methods[0]
 	calls := 0
 	answer := &oippb.ServerLiveResponse{Live: true}

@@ -1,8 +1,9 @@
-package goai
+package goaiimpl
 
 import (
 	"context"
 	"fmt"
+	"github.com/goai-dev/goai"
 
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
@@ -16,13 +17,13 @@ import (
 // each attempt.
 type DirectRPC[In, Out proto.Message] func(ctx context.Context, in In, opts ...grpc.CallOption) (Out, error)
 
-// CallDirect makes one call of method, an rpc of a [ProtocolDirect]
+// CallDirect makes one call of method, an rpc of a [goai.ProtocolDirect]
 // service and one of the Methods of c's ModelDesc, as the generated
 // clients of such services do: the service is itself the model's gRPC
 // API, so each attempt calls rpc, the protoc-gen-go-grpc stub's method,
 // with in as it is, through [Caller.Invoke]. Its policies apply as for any
 // call, with the defaults of the direct protocol: a call is retried only
-// if its [CallPolicy.Idempotent] is true (or [WithIdempotent] says so).
+// if its [goai.CallPolicy.Idempotent] is true (or [goai.WithIdempotent] says so).
 // The request names no model on the wire, so version routes and the
 // fallback model change nothing but the breaker that counts the attempt;
 // the generator refuses a fallback on a direct service.
@@ -32,7 +33,7 @@ type DirectRPC[In, Out proto.Message] func(ctx context.Context, in In, opts ...g
 // checks the length of every tensor field reachable from the request with
 // [CheckTensorLength] and [CheckRawTensorLength]. Its error is returned
 // unchanged, without a call, a retry or a mark on the breaker.
-func CallDirect[In, Out proto.Message](ctx context.Context, c *Caller, method *MethodDesc, in In, check func(In) error, rpc DirectRPC[In, Out], opts ...CallOption) (Out, error) {
+func CallDirect[In, Out proto.Message](ctx context.Context, c *goai.Client, method *goai.MethodDesc, in In, check func(In) error, rpc DirectRPC[In, Out], opts ...goai.CallOption) (Out, error) {
 	var zero Out
 	if !in.ProtoReflect().IsValid() {
 		return zero, status.Errorf(codes.InvalidArgument, "goai: %s: the request is nil", method.Name)
@@ -43,14 +44,14 @@ func CallDirect[In, Out proto.Message](ctx context.Context, c *Caller, method *M
 		}
 	}
 	var out Out
-	err := c.Invoke(ctx, method, func(ctx context.Context, a Attempt) error {
-		r, err := rpc(ctx, in, a.CallOptions...)
+	err := invokeDirect(c, ctx, method, func(ctx context.Context, callOpts []grpc.CallOption) error {
+		r, err := rpc(ctx, in, callOpts...)
 		if err != nil {
 			return err
 		}
 		out = r
 		return nil
-	}, opts...)
+	}, opts)
 	if err != nil {
 		return zero, err
 	}
@@ -61,10 +62,10 @@ func CallDirect[In, Out proto.Message](ctx context.Context, c *Caller, method *M
 // field that holds the tensor desc describes, fit the tensor's shape: n
 // must be the product of its dimensions or, when one of them is -1, a
 // multiple of the product of the others. A nil shape takes any length. It
-// returns nil, or a [*TensorError] for the whole tensor (Item -1), of code
+// returns nil, or a [*goai.TensorError] for the whole tensor (Item -1), of code
 // INVALID_ARGUMENT, whose Err matches [tensor.ErrShape]. It allocates
 // nothing when n fits.
-func CheckTensorLength(desc *TensorDesc, n int) error {
+func CheckTensorLength(desc *goai.TensorDesc, n int) error {
 	if desc.Shape == nil {
 		return nil // a vector of any length
 	}
@@ -89,27 +90,27 @@ func CheckTensorLength(desc *TensorDesc, n int) error {
 // a singular bytes field, against the tensor desc describes: they must be a
 // whole number of elements of its fixed-size datatype, whose count fits the
 // shape as for [CheckTensorLength]. A datatype without a fixed size
-// (BYTES) fails. Errors are [*TensorError]s of code INVALID_ARGUMENT.
-func CheckRawTensorLength(desc *TensorDesc, size int) error {
+// (BYTES) fails. Errors are [*goai.TensorError]s of code INVALID_ARGUMENT.
+func CheckRawTensorLength(desc *goai.TensorDesc, size int) error {
 	elem := desc.DType.Size()
 	switch {
 	case elem == 0:
-		return &TensorError{Tensor: desc.Name, Item: -1, Err: tensor.ErrDType,
+		return &goai.TensorError{Tensor: desc.Name, Item: -1, Err: tensor.ErrDType,
 			Message: fmt.Sprintf("raw data needs a fixed-size datatype, not %v", desc.DType)}
 	case size%elem != 0:
-		return &TensorError{Tensor: desc.Name, Item: -1, Err: tensor.ErrLength,
+		return &goai.TensorError{Tensor: desc.Name, Item: -1, Err: tensor.ErrLength,
 			Message: fmt.Sprintf("%d bytes are not a whole number of %v elements of %d bytes", size, desc.DType, elem)}
 	}
 	return CheckTensorLength(desc, size/elem)
 }
 
 // shapeError is the error of n elements that do not fit desc's shape.
-func shapeError(desc *TensorDesc, n int) error {
+func shapeError(desc *goai.TensorDesc, n int) error {
 	shape := desc.Shape
 	_, err := tensor.InferShape(shape, n)
 	if err == nil { // only a malformed shape gets here with n fitting
 		err = tensor.ErrShape
 	}
-	return &TensorError{Tensor: desc.Name, Item: -1, Err: err,
+	return &goai.TensorError{Tensor: desc.Name, Item: -1, Err: err,
 		Message: fmt.Sprintf("%d elements do not fit shape %v", n, shape)}
 }

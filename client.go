@@ -1,30 +1,39 @@
 package goai
 
 import (
+	"io"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 
-	"github.com/sony/gobreaker/v2"
+	"github.com/goai-dev/goai/internal/oip"
+	"github.com/goai-dev/goai/internal/wire"
 	"google.golang.org/grpc"
 )
 
-// Caller runs the calls of one generated client through the runtime's
-// policies: version routing, rate limit and bulkhead, per-call and
+// Client is the runtime half of every generated model client: the
+// connection (or transport) its calls go through, and the policies that
+// span calls: version routing, rate limit and bulkhead, per-call and
 // per-attempt deadlines, retries with backoff under a shared
 // [RetryBudget], a circuit breaker per model and version, and a fallback
-// model. Create one per client with [NewCaller]; it is safe for concurrent
-// use.
-type Caller struct {
-	cc       grpc.ClientConnInterface
-	desc     *ModelDesc
-	clock    Clock
-	hooks    Hooks
-	budget   *RetryBudget
-	limits   *limiter
-	fallback *ModelRef
-	rand     *randSource
-	routes   atomic.Pointer[routeTable]
+// model. A generated <Service>ModelClient holds one and offers its methods
+// as its own; code that is not generated never makes one. It is safe for
+// concurrent use.
+type Client struct {
+	cc        grpc.ClientConnInterface // nil for a transport that is not gRPC
+	transport wire.Transport           // the model protocol's; nil for a direct service
+	owned     io.Closer                // what Close closes: the connections the client dialed
+	desc      *ModelDesc
+	clock     Clock
+	hooks     Hooks
+	budget    *RetryBudget
+	limits    *limiter
+	fallback  *ModelRef
+	rand      *randSource
+	routes    atomic.Pointer[routeTable]
+	// msgOpts are the per-call message limits of a client on a connection
+	// of the caller's, which must not depend on how that was dialed.
+	msgOpts []grpc.CallOption
 
 	plans map[*MethodDesc]*methodPlan
 
@@ -34,6 +43,9 @@ type Caller struct {
 	defaultBreaker BreakerPolicy
 	breakers       sync.Map // ModelRef → *breaker; a nil *breaker when disabled
 	breakerMu      sync.Mutex
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // methodPlan is a method's policy with its defaults applied, computed once.
@@ -46,16 +58,9 @@ type methodPlan struct {
 	defaults  callConfig
 }
 
-// retryBudgetHolder is implemented by a connection that owns a retry
-// budget for the Callers built on it, such as [*Pool].
-type retryBudgetHolder interface{ RetryBudget() *RetryBudget }
-
-// NewCaller returns a Caller for the model desc describes, whose calls go
-// through cc (kept for [Caller.Conn]; the attempts themselves use whatever
-// connection the [AttemptFunc] uses). desc must not change afterwards. It
-// reads these options: [WithClock], [WithHooks], [WithRetryBudget],
-// [WithFallback], [WithLimits], [WithBreakerPolicy], [WithRandSource];
-// it ignores the [Pool]'s.
+// newClient returns a Client for the model desc describes, whose calls go
+// through cc (and, for a model protocol, the transport made on it), under
+// the options cfg. desc must not change afterwards.
 //
 // Defaults: limits from desc.Limits; fallback desc.Fallback; the retry
 // budget of cc if cc is a [*Pool], otherwise a budget of default
@@ -63,21 +68,28 @@ type retryBudgetHolder interface{ RetryBudget() *RetryBudget }
 // the first method in desc.Methods that calls the model (by name), and a
 // model no method calls, such as a fallback, takes the policy of the
 // service's model.
-func NewCaller(cc grpc.ClientConnInterface, desc *ModelDesc, opts ...Option) *Caller {
-	cfg := newConfig(opts)
-	c := &Caller{cc: cc, desc: desc, clock: cfg.clock, hooks: cfg.hooks, fallback: desc.Fallback}
+func newClient(cc grpc.ClientConnInterface, desc *ModelDesc, cfg *clientConfig) *Client {
+	c := &Client{cc: cc, desc: desc, clock: cfg.clock, hooks: cfg.hooks, fallback: desc.Fallback}
 	if c.clock == nil {
 		c.clock = SystemClock()
 	}
+	pool, onPool := cc.(*Pool)
 	switch {
 	case cfg.budgetSet:
 		c.budget = cfg.budget
+	case onPool:
+		c.budget = pool.RetryBudget()
 	default:
-		if h, ok := cc.(retryBudgetHolder); ok {
-			c.budget = h.RetryBudget()
-		} else {
-			c.budget = NewRetryBudget(RetryBudgetPolicy{}, c.clock)
-		}
+		c.budget = NewRetryBudget(RetryBudgetPolicy{}, c.clock)
+	}
+	if !onPool && cc != nil {
+		recv, send := cfg.msg.effective()
+		c.msgOpts = []grpc.CallOption{grpc.MaxCallRecvMsgSize(recv), grpc.MaxCallSendMsgSize(send)}
+		cc = &sizeChecked{ClientConnInterface: cc, maxSend: send}
+		c.cc = cc
+	}
+	if desc.Protocol == ProtocolOpenInference && cc != nil {
+		c.transport = oip.New(cc)
 	}
 	if cfg.fallbackSet {
 		c.fallback = cfg.fallback
@@ -117,15 +129,28 @@ func NewCaller(cc grpc.ClientConnInterface, desc *ModelDesc, opts ...Option) *Ca
 	return c
 }
 
+// dialClient returns a Client of the model desc describes on connections
+// to target that it dials and owns, under opts.
+func dialClient(target string, desc *ModelDesc, opts []Option) (*Client, error) {
+	o := newOptions(opts)
+	pool, err := dial(target, &o.pool)
+	if err != nil {
+		return nil, err
+	}
+	c := newClient(pool, desc, &o.client)
+	c.owned = pool
+	return c, nil
+}
+
 // methodModel returns the model m calls: its own, or the service's.
-func (c *Caller) methodModel(m *MethodDesc) ModelRef {
+func (c *Client) methodModel(m *MethodDesc) ModelRef {
 	if m.Model.Name == "" {
 		return c.desc.Model
 	}
 	return m.Model
 }
 
-func (c *Caller) newPlan(m *MethodDesc) *methodPlan {
+func (c *Client) newPlan(m *MethodDesc) *methodPlan {
 	p := &methodPlan{method: m, model: c.methodModel(m)}
 	p.routed = p.model.Name == c.desc.Model.Name
 	p.retry = m.Policy.Retry.withDefaults()
@@ -135,24 +160,35 @@ func (c *Caller) newPlan(m *MethodDesc) *methodPlan {
 		attemptTimeout: max(m.Policy.AttemptTimeout, 0),
 		maxAttempts:    p.retry.MaxAttempts,
 		idempotent:     m.Policy.idempotent(c.desc.Protocol),
+		grpcOpts:       c.msgOpts,
 	}
 	return p
 }
 
-// plan returns m's plan, computing it if m is not one of the Caller's
+// plan returns m's plan, computing it if m is not one of the Client's
 // ModelDesc.Methods.
-func (c *Caller) plan(m *MethodDesc) *methodPlan {
+func (c *Client) plan(m *MethodDesc) *methodPlan {
 	if p, ok := c.plans[m]; ok {
 		return p
 	}
 	return c.newPlan(m)
 }
 
-// Conn returns the connection the Caller was created with.
-func (c *Caller) Conn() grpc.ClientConnInterface { return c.cc }
+// Model returns the model the client's service calls, as annotated: its
+// name and version.
+func (c *Client) Model() ModelRef { return c.desc.Model }
 
-// Desc returns the model descriptor the Caller was created with.
-func (c *Caller) Desc() *ModelDesc { return c.desc }
+// Close closes the connections the client dialed itself, ending their
+// calls, and returns their errors. A client made on a connection of the
+// caller's leaves it open and returns nil. Later calls return the same.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		if c.owned != nil {
+			c.closeErr = c.owned.Close()
+		}
+	})
+	return c.closeErr
+}
 
 // SetRoutes splits the calls of the service's model (methods that call
 // another model are not routed) between its versions by weight, replacing
@@ -160,7 +196,7 @@ func (c *Caller) Desc() *ModelDesc { return c.desc }
 // It is safe to call at any time, concurrently with calls; each call picks
 // its version once, and its retries stay on it. It returns an error, and
 // keeps the routes before, if a weight is negative or all are zero.
-func (c *Caller) SetRoutes(routes []Route) error {
+func (c *Client) SetRoutes(routes []Route) error {
 	t, err := newRouteTable(routes)
 	if err != nil {
 		return err
@@ -169,8 +205,8 @@ func (c *Caller) SetRoutes(routes []Route) error {
 	return nil
 }
 
-// Routes returns the routes set by [Caller.SetRoutes], nil for none.
-func (c *Caller) Routes() []Route {
+// Routes returns the routes set by [Client.SetRoutes], nil for none.
+func (c *Client) Routes() []Route {
 	t := c.routes.Load()
 	if t == nil {
 		return nil
@@ -180,16 +216,16 @@ func (c *Caller) Routes() []Route {
 
 // BreakerState returns the state of model m's circuit breaker: closed for a
 // model not called yet or whose breaker is disabled.
-func (c *Caller) BreakerState(m ModelRef) gobreaker.State {
+func (c *Client) BreakerState(m ModelRef) BreakerState {
 	if b, ok := c.breakers.Load(m); ok {
 		return b.(*breaker).state()
 	}
-	return gobreaker.StateClosed
+	return BreakerClosed
 }
 
 // breakerFor returns model m's breaker, creating it on first use; nil if
 // the model's policy disables it.
-func (c *Caller) breakerFor(m ModelRef) *breaker {
+func (c *Client) breakerFor(m ModelRef) *breaker {
 	if b, ok := c.breakers.Load(m); ok {
 		return b.(*breaker)
 	}
@@ -211,7 +247,7 @@ func (c *Caller) breakerFor(m ModelRef) *breaker {
 }
 
 // route returns the model a call of plan p with options cfg goes to.
-func (c *Caller) route(p *methodPlan, cfg *callConfig) ModelRef {
+func (c *Client) route(p *methodPlan, cfg *callConfig) ModelRef {
 	m := p.model
 	if cfg.versionSet {
 		m.Version = cfg.version

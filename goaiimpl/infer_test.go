@@ -1,8 +1,9 @@
-package goai
+package goaiimpl
 
 import (
 	"context"
 	"errors"
+	"github.com/goai-dev/goai"
 	"math"
 	"slices"
 	"strings"
@@ -25,7 +26,7 @@ import (
 // contentsTensors are the tensors of a contents message: a vector of any
 // length, a pair of INT8 held in int32, BYTES elements and a BOOL scalar
 // per item.
-var contentsTensors = []TensorDesc{
+var contentsTensors = []goai.TensorDesc{
 	{Name: "x", Field: "fp32_contents", DType: tensor.FP32, Shape: []int64{-1}},
 	{Name: "ids", Field: "int_contents", DType: tensor.Int8, Shape: []int64{2}},
 	{Name: "words", Field: "bytes_contents", DType: tensor.Bytes},
@@ -54,16 +55,16 @@ func decodeContents(d *Decoder, batch []*oippb.InferTensorContents) {
 
 // contentsDesc describes model "contents": a batch of at most 4 items,
 // requests of at most maxBytes.
-func contentsDesc(maxBytes int64) *ModelDesc {
-	return &ModelDesc{
+func contentsDesc(maxBytes int64) *goai.ModelDesc {
+	return &goai.ModelDesc{
 		Service:      "test.v1.Contents",
-		Model:        ModelRef{Name: "contents"},
+		Model:        goai.ModelRef{Name: "contents"},
 		MaxBatchSize: 4,
-		Batching:     BatchingPolicy{MaxBytes: maxBytes},
-		Methods: []MethodDesc{{
+		Batching:     goai.BatchingPolicy{MaxBytes: maxBytes},
+		Methods: []goai.MethodDesc{{
 			Name:       "Echo",
 			FullMethod: "/test.v1.Contents/Echo",
-			Model:      ModelRef{Name: "contents"},
+			Model:      goai.ModelRef{Name: "contents"},
 			Inputs:     contentsTensors,
 			Outputs:    contentsTensors,
 		}},
@@ -80,7 +81,7 @@ func item(x []float32, ids []int32, words ...string) *oippb.InferTensorContents 
 
 // startContents serves desc's model on an in-memory server, answering
 // each item with serve, and returns the server and a Caller of it.
-func startContents(t *testing.T, desc *ModelDesc, serve func(context.Context, *oippb.InferTensorContents) (*oippb.InferTensorContents, error), opts ...inferencetest.Option) (*inferencetest.Server, *Caller) {
+func startContents(t *testing.T, desc *goai.ModelDesc, serve func(context.Context, *oippb.InferTensorContents) (*oippb.InferTensorContents, error), opts ...inferencetest.Option) (*inferencetest.Server, *goai.Client) {
 	t.Helper()
 	srv := inferencetest.New(opts...)
 	specs := []inferencetest.TensorSpec{
@@ -110,7 +111,7 @@ func startContents(t *testing.T, desc *ModelDesc, serve func(context.Context, *o
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	return srv, NewCaller(conn, desc)
+	return srv, NewClientFromConn(conn, desc)
 }
 
 func identity(_ context.Context, x *oippb.InferTensorContents) (*oippb.InferTensorContents, error) {
@@ -185,13 +186,13 @@ func TestInferBadInputSendsNothing(t *testing.T) {
 		{"no data for a fixed shape", &oippb.InferTensorContents{IntContents: []int32{1, 2}}, "flag", tensor.ErrShape},
 	} {
 		_, err := Infer(t.Context(), c, &desc.Methods[0], tt.in, encodeContents, decodeContents)
-		var te *TensorError
+		var te *goai.TensorError
 		switch {
 		case !errors.As(err, &te):
 			t.Errorf("%s: err = %v, want a *TensorError", tt.name, err)
 		case te.Tensor != tt.tensor || te.Output || te.Item != 0:
 			t.Errorf("%s: %+v, want input %q of item 0", tt.name, te, tt.tensor)
-		case !errors.Is(err, ErrBadTensor) || !errors.Is(err, tt.sentinel):
+		case !errors.Is(err, goai.ErrBadTensor) || !errors.Is(err, tt.sentinel):
 			t.Errorf("%s: %v does not match ErrBadTensor and %v", tt.name, err, tt.sentinel)
 		case status.Code(err) != codes.InvalidArgument:
 			t.Errorf("%s: code %v, want InvalidArgument", tt.name, status.Code(err))
@@ -224,8 +225,8 @@ func TestInferBatch(t *testing.T) {
 		}
 		in = append(in, item(x, []int32{int32(i), 0}, words...))
 	}
-	var info CallInfo
-	out, err := InferBatch(t.Context(), c, &desc.Methods[0], in, encodeContents, decodeContents, Report(&info), WithBatchParallelism(2))
+	var info goai.CallInfo
+	out, err := InferBatch(t.Context(), c, &desc.Methods[0], in, encodeContents, decodeContents, goai.Report(&info), goai.WithBatchParallelism(2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +256,7 @@ func TestInferBatch(t *testing.T) {
 			}
 		}
 	}
-	if info.Attempts != want || info.Model != (ModelRef{Name: "contents"}) || info.Latency <= 0 {
+	if info.Attempts != want || info.Model != (goai.ModelRef{Name: "contents"}) || info.Latency <= 0 {
 		t.Errorf("Report: %+v, want %d attempts on model contents", info, want)
 	}
 
@@ -299,7 +300,7 @@ func TestInferBatchBadItemSendsNothing(t *testing.T) {
 		item([]float32{1}, []int32{1, 2, 3}), // in a later request than the first
 	}
 	_, err := InferBatch(t.Context(), c, &desc.Methods[0], in, encodeContents, decodeContents)
-	var te *TensorError
+	var te *goai.TensorError
 	if !errors.As(err, &te) || te.Item != 3 || te.Tensor != "ids" || status.Code(err) != codes.InvalidArgument {
 		t.Errorf("err = %v, want InvalidArgument about ids of item 3", err)
 	}
@@ -332,7 +333,7 @@ func TestInferBatchFailure(t *testing.T) {
 	for i := range 16 {
 		in = append(in, item([]float32{float32(i)}, []int32{0, 0}))
 	}
-	_, err := InferBatch(t.Context(), c, &desc.Methods[0], in, encodeContents, decodeContents, WithBatchParallelism(1))
+	_, err := InferBatch(t.Context(), c, &desc.Methods[0], in, encodeContents, decodeContents, goai.WithBatchParallelism(1))
 	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "batch request 4 of 4") {
 		t.Errorf("err = %v, want the fourth request's FailedPrecondition", err)
 	}
@@ -393,7 +394,7 @@ func goodResponse() *oippb.ModelInferResponse {
 
 // decodeAll decodes resp as the answer to a batch of two, as Infer does.
 func decodeAll(resp *oippb.ModelInferResponse) ([]*oippb.InferTensorContents, error) {
-	d, err := decodeResponse(contentsTensors, 2, true, resp)
+	d, err := decodeOIP(contentsTensors, 2, true, resp)
 	if err != nil {
 		return nil, err
 	}
@@ -447,7 +448,7 @@ func TestDecodeHostileResponse(t *testing.T) {
 		{"empty response", func(r *oippb.ModelInferResponse) { *r = oippb.ModelInferResponse{} }, "x", "missing"},
 		{"output missing", func(r *oippb.ModelInferResponse) { r.Outputs[2].Name = "other" }, "words", "missing"},
 		{"nil output", func(r *oippb.ModelInferResponse) { r.Outputs[0] = nil }, "x", "missing"},
-		{"wrong datatype", func(r *oippb.ModelInferResponse) { r.Outputs[1].Datatype = "INT16" }, "ids", `datatype "INT16"`},
+		{"wrong datatype", func(r *oippb.ModelInferResponse) { r.Outputs[1].Datatype = "INT16" }, "ids", "datatype INT16, want INT8"},
 		{"unknown datatype", func(r *oippb.ModelInferResponse) { r.Outputs[1].Datatype = "int8" }, "ids", "datatype"},
 		{"no batch dimension", func(r *oippb.ModelInferResponse) { r.Outputs[0].Shape = nil }, "x", "batch"},
 		{"too many items", func(r *oippb.ModelInferResponse) { r.Outputs[1].Shape = []int64{3, 2} }, "ids", "batch of 2"},
@@ -510,14 +511,14 @@ func TestDecodeHostileResponse(t *testing.T) {
 			r.Outputs[0].Contents = &oippb.InferTensorContents{Fp32Contents: []float32{1, 2}}
 			r.Outputs[4].Contents = &oippb.InferTensorContents{Fp32Contents: []float32{3, 4}}
 		}, "x", "as outputs 0 and 4"},
-		{"huge datatype", func(r *oippb.ModelInferResponse) { r.Outputs[1].Datatype = strings.Repeat("X", 1<<20) }, "ids", "XXX…"},
+		{"huge datatype", func(r *oippb.ModelInferResponse) { r.Outputs[1].Datatype = strings.Repeat("X", 1<<20) }, "ids", "datatype unknown to goai"},
 		{"shape of 100000 dimensions", func(r *oippb.ModelInferResponse) { r.Outputs[1].Shape = make([]int64, 100000) }, "ids", "(100000 dimensions)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := goodResponse()
 			tt.mutate(r)
 			_, err := decodeAll(r)
-			var te *TensorError
+			var te *goai.TensorError
 			switch {
 			case !errors.As(err, &te):
 				t.Fatalf("err = %v, want a *TensorError", err)
@@ -525,7 +526,7 @@ func TestDecodeHostileResponse(t *testing.T) {
 				t.Errorf("%+v, want output %q as a whole", te, tt.tensor)
 			case !strings.Contains(err.Error(), tt.text):
 				t.Errorf("err = %v, want it to say %q", err, tt.text)
-			case status.Code(err) != codes.Internal || !errors.Is(err, ErrBadTensor):
+			case status.Code(err) != codes.Internal || !errors.Is(err, goai.ErrBadTensor):
 				t.Errorf("err = %v: code %v, want Internal matching ErrBadTensor", err, status.Code(err))
 			case len(err.Error()) > 1024:
 				t.Errorf("the error message has %d bytes; it must not echo the response at length", len(err.Error()))
@@ -539,7 +540,7 @@ func TestDecodeHostileResponse(t *testing.T) {
 // declared output's data, and reading it as such gave probs the values of
 // logits.
 func TestDecodeMixedContents(t *testing.T) {
-	descs := []TensorDesc{{Name: "probs", DType: tensor.FP32, Shape: []int64{2}}}
+	descs := []goai.TensorDesc{{Name: "probs", DType: tensor.FP32, Shape: []int64{2}}}
 	resp := &oippb.ModelInferResponse{
 		Outputs: []*oippb.ModelInferResponse_InferOutputTensor{
 			{Name: "probs", Datatype: "FP32", Shape: []int64{2}, Contents: &oippb.InferTensorContents{Fp32Contents: []float32{0.25, 0.75}}},
@@ -560,12 +561,12 @@ func TestDecodeMixedContents(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := proto.Clone(resp).(*oippb.ModelInferResponse)
 			tt.mutate(r)
-			d, err := decodeResponse(descs, 1, false, r)
+			d, err := decodeOIP(descs, 1, false, r)
 			if err == nil {
 				got := DecodeTensor[float32](d.Tensor(0), 0)
 				t.Fatalf("decoded probs = %v, %v; want an error", got, d.err)
 			}
-			var te *TensorError
+			var te *goai.TensorError
 			if !errors.As(err, &te) || te.Tensor != "probs" || !te.Output || !strings.Contains(err.Error(), tt.text) {
 				t.Errorf("err = %v, want a *TensorError about probs saying %q", err, tt.text)
 			}
@@ -580,7 +581,7 @@ func TestDecodeMixedContents(t *testing.T) {
 	raw.Outputs[0].Contents = nil
 	raw.RawOutputContents = [][]byte{tensor.AppendFloat32(nil, []float32{0.25, 0.75}), tensor.AppendFloat32(nil, []float32{-3, 5})}
 	for name, r := range map[string]*oippb.ModelInferResponse{"typed": typed, "raw": raw} {
-		d, err := decodeResponse(descs, 1, false, r)
+		d, err := decodeOIP(descs, 1, false, r)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -638,12 +639,12 @@ func TestServeFakeRequestErrors(t *testing.T) {
 // TestServeFakeCopiesRawData checks that what a fake decodes does not
 // share memory with the request, which the server keeps.
 func TestServeFakeCopiesRawData(t *testing.T) {
-	descs := []TensorDesc{{Name: "raw", DType: tensor.Uint8, Shape: []int64{2}}, {Name: "b", DType: tensor.Bytes, Shape: []int64{1}}}
+	descs := []goai.TensorDesc{{Name: "raw", DType: tensor.Uint8, Shape: []int64{2}}, {Name: "b", DType: tensor.Bytes, Shape: []int64{1}}}
 	ts := []tensor.Tensor{
 		{Name: "raw", DType: tensor.Uint8, Shape: []int64{2, 2}, Raw: []byte{1, 2, 3, 4}},
 		{Name: "b", DType: tensor.Bytes, Shape: []int64{2, 1}, Raw: tensor.AppendStringElements(nil, []string{"p", "q"})},
 	}
-	d, err := decodeTensors(descs, 2, true, ts)
+	d, err := decodeTensors(descs, 2, true, ts, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -662,7 +663,7 @@ func TestServeFakeCopiesRawData(t *testing.T) {
 }
 
 func TestScalarAndStringDecode(t *testing.T) {
-	descs := []TensorDesc{
+	descs := []goai.TensorDesc{
 		{Name: "n", DType: tensor.Int16},
 		{Name: "s", DType: tensor.Bytes, Shape: []int64{1}},
 		{Name: "raw", DType: tensor.FP16, Shape: []int64{2}},
@@ -675,7 +676,7 @@ func TestScalarAndStringDecode(t *testing.T) {
 		},
 		RawOutputContents: [][]byte{{0xff, 0xff, 7, 0}, tensor.AppendStringElements(nil, []string{"x", "yy"}), {1, 2, 3, 4, 5, 6, 7, 8}},
 	}
-	d, err := decodeResponse(descs, 2, true, resp)
+	d, err := decodeOIP(descs, 2, true, resp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -702,7 +703,7 @@ func TestScalarAndStringDecode(t *testing.T) {
 
 	// A singular field of a tensor without a shape, answered with two
 	// elements per item.
-	d, err = decodeResponse(descs[:1], 1, true, &oippb.ModelInferResponse{
+	d, err = decodeOIP(descs[:1], 1, true, &oippb.ModelInferResponse{
 		Outputs:           []*oippb.ModelInferResponse_InferOutputTensor{{Name: "n", Datatype: "INT16", Shape: []int64{1, 2}}},
 		RawOutputContents: [][]byte{{1, 0, 2, 0}},
 	})
@@ -716,7 +717,7 @@ func TestScalarAndStringDecode(t *testing.T) {
 }
 
 func TestEncoderShapes(t *testing.T) {
-	descs := []TensorDesc{
+	descs := []goai.TensorDesc{
 		{Name: "scalar", DType: tensor.FP64},
 		{Name: "one", DType: tensor.Bytes, Shape: []int64{1, 1}},
 		{Name: "raw", DType: tensor.Uint16, Shape: []int64{-1, 2}},
@@ -745,7 +746,7 @@ func TestEncoderShapes(t *testing.T) {
 				t.Errorf("batched %v: %s has shape %v, want %v", batched, in.Name, in.Shape, w)
 			}
 		}
-		if got := req.RawInputContents[3]; !slices.Equal(got, tensor.AppendBF16(nil, []float32{1, 2, 3})) {
+		if got := req.Inputs[3].Raw; !slices.Equal(got, tensor.AppendBF16(nil, []float32{1, 2, 3})) {
 			t.Errorf("BF16 = %v", got)
 		}
 	}
@@ -775,7 +776,7 @@ func TestEncoderShapes(t *testing.T) {
 	e = newEncoder(descs[3:], 2, true, false)
 	AppendTensor(e.Tensor(0), []float32{1})
 	AppendTensor(e.Tensor(0), []float32{1, 2})
-	var te *TensorError
+	var te *goai.TensorError
 	if _, err := e.request(nil); !errors.As(err, &te) || te.Item != 1 || !errors.Is(err, tensor.ErrShape) {
 		t.Errorf("disagreeing items: %v", err)
 	}
@@ -788,15 +789,15 @@ func TestEncoderShapes(t *testing.T) {
 }
 
 func TestTensorError(t *testing.T) {
-	err := error(&TensorError{Tensor: "probs", Output: true, Item: -1, Message: "is missing from the response"})
+	err := error(&goai.TensorError{Tensor: "probs", Output: true, Item: -1, Message: "is missing from the response"})
 	if got, want := err.Error(), `goai: output "probs": is missing from the response`; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
-	err = &TensorError{Tensor: "pixels", Item: 3, Message: "5 elements do not fit shape [28 28]", Err: tensor.ErrShape}
+	err = &goai.TensorError{Tensor: "pixels", Item: 3, Message: "5 elements do not fit shape [28 28]", Err: tensor.ErrShape}
 	if got, want := err.Error(), `goai: input "pixels" of item 3: 5 elements do not fit shape [28 28]`; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
-	if !errors.Is(err, ErrBadTensor) || !errors.Is(err, tensor.ErrShape) || status.Code(err) != codes.InvalidArgument {
+	if !errors.Is(err, goai.ErrBadTensor) || !errors.Is(err, tensor.ErrShape) || status.Code(err) != codes.InvalidArgument {
 		t.Errorf("%v: does not match ErrBadTensor and ErrShape with InvalidArgument", err)
 	}
 }
@@ -828,7 +829,7 @@ func FuzzDecodeResponse(f *testing.F) {
 // BenchmarkEncodeBatch encodes 32 FP32 images of 3×224×224, as a batch
 // call of an image classifier does: one buffer per tensor, sized once.
 func BenchmarkEncodeBatch(b *testing.B) {
-	descs := []TensorDesc{{Name: "input__0", DType: tensor.FP32, Shape: []int64{3, 224, 224}}}
+	descs := []goai.TensorDesc{{Name: "input__0", DType: tensor.FP32, Shape: []int64{3, 224, 224}}}
 	batch := make([]*oippb.InferTensorContents, 32)
 	for i := range batch {
 		batch[i] = &oippb.InferTensorContents{Fp32Contents: make([]float32, 3*224*224)}
@@ -848,7 +849,7 @@ func BenchmarkEncodeBatch(b *testing.B) {
 
 // BenchmarkDecodeBatch decodes the scores of 32 images, 1000 each.
 func BenchmarkDecodeBatch(b *testing.B) {
-	descs := []TensorDesc{{Name: "output__0", DType: tensor.FP32, Shape: []int64{1000}}}
+	descs := []goai.TensorDesc{{Name: "output__0", DType: tensor.FP32, Shape: []int64{1000}}}
 	resp := &oippb.ModelInferResponse{
 		Outputs:           []*oippb.ModelInferResponse_InferOutputTensor{{Name: "output__0", Datatype: "FP32", Shape: []int64{32, 1000}}},
 		RawOutputContents: [][]byte{make([]byte, 32*1000*4)},
@@ -857,7 +858,7 @@ func BenchmarkDecodeBatch(b *testing.B) {
 	b.SetBytes(32 * 1000 * 4)
 	b.ReportAllocs()
 	for b.Loop() {
-		d, err := decodeResponse(descs, 32, true, resp)
+		d, err := decodeOIP(descs, 32, true, resp)
 		if err != nil {
 			b.Fatal(err)
 		}

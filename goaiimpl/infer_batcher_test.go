@@ -1,8 +1,10 @@
-package goai
+package goaiimpl
 
 import (
 	"context"
 	"errors"
+	"github.com/goai-dev/goai"
+	"github.com/goai-dev/goai/internal/bridge"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -23,8 +25,8 @@ import (
 // pairTensors is the one tensor, "x" in and "y" out, of the pair model:
 // two FP32 values per item, held in InferTensorContents.fp32_contents.
 var (
-	pairIn  = []TensorDesc{{Name: "x", Field: "fp32_contents", DType: tensor.FP32, Shape: []int64{2}}}
-	pairOut = []TensorDesc{{Name: "y", Field: "fp32_contents", DType: tensor.FP32, Shape: []int64{2}}}
+	pairIn  = []goai.TensorDesc{{Name: "x", Field: "fp32_contents", DType: tensor.FP32, Shape: []int64{2}}}
+	pairOut = []goai.TensorDesc{{Name: "y", Field: "fp32_contents", DType: tensor.FP32, Shape: []int64{2}}}
 )
 
 func encodePair(e *Encoder, batch []*oippb.InferTensorContents) {
@@ -45,14 +47,14 @@ func pair(v float32) *oippb.InferTensorContents {
 
 // pairDesc describes the pair model, batches of up to 8 items, with call
 // policy p.
-func pairDesc(p CallPolicy, batching BatchingPolicy) *ModelDesc {
-	return &ModelDesc{
+func pairDesc(p goai.CallPolicy, batching goai.BatchingPolicy) *goai.ModelDesc {
+	return &goai.ModelDesc{
 		Service:      "test.v1.Pair",
-		Model:        ModelRef{Name: "pair"},
+		Model:        goai.ModelRef{Name: "pair"},
 		MaxBatchSize: 8,
 		Batching:     batching,
-		Methods: []MethodDesc{{
-			Name: "Echo", FullMethod: "/test.v1.Pair/Echo", Model: ModelRef{Name: "pair"},
+		Methods: []goai.MethodDesc{{
+			Name: "Echo", FullMethod: "/test.v1.Pair/Echo", Model: goai.ModelRef{Name: "pair"},
 			Inputs: pairIn, Outputs: pairOut, Policy: p,
 		}},
 	}
@@ -101,10 +103,10 @@ func (s *pairServer) sent() []int {
 
 // newPairBatcher returns an InferBatcher of the pair model on srv, closed
 // at the end of the test, and its Caller.
-func newPairBatcher(t *testing.T, srv *pairServer, p CallPolicy, batching BatchingPolicy, opts ...MicroBatchOption) (*InferBatcher[*oippb.InferTensorContents, *oippb.InferTensorContents], *Caller) {
+func newPairBatcher(t *testing.T, srv *pairServer, p goai.CallPolicy, batching goai.BatchingPolicy, opts ...goai.MicroBatchOption) (*InferBatcher[*oippb.InferTensorContents, *oippb.InferTensorContents], *goai.Client) {
 	t.Helper()
 	desc := pairDesc(p, batching)
-	c := NewCaller(srv, desc, WithRetryBudget(nil))
+	c := NewClientFromConn(srv, desc, goai.WithRetryBudget(nil))
 	b := NewInferBatcher(c, &desc.Methods[0], encodePair, decodePair, opts...)
 	t.Cleanup(func() { b.Close() })
 	return b, c
@@ -153,7 +155,7 @@ func TestInferBatcherTimeoutFromDo(t *testing.T) {
 	t.Run("batching delay", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			srv := &pairServer{}
-			b, _ := newPairBatcher(t, srv, CallPolicy{Timeout: timeout}, BatchingPolicy{MaxDelay: time.Second})
+			b, _ := newPairBatcher(t, srv, goai.CallPolicy{Timeout: timeout}, goai.BatchingPolicy{MaxDelay: time.Second})
 			start := time.Now()
 			ch := goPair(context.Background(), b, 1, start)
 			time.Sleep(time.Second)
@@ -166,7 +168,7 @@ func TestInferBatcherTimeoutFromDo(t *testing.T) {
 	t.Run("queue", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			srv := &pairServer{release: make(chan struct{})} // hangs until the request's deadline
-			b, _ := newPairBatcher(t, srv, CallPolicy{Timeout: timeout}, BatchingPolicy{MaxSize: 1}, WithBatcherInFlight(1))
+			b, _ := newPairBatcher(t, srv, goai.CallPolicy{Timeout: timeout}, goai.BatchingPolicy{MaxSize: 1}, goai.WithBatcherInFlight(1))
 			start := time.Now()
 			first := goPair(context.Background(), b, 1, start)
 			time.Sleep(timeout / 2)
@@ -189,11 +191,11 @@ func TestInferBatcherTimeoutFromDo(t *testing.T) {
 func TestInferBatcherDeadlines(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	// Two failures trip it: one leaves its counts to read.
-	p := CallPolicy{Timeout: timeout, Breaker: BreakerPolicy{ConsecutiveFailures: 2, OpenTimeout: time.Hour}}
-	batching := BatchingPolicy{MaxSize: 2, MaxDelay: time.Hour}
-	counts := func(c *Caller) (failures, exclusions uint32) {
-		n := c.breakerFor(ModelRef{Name: "pair"}).cb.Counts()
-		return n.TotalFailures, n.TotalExclusions
+	p := goai.CallPolicy{Timeout: timeout, Breaker: goai.BreakerPolicy{ConsecutiveFailures: 2, OpenTimeout: time.Hour}}
+	batching := goai.BatchingPolicy{MaxSize: 2, MaxDelay: time.Hour}
+	counts := func(c *goai.Client) (failures, exclusions uint32) {
+		_, failures, exclusions = breakerCounts(c, goai.ModelRef{Name: "pair"})
+		return failures, exclusions
 	}
 	for _, tc := range []struct {
 		name               string
@@ -261,7 +263,7 @@ func TestInferBatcherDeadlines(t *testing.T) {
 func TestInferBatcherNoTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := &pairServer{release: make(chan struct{})}
-		b, _ := newPairBatcher(t, srv, CallPolicy{}, BatchingPolicy{MaxSize: 1})
+		b, _ := newPairBatcher(t, srv, goai.CallPolicy{}, goai.BatchingPolicy{MaxSize: 1})
 		start := time.Now()
 		ch := goPair(context.Background(), b, 3, start)
 		time.Sleep(time.Hour)
@@ -269,3 +271,5 @@ func TestInferBatcherNoTimeout(t *testing.T) {
 		wantPair(t, "call without a timeout", <-ch, 3, time.Hour)
 	})
 }
+
+var breakerCounts = bridge.BreakerCounts.(func(*goai.Client, goai.ModelRef) (uint32, uint32, uint32))

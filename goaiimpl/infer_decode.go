@@ -1,12 +1,12 @@
-package goai
+package goaiimpl
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/goai-dev/goai/internal/oip"
+	"github.com/goai-dev/goai"
 
-	"github.com/goai-dev/goai/internal/oippb"
+	"github.com/goai-dev/goai/internal/wire"
 	"github.com/goai-dev/goai/tensor"
 )
 
@@ -44,8 +44,8 @@ type TensorDecoder struct {
 	dtype tensor.DType
 	at    int // the tensor's index on the wire; -1 until found
 	raw   []byte
-	// elems are the elements of a BYTES tensor that came in typed
-	// contents, which need no framing; nil for raw data.
+	// elems are the elements of a BYTES tensor that came one by one, as
+	// typed contents do, which need no framing; nil for raw data.
 	elems [][]byte
 	// shared marks raw as memory the Decoder must not hand out (a request
 	// that a fake's server keeps): the decoders that alias it copy it.
@@ -61,7 +61,7 @@ type TensorDecoder struct {
 
 // newDecoder returns a Decoder, not yet holding data, for batch items of
 // the tensors descs.
-func newDecoder(descs []TensorDesc, batch int, output bool) *Decoder {
+func newDecoder(descs []goai.TensorDesc, batch int, output bool) *Decoder {
 	d := &Decoder{tensors: make([]TensorDecoder, len(descs)), batch: batch, output: output}
 	for i := range descs {
 		d.tensors[i] = TensorDecoder{d: d, name: descs[i].Name, dtype: descs[i].DType, at: -1}
@@ -76,9 +76,9 @@ func newDecoder(descs []TensorDesc, batch int, output bool) *Decoder {
 // the declared tensors, a number the generated code fixes, and allocates
 // nothing.
 func (d *Decoder) locate(count int, name func(j int) string) error {
-	where, kind := "request", "inputs"
+	where, kind := d.where(), "inputs"
 	if d.output {
-		where, kind = "response", "outputs"
+		kind = "outputs"
 	}
 	for j := range count {
 		n := name(j)
@@ -96,76 +96,40 @@ func (d *Decoder) locate(count int, name func(j int) string) error {
 	return nil
 }
 
+// where names what the Decoder's tensors came in: "request" or
+// "response".
+func (d *Decoder) where() string {
+	if d.output {
+		return "response"
+	}
+	return "request"
+}
+
 // decodeResponse returns a Decoder of the outputs of resp, the answer to
-// a request for batch items.
-//
-// Data comes as the protocol has it: either raw_output_contents, one
-// entry per output in the order of outputs, undeclared outputs included,
-// and then no output may carry typed contents; or, with no raw entry at
-// all, each output's typed contents. Anything else is a [*TensorError],
-// never a guess at which data belongs to which output.
-func decodeResponse(outputs []TensorDesc, batch int, batched bool, resp *oippb.ModelInferResponse) (*Decoder, error) {
-	d := newDecoder(outputs, batch, true)
-	wire := resp.GetOutputs()
-	raws := resp.GetRawOutputContents()
-	if err := d.locate(len(wire), func(j int) string { return wire[j].GetName() }); err != nil {
-		return nil, err
+// a request for batch items. The transport has read resp by its
+// protocol's rules (where each output's data is, each name once); the
+// Decoder checks it against the declaration.
+func decodeResponse(outputs []goai.TensorDesc, batch int, batched bool, resp *wire.Response) (*Decoder, error) {
+	d, err := decodeTensors(outputs, batch, batched, resp.Outputs, true)
+	if err != nil || resp.Elements == nil {
+		return d, err
 	}
-	if len(raws) > 0 {
-		if len(raws) != len(wire) {
-			return nil, d.fail(d.rawFault(len(raws)), -1, fmt.Sprintf("has no data of its own: the response has %d raw_output_contents for %d outputs, where raw contents are one per output",
-				len(raws), len(wire)), tensor.ErrLength)
-		}
-		for j, o := range wire {
-			if o.GetContents() != nil {
-				return nil, d.fail(truncate(o.GetName()), -1, fmt.Sprintf("has typed contents in a response with raw_output_contents (output %d); the two are exclusive", j), nil)
-			}
-		}
-	}
-	for k := range outputs {
-		desc := &outputs[k]
+	for k := range d.tensors {
 		t := &d.tensors[k]
-		if t.at < 0 {
-			return nil, d.fail(desc.Name, -1, "is missing from the response", nil)
-		}
-		out := wire[t.at]
-		if err := d.check(desc, batched, out.GetDatatype(), out.GetShape()); err != nil {
-			return nil, err
-		}
-		if len(raws) > 0 {
-			if err := d.set(k, out.GetShape(), raws[t.at]); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err := d.setContents(k, out.GetShape(), out.GetContents()); err != nil {
-			return nil, err
+		if elems := resp.Elements[t.at]; elems != nil {
+			t.elems = elems
 		}
 	}
 	return d, nil
 }
 
-// rawFault returns the output to name when a response's raw entries do
-// not match its outputs: the first declared one left without an entry,
-// or else the first declared one.
-func (d *Decoder) rawFault(raws int) string {
-	for k := range d.tensors {
-		if d.tensors[k].at >= raws {
-			return d.tensors[k].name
-		}
-	}
-	if len(d.tensors) == 0 {
-		return ""
-	}
-	return d.tensors[0].name
-}
-
 // decodeTensors returns a Decoder of the tensors ts, named as descs name
-// them, for batch items. The Decoder shares their data, but the decoded
-// messages do not: the decoders that alias data copy it first, for a
-// server keeps the request.
-func decodeTensors(descs []TensorDesc, batch int, batched bool, ts []tensor.Tensor) (*Decoder, error) {
-	d := newDecoder(descs, batch, false)
+// them, for batch items: a response's outputs, or the inputs of a request
+// a fake serves. For a request, the Decoder shares their data but the
+// decoded messages do not: the decoders that alias data copy it first,
+// for a server keeps the request.
+func decodeTensors(descs []goai.TensorDesc, batch int, batched bool, ts []tensor.Tensor, output bool) (*Decoder, error) {
+	d := newDecoder(descs, batch, output)
 	if err := d.locate(len(ts), func(j int) string { return ts[j].Name }); err != nil {
 		return nil, err
 	}
@@ -173,16 +137,22 @@ func decodeTensors(descs []TensorDesc, batch int, batched bool, ts []tensor.Tens
 		desc := &descs[k]
 		t := &d.tensors[k]
 		if t.at < 0 {
-			return nil, d.fail(desc.Name, -1, "is missing from the request", nil)
+			return nil, d.fail(desc.Name, -1, "is missing from the "+d.where(), nil)
 		}
 		in := ts[t.at]
-		if err := d.check(desc, batched, in.DType.String(), in.Shape); err != nil {
+		if err := d.check(desc, batched, in.DType, in.Shape); err != nil {
 			return nil, err
+		}
+		if in.Raw == nil && in.DType == tensor.Bytes && output {
+			// Elements that came one by one: decodeResponse sets them,
+			// counted as the transport checked them against the shape.
+			d.setShape(t, in.Shape)
+			continue
 		}
 		if err := d.set(k, in.Shape, in.Raw); err != nil {
 			return nil, err
 		}
-		t.shared = true
+		t.shared = !output
 	}
 	return d, nil
 }
@@ -194,15 +164,19 @@ func (d *Decoder) fail(name string, item int, msg string, err error) error {
 		if item >= 0 && item < len(d.index) {
 			item = d.index[item]
 		}
-		d.err = &TensorError{Tensor: name, Output: d.output, Item: item, Message: msg, Err: err}
+		d.err = &goai.TensorError{Tensor: name, Output: d.output, Item: item, Message: msg, Err: err}
 	}
 	return d.err
 }
 
 // check compares a tensor's datatype and shape with its declaration.
-func (d *Decoder) check(desc *TensorDesc, batched bool, dtype string, shape []int64) error {
-	if dtype != desc.DType.String() {
-		return d.fail(desc.Name, -1, fmt.Sprintf("has datatype %q, want %v", truncate(dtype), desc.DType), tensor.ErrDType)
+func (d *Decoder) check(desc *goai.TensorDesc, batched bool, dtype tensor.DType, shape []int64) error {
+	if dtype != desc.DType {
+		got := dtype.String()
+		if !dtype.Valid() {
+			got = "unknown to goai"
+		}
+		return d.fail(desc.Name, -1, fmt.Sprintf("has datatype %s, want %v", got, desc.DType), tensor.ErrDType)
 	}
 	item := shape
 	if batched {
@@ -247,23 +221,6 @@ func (d *Decoder) set(k int, shape []int64, raw []byte) error {
 		return d.fail(t.name, -1, msg, err)
 	}
 	t.raw = raw
-	d.setShape(t, shape)
-	return nil
-}
-
-// setContents gives the k-th tensor its data from typed contents, checked
-// against its shape. BYTES elements are kept as they are, unframed.
-func (d *Decoder) setContents(k int, shape []int64, c *oippb.InferTensorContents) error {
-	t := &d.tensors[k]
-	var err error
-	if t.dtype == tensor.Bytes {
-		t.elems, err = oip.BytesFromContents(shape, c)
-	} else {
-		t.raw, err = oip.FromContents(t.dtype, shape, c)
-	}
-	if err != nil {
-		return d.fail(t.name, -1, "typed contents: "+err.Error(), err)
-	}
 	d.setShape(t, shape)
 	return nil
 }
@@ -424,7 +381,7 @@ func DecodeString[E string | []byte](t *TensorDecoder, item int) E {
 // calls it for such fields, and DecodeStrings for others (proto2's, or
 // utf8_validation NONE). An element that is not valid UTF-8 would make
 // the decoded message impossible to marshal, so it fails the Decoder
-// with a [*TensorError] naming its item, matching [tensor.ErrUTF8].
+// with a [*goai.TensorError] naming its item, matching [tensor.ErrUTF8].
 // Every element of the tensor is checked once, on the first decode.
 func DecodeUTF8Strings(t *TensorDecoder, item int) []string {
 	v := DecodeStrings[string](t, item)

@@ -1,0 +1,72 @@
+package goai
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/goai-dev/goai/internal/bridge"
+	"github.com/goai-dev/goai/internal/wire"
+	"google.golang.org/grpc"
+)
+
+// The call path as package goaiimpl, which generated code calls, reaches
+// it: see package internal/bridge.
+func init() {
+	bridge.NewClient = dialClient
+	bridge.NewClientFromConn = func(cc grpc.ClientConnInterface, desc *ModelDesc, opts []ClientOption) *Client {
+		return newClient(cc, desc, newClientConfig(opts))
+	}
+	bridge.Infer = (*Client).infer
+	bridge.InvokeDirect = (*Client).invokeDirect
+	bridge.Conn = func(c *Client) grpc.ClientConnInterface { return c.cc }
+	bridge.Desc = func(c *Client) *ModelDesc { return c.desc }
+	bridge.Now = func(c *Client) time.Time { return c.clock.Now() }
+	bridge.CallOptions = callOptionsInfo
+	bridge.Batcher = (*Client).batcher
+	bridge.ContextError = contextError
+	bridge.BreakerCounts = func(c *Client, m ModelRef) (successes, failures, exclusions uint32) {
+		if b := c.breakerFor(m); b != nil {
+			n := b.cb.Counts()
+			return n.TotalSuccesses, n.TotalFailures, n.TotalExclusions
+		}
+		return 0, 0, 0
+	}
+}
+
+// infer makes one call of method with req through the client's transport
+// and policies, each attempt naming the model it is for. A response the
+// transport could not read by its protocol's rules fails with a
+// [*TensorError], after the policies are done with the call: the server
+// answered, so it is neither retried nor counted against the breaker.
+func (c *Client) infer(ctx context.Context, method *MethodDesc, req *wire.Request, opts []CallOption) (*wire.Response, error) {
+	var resp *wire.Response
+	err := c.invoke(ctx, method, func(ctx context.Context, a attemptArgs) error {
+		// Attempts run one after another, and the transport is done with
+		// req when Infer returns: it is safe to rename.
+		req.Model, req.Version = a.model.Name, a.model.Version
+		r, err := c.transport.Infer(ctx, req, a.wire)
+		if err != nil {
+			return err
+		}
+		resp = r
+		return nil
+	}, opts...)
+	if err != nil {
+		var te *wire.TensorError
+		if errors.As(err, &te) {
+			return nil, &TensorError{Tensor: te.Tensor, Output: te.Output, Item: -1, Message: te.Message, Err: te.Err}
+		}
+		return nil, err
+	}
+	return resp, nil
+}
+
+// invokeDirect makes one call of method, an rpc of a direct service,
+// through the client's policies: each attempt is rpc with the attempt's
+// call options.
+func (c *Client) invokeDirect(ctx context.Context, method *MethodDesc, rpc func(context.Context, []grpc.CallOption) error, opts []CallOption) error {
+	return c.invoke(ctx, method, func(ctx context.Context, a attemptArgs) error {
+		return rpc(ctx, a.callOptions)
+	}, opts...)
+}
