@@ -79,7 +79,7 @@ const budgetMaxBucket = 1 << 56
 // When a server fails everything, retries add at most Ratio × calls +
 // MinPerSecond × TTL attempts instead of multiplying the load.
 //
-// A RetryBudget is safe for concurrent use. Share one between [Caller]s
+// A RetryBudget is safe for concurrent use. Share one between clients
 // (through [WithRetryBudget]) to bound their retries together; a [Pool]
 // holds one that the Callers built on it share by default.
 type RetryBudget struct {

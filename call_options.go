@@ -6,7 +6,7 @@ import (
 	"google.golang.org/grpc"
 )
 
-// CallOption changes one call of [Caller.Invoke]: it overrides the
+// CallOption changes one call of a generated client: it overrides the
 // method's [CallPolicy] or asks for a report.
 type CallOption interface{ applyCall(*callConfig) }
 
@@ -80,7 +80,7 @@ func WithIdempotent(ok bool) CallOption {
 }
 
 // WithModelVersion calls version v of the method's model, bypassing the
-// [Caller]'s routes; "" lets the server choose.
+// [Client]'s routes; "" lets the server choose.
 func WithModelVersion(v string) CallOption {
 	return callOptionFunc(func(c *callConfig) { c.version, c.versionSet = v, true })
 }

@@ -5,10 +5,10 @@ import (
 	"time"
 )
 
-// Clock is the time source of a [Caller] and a [RetryBudget]: backoff
+// Clock is the time source of a [Client] and a [RetryBudget]: backoff
 // waits, deadlines, rate-limit waits and budget windows all read it, so
 // tests can run them without sleeping. The breaker's open timeout is the
-// exception: gobreaker reads time.Now itself. The deadlines a Caller
+// exception: gobreaker reads time.Now itself. The deadlines a Client
 // computes from Now end up on contexts, which expire by the real clock, so
 // a fake Clock should start at time.Now() and only move forward.
 //

@@ -118,7 +118,7 @@ type CallPolicy struct {
 // backoff and jitter. Zero fields take the defaults named on each.
 //
 // Like every policy of this package, it is clamped, not rejected: the
-// generator has checked annotated policies, and a [Caller] cannot refuse
+// generator has checked annotated policies, and a [Client] cannot refuse
 // one. A MaxAttempts below 1 is 1, a Multiplier below 1 or NaN is 1, a
 // Jitter above 1 is 1 and a NaN one none, a MaxBackoff below
 // InitialBackoff is InitialBackoff; no wait is negative or longer than

@@ -8,7 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// limiter applies a [LimitPolicy] to the calls of a [Caller]: a token-bucket
+// limiter applies a [LimitPolicy] to the calls of a [Client]: a token-bucket
 // rate limit, then a concurrency bulkhead. Both are taken once per call,
 // retries included, before the first attempt.
 type limiter struct {

@@ -21,11 +21,11 @@ import (
 // its own TCP connection(s) and HTTP/2 transport; the target is resolved,
 // and each connection balanced over the resolved addresses, by gRPC itself
 // (dns:///, xds:///, passthrough:///, or a resolver given through
-// [WithDialOptions]). grpc-go's own retries are off: the [Caller] is the
+// [WithDialOptions]). grpc-go's own retries are off: the [Client] is the
 // one retry owner.
 //
 // A Pool is safe for concurrent use. Generated clients take one, and
-// [NewCaller] shares its [RetryBudget] between the Callers built on it.
+// the clients built on it share its [RetryBudget].
 type Pool struct {
 	target string
 	conns  []*grpc.ClientConn
@@ -48,13 +48,9 @@ type paddedCounter struct {
 
 // Dial returns a [Pool] of connections to target. Like grpc.NewClient it
 // does not connect: connections are made on first use and remade after
-// failures. It reads these options: [WithPoolSize], [WithPickPolicy],
-// [WithKeepalive], [WithMaxRecvMsgSize], [WithMaxSendMsgSize],
-// [WithTransportCredentials], [WithTLSConfig], [WithInsecure],
-// [WithPerRPCCredentials], [WithDialOptions], [WithRetryBudget]; it
-// ignores the [Caller]'s. It fails if target does not parse, or with
+// failures. It fails if target does not parse, or with
 // [ErrNoTransportSecurity] if no transport security was chosen. Its
-// connections use the [wirecodec] codec, which reads raw tensors of
+// connections use goai's own gRPC codec, which reads the raw tensors of
 // responses in place instead of copying them.
 func Dial(target string, opts ...PoolOption) (*Pool, error) {
 	return dial(target, newPoolConfig(opts))

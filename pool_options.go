@@ -95,7 +95,7 @@ func WithPerRPCCredentials(creds credentials.PerRPCCredentials) PoolOption {
 // [Pool], after the pool's own: resolvers (grpc.WithResolvers), a service
 // config (grpc.WithDefaultServiceConfig, for instance round_robin over the
 // addresses a dns:/// target resolves to), interceptors, stats handlers.
-// Do not enable grpc-go's retries through them: the [Caller] owns retries.
+// Do not enable grpc-go's retries through them: the [Client] owns retries.
 // The options are shared by every connection of the pool, so a
 // grpc.WithResolvers(manual.NewBuilderWithScheme(...)) resolver, which
 // grpc-go allows on one ClientConn only, needs [WithPoolSize](1).

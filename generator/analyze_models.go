@@ -63,7 +63,7 @@ func hasEffect(effects []noEffect, e noEffect) bool {
 // breakers reports rpcs whose own breaker settings the runtime would
 // ignore: a model's breakers (one per version) take the policy of the
 // first rpc, in declaration order, that calls the model by name
-// (runtime.NewCaller). A later rpc that sets no breaker options of its own
+// (goai.Client). A later rpc that sets no breaker options of its own
 // shares the first one's breaker, as the annotations read.
 func (a *analysis) breakers(sm *serviceModel) {
 	first := map[string]*methodModel{}

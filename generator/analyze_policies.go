@@ -13,8 +13,8 @@ import (
 // Policies: the call, retry, breaker, batching and limit options, checked
 // one by one and, where options tie together, on the merged policy.
 
-// Defaults that checks across options rely on: runtime.DefaultInitialBackoff
-// and runtime.DefaultMaxBackoff, mirrored so that the plugin does not link
+// Defaults that checks across options rely on: goai.DefaultInitialBackoff
+// and goai.DefaultMaxBackoff, mirrored so that the plugin does not link
 // the runtime; a test checks that they agree.
 const (
 	defaultInitialBackoff = 50 * time.Millisecond

@@ -34,65 +34,76 @@
 //
 // # What is generated
 //
-// For each annotated service, a *runtime.ModelDesc variable named
+// For each annotated service, a *goai.ModelDesc variable named
 // <Service>Model; for each message with tensor annotations, a
-// []runtime.TensorDesc variable named <Message>Tensors, which the methods of
-// the ModelDesc refer to. A file without annotations gets no output. A
-// request or response message from another file is referred to in that
-// file's Go package, which protoc-gen-goai must generate too.
+// []goai.TensorDesc variable named <Message>Tensors, which the methods of
+// the ModelDesc refer to. Both are read-only. A file without annotations
+// gets no output. A request or response message from another file is
+// referred to in that file's Go package, which protoc-gen-goai must
+// generate too. The generated code calls package goaiimpl, which exists
+// for it, and names goai's types.
 //
 // For each PROTOCOL_OPEN_INFERENCE service, also:
 //
 //   - a typed client, <Service>ModelClient (protoc-gen-go-grpc takes
-//     <Service>Client), made by New<Service>ModelClient, which dials and owns
-//     a runtime.Pool, or New<Service>ModelClientFromConn. It has one method
-//     per rpc, <Rpc>(ctx, *In, ...runtime.CallOption) (*Out, error), making
-//     one ModelInfer call through runtime.Infer; for a model with
-//     max_batch_size > 0, one <Rpc>Batch(ctx, []*In, ...) ([]*Out, error)
-//     per rpc, through runtime.InferBatch, and one
-//     New<Rpc>Batcher(...runtime.MicroBatchOption) returning a
-//     *runtime.InferBatcher[*In, *Out], a micro-batcher whose Do coalesces
-//     concurrent single calls into ModelInfer calls of up to the batching
-//     policy's size and bytes (defaults from the annotation, options on
-//     top); and CheckModel, Caller and Close;
-//   - unless the parameter fakes=false, a fake: the interface <Service>Fake,
-//     with one method per model the rpcs call, named for the first rpc that
-//     calls it; <Service>FakeFunc, a function type implementing it, when
-//     there is one such model; and Register<Service>Fake, registering an
-//     implementation on an inferencetest.Server as every model the service
-//     calls (its fallback included), through runtime.ServeFake;
+//     <Service>Client), made by New<Service>ModelClient(target,
+//     ...goai.Option), which dials and owns its connections, or by
+//     New<Service>ModelClientFromConn(cc, ...goai.ClientOption). It holds a
+//     *goai.Client and has one method per rpc, <Rpc>(ctx, *In,
+//     ...goai.CallOption) (*Out, error), making one ModelInfer call through
+//     goaiimpl.Infer; for a model with max_batch_size > 0, one
+//     <Rpc>Batch(ctx, []*In, ...) ([]*Out, error) per rpc, through
+//     goaiimpl.InferBatch, and one New<Rpc>Batcher(...goai.MicroBatchOption)
+//     returning a goai.Batcher[*In, *Out], a micro-batcher whose Do
+//     coalesces concurrent single calls into ModelInfer calls of up to the
+//     batching policy's size and bytes (defaults from the annotation,
+//     options on top); and the methods it forwards to its goai.Client:
+//     CheckModel, SetRoutes, Routes, BreakerState, Model and Close;
+//   - unless the parameter fakes=false, in a package of its own beside the
+//     service's, <package>goaitest (in <dir>/<package>goaitest/, as
+//     connect-go's <package>connect), so that only tests link the test
+//     server: the interface <Service>Fake, with one method per model the
+//     rpcs call, named for the first rpc that calls it; <Service>FakeFunc, a
+//     function type implementing it, when there is one such model; and
+//     Register<Service>Fake, registering an implementation on an
+//     inferencetest.Server as every model the service calls (its fallback
+//     included), through goaiimpl.ServeFake;
 //   - the mappers of their messages: unexported functions encode<Message>
 //     and decode<Message>, straight-line code between the messages of a
-//     batch and a runtime.Encoder or runtime.Decoder. A Go package declares
-//     each mapper once, in the first of its files (in protoc's order) whose
-//     services need it, so the files of a package must be generated
-//     together. A message from another Go package has its package's name in
-//     its mappers' names (encodeCommonv1Embedding).
+//     batch and a goaiimpl.Encoder or goaiimpl.Decoder: the client's in the
+//     service's package, the fake's in the fake package. A Go package
+//     declares each mapper once, in the first of its files (in protoc's
+//     order) whose services need it, so the files of a package must be
+//     generated together. A message from another Go package has its
+//     package's name in its mappers' names (encodeCommonv1Embedding).
 //
 // For each PROTOCOL_DIRECT service, also a typed client, <Service>ModelClient,
 // made as above, with one method per unary rpc,
-// <Rpc>(ctx, *In, ...runtime.CallOption) (*Out, error), calling the
+// <Rpc>(ctx, *In, ...goai.CallOption) (*Out, error), calling the
 // service's own rpc on the <Service>Client that protoc-gen-go-grpc
 // generates into the same Go package (so protoc-gen-go-grpc must run too)
-// through runtime.CallDirect, under the rpc's policy: retried only when
+// through goaiimpl.CallDirect, under the rpc's policy: retried only when
 // the rpc is idempotent, which a direct rpc is not unless its annotation
 // says so. Before sending, the method checks the length of every tensor
 // field of the request that not every length fits, against the tensor's
-// shape (runtime.CheckTensorLength, runtime.CheckRawTensorLength), with
+// shape (goaiimpl.CheckTensorLength, goaiimpl.CheckRawTensorLength), with
 // straight-line code in an unexported method, check<Rpc>; it follows
 // singular message fields that are set (a oneof's included) into the
 // messages they hold, but not repeated or map message fields, nor a
 // message already on the path. Streaming rpcs get no method: a stream has
 // no single attempt for the policies to retry; the caller uses the
-// protoc-gen-go-grpc client for them. The client also has Caller and
-// Close, but no CheckModel, batch calls or fake, which are for the Open
+// protoc-gen-go-grpc client for them, on a connection of theirs (a
+// goai.Pool the typed client can share). The client also forwards
+// SetRoutes, Routes, BreakerState, Model and Close to its goai.Client,
+// but has no CheckModel, batch calls or fake, which are for the Open
 // Inference Protocol; and a fallback model is an error, as the requests of
 // a direct service name no model.
 //
 // Every generated name is checked against the declarations of protoc-gen-go
 // and protoc-gen-go-grpc in the same package, and against the other
 // services' generated names; an rpc whose client method would take another
-// method's name (Close, CheckModel, Caller, or <Rpc>Batch or
+// method's name (Close, CheckModel, SetRoutes, Routes, BreakerState,
+// Model, or <Rpc>Batch or
 // New<Rpc>Batcher of another rpc) is an error too.
 //
 // # Tensors

@@ -119,7 +119,7 @@ func generateTensorDescs(g *protogen.GeneratedFile, mm *messageModel) {
 }
 
 // The emitters of policies and model references write the runtime type
-// of the same name: emitCallPolicy writes a runtime.CallPolicy literal.
+// of the same name: emitCallPolicy writes a goai.CallPolicy literal.
 
 func emitModelRef(g *protogen.GeneratedFile, ref modelRef) string {
 	var l literal

@@ -10,7 +10,7 @@ import (
 
 // generateDirectClient writes the typed client of a DIRECT service: the
 // type, its constructors, one method per unary rpc calling the
-// protoc-gen-go-grpc client of the service through runtime.CallDirect,
+// protoc-gen-go-grpc client of the service through goaiimpl.CallDirect,
 // each with the method that checks its request's tensors, and the
 // methods every client forwards to its goai.Client. Streaming rpcs get no method: a stream has no single attempt to
 // retry, so the runtime's policies do not fit it, and the caller uses the

@@ -134,7 +134,7 @@ func generateMappers(g *protogen.GeneratedFile, mappers []*mapper) {
 }
 
 // generateEncoder writes a function appending the tensors of a batch of
-// messages to a runtime.Encoder, item by item.
+// messages to a goaiimpl.Encoder, item by item.
 func generateEncoder(g *protogen.GeneratedFile, mp *mapper) {
 	mm := mp.message
 	msg := mm.message.GoIdent
@@ -151,7 +151,7 @@ func generateEncoder(g *protogen.GeneratedFile, mp *mapper) {
 }
 
 // generateDecoder writes a function setting each message of a batch from
-// the items of a runtime.Decoder's tensors.
+// the items of a goaiimpl.Decoder's tensors.
 func generateDecoder(g *protogen.GeneratedFile, mp *mapper) {
 	mm := mp.message
 	msg := mm.message.GoIdent

@@ -12,7 +12,7 @@ import (
 // keeps its protogen declaration, which carries the source location.
 //
 // The values are held in the generator's own types, which mirror the
-// runtime's descriptor types (runtime.ModelDesc and the policies it
+// runtime's descriptor types (goai.ModelDesc and the policies it
 // holds) field for field, rather than in the runtime's types themselves:
 // the plugin then links neither the runtime nor grpc-go, gobreaker and
 // x/time behind it. Tests of the generator prove that the emitted literals
@@ -132,7 +132,7 @@ type mapper struct {
 	message *messageModel
 }
 
-// modelDesc is a service's runtime.ModelDesc but for its Methods, which
+// modelDesc is a service's goai.ModelDesc but for its Methods, which
 // methodModel holds.
 type modelDesc struct {
 	service      string // the service's full name
@@ -144,7 +144,7 @@ type modelDesc struct {
 	fallback     *modelRef // nil for none
 }
 
-// protocol is runtime.Protocol: how a service is called.
+// protocol is goai.Protocol: how a service is called.
 type protocol int
 
 const (
@@ -152,13 +152,13 @@ const (
 	protocolDirect
 )
 
-// modelRef is runtime.ModelRef: a served model and, optionally, its
+// modelRef is goai.ModelRef: a served model and, optionally, its
 // version.
 type modelRef struct {
 	name, version string
 }
 
-// tensorDesc is runtime.TensorDesc: one tensor of a message.
+// tensorDesc is goai.TensorDesc: one tensor of a message.
 type tensorDesc struct {
 	name  string       // the tensor's name on the server
 	field string       // the proto name of the field holding it
@@ -166,7 +166,7 @@ type tensorDesc struct {
 	shape []int64      // nil: any length, or a scalar for a singular field
 }
 
-// callPolicy is runtime.CallPolicy: the policy of an rpc's calls. Zero
+// callPolicy is goai.CallPolicy: the policy of an rpc's calls. Zero
 // values are unset, and take the runtime's defaults.
 type callPolicy struct {
 	timeout, attemptTimeout time.Duration
@@ -175,7 +175,7 @@ type callPolicy struct {
 	idempotent              *bool // nil: by protocol
 }
 
-// retryPolicy is runtime.RetryPolicy.
+// retryPolicy is goai.RetryPolicy.
 type retryPolicy struct {
 	maxAttempts                int
 	initialBackoff, maxBackoff time.Duration
@@ -186,7 +186,7 @@ type retryPolicy struct {
 	retryableCodes []code // nil: the runtime's default
 }
 
-// breakerPolicy is runtime.BreakerPolicy.
+// breakerPolicy is goai.BreakerPolicy.
 type breakerPolicy struct {
 	consecutiveFailures uint32
 	failureRatio        float64

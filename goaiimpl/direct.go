@@ -21,7 +21,7 @@ type DirectRPC[In, Out proto.Message] func(ctx context.Context, in In, opts ...g
 // service and one of the Methods of c's ModelDesc, as the generated
 // clients of such services do: the service is itself the model's gRPC
 // API, so each attempt calls rpc, the protoc-gen-go-grpc stub's method,
-// with in as it is, through [Caller.Invoke]. Its policies apply as for any
+// with in as it is, through the client's call path. Its policies apply as for any
 // call, with the defaults of the direct protocol: a call is retried only
 // if its [goai.CallPolicy.Idempotent] is true (or [goai.WithIdempotent] says so).
 // The request names no model on the wire, so version routes and the

@@ -26,7 +26,7 @@ type DecodeFunc[M proto.Message] func(d *Decoder, batch []M)
 
 // Infer makes one call of method, one of the Methods of c's ModelDesc, as
 // the generated clients do: it encodes in with encode into a
-// ModelInferRequest, calls ModelInfer through [Caller.Invoke] (each
+// ModelInferRequest, calls the model through the client's call path (each
 // attempt naming the model the attempt is for), and decodes the response
 // with decode.
 //
@@ -81,7 +81,7 @@ func Infer[In, Out proto.Message](ctx context.Context, c *goai.Client, method *g
 // separate requests (see [PlanBatches]). A model without a batch dimension
 // gets one request per item. The requests run at most
 // [goai.DefaultBatchParallelism] at a time ([goai.WithBatchParallelism]), each a call
-// of its own through [Caller.Invoke]; the first failure cancels the rest
+// of its own through the client's call path; the first failure cancels the rest
 // and is returned.
 //
 // Every item is encoded before any request is sent, so data that does not
