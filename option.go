@@ -125,8 +125,8 @@ func newClientConfig(opts []ClientOption) *clientConfig {
 // poolOption is a PoolOption made of a function.
 type poolOption func(*poolConfig)
 
-func (f poolOption) applyPool(c *poolConfig)  { f(c) }
-func (f poolOption) applyOption(o *options)   { f(&o.pool) }
+func (f poolOption) applyPool(c *poolConfig)       { f(c) }
+func (f poolOption) applyOption(o *options)        { f(&o.pool) }
 func (f clientOption) applyClient(c *clientConfig) { f(c) }
 func (f clientOption) applyOption(o *options)      { f(&o.client) }
 

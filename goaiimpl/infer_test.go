@@ -154,7 +154,7 @@ func TestInferRoundTrip(t *testing.T) {
 			{1},
 		},
 	}
-	if diff := cmp.Diff(want, reqs[0], protocmp.Transform()); diff != "" {
+	if diff := cmp.Diff(want, reqs[0].Message, protocmp.Transform()); diff != "" {
 		t.Errorf("request on the wire (-want +got):\n%s", diff)
 	}
 }
@@ -249,10 +249,10 @@ func TestInferBatch(t *testing.T) {
 		t.Errorf("%d requests, want %d", len(reqs), want)
 	}
 	for _, r := range reqs {
-		b := r.GetInputs()[0].GetShape()[0]
-		for _, x := range r.GetInputs() {
-			if x.GetShape()[0] != b || b > 4 {
-				t.Errorf("request inputs of batch sizes %d and %d", b, x.GetShape()[0])
+		b := r.Inputs[0].Shape[0]
+		for _, x := range r.Inputs {
+			if x.Shape[0] != b || b > 4 {
+				t.Errorf("request inputs of batch sizes %d and %d", b, x.Shape[0])
 			}
 		}
 	}

@@ -18,15 +18,19 @@
 // [Server.Restart]). It records what arrived
 // ([Server.Requests], [Server.Stats]) so tests can assert on the wire.
 //
-// A minimal test:
+// A minimal test, with the fake protoc-gen-goai generates for a model
+// service (in the package <package>goaitest beside the client):
 //
 //	srv := inferencetest.New()
-//	srv.Register(inferencetest.Identity("echo", tensor.FP32, -1))
+//	mnistv1goaitest.RegisterDigitClassifierFake(srv, mnistv1goaitest.DigitClassifierFakeFunc(classify))
 //	if err := srv.StartBufconn(); err != nil { t.Fatal(err) }
 //	defer srv.Stop()
 //	conn, err := srv.Dial()
 //	...
-//	client := oippb.NewClient(conn)
+//	client := mnistv1.NewDigitClassifierModelClientFromConn(conn)
+//
+// A model can also be registered as a Go function over tensors ([Model],
+// [Identity]).
 //
 // Tests of timing (deadlines, backoffs, breakers, latency and hang
 // faults) can run the server inside a [testing/synctest] bubble: started

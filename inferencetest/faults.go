@@ -69,8 +69,8 @@ type Faults struct {
 type Call struct {
 	// Method is the RPC's method name, such as "ModelInfer".
 	Method string
-	// Request is the request message, such as a
-	// *oippb.ModelInferRequest. Do not modify it.
+	// Request is the request message, in goai's private copy of the
+	// protocol's messages. Do not modify it.
 	Request proto.Message
 }
 

@@ -105,10 +105,10 @@ func decodeRequest(m *model, version string, req *oippb.ModelInferRequest) (*Req
 		Model:      m.Name,
 		Version:    version,
 		ID:         req.GetId(),
-		Parameters: req.GetParameters(),
+		Parameters: parameters(req.GetParameters()),
 		Inputs:     make([]tensor.Tensor, len(m.Inputs)),
 		BatchSize:  batch,
-		Proto:      req,
+		Message:    req,
 	}
 	for i, spec := range m.Inputs {
 		in := req.GetInputs()[at[i]]
@@ -281,4 +281,27 @@ func quoteList(names []string) string {
 	}
 	b.WriteByte(']')
 	return b.String()
+}
+
+// parameters returns the request's parameters as Go values.
+func parameters(ps map[string]*oippb.InferParameter) map[string]any {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make(map[string]any, len(ps))
+	for k, p := range ps {
+		switch v := p.GetParameterChoice().(type) {
+		case *oippb.InferParameter_BoolParam:
+			out[k] = v.BoolParam
+		case *oippb.InferParameter_Int64Param:
+			out[k] = v.Int64Param
+		case *oippb.InferParameter_StringParam:
+			out[k] = v.StringParam
+		case *oippb.InferParameter_DoubleParam:
+			out[k] = v.DoubleParam
+		case *oippb.InferParameter_Uint64Param:
+			out[k] = v.Uint64Param
+		}
+	}
+	return out
 }

@@ -399,7 +399,7 @@ func TestRequestPassedToModel(t *testing.T) {
 	if got.BatchSize != 1 || got.Version != "1" || got.Model != "v" {
 		t.Errorf("batch %d version %q model %q", got.BatchSize, got.Version, got.Model)
 	}
-	if got.Parameters["k"].GetInt64Param() != 9 || got.Proto == nil {
+	if got.Parameters["k"] != int64(9) || got.Message == nil {
 		t.Errorf("parameters %v", got.Parameters)
 	}
 	if !slices.Equal(got.Outputs, []string{"OUT"}) {

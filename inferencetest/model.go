@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"google.golang.org/protobuf/proto"
 	"slices"
 
-	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/tensor"
 )
 
@@ -82,11 +82,12 @@ type Request struct {
 	Model, Version string
 	// ID is the request's id, echoed in the response.
 	ID string
-	// Parameters are the request's parameters, untouched.
-	Parameters map[string]*oippb.InferParameter
+	// Parameters are the request's parameters, each as the Go value of
+	// its kind: bool, int64, string, float64 or uint64.
+	Parameters map[string]any
 	// Inputs holds one tensor per declared input, in the model's declared
 	// order (not the request's), decoded to raw form whether they arrived
-	// raw or typed. Raw may share memory with Proto: treat it as
+	// raw or typed. Raw may share memory with Message: treat it as
 	// read-only.
 	Inputs []tensor.Tensor
 	// Outputs names the outputs the response will carry, in order: the
@@ -95,9 +96,10 @@ type Request struct {
 	// BatchSize is the leading dimension shared by all inputs when the
 	// model batches (MaxBatchSize > 0), and 0 otherwise.
 	BatchSize int
-	// Proto is the request as received. Do not modify it: the server
-	// records it.
-	Proto *oippb.ModelInferRequest
+	// Message is the request as received, in goai's private copy of the
+	// protocol's messages, for goai's own tests. Do not modify it: the
+	// server records it.
+	Message proto.Message
 }
 
 // Input returns the input named name.

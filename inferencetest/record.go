@@ -6,6 +6,7 @@ import (
 
 	"github.com/goai-dev/goai/internal/oippb"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 )
 
 // Stats is a snapshot of what a [Server] received, from [Server.Stats].
@@ -34,10 +35,58 @@ type ModelStats struct {
 	Injected int
 }
 
+// RecordedRequest is an inference request as the server received it,
+// before faults or validation: what [Server.Requests] returns.
+type RecordedRequest struct {
+	// Model and Version are the model and version the request named.
+	Model, Version string
+	// ID is the request's id.
+	ID string
+	// Inputs are the request's input tensors as declared in it, in its
+	// order: name, datatype and shape, checked or not.
+	Inputs []RecordedTensor
+	// Outputs names the outputs the request asked for, in its order.
+	Outputs []string
+	// RawInputs is the number of raw input contents the request carried
+	// (raw_input_contents of the Open Inference Protocol).
+	RawInputs int
+	// Message is the request as it arrived, in goai's private copy of
+	// the protocol's messages: for goai's own tests, which read it through
+	// its concrete type. Do not modify it.
+	Message proto.Message
+}
+
+// RecordedTensor is one input tensor of a [RecordedRequest].
+type RecordedTensor struct {
+	// Name, Datatype and Shape are the tensor's, as the request gave
+	// them.
+	Name, Datatype string
+	Shape          []int64
+}
+
+// recordInfer returns req as a RecordedRequest.
+func recordInfer(req *oippb.ModelInferRequest) *RecordedRequest {
+	r := &RecordedRequest{
+		Model:     req.GetModelName(),
+		Version:   req.GetModelVersion(),
+		ID:        req.GetId(),
+		Inputs:    make([]RecordedTensor, len(req.GetInputs())),
+		RawInputs: len(req.GetRawInputContents()),
+		Message:   req,
+	}
+	for i, in := range req.GetInputs() {
+		r.Inputs[i] = RecordedTensor{Name: in.GetName(), Datatype: in.GetDatatype(), Shape: in.GetShape()}
+	}
+	for _, out := range req.GetOutputs() {
+		r.Outputs = append(r.Outputs, out.GetName())
+	}
+	return r
+}
+
 type recorder struct {
 	mu      sync.Mutex
 	limit   int
-	ring    []*oippb.ModelInferRequest // at most limit, oldest at next once full
+	ring    []*RecordedRequest // at most limit, oldest at next once full
 	next    int
 	dropped int
 	calls   map[string]int
@@ -53,7 +102,7 @@ func (r *recorder) call(method string) {
 	r.calls[method]++
 }
 
-func (r *recorder) request(req *oippb.ModelInferRequest) {
+func (r *recorder) request(req *RecordedRequest) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
@@ -86,16 +135,16 @@ func (r *recorder) outcome(model string, code codes.Code, injected bool) {
 	}
 }
 
-// Requests returns the ModelInfer requests received, oldest first: all of
+// Requests returns the inference requests received, oldest first: all of
 // them, or the most recent ones up to the record limit (see
 // [WithRecordLimit]). Requests are recorded on arrival, before faults or
-// validation, so retried and rejected attempts are there too. The messages
-// are the server's own: do not modify them.
-func (s *Server) Requests() []*oippb.ModelInferRequest {
+// validation, so retried and rejected attempts are there too. They are
+// the server's own: do not modify them.
+func (s *Server) Requests() []*RecordedRequest {
 	r := &s.rec
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]*oippb.ModelInferRequest, 0, len(r.ring))
+	out := make([]*RecordedRequest, 0, len(r.ring))
 	out = append(out, r.ring[r.next:]...)
 	return append(out, r.ring[:r.next]...)
 }

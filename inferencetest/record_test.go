@@ -22,7 +22,7 @@ func TestRecordsRequests(t *testing.T) {
 
 	var ids []string
 	for _, r := range srv.Requests() {
-		ids = append(ids, r.GetModelName()+"/"+r.GetId())
+		ids = append(ids, r.Model+"/"+r.ID)
 	}
 	if want := []string{"double/4", "double/x", "nope/"}; !slices.Equal(ids, want) {
 		t.Errorf("recorded %v, want the last three: %v", ids, want)
@@ -50,7 +50,7 @@ func TestRecordsRequests(t *testing.T) {
 		t.Errorf("after ResetRecords: %+v", st)
 	}
 	_ = infer(c, ctxT(t), "after")
-	if r := srv.Requests(); len(r) != 1 || r[0].GetId() != "after" {
+	if r := srv.Requests(); len(r) != 1 || r[0].ID != "after" {
 		t.Errorf("after reset recorded %v", r)
 	}
 }

@@ -97,7 +97,7 @@ func (m *model) tensorMetadata(s TensorSpec) *oippb.ModelMetadataResponse_Tensor
 func (h *handler) ModelInfer(ctx context.Context, req *oippb.ModelInferRequest) (resp *oippb.ModelInferResponse, err error) {
 	s := h.s
 	s.rec.call("ModelInfer")
-	s.rec.request(req)
+	s.rec.request(recordInfer(req))
 	injected := false
 	defer func() { s.rec.outcome(req.GetModelName(), status.Code(err), injected) }()
 

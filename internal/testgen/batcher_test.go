@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/goai-dev/goai"
-	"github.com/goai-dev/goai/internal/oippb"
+	"github.com/goai-dev/goai/inferencetest"
 	embeddingv1 "github.com/goai-dev/goai/internal/testgen/embedding/v1"
 	"github.com/goai-dev/goai/internal/testgen/embedding/v1/embeddingv1goaitest"
 	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
@@ -115,7 +115,7 @@ func floats(ids []int64) []float32 {
 func batches(srv *server) []string {
 	var out []string
 	for _, r := range srv.Requests() {
-		shape := r.GetInputs()[0].GetShape()
+		shape := r.Inputs[0].Shape
 		out = append(out, fmt.Sprintf("%dx%d", shape[0], shape[1]))
 	}
 	slices.Sort(out)
@@ -321,7 +321,7 @@ func TestBatcherCallOptions(t *testing.T) {
 		}
 	}
 	reqs := srv.Requests()
-	if len(reqs) != 1 || reqs[0].GetModelVersion() != "9" || reqs[0].GetInputs()[0].GetShape()[0] != 2 {
+	if len(reqs) != 1 || reqs[0].Version != "9" || reqs[0].Inputs[0].Shape[0] != 2 {
 		t.Errorf("requests %v, want one of 2 items for version 9", summarize(reqs))
 	}
 	if info != (goai.CallInfo{}) {
@@ -329,10 +329,10 @@ func TestBatcherCallOptions(t *testing.T) {
 	}
 }
 
-func summarize(reqs []*oippb.ModelInferRequest) []string {
+func summarize(reqs []*inferencetest.RecordedRequest) []string {
 	var out []string
 	for _, r := range reqs {
-		out = append(out, fmt.Sprintf("%s@%s %v", r.GetModelName(), r.GetModelVersion(), r.GetInputs()[0].GetShape()))
+		out = append(out, fmt.Sprintf("%s@%s %v", r.Model, r.Version, r.Inputs[0].Shape))
 	}
 	return out
 }

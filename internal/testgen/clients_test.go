@@ -82,7 +82,7 @@ func (s *server) infers() int { return s.Stats().Calls["ModelInfer"] }
 func (s *server) batchSizes() []int64 {
 	var sizes []int64
 	for _, r := range s.Requests() {
-		sizes = append(sizes, r.GetInputs()[0].GetShape()[0])
+		sizes = append(sizes, r.Inputs[0].Shape[0])
 	}
 	slices.Sort(sizes)
 	return sizes
@@ -165,8 +165,8 @@ func TestEchoEveryDType(t *testing.T) {
 
 	req := srv.Requests()[0]
 	var got []string
-	for _, x := range req.GetInputs() {
-		got = append(got, fmt.Sprint(x.GetName(), " ", x.GetDatatype(), " ", x.GetShape()))
+	for _, x := range req.Inputs {
+		got = append(got, fmt.Sprint(x.Name, " ", x.Datatype, " ", x.Shape))
 	}
 	want := []string{
 		"fp32_values FP32 [1 2]", "fp16_values FP16 [1 2]", "bf16_values BF16 [1 2]", "fp64_values FP64 [1 2]",
@@ -178,11 +178,11 @@ func TestEchoEveryDType(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("inputs on the wire (-want +got):\n%s", diff)
 	}
-	if len(req.GetOutputs()) != len(want) || len(req.GetRawInputContents()) != len(want) {
-		t.Errorf("%d requested outputs and %d raw contents, want %d of each", len(req.GetOutputs()), len(req.GetRawInputContents()), len(want))
+	if len(req.Outputs) != len(want) || req.RawInputs != len(want) {
+		t.Errorf("%d requested outputs and %d raw contents, want %d of each", len(req.Outputs), req.RawInputs, len(want))
 	}
 	// Narrow types travel at their own width, little-endian.
-	raw := req.GetRawInputContents()
+	raw := req.Message.(*oippb.ModelInferRequest).GetRawInputContents()
 	for i, w := range map[int][]byte{
 		1:  tensor.AppendFP16(nil, []float32{7.5, -0.25}),
 		4:  {0x80, 7},
@@ -228,9 +228,9 @@ func TestEchoBatch(t *testing.T) {
 		t.Errorf("requests of %v items, want %v", got, want)
 	}
 	for _, r := range srv.Requests() {
-		for _, x := range r.GetInputs() {
-			if x.GetName() == "sequence" && x.GetShape()[1] != 3 && x.GetShape()[1] != 100 {
-				t.Errorf("a request mixes sequence lengths: shape %v", x.GetShape())
+		for _, x := range r.Inputs {
+			if x.Name == "sequence" && x.Shape[1] != 3 && x.Shape[1] != 100 {
+				t.Errorf("a request mixes sequence lengths: shape %v", x.Shape)
 			}
 		}
 	}
@@ -439,8 +439,8 @@ func TestSummarizerScalars(t *testing.T) {
 
 			// No batch dimension: shapes as declared, a scalar as [].
 			var shapes []string
-			for _, x := range srv.Requests()[0].GetInputs() {
-				shapes = append(shapes, fmt.Sprint(x.GetName(), x.GetShape()))
+			for _, x := range srv.Requests()[0].Inputs {
+				shapes = append(shapes, fmt.Sprint(x.Name, x.Shape))
 			}
 			wantShapes := []string{"ratio[]", "count[1]", "label[]", "blob[1 1]", "flag[]", "level[]", "weight[]"}
 			if !slices.Equal(shapes, wantShapes) {
@@ -476,8 +476,8 @@ func TestCallOptionsReachTheWire(t *testing.T) {
 	if status.Code(err) != codes.NotFound {
 		t.Errorf("version 2: %v, want NotFound", err)
 	}
-	if r := srv.Requests()[0]; r.GetModelName() != "echo" || r.GetModelVersion() != "2" {
-		t.Errorf("request for %s@%s, want echo@2", r.GetModelName(), r.GetModelVersion())
+	if r := srv.Requests()[0]; r.Model != "echo" || r.Version != "2" {
+		t.Errorf("request for %s@%s, want echo@2", r.Model, r.Version)
 	}
 	if info.Attempts != 1 || info.Model != (goai.ModelRef{Name: "echo", Version: "2"}) {
 		t.Errorf("Report: %+v", info)

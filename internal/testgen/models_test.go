@@ -186,13 +186,10 @@ func TestRankerWire(t *testing.T) {
 			got.prices, got.ages, got.cats, got.seen, got.locale, got.emb)
 	}
 	r := srv.Requests()[0]
-	if r.GetModelName() != "ranker" || r.GetModelVersion() != "7" {
-		t.Errorf("request for %s@%s, want ranker@7", r.GetModelName(), r.GetModelVersion())
+	if r.Model != "ranker" || r.Version != "7" {
+		t.Errorf("request for %s@%s, want ranker@7", r.Model, r.Version)
 	}
-	var outputs []string
-	for _, o := range r.GetOutputs() {
-		outputs = append(outputs, o.GetName())
-	}
+	outputs := r.Outputs
 	if want := []string{"scores", "positions", "model_ids", "explanations"}; !slices.Equal(outputs, want) {
 		t.Errorf("requested outputs %v, want %v", outputs, want)
 	}
@@ -238,8 +235,8 @@ func TestRankerFake(t *testing.T) {
 	if got := string(deep.GetExplanations()[0]); got != "deep:de-CH:1000" {
 		t.Errorf("RankDeep explained %q", got)
 	}
-	if r := srv.Requests()[0]; r.GetModelName() != "ranker-large" || r.GetModelVersion() != "2" {
-		t.Errorf("RankDeep called %s@%s, want ranker-large@2", r.GetModelName(), r.GetModelVersion())
+	if r := srv.Requests()[0]; r.Model != "ranker-large" || r.Version != "2" {
+		t.Errorf("RankDeep called %s@%s, want ranker-large@2", r.Model, r.Version)
 	}
 
 	// Two failures use up Rank's attempts; the fallback model, which the
@@ -410,8 +407,8 @@ func TestTokenizer(t *testing.T) {
 	if !slices.Equal(out.GetInputIds(), []int64{101, 5, 4, 5}) || len(out.GetAttentionMask()) != 4 {
 		t.Errorf("tokens %v, mask %v", out.GetInputIds(), out.GetAttentionMask())
 	}
-	ins := srv.Requests()[0].GetInputs()
-	if got := fmt.Sprint(ins[0].GetName(), ins[0].GetShape(), ins[1].GetName(), ins[1].GetShape()); got != "TEXT[1]ADD_SPECIAL_TOKENS[]" {
+	ins := srv.Requests()[0].Inputs
+	if got := fmt.Sprint(ins[0].Name, ins[0].Shape, ins[1].Name, ins[1].Shape); got != "TEXT[1]ADD_SPECIAL_TOKENS[]" {
 		t.Errorf("inputs %s, want TEXT[1]ADD_SPECIAL_TOKENS[]", got)
 	}
 }
