@@ -1,0 +1,538 @@
+package oiphttp
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/goai-dev/goai/runtime/tensor"
+)
+
+// A tensor's JSON object is the same in a request's inputs and a
+// response's outputs: {"name", "datatype", "shape", "parameters"?,
+// "data"?}, with "parameters": {"binary_data_size": n} in place of "data"
+// for a tensor sent as a binary chunk.
+
+// DefaultBinaryThreshold is the raw size, in bytes, from which a tensor
+// is sent as a binary chunk rather than as JSON data. Below it JSON costs
+// next to nothing and keeps small requests readable and acceptable to
+// servers without the binary extension; above it the JSON text is about
+// 2.5 times the raw size for FP32 and costs both sides a number
+// conversion per element. BenchmarkBinaryThreshold measures an FP32
+// tensor's encode and decode both ways: at 256 elements (1 KiB) JSON
+// costs a few microseconds more, about a tenth of the smallest loopback
+// round trip (BenchmarkRoundTrip); beyond that it soon dominates.
+const DefaultBinaryThreshold = 1 << 10
+
+// appendTensor appends t's JSON object: with its data, or with its
+// binary_data_size when binary, the chunk being t.Raw itself.
+func appendTensor(dst []byte, t *tensor.Tensor, binary bool) []byte {
+	dst = append(dst, `{"name":`...)
+	dst = appendString(dst, t.Name)
+	dst = append(dst, `,"datatype":"`...)
+	dst = append(dst, t.DType.String()...)
+	dst = append(dst, `","shape":`...)
+	dst = appendShape(dst, t.Shape)
+	if binary {
+		dst = append(dst, `,"parameters":{"binary_data_size":`...)
+		dst = strconv.AppendInt(dst, int64(len(t.Raw)), 10)
+		dst = append(dst, '}')
+	} else {
+		dst = append(dst, `,"data":`...)
+		dst = appendData(dst, t.DType, t.Raw)
+	}
+	return append(dst, '}')
+}
+
+// checkTensor reports whether t can be encoded: valid contents and a
+// name that is valid UTF-8 (JSON strings hold text; goai does not
+// silently alter a name).
+func checkTensor(t *tensor.Tensor) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	if !utf8.ValidString(t.Name) {
+		return fmt.Errorf("tensor name %q is not valid UTF-8", t.Name)
+	}
+	return nil
+}
+
+// binaryFor decides whether t travels as a binary chunk: always when JSON
+// cannot carry it, else from threshold bytes of raw data on. A negative
+// threshold never chooses binary: JSON or an error.
+func binaryFor(t *tensor.Tensor, threshold int) (bool, error) {
+	if threshold >= 0 && len(t.Raw) >= threshold {
+		return true, nil
+	}
+	if jsonable(t) {
+		return false, nil
+	}
+	if threshold < 0 {
+		return false, fmt.Errorf("%w: tensor %q (%v) cannot travel as JSON data (FP16, BF16, NaN, infinity or BYTES that are not UTF-8) and binary data is off",
+			tensor.ErrDType, t.Name, t.DType)
+	}
+	return true, nil
+}
+
+// tensorJSON is a tensor being decoded from its JSON object.
+type tensorJSON struct {
+	t        tensor.Tensor
+	n        int   // elements its shape holds
+	binSize  int64 // binary_data_size, or -1
+	hasData  bool
+	hasShape bool
+	hasType  bool
+}
+
+// member bits of a tensor object, to refuse a member given twice.
+const (
+	memberName = 1 << iota
+	memberType
+	memberShape
+	memberParams
+	memberData
+)
+
+// tensorObject reads one tensor's JSON object; what names it in errors.
+// Data read before the datatype and shape are known is parsed when they
+// are, from where it was.
+func (s *scanner) tensorObject(what string) (tensorJSON, error) {
+	tj := tensorJSON{binSize: -1}
+	var seen int
+	dataAt := -1
+	err := s.object(what, func(key []byte) error {
+		bit := 0
+		switch string(key) {
+		case "name":
+			bit = memberName
+		case "datatype":
+			bit = memberType
+		case "shape":
+			bit = memberShape
+		case "parameters":
+			bit = memberParams
+		case "data":
+			bit = memberData
+		default:
+			return s.skip()
+		}
+		if seen&bit != 0 {
+			return s.errorf("%s: member %q given twice", what, key)
+		}
+		seen |= bit
+		switch bit {
+		case memberName:
+			name, err := s.str(nil)
+			if err != nil {
+				return err
+			}
+			tj.t.Name = string(name)
+		case memberType:
+			dt, err := s.str(nil)
+			if err != nil {
+				return err
+			}
+			d, perr := tensor.ParseDType(string(dt))
+			if perr != nil {
+				return fmt.Errorf("%w: %s has datatype %q", tensor.ErrDType, what, dt)
+			}
+			tj.t.DType, tj.hasType = d, true
+		case memberShape:
+			shape, err := s.shape(what)
+			if err != nil {
+				return err
+			}
+			tj.t.Shape, tj.hasShape = shape, true
+		case memberParams:
+			if s.null() {
+				return nil
+			}
+			return s.object(what+" parameters", func(key []byte) error {
+				if string(key) != "binary_data_size" {
+					return s.skip()
+				}
+				n, err := s.size(what + " binary_data_size")
+				tj.binSize = n
+				return err
+			})
+		case memberData:
+			if s.null() {
+				return nil
+			}
+			tj.hasData = true
+			if !tj.hasType || !tj.hasShape {
+				dataAt = s.pos
+				return s.skip()
+			}
+			return s.tensorData(&tj, what)
+		}
+		return nil
+	})
+	if err != nil {
+		return tj, err
+	}
+	switch {
+	case seen&memberName == 0:
+		return tj, malformed("%s has no name", what)
+	case !tj.hasType:
+		return tj, malformed("%s %q has no datatype", what, tj.t.Name)
+	case !tj.hasShape:
+		return tj, malformed("%s %q has no shape", what, tj.t.Name)
+	}
+	if tj.n, err = tensor.NumElements(tj.t.Shape); err != nil {
+		return tj, fmt.Errorf("%s %q: %w", what, tj.t.Name, err)
+	}
+	if tj.hasData && tj.binSize >= 0 {
+		return tj, malformed("%s %q has both data and binary_data_size", what, tj.t.Name)
+	}
+	if dataAt >= 0 {
+		d := scanner{buf: s.buf, pos: dataAt, depth: s.depth}
+		if err := d.tensorData(&tj, what); err != nil {
+			return tj, err
+		}
+	}
+	return tj, nil
+}
+
+// shape reads a shape: an array of integers. Its length is bounded by
+// the bytes it takes; the values are checked by tensor.NumElements.
+func (s *scanner) shape(what string) ([]int64, error) {
+	shape := []int64{}
+	err := s.array(what+" shape", func(int) error {
+		lit, err := s.number(what + " shape dimension")
+		if err != nil {
+			return err
+		}
+		neg, mag, ok := parseIntLit(lit)
+		if !ok || mag > math.MaxInt64 {
+			return fmt.Errorf("%w: %s dimension %s is not an int64", tensor.ErrShape, what, clip(lit))
+		}
+		d := int64(mag)
+		if neg {
+			d = -d
+		}
+		shape = append(shape, d)
+		return nil
+	})
+	return shape, err
+}
+
+// size reads a byte size: a non-negative integer no larger than the
+// buffer, since a chunk cannot be longer than the body that holds it.
+func (s *scanner) size(what string) (int64, error) {
+	lit, err := s.number(what)
+	if err != nil {
+		return 0, err
+	}
+	neg, mag, ok := parseIntLit(lit)
+	switch {
+	case !ok:
+		return 0, malformed("%s %s is not an integer", what, clip(lit))
+	case neg && mag != 0:
+		return 0, malformed("%s %s is negative", what, clip(lit))
+	case mag > uint64(len(s.buf)):
+		return 0, malformed("%s %s is larger than the whole body (%d bytes)", what, clip(lit), len(s.buf))
+	}
+	return int64(mag), nil
+}
+
+// tensorData reads tj's data array into tj.t.Raw.
+func (s *scanner) tensorData(tj *tensorJSON, what string) error {
+	n, err := tensor.NumElements(tj.t.Shape)
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", what, tj.t.Name, err)
+	}
+	p := dataParser{s: s, dt: tj.t.DType, shape: tj.t.Shape, n: n, what: what, name: tj.t.Name}
+	if err := p.parse(); err != nil {
+		return err
+	}
+	tj.t.Raw = p.raw
+	return nil
+}
+
+// clip returns a literal for an error message, cut to a sane length.
+func clip(lit []byte) string {
+	const max = 40
+	if len(lit) > max {
+		return string(lit[:max]) + "..."
+	}
+	return string(lit)
+}
+
+// dataParser reads a "data" array, flat or nested in the tensor's
+// natural shape, into raw contents of datatype dt, checking every value
+// against the datatype's range.
+type dataParser struct {
+	s     *scanner
+	dt    tensor.DType
+	shape []int64
+	n     int // elements the shape holds
+	count int // elements read
+	raw   []byte
+	what  string
+	name  string
+}
+
+func (p *dataParser) errorf(sentinel error, format string, args ...any) error {
+	return fmt.Errorf("%w: %s %q (%v): "+format, append([]any{sentinel, p.what, p.name, p.dt}, args...)...)
+}
+
+func (p *dataParser) parse() error {
+	s := p.s
+	if s.ws() != '[' {
+		return s.unexpected(p.what + " data (an array)")
+	}
+	// Peek past the bracket: an array as first element means nested.
+	save := s.pos
+	s.pos++
+	nested := s.ws() == '['
+	s.pos = save
+	if nested {
+		if len(p.shape) < 2 {
+			return p.errorf(ErrMalformed, "data is nested but the shape %v has rank %d", p.shape, len(p.shape))
+		}
+		if err := p.level(0); err != nil {
+			return err
+		}
+	} else if err := p.flat(); err != nil {
+		return err
+	}
+	if p.count != p.n {
+		return p.errorf(tensor.ErrLength, "data holds %d elements, shape %v holds %d", p.count, p.shape, p.n)
+	}
+	if p.raw == nil {
+		p.raw = []byte{}
+	}
+	return nil
+}
+
+func (p *dataParser) flat() error {
+	return p.s.array(p.what+" data", func(int) error {
+		if p.count >= p.n {
+			return p.errorf(tensor.ErrLength, "data holds more than the %d elements of shape %v", p.n, p.shape)
+		}
+		return p.elem()
+	})
+}
+
+// level reads the nested array of dimension d.
+func (p *dataParser) level(d int) error {
+	want, last := p.shape[d], d == len(p.shape)-1
+	var k int64
+	err := p.s.array(p.what+" data", func(int) error {
+		if k >= want {
+			return p.errorf(tensor.ErrLength, "dimension %d of the data holds more than the %d elements of shape %v", d, want, p.shape)
+		}
+		k++
+		if last {
+			return p.elem()
+		}
+		if p.s.ws() != '[' {
+			return p.errorf(ErrMalformed, "dimension %d of the data holds a value where shape %v wants an array", d, p.shape)
+		}
+		return p.level(d + 1)
+	})
+	if err != nil {
+		return err
+	}
+	if k != want {
+		return p.errorf(tensor.ErrLength, "dimension %d of the data holds %d elements, shape %v holds %d", d, k, p.shape, want)
+	}
+	return nil
+}
+
+// reserve makes room for size more bytes. Growth doubles up to the size
+// the shape implies, so what is allocated stays within twice the
+// elements actually read: a shape's claim alone costs nothing.
+func (p *dataParser) reserve(size int) {
+	if len(p.raw)+size <= cap(p.raw) {
+		return
+	}
+	full := p.n * p.dt.Size()
+	c := max(2*cap(p.raw), 64*size)
+	c = min(c, full)
+	c = max(c, len(p.raw)+size)
+	raw := make([]byte, len(p.raw), c)
+	copy(raw, p.raw)
+	p.raw = raw
+}
+
+// elem reads one element.
+func (p *dataParser) elem() error {
+	s := p.s
+	p.count++
+	switch dt := p.dt; dt {
+	case tensor.Bool:
+		b, err := s.boolean(p.what + " BOOL data")
+		if err != nil {
+			return err
+		}
+		p.reserve(1)
+		var x byte
+		if b {
+			x = 1
+		}
+		p.raw = append(p.raw, x)
+	case tensor.Bytes:
+		if s.ws() != '"' {
+			return s.unexpected(p.what + " BYTES data (a string)")
+		}
+		start := len(p.raw)
+		p.raw = append(p.raw, 0, 0, 0, 0)
+		var err error
+		if p.raw, err = s.str(p.raw); err != nil {
+			return err
+		}
+		l := len(p.raw) - start - 4
+		if uint64(l) > math.MaxUint32 {
+			return p.errorf(tensor.ErrLength, "element longer than 4 GiB - 1")
+		}
+		binary.LittleEndian.PutUint32(p.raw[start:], uint32(l))
+	case tensor.FP32, tensor.FP64, tensor.FP16, tensor.BF16:
+		f, err := p.float()
+		if err != nil {
+			return err
+		}
+		switch dt {
+		case tensor.FP32:
+			p.reserve(4)
+			p.raw = binary.LittleEndian.AppendUint32(p.raw, math.Float32bits(float32(f)))
+		case tensor.FP64:
+			p.reserve(8)
+			p.raw = binary.LittleEndian.AppendUint64(p.raw, math.Float64bits(f))
+		default:
+			// Rare (the protocol keeps half precision out of JSON, but
+			// Python servers write it): let package tensor round.
+			p.reserve(2)
+			v := [1]float64{f}
+			p.raw, _ = tensor.AppendAs(p.raw, dt, v[:])
+			h := binary.LittleEndian.Uint16(p.raw[len(p.raw)-2:])
+			inf := uint16(0x7c00) // FP16 exponent bits
+			if dt == tensor.BF16 {
+				inf = 0x7f80
+			}
+			if h&inf == inf && !math.IsInf(f, 0) && !math.IsNaN(f) {
+				return p.errorf(tensor.ErrRange, "%v is out of range", f)
+			}
+		}
+	default:
+		return p.integer()
+	}
+	return nil
+}
+
+// float reads a number of a float datatype, or NaN, Infinity or
+// -Infinity as Python's json module writes them.
+func (p *dataParser) float() (float64, error) {
+	s := p.s
+	switch c := s.ws(); {
+	case c == 'N' && s.literal("NaN"):
+		return math.NaN(), nil
+	case c == 'I' && s.literal("Infinity"):
+		return math.Inf(1), nil
+	case c == '-' && s.literal("-Infinity"):
+		return math.Inf(-1), nil
+	}
+	lit, err := s.number(p.what + " " + p.dt.String() + " data")
+	if err != nil {
+		return 0, err
+	}
+	bits := 64
+	if p.dt == tensor.FP32 {
+		bits = 32
+	}
+	// string(lit) does not escape (strconv clones what it keeps for an
+	// error), so short literals are converted on the stack.
+	f, err := strconv.ParseFloat(string(lit), bits)
+	if err != nil {
+		// The literal is valid JSON, which strconv accepts: only range.
+		return 0, p.errorf(tensor.ErrRange, "%s is out of range", clip(lit))
+	}
+	return f, nil
+}
+
+// intRange is each integer datatype's width and signedness.
+var intRange = [...]struct {
+	size   int
+	signed bool
+}{
+	tensor.Uint8: {1, false}, tensor.Uint16: {2, false}, tensor.Uint32: {4, false}, tensor.Uint64: {8, false},
+	tensor.Int8: {1, true}, tensor.Int16: {2, true}, tensor.Int32: {4, true}, tensor.Int64: {8, true},
+}
+
+// integer reads a number of an integer datatype. An integer literal is
+// what servers send; a fraction or exponent is taken when it is exactly
+// an integer (1.0, 1e3) of at most 2^53, which a float64 holds exactly.
+func (p *dataParser) integer() error {
+	lit, err := p.s.number(p.what + " " + p.dt.String() + " data")
+	if err != nil {
+		return err
+	}
+	r := intRange[p.dt]
+	neg, mag, ok := parseIntLit(lit)
+	if !ok {
+		f, err := strconv.ParseFloat(string(lit), 64)
+		if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+			return p.errorf(tensor.ErrRange, "%s is not an exact integer", clip(lit))
+		}
+		neg, mag = f < 0, uint64(math.Abs(f))
+	}
+	bits := uint(8 * r.size)
+	var u uint64
+	switch {
+	case !r.signed && neg && mag != 0:
+		return p.errorf(tensor.ErrRange, "%s is negative", clip(lit))
+	case !r.signed:
+		if bits < 64 && mag >= 1<<bits {
+			return p.errorf(tensor.ErrRange, "%s is out of range", clip(lit))
+		}
+		u = mag
+	case neg:
+		if mag > 1<<(bits-1) {
+			return p.errorf(tensor.ErrRange, "%s is out of range", clip(lit))
+		}
+		u = -mag // two's complement; the low bits are the value
+	default:
+		if mag >= 1<<(bits-1) {
+			return p.errorf(tensor.ErrRange, "%s is out of range", clip(lit))
+		}
+		u = mag
+	}
+	p.reserve(r.size)
+	switch r.size {
+	case 1:
+		p.raw = append(p.raw, byte(u))
+	case 2:
+		p.raw = binary.LittleEndian.AppendUint16(p.raw, uint16(u))
+	case 4:
+		p.raw = binary.LittleEndian.AppendUint32(p.raw, uint32(u))
+	default:
+		p.raw = binary.LittleEndian.AppendUint64(p.raw, u)
+	}
+	return nil
+}
+
+// parseIntLit parses a JSON number literal that is a plain integer into
+// its sign and magnitude; ok is false for a fraction, an exponent or a
+// magnitude above MaxUint64.
+func parseIntLit(lit []byte) (neg bool, mag uint64, ok bool) {
+	if len(lit) > 0 && lit[0] == '-' {
+		neg, lit = true, lit[1:]
+	}
+	if len(lit) == 0 {
+		return false, 0, false
+	}
+	for _, c := range lit {
+		if c < '0' || c > '9' {
+			return false, 0, false
+		}
+		d := uint64(c - '0')
+		if mag > (math.MaxUint64-d)/10 {
+			return false, 0, false
+		}
+		mag = mag*10 + d
+	}
+	return neg, mag, true
+}
