@@ -21,8 +21,7 @@ import (
 // samples returns a tensor of each datatype holding the edge values of
 // its type, so that a round trip exercises every branch of the number
 // writers and readers.
-func samples(t *testing.T) []tensor.Tensor {
-	t.Helper()
+func samples() []tensor.Tensor {
 	f32 := []float32{0, float32(math.Copysign(0, -1)), 1, -1.5, math.MaxFloat32, -math.MaxFloat32,
 		math.SmallestNonzeroFloat32, 1e-7, 123456789, 0.1, 3.4028235e38, 1e21, 1e-45}
 	f64 := []float64{0, math.Copysign(0, -1), math.MaxFloat64, math.SmallestNonzeroFloat64, 0.1, 1e300, -2.5e-300, 1 << 53}
@@ -80,7 +79,7 @@ func TestRequestRoundTrip(t *testing.T) {
 		{"default", 0, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in := samples(t)
+			in := samples()
 			req := &wire.Request{Model: "m", Version: "3", ID: "req-1", Inputs: in, Outputs: []string{"a", "b"}}
 			header, chunks, err := EncodeRequest(nil, nil, req, EncodeOptions{BinaryThreshold: tc.threshold})
 			if err != nil {
@@ -123,7 +122,7 @@ func TestResponseRoundTrip(t *testing.T) {
 		{"some", func(n string) bool { return strings.HasPrefix(n, "i") }, 2 + 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out := samples(t)
+			out := samples()
 			resp := &wire.Response{Model: "m", Version: "1", ID: "x", Outputs: out}
 			header, chunks, err := EncodeResponse(nil, nil, resp, tc.binary)
 			if err != nil {
@@ -425,6 +424,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"truncated", `{"outputs":[{"name":"o"`, -1, 0, ErrMalformed},
 		{"truncated string", `{"model_name":"ab`, -1, 0, ErrMalformed},
 		{"trailing garbage", `{"outputs":[]} x`, -1, 0, ErrMalformed},
+		{"trailing NUL", "{\"outputs\":[]}\x00", -1, 0, ErrMalformed},
 		{"two values", `{}{}`, -1, 0, ErrMalformed},
 		{"top level array", `[]`, -1, 0, ErrMalformed},
 		{"outputs not array", `{"outputs":{}}`, -1, 0, ErrMalformed},

@@ -1,6 +1,7 @@
 package oiphttp
 
 import (
+	"math"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -20,6 +21,9 @@ type scanner struct {
 	buf   []byte
 	pos   int
 	depth int
+	// bodyLen is the length of the whole body buf is the JSON header of,
+	// the bound of any byte size it declares.
+	bodyLen int
 }
 
 // maxDepth bounds the nesting of arrays and objects. The protocol's own
@@ -27,7 +31,9 @@ type scanner struct {
 // leaves room for unknown members and ranks far beyond any model's.
 const maxDepth = 128
 
-// ws skips white space and returns the next byte, or 0 at the end.
+// ws skips white space and returns the next byte, or 0 at the end (a
+// NUL byte is never valid where ws is asked, so 0 needs no other check
+// but in end).
 func (s *scanner) ws() byte {
 	for s.pos < len(s.buf) {
 		switch c := s.buf[s.pos]; c {
@@ -52,19 +58,26 @@ func (s *scanner) unexpected(want string) error {
 	return s.errorf("unexpected %q, want %s", s.buf[s.pos], want)
 }
 
+// unexpectedKind is unexpected for what, which should be a kind of
+// value: the message is put together only when there is an error, for
+// decoding is all hot path.
+func (s *scanner) unexpectedKind(what, kind string) error {
+	return s.unexpected(what + " (" + kind + ")")
+}
+
 // end checks that nothing but white space follows the value just read.
 func (s *scanner) end() error {
-	if s.ws() != 0 {
+	if s.ws(); s.pos < len(s.buf) {
 		return s.errorf("unexpected %q after the JSON value", s.buf[s.pos])
 	}
 	return nil
 }
 
-// enter opens an array or object whose bracket c is next (after white
-// space), counting the depth.
-func (s *scanner) enter(c byte, what string) error {
+// enter opens an array or object (kind) whose bracket c is next (after
+// white space), counting the depth.
+func (s *scanner) enter(c byte, what, kind string) error {
 	if s.ws() != c {
-		return s.unexpected(what)
+		return s.unexpectedKind(what, kind)
 	}
 	if s.depth >= maxDepth {
 		return s.errorf("nested deeper than %d", maxDepth)
@@ -77,7 +90,7 @@ func (s *scanner) enter(c byte, what string) error {
 // object reads an object, calling member for each key with pos at the
 // member's value, which member must consume.
 func (s *scanner) object(what string, member func(key []byte) error) error {
-	if err := s.enter('{', what+" (an object)"); err != nil {
+	if err := s.enter('{', what, "an object"); err != nil {
 		return err
 	}
 	if s.ws() == '}' {
@@ -116,7 +129,7 @@ func (s *scanner) object(what string, member func(key []byte) error) error {
 // array reads an array, calling elem for each element with pos at it;
 // elem must consume it.
 func (s *scanner) array(what string, elem func(i int) error) error {
-	if err := s.enter('[', what+" (an array)"); err != nil {
+	if err := s.enter('[', what, "an array"); err != nil {
 		return err
 	}
 	if s.ws() == ']' {
@@ -177,7 +190,7 @@ func (s *scanner) boolean(what string) (bool, error) {
 			return false, nil
 		}
 	}
-	return false, s.unexpected(what + " (true or false)")
+	return false, s.unexpectedKind(what, "true or false")
 }
 
 // str reads a string and appends its contents, unescaped, to dst. With
@@ -322,58 +335,106 @@ func hex4(b []byte) (rune, bool) {
 }
 
 // number reads a number and returns its literal, which aliases buf.
-func (s *scanner) number(what string) ([]byte, error) {
+func (s *scanner) number(what string) ([]byte, numLit, error) {
 	s.ws()
 	start := s.pos
-	end, ok := scanNumber(s.buf, start)
+	n, ok := scanNumber(s.buf, start)
 	if !ok {
-		return nil, s.unexpected(what + " (a number)")
+		return nil, n, s.unexpectedKind(what, "a number")
 	}
-	s.pos = end
-	return s.buf[start:end:end], nil
+	s.pos = n.end
+	return s.buf[start:n.end:n.end], n, nil
 }
 
-// scanNumber returns the end of the JSON number starting at buf[i], or
-// false if none starts there.
-func scanNumber(buf []byte, i int) (int, bool) {
+// numLit is a number literal as scanNumber reads it: where it ends, and
+// its value as sign, decimal mantissa and exponent, so that integers and
+// most floats need no second pass over the digits.
+type numLit struct {
+	end  int
+	neg  bool
+	mant uint64 // significant digits, without leading zeros
+	big  bool   // mant overflowed uint64 (or the exponent was absurd)
+	exp  int    // the value is ±mant × 10^exp
+	// plain: no fraction and no exponent, an integer as servers write
+	// them.
+	plain bool
+}
+
+// scanNumber reads the JSON number starting at buf[i], or reports false
+// if none starts there. It is the package's one reading of the number
+// grammar.
+func scanNumber(buf []byte, i int) (n numLit, ok bool) {
+	n.plain = true
 	if i < len(buf) && buf[i] == '-' {
+		n.neg = true
 		i++
+	}
+	digit := func(c byte) {
+		d := uint64(c - '0')
+		if n.mant > (math.MaxUint64-d)/10 {
+			n.big = true
+			return
+		}
+		n.mant = n.mant*10 + d
 	}
 	switch {
 	case i >= len(buf):
-		return 0, false
+		return n, false
 	case buf[i] == '0':
 		i++
 	case buf[i] >= '1' && buf[i] <= '9':
-		i++
-		for i < len(buf) && buf[i] >= '0' && buf[i] <= '9' {
-			i++
+		for ; i < len(buf) && buf[i] >= '0' && buf[i] <= '9'; i++ {
+			if !n.big {
+				digit(buf[i])
+			}
+			if n.big {
+				n.exp++ // a dropped integer digit still counts
+			}
 		}
 	default:
-		return 0, false
+		return n, false
 	}
 	if i < len(buf) && buf[i] == '.' {
+		n.plain = false
 		i++
 		if i >= len(buf) || buf[i] < '0' || buf[i] > '9' {
-			return 0, false
+			return n, false
 		}
-		for i < len(buf) && buf[i] >= '0' && buf[i] <= '9' {
-			i++
+		for ; i < len(buf) && buf[i] >= '0' && buf[i] <= '9'; i++ {
+			if !n.big && (n.mant != 0 || buf[i] != '0') {
+				digit(buf[i])
+			}
+			if !n.big {
+				n.exp--
+			}
 		}
 	}
 	if i < len(buf) && (buf[i] == 'e' || buf[i] == 'E') {
+		n.plain = false
 		i++
+		eneg := false
 		if i < len(buf) && (buf[i] == '+' || buf[i] == '-') {
+			eneg = buf[i] == '-'
 			i++
 		}
 		if i >= len(buf) || buf[i] < '0' || buf[i] > '9' {
-			return 0, false
+			return n, false
 		}
-		for i < len(buf) && buf[i] >= '0' && buf[i] <= '9' {
-			i++
+		e := 0
+		for ; i < len(buf) && buf[i] >= '0' && buf[i] <= '9'; i++ {
+			if e < 1e6 {
+				e = e*10 + int(buf[i]-'0')
+			} else {
+				n.big = true
+			}
 		}
+		if eneg {
+			e = -e
+		}
+		n.exp += e
 	}
-	return i, true
+	n.end = i
+	return n, true
 }
 
 // skip reads and discards one value of any type, checking it.
@@ -394,7 +455,7 @@ func (s *scanner) skip() error {
 		}
 	default:
 		if _, ok := scanNumber(s.buf, s.pos); ok {
-			_, err := s.number("a value")
+			_, _, err := s.number("a value")
 			return err
 		}
 	}

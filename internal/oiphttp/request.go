@@ -273,7 +273,7 @@ func decodeRequest(body []byte, headerLen int) (*ServerRequest, error) {
 	r := &ServerRequest{}
 	var inputs []tensorJSON
 	var seen int
-	s := &scanner{buf: js}
+	s := &scanner{buf: js, bodyLen: len(body)}
 	err = s.object("request", func(key []byte) error {
 		bit := 0
 		switch string(key) {

@@ -29,7 +29,7 @@ func decodeResponse(body []byte, headerLen int) (*wire.Response, error) {
 	r := &wire.Response{}
 	var outputs []tensorJSON
 	var seen int
-	s := &scanner{buf: js}
+	s := &scanner{buf: js, bodyLen: len(body)}
 	err = s.object("response", func(key []byte) error {
 		bit := 0
 		switch string(key) {
@@ -93,7 +93,7 @@ func (s *scanner) version() (string, error) {
 	case s.null():
 		return "", nil
 	}
-	lit, err := s.number("model_version (a string)")
+	lit, _, err := s.number("model_version (a string)")
 	return string(lit), err
 }
 

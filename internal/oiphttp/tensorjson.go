@@ -149,11 +149,11 @@ func (s *scanner) tensorObject(what string) (tensorJSON, error) {
 			if s.null() {
 				return nil
 			}
-			return s.object(what+" parameters", func(key []byte) error {
+			return s.object("tensor parameters", func(key []byte) error {
 				if string(key) != "binary_data_size" {
 					return s.skip()
 				}
-				n, err := s.size(what + " binary_data_size")
+				n, err := s.size("binary_data_size")
 				tj.binSize = n
 				return err
 			})
@@ -188,7 +188,7 @@ func (s *scanner) tensorObject(what string) (tensorJSON, error) {
 		return tj, malformed("%s %q has both data and binary_data_size", what, tj.t.Name)
 	}
 	if dataAt >= 0 {
-		d := scanner{buf: s.buf, pos: dataAt, depth: s.depth}
+		d := scanner{buf: s.buf, pos: dataAt, depth: s.depth, bodyLen: s.bodyLen}
 		if err := d.tensorData(&tj, what); err != nil {
 			return tj, err
 		}
@@ -200,17 +200,16 @@ func (s *scanner) tensorObject(what string) (tensorJSON, error) {
 // the bytes it takes; the values are checked by tensor.NumElements.
 func (s *scanner) shape(what string) ([]int64, error) {
 	shape := []int64{}
-	err := s.array(what+" shape", func(int) error {
-		lit, err := s.number(what + " shape dimension")
+	err := s.array("shape", func(int) error {
+		lit, n, err := s.number("shape dimension")
 		if err != nil {
 			return err
 		}
-		neg, mag, ok := parseIntLit(lit)
-		if !ok || mag > math.MaxInt64 {
+		if !n.plain || n.big || n.mant > math.MaxInt64 {
 			return fmt.Errorf("%w: %s dimension %s is not an int64", tensor.ErrShape, what, clip(lit))
 		}
-		d := int64(mag)
-		if neg {
+		d := int64(n.mant)
+		if n.neg {
 			d = -d
 		}
 		shape = append(shape, d)
@@ -220,22 +219,21 @@ func (s *scanner) shape(what string) ([]int64, error) {
 }
 
 // size reads a byte size: a non-negative integer no larger than the
-// buffer, since a chunk cannot be longer than the body that holds it.
+// body, since a chunk cannot be longer than the body that holds it.
 func (s *scanner) size(what string) (int64, error) {
-	lit, err := s.number(what)
+	lit, n, err := s.number(what)
 	if err != nil {
 		return 0, err
 	}
-	neg, mag, ok := parseIntLit(lit)
 	switch {
-	case !ok:
+	case !n.plain:
 		return 0, malformed("%s %s is not an integer", what, clip(lit))
-	case neg && mag != 0:
+	case n.neg && n.mant != 0:
 		return 0, malformed("%s %s is negative", what, clip(lit))
-	case mag > uint64(len(s.buf)):
-		return 0, malformed("%s %s is larger than the whole body (%d bytes)", what, clip(lit), len(s.buf))
+	case n.big || n.mant > uint64(s.bodyLen):
+		return 0, malformed("%s %s is larger than the whole body (%d bytes)", what, clip(lit), s.bodyLen)
 	}
-	return int64(mag), nil
+	return int64(n.mant), nil
 }
 
 // tensorData reads tj's data array into tj.t.Raw.
@@ -309,7 +307,7 @@ func (p *dataParser) parse() error {
 }
 
 func (p *dataParser) flat() error {
-	return p.s.array(p.what+" data", func(int) error {
+	return p.s.array("data", func(int) error {
 		if p.count >= p.n {
 			return p.errorf(tensor.ErrLength, "data holds more than the %d elements of shape %v", p.n, p.shape)
 		}
@@ -321,7 +319,7 @@ func (p *dataParser) flat() error {
 func (p *dataParser) level(d int) error {
 	want, last := p.shape[d], d == len(p.shape)-1
 	var k int64
-	err := p.s.array(p.what+" data", func(int) error {
+	err := p.s.array("data", func(int) error {
 		if k >= want {
 			return p.errorf(tensor.ErrLength, "dimension %d of the data holds more than the %d elements of shape %v", d, want, p.shape)
 		}
@@ -365,9 +363,13 @@ func (p *dataParser) elem() error {
 	p.count++
 	switch dt := p.dt; dt {
 	case tensor.Bool:
-		b, err := s.boolean(p.what + " BOOL data")
-		if err != nil {
-			return err
+		var b bool
+		switch {
+		case s.ws() == 't' && s.literal("true"):
+			b = true
+		case s.ws() == 'f' && s.literal("false"):
+		default:
+			return s.unexpected(p.what + " BOOL data (true or false)")
 		}
 		p.reserve(1)
 		var x byte
@@ -435,7 +437,7 @@ func (p *dataParser) float() (float64, error) {
 	case c == '-' && s.literal("-Infinity"):
 		return math.Inf(-1), nil
 	}
-	lit, err := s.number(p.what + " " + p.dt.String() + " data")
+	lit, n, err := p.number()
 	if err != nil {
 		return 0, err
 	}
@@ -443,14 +445,25 @@ func (p *dataParser) float() (float64, error) {
 	if p.dt == tensor.FP32 {
 		bits = 32
 	}
-	// string(lit) does not escape (strconv clones what it keeps for an
-	// error), so short literals are converted on the stack.
-	f, err := strconv.ParseFloat(string(lit), bits)
-	if err != nil {
-		// The literal is valid JSON, which strconv accepts: only range.
+	f, ok := parseFloat(lit, n, bits)
+	if !ok {
 		return 0, p.errorf(tensor.ErrRange, "%s is out of range", clip(lit))
 	}
 	return f, nil
+}
+
+// number reads a number literal of the data; the message of an error
+// is made only when there is one, the data being the hot path.
+func (p *dataParser) number() ([]byte, numLit, error) {
+	s := p.s
+	s.ws()
+	start := s.pos
+	n, ok := scanNumber(s.buf, start)
+	if !ok {
+		return nil, n, s.unexpectedKind(p.what+" "+p.dt.String()+" data", "a number")
+	}
+	s.pos = n.end
+	return s.buf[start:n.end:n.end], n, nil
 }
 
 // intRange is each integer datatype's width and signedness.
@@ -466,15 +479,15 @@ var intRange = [...]struct {
 // what servers send; a fraction or exponent is taken when it is exactly
 // an integer (1.0, 1e3) of at most 2^53, which a float64 holds exactly.
 func (p *dataParser) integer() error {
-	lit, err := p.s.number(p.what + " " + p.dt.String() + " data")
+	lit, n, err := p.number()
 	if err != nil {
 		return err
 	}
 	r := intRange[p.dt]
-	neg, mag, ok := parseIntLit(lit)
-	if !ok {
-		f, err := strconv.ParseFloat(string(lit), 64)
-		if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+	neg, mag := n.neg, n.mant
+	if !n.plain || n.big {
+		f, ok := parseFloat(lit, n, 64)
+		if !ok || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
 			return p.errorf(tensor.ErrRange, "%s is not an exact integer", clip(lit))
 		}
 		neg, mag = f < 0, uint64(math.Abs(f))
@@ -512,27 +525,4 @@ func (p *dataParser) integer() error {
 		p.raw = binary.LittleEndian.AppendUint64(p.raw, u)
 	}
 	return nil
-}
-
-// parseIntLit parses a JSON number literal that is a plain integer into
-// its sign and magnitude; ok is false for a fraction, an exponent or a
-// magnitude above MaxUint64.
-func parseIntLit(lit []byte) (neg bool, mag uint64, ok bool) {
-	if len(lit) > 0 && lit[0] == '-' {
-		neg, lit = true, lit[1:]
-	}
-	if len(lit) == 0 {
-		return false, 0, false
-	}
-	for _, c := range lit {
-		if c < '0' || c > '9' {
-			return false, 0, false
-		}
-		d := uint64(c - '0')
-		if mag > (math.MaxUint64-d)/10 {
-			return false, 0, false
-		}
-		mag = mag*10 + d
-	}
-	return neg, mag, true
 }

@@ -60,7 +60,6 @@ type Transport struct {
 	client  *http.Client
 	owned   bool   // client made by New: Close closes its connections
 	prefix  string // base URL, no trailing slash
-	uri     string // prefix without user info, for Headers
 	secure  bool   // https
 	opts    Options
 	maxSend int
@@ -89,10 +88,7 @@ func New(base *url.URL, client *http.Client, opts Options) (*Transport, error) {
 	if client == nil {
 		t.client, t.owned = NewHTTPClient(ClientOptions{}), true
 	}
-	u := *base
-	t.prefix = strings.TrimSuffix(u.String(), "/")
-	u.User = nil
-	t.uri = strings.TrimSuffix(u.String(), "/")
+	t.prefix = strings.TrimSuffix(base.String(), "/")
 	t.maxSend = orDefault(opts.MaxRequestSize, DefaultMaxMessageSize)
 	t.maxRecv = orDefault(opts.MaxResponseSize, DefaultMaxMessageSize)
 	return t, nil
