@@ -705,7 +705,9 @@ func TestTransportTLS(t *testing.T) {
 	client := NewHTTPClient(ClientOptions{TLS: &tls.Config{RootCAs: pool}, Concurrency: 4})
 	t.Cleanup(client.CloseIdleConnections)
 	tr := newTransport(t, ts.URL, client, Options{HeadersRequireTLS: true,
-		Headers: func(context.Context, string) (map[string]string, error) { return map[string]string{"authorization": "x"}, nil }})
+		Headers: func(context.Context, string) (map[string]string, error) {
+			return map[string]string{"authorization": "x"}, nil
+		}})
 	in := tensor.Tensor{Name: "x", DType: tensor.FP32, Shape: []int64{512}, Raw: tensor.AppendFloat32(nil, make([]float32, 512))}
 	a := &wire.Attempt{GRPC: []grpc.CallOption{grpc.PerRPCCredentials(staticCreds{secure: true})}}
 	resp, err := tr.Infer(context.Background(), &wire.Request{Model: "m", Inputs: []tensor.Tensor{in}}, a)

@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/bytedance/sonic"
-	gojson "github.com/goccy/go-json"
 	"github.com/goai-dev/goai/internal/oiphttp"
 	"github.com/goai-dev/goai/internal/wire"
 	"github.com/goai-dev/goai/runtime/tensor"
+	gojson "github.com/goccy/go-json"
 )
 
 // The documents as a library would see them: the tensor's data as a
