@@ -32,7 +32,7 @@ func benchTensor(name string, n int) tensor.Tensor {
 // between the two, against BenchmarkRoundTrip's smallest call, is what
 // DefaultBinaryThreshold is chosen from.
 func BenchmarkBinaryThreshold(b *testing.B) {
-	for _, n := range []int{16, 64, 256, 1024, 4096} {
+	for _, n := range []int{8, 16, 32, 64, 128, 256, 1024} {
 		t := benchTensor("x", n)
 		for _, form := range []struct {
 			name      string

@@ -118,7 +118,7 @@ func TestResponseRoundTrip(t *testing.T) {
 		chunks int
 	}{
 		{"json", nil, 2},
-		{"binary", func(string) bool { return true }, 16},
+		{"binary", func(string) bool { return true }, 18}, // zero-size outputs too, as chunks of no bytes
 		{"some", func(n string) bool { return strings.HasPrefix(n, "i") }, 2 + 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,14 +187,25 @@ func TestEncodeRequestForm(t *testing.T) {
 			`{"inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"parameters":{"binary_data_size":8}}],"outputs":[{"name":"o","parameters":{"binary_data":true}}]}`},
 		{"named json outputs", wire.Request{Inputs: []tensor.Tensor{f}, Outputs: []string{"o"}}, EncodeOptions{JSONOutputs: true},
 			`{"inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[1.5,-2]}],"outputs":[{"name":"o"}]}`},
+		// An empty list asks for all outputs, as nil does.
+		{"empty outputs", wire.Request{Inputs: []tensor.Tensor{f}, Outputs: []string{}}, EncodeOptions{},
+			`{"parameters":{"binary_data_output":true},"inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[1.5,-2]}]}`},
+		// A zero-size FP16 input must go binary: a chunk of no bytes.
+		{"empty binary", wire.Request{Inputs: []tensor.Tensor{{Name: "h", DType: tensor.FP16, Shape: []int64{0}, Raw: []byte{}}}}, EncodeOptions{JSONOutputs: true},
+			`{"inputs":[{"name":"h","datatype":"FP16","shape":[0],"parameters":{"binary_data_size":0}}]}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			header, _, err := EncodeRequest(nil, nil, &tc.req, tc.opts)
+			header, chunks, err := EncodeRequest(nil, nil, &tc.req, tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if string(header) != tc.want {
 				t.Errorf("got  %s\nwant %s", header, tc.want)
+			}
+			// One chunk per input sent binary, so that the caller knows
+			// to send the header length even when all of them are empty.
+			if want := strings.Count(tc.want, "binary_data_size"); len(chunks) != want {
+				t.Errorf("%d chunks, want %d", len(chunks), want)
 			}
 		})
 	}
@@ -399,13 +410,15 @@ func TestDecodeRequestForms(t *testing.T) {
 		t.Errorf("outputs %q", got.Request.Outputs)
 	}
 
-	// No outputs member: all outputs (nil), JSON.
-	got, err = DecodeRequest([]byte(`{"inputs":[]}`), -1, "m", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Request.Outputs != nil || got.BinaryOutput("x") {
-		t.Errorf("outputs %q binary %v, want nil and false", got.Request.Outputs, got.BinaryOutput("x"))
+	// No outputs member, or an empty one: all outputs (nil), JSON.
+	for _, body := range []string{`{"inputs":[]}`, `{"inputs":[],"outputs":[]}`, `{"inputs":[],"outputs":[],"parameters":null}`} {
+		got, err = DecodeRequest([]byte(body), -1, "m", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Request.Outputs != nil || got.BinaryOutput("x") {
+			t.Errorf("%s: outputs %q binary %v, want nil and false", body, got.Request.Outputs, got.BinaryOutput("x"))
+		}
 	}
 }
 

@@ -26,10 +26,25 @@
 // wherever the protocol carried them raw.
 //
 // The JSON reader and writer are this package's own (jsonscan.go,
-// jsonwrite.go) rather than encoding/json: the data arrays dominate the
-// cost, they must be parsed straight into raw little-endian contents of
-// the tensor's datatype with range checks, flat or nested, and
-// encoding/json would first scan the whole body and copy each array as a
-// json.RawMessage. BenchmarkJSON in this package and the library
-// comparison in ./jsonbench hold the figures behind that choice.
+// jsonwrite.go, jsonfloat.go), strconv doing the number formatting,
+// rather than encoding/json or a faster library. The data arrays are
+// the cost, and they must go straight between JSON and raw
+// little-endian contents of a datatype known only from the same object,
+// flat or nested, with range checks, which no library does without a
+// second pass. Measured on one FP32 tensor of 16, 784 and 150528
+// elements (./jsonbench, against encoding/json, goccy/go-json v0.12.0
+// and bytedance/sonic v1.15.5; 2-core Xeon, Go 1.26):
+//
+//   - encode: 1.3 µs, 52 µs, 12.3 ms; encoding/json is 1.4 to 2.2 times
+//     slower, goccy 1.1 to 1.3 times, sonic about even (1.8 times faster
+//     at 784 elements); no allocation at all, against 3 or more.
+//   - decode: 2.9 µs, 76 µs, 12.8 ms; encoding/json is 3.4 to 4.4 times
+//     slower, goccy 1.3 to 1.6 times faster, sonic 1.1 to 1.6 times
+//     faster.
+//
+// That margin does not pay for a dependency: above DefaultBinaryThreshold
+// tensors travel binary, where JSON costs nothing, and outputs are asked
+// for binary. goccy also panics on some malformed input (goccy/go-json
+// issues 575 and 604, open), which a decoder of a server's answers
+// cannot have, and sonic needs amd64 or arm64 assembly and a JIT.
 package oiphttp

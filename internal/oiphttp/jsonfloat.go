@@ -5,7 +5,7 @@ import (
 	"strconv"
 )
 
-// Decoding floats is most of the cost of a JSON tensor (BenchmarkJSON),
+// Decoding floats is most of the cost of a JSON tensor (jsonbench),
 // and strconv.ParseFloat spends most of its time re-reading a literal
 // the scanner has already checked. parseFloat takes the literals real
 // data consists of (up to 19 significant digits, a small exponent) the
@@ -19,7 +19,7 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // number literal lit, ties to even, exactly as strconv.ParseFloat does;
 // ok is false when the value is out of the type's range. n is lit as
 // scanNumber read it.
-func parseFloat(lit []byte, n numLit, bits int) (f float64, ok bool) {
+func parseFloat(lit []byte, n *numLit, bits int) (f float64, ok bool) {
 	if f, ok := fastFloat(n); ok {
 		if bits == 64 {
 			return f, true
@@ -45,7 +45,7 @@ func parseFloat(lit []byte, n numLit, bits int) (f float64, ok bool) {
 // integer, times or divided by a power of ten of at most 1e22, is one
 // correctly rounded float64 operation on exact operands. ok is false
 // for any other literal.
-func fastFloat(n numLit) (float64, bool) {
+func fastFloat(n *numLit) (float64, bool) {
 	f := float64(n.mant)
 	switch {
 	case n.big:

@@ -23,7 +23,7 @@ func TestParseFloatMatchesStrconv(t *testing.T) {
 		}
 		for _, bits := range []int{32, 64} {
 			want, err := strconv.ParseFloat(s, bits)
-			got, ok := parseFloat([]byte(s), n, bits)
+			got, ok := parseFloat([]byte(s), &n, bits)
 			if ok != (err == nil) || ok && math.Float64bits(got) != math.Float64bits(want) {
 				t.Fatalf("parseFloat(%q, %d) = %v, %v; strconv: %v, %v", s, bits, got, ok, want, err)
 			}

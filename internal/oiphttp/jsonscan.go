@@ -369,14 +369,7 @@ func scanNumber(buf []byte, i int) (n numLit, ok bool) {
 		n.neg = true
 		i++
 	}
-	digit := func(c byte) {
-		d := uint64(c - '0')
-		if n.mant > (math.MaxUint64-d)/10 {
-			n.big = true
-			return
-		}
-		n.mant = n.mant*10 + d
-	}
+	digits := 0 // significant digits taken into mant
 	switch {
 	case i >= len(buf):
 		return n, false
@@ -384,10 +377,7 @@ func scanNumber(buf []byte, i int) (n numLit, ok bool) {
 		i++
 	case buf[i] >= '1' && buf[i] <= '9':
 		for ; i < len(buf) && buf[i] >= '0' && buf[i] <= '9'; i++ {
-			if !n.big {
-				digit(buf[i])
-			}
-			if n.big {
+			if !n.take(buf[i], &digits) {
 				n.exp++ // a dropped integer digit still counts
 			}
 		}
@@ -401,10 +391,9 @@ func scanNumber(buf []byte, i int) (n numLit, ok bool) {
 			return n, false
 		}
 		for ; i < len(buf) && buf[i] >= '0' && buf[i] <= '9'; i++ {
-			if !n.big && (n.mant != 0 || buf[i] != '0') {
-				digit(buf[i])
-			}
-			if !n.big {
+			if digits == 0 && buf[i] == '0' {
+				n.exp-- // a leading zero of the fraction
+			} else if n.take(buf[i], &digits) {
 				n.exp--
 			}
 		}
@@ -435,6 +424,23 @@ func scanNumber(buf []byte, i int) (n numLit, ok bool) {
 	}
 	n.end = i
 	return n, true
+}
+
+// take adds the digit c to the mantissa and reports whether it did: the
+// first 19 digits always fit a uint64 and need no check, a 20th only if
+// it does not overflow, and any further digit sets big instead.
+func (n *numLit) take(c byte, digits *int) bool {
+	if n.big {
+		return false
+	}
+	d := uint64(c - '0')
+	if *digits >= 19 && n.mant > (math.MaxUint64-d)/10 {
+		n.big = true
+		return false
+	}
+	n.mant = n.mant*10 + d
+	*digits++
+	return true
 }
 
 // skip reads and discards one value of any type, checking it.

@@ -13,7 +13,7 @@ import (
 // The JSON writer appends to a caller's buffer, like strconv's Append
 // functions, so that a pooled buffer makes encoding allocation-free; the
 // data arrays are written element by element with strconv, straight from
-// raw little-endian contents (see BenchmarkJSON for why not
+// raw little-endian contents (see the package doc for why not
 // encoding/json).
 
 const hexDigits = "0123456789abcdef"

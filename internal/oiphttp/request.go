@@ -41,9 +41,10 @@ func (o EncodeOptions) threshold() int {
 // protocol notes: "id", "parameters", "inputs", "outputs") to dst, and
 // the binary chunks of the inputs sent binary to chunks, in input order;
 // the body is the header followed by the chunks, which alias the inputs'
-// Raw: nothing is copied. If chunks come back non-empty, the request
-// needs an [HeaderLength] header of len(header). The model and version
-// travel in the URL, not the body.
+// Raw: nothing is copied (a zero-size input sent binary has a chunk of
+// no bytes). If chunks come back non-empty, the request needs an
+// [HeaderLength] header of len(header). The model and version travel in
+// the URL, not the body.
 //
 // Inputs must be valid tensors ([tensor.Tensor.Validate]) with UTF-8
 // names, and the id and output names UTF-8; otherwise the error is an
@@ -60,7 +61,7 @@ func EncodeRequest(dst []byte, chunks [][]byte, req *wire.Request, opts EncodeOp
 		dst = appendString(dst, req.ID)
 		dst = append(dst, ',')
 	}
-	if !opts.JSONOutputs && req.Outputs == nil {
+	if !opts.JSONOutputs && len(req.Outputs) == 0 {
 		// All outputs, all binary: the request-level switch. Named
 		// outputs get theirs one by one below.
 		dst = append(dst, `"parameters":{"binary_data_output":true},`...)
@@ -79,12 +80,12 @@ func EncodeRequest(dst []byte, chunks [][]byte, req *wire.Request, opts EncodeOp
 			dst = append(dst, ',')
 		}
 		dst = appendTensor(dst, t, bin)
-		if bin && len(t.Raw) > 0 {
+		if bin {
 			chunks = append(chunks, t.Raw)
 		}
 	}
 	dst = append(dst, ']')
-	if req.Outputs != nil {
+	if len(req.Outputs) > 0 {
 		dst = append(dst, `,"outputs":[`...)
 		for i, name := range req.Outputs {
 			if !utf8.ValidString(name) {
@@ -231,18 +232,16 @@ type ServerRequest struct {
 	// BinaryOutputs is the request's binary_data_output parameter: the
 	// default for outputs without their own binary_data.
 	BinaryOutputs bool
-	// outputBinary is each named output's binary_data: -1 unset, 0 or 1.
-	outputBinary []int8
+	// outputBinary is each named output's binary_data, if it has one.
+	outputBinary map[string]bool
 }
 
 // BinaryOutput reports whether the client asked for the output name as a
 // binary chunk: its own binary_data parameter if it was named with one,
 // else the request's binary_data_output.
 func (r *ServerRequest) BinaryOutput(name string) bool {
-	for i, n := range r.Request.Outputs {
-		if n == name && i < len(r.outputBinary) && r.outputBinary[i] >= 0 {
-			return r.outputBinary[i] == 1
-		}
+	if b, ok := r.outputBinary[name]; ok {
+		return b
 	}
 	return r.BinaryOutputs
 }
@@ -316,11 +315,15 @@ func decodeRequest(body []byte, headerLen int) (*ServerRequest, error) {
 				return err
 			})
 		default:
-			r.Request.Outputs = []string{}
 			return s.array("request outputs", func(int) error {
 				name, bin, err := s.requestedOutput()
 				r.Request.Outputs = append(r.Request.Outputs, name)
-				r.outputBinary = append(r.outputBinary, bin)
+				if bin >= 0 {
+					if r.outputBinary == nil {
+						r.outputBinary = map[string]bool{}
+					}
+					r.outputBinary[name] = bin == 1
+				}
 				return err
 			})
 		}

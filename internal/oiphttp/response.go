@@ -128,7 +128,7 @@ func EncodeResponse(dst []byte, chunks [][]byte, resp *wire.Response, binary fun
 			dst = append(dst, ',')
 		}
 		dst = appendTensor(dst, t, bin)
-		if bin && len(t.Raw) > 0 {
+		if bin {
 			chunks = append(chunks, t.Raw)
 		}
 	}

@@ -261,11 +261,9 @@ func (t *Transport) ready(ctx context.Context, path string, a *wire.Attempt, als
 	resp, err := t.do(ctx, t.newGet(ctx, path), cs, a)
 	if err == nil {
 		defer resp.Body.Close()
-		body, rerr := readBody(resp.Body, min(resp.ContentLength, maxReadyBody), maxReadyBody)
-		if rerr != nil {
-			// The status has answered; the body is only a hint.
-			body = nil
-		}
+		// The status has answered; the body is only a hint, so a read
+		// error does not matter.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxReadyBody))
 		return readyBody(body), nil
 	}
 	var e *Error
@@ -310,12 +308,9 @@ func (t *Transport) do(ctx context.Context, req *http.Request, cs callSettings, 
 	if a != nil {
 		a.Pushback, a.HasPushback, a.NoRetry = ParseRetryAfter(resp.Header.Values("Retry-After"), t.now())
 	}
-	body, rerr := readBody(resp.Body, min(resp.ContentLength, MaxErrorBody), MaxErrorBody)
-	if rerr != nil {
-		// Too long or cut short: the status still says what happened,
-		// and the message is a courtesy.
-		body = nil
-	}
+	// The status says what happened and the message is a courtesy: a
+	// read error just cuts it short.
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
 	// Drain a little of what is left, so a long error page does not cost
 	// the connection.
 	_, _ = io.CopyN(io.Discard, resp.Body, 4*MaxErrorBody)

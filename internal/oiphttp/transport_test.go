@@ -547,6 +547,9 @@ func TestTransportConnectionErrors(t *testing.T) {
 		rw.Flush()
 	})
 	hangUp := hijackServer(t, func(net.Conn, *bufio.ReadWriter) {})
+	reset := hijackServer(t, func(c net.Conn, rw *bufio.ReadWriter) {
+		c.(*net.TCPConn).SetLinger(0) // close with RST, not FIN
+	})
 	garbage := hijackServer(t, func(c net.Conn, rw *bufio.ReadWriter) {
 		rw.WriteString("SSH-2.0-OpenSSH\r\n\r\n")
 		rw.Flush()
@@ -555,6 +558,7 @@ func TestTransportConnectionErrors(t *testing.T) {
 		{"refused", refused},
 		{"body cut short", cut.URL},
 		{"hang up", hangUp.URL},
+		{"reset", reset.URL},
 		{"not http", garbage.URL},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
