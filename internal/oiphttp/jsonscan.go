@@ -126,6 +126,31 @@ func (s *scanner) object(what string, member func(key []byte) error) error {
 	}
 }
 
+// members reads an object of which only the members names matter:
+// member is called with the index in names of each, pos at its value,
+// which member must consume; a name given twice is an error, and any
+// other member is checked and skipped. null stands for an empty object
+// when nullable, as Python servers write unset members.
+func (s *scanner) members(what string, nullable bool, names []string, member func(i int) error) error {
+	if nullable && s.null() {
+		return nil
+	}
+	var seen uint64
+	return s.object(what, func(key []byte) error {
+		for i, n := range names {
+			if string(key) != n {
+				continue
+			}
+			if seen&(1<<i) != 0 {
+				return s.errorf("%s: member %q given twice", what, key)
+			}
+			seen |= 1 << i
+			return member(i)
+		}
+		return s.skip()
+	})
+}
+
 // array reads an array, calling elem for each element with pos at it;
 // elem must consume it.
 func (s *scanner) array(what string, elem func(i int) error) error {

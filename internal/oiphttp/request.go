@@ -271,62 +271,39 @@ func decodeRequest(body []byte, headerLen int) (*ServerRequest, error) {
 	}
 	r := &ServerRequest{}
 	var inputs []tensorJSON
-	var seen int
+	hasInputs := false
 	s := &scanner{buf: js, bodyLen: len(body)}
-	err = s.object("request", func(key []byte) error {
-		bit := 0
-		switch string(key) {
-		case "id":
-			bit = 1
-		case "parameters":
-			bit = 2
-		case "inputs":
-			bit = 4
-		case "outputs":
-			bit = 8
-		default:
-			return s.skip()
-		}
-		if seen&bit != 0 {
-			return s.errorf("request: member %q given twice", key)
-		}
-		seen |= bit
-		switch bit {
-		case 1:
+	err = s.members("request", false, []string{"id", "parameters", "inputs", "outputs"}, func(m int) error {
+		switch m {
+		case 0:
 			id, err := s.optStr()
 			r.Request.ID = id
 			return err
-		case 2:
-			if s.null() {
-				return nil
-			}
-			return s.object("request parameters", func(key []byte) error {
-				if string(key) != "binary_data_output" {
-					return s.skip()
-				}
+		case 1:
+			return s.members("request parameters", true, []string{"binary_data_output"}, func(int) error {
 				b, err := s.boolean("binary_data_output")
 				r.BinaryOutputs = b
 				return err
 			})
-		case 4:
+		case 2:
+			hasInputs = true
 			return s.array("request inputs", func(int) error {
 				tj, err := s.tensorObject("input")
 				inputs = append(inputs, tj)
 				return err
 			})
-		default:
-			return s.array("request outputs", func(int) error {
-				name, bin, err := s.requestedOutput()
-				r.Request.Outputs = append(r.Request.Outputs, name)
-				if bin >= 0 {
-					if r.outputBinary == nil {
-						r.outputBinary = map[string]bool{}
-					}
-					r.outputBinary[name] = bin == 1
-				}
-				return err
-			})
 		}
+		return s.array("request outputs", func(int) error {
+			name, bin, err := s.requestedOutput()
+			r.Request.Outputs = append(r.Request.Outputs, name)
+			if bin >= 0 {
+				if r.outputBinary == nil {
+					r.outputBinary = map[string]bool{}
+				}
+				r.outputBinary[name] = bin == 1
+			}
+			return err
+		})
 	})
 	if err == nil {
 		err = s.end()
@@ -334,7 +311,7 @@ func decodeRequest(body []byte, headerLen int) (*ServerRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	if seen&4 == 0 {
+	if !hasInputs {
 		return nil, malformed("request has no inputs")
 	}
 	if err := attachChunks(inputs, chunks, headerLen); err != nil {
@@ -355,33 +332,21 @@ func decodeRequest(body []byte, headerLen int) (*ServerRequest, error) {
 func (s *scanner) requestedOutput() (name string, binary int8, err error) {
 	binary = -1
 	hasName := false
-	err = s.object("requested output", func(key []byte) error {
-		switch string(key) {
-		case "name":
-			if hasName {
-				return s.errorf("requested output: member \"name\" given twice")
-			}
+	err = s.members("requested output", false, []string{"name", "parameters"}, func(m int) error {
+		if m == 0 {
 			hasName = true
 			b, err := s.str(nil)
 			name = string(b)
 			return err
-		case "parameters":
-			if s.null() {
-				return nil
-			}
-			return s.object("requested output parameters", func(key []byte) error {
-				if string(key) != "binary_data" {
-					return s.skip()
-				}
-				b, err := s.boolean("binary_data")
-				binary = 0
-				if b {
-					binary = 1
-				}
-				return err
-			})
 		}
-		return s.skip()
+		return s.members("requested output parameters", true, []string{"binary_data"}, func(int) error {
+			b, err := s.boolean("binary_data")
+			binary = 0
+			if b {
+				binary = 1
+			}
+			return err
+		})
 	})
 	if err == nil && !hasName {
 		err = malformed("requested output has no name")

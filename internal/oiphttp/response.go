@@ -28,45 +28,24 @@ func decodeResponse(body []byte, headerLen int) (*wire.Response, error) {
 	}
 	r := &wire.Response{}
 	var outputs []tensorJSON
-	var seen int
 	s := &scanner{buf: js, bodyLen: len(body)}
-	err = s.object("response", func(key []byte) error {
-		bit := 0
-		switch string(key) {
-		case "model_name":
-			bit = 1
-		case "model_version":
-			bit = 2
-		case "id":
-			bit = 4
-		case "outputs":
-			bit = 8
-		default:
-			return s.skip()
-		}
-		if seen&bit != 0 {
-			return s.errorf("response: member %q given twice", key)
-		}
-		seen |= bit
-		switch bit {
+	err = s.members("response", false, []string{"model_name", "model_version", "id", "outputs"}, func(m int) error {
+		var err error
+		switch m {
+		case 0:
+			r.Model, err = s.optStr()
 		case 1:
-			v, err := s.optStr()
-			r.Model = v
-			return err
+			r.Version, err = s.version()
 		case 2:
-			v, err := s.version()
-			r.Version = v
-			return err
-		case 4:
-			v, err := s.optStr()
-			r.ID = v
-			return err
+			r.ID, err = s.optStr()
+		default:
+			err = s.array("response outputs", func(int) error {
+				tj, err := s.tensorObject("output")
+				outputs = append(outputs, tj)
+				return err
+			})
 		}
-		return s.array("response outputs", func(int) error {
-			tj, err := s.tensorObject("output")
-			outputs = append(outputs, tj)
-			return err
-		})
+		return err
 	})
 	if err == nil {
 		err = s.end()

@@ -92,49 +92,32 @@ type tensorJSON struct {
 	hasType  bool
 }
 
-// member bits of a tensor object, to refuse a member given twice.
+// The members of a tensor object, in the order of tensorMembers.
 const (
-	memberName = 1 << iota
+	memberName = iota
 	memberType
 	memberShape
 	memberParams
 	memberData
 )
 
+var tensorMembers = []string{"name", "datatype", "shape", "parameters", "data"}
+
 // tensorObject reads one tensor's JSON object; what names it in errors.
 // Data read before the datatype and shape are known is parsed when they
 // are, from where it was.
 func (s *scanner) tensorObject(what string) (tensorJSON, error) {
 	tj := tensorJSON{binSize: -1}
-	var seen int
+	hasName := false
 	dataAt := -1
-	err := s.object(what, func(key []byte) error {
-		bit := 0
-		switch string(key) {
-		case "name":
-			bit = memberName
-		case "datatype":
-			bit = memberType
-		case "shape":
-			bit = memberShape
-		case "parameters":
-			bit = memberParams
-		case "data":
-			bit = memberData
-		default:
-			return s.skip()
-		}
-		if seen&bit != 0 {
-			return s.errorf("%s: member %q given twice", what, key)
-		}
-		seen |= bit
-		switch bit {
+	err := s.members(what, false, tensorMembers, func(m int) error {
+		switch m {
 		case memberName:
 			name, err := s.str(nil)
 			if err != nil {
 				return err
 			}
-			tj.t.Name = string(name)
+			tj.t.Name, hasName = string(name), true
 		case memberType:
 			dt, err := s.str(nil)
 			if err != nil {
@@ -152,13 +135,7 @@ func (s *scanner) tensorObject(what string) (tensorJSON, error) {
 			}
 			tj.t.Shape, tj.hasShape = shape, true
 		case memberParams:
-			if s.null() {
-				return nil
-			}
-			return s.object("tensor parameters", func(key []byte) error {
-				if string(key) != "binary_data_size" {
-					return s.skip()
-				}
+			return s.members("tensor parameters", true, []string{"binary_data_size"}, func(int) error {
 				n, err := s.size("binary_data_size")
 				tj.binSize = n
 				return err
@@ -180,7 +157,7 @@ func (s *scanner) tensorObject(what string) (tensorJSON, error) {
 		return tj, err
 	}
 	switch {
-	case seen&memberName == 0:
+	case !hasName:
 		return tj, malformed("%s has no name", what)
 	case !tj.hasType:
 		return tj, malformed("%s %q has no datatype", what, tj.t.Name)

@@ -194,16 +194,11 @@ func (t *Transport) Infer(ctx context.Context, req *wire.Request, a *wire.Attemp
 	} else {
 		hreq.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := t.do(ctx, hreq, cs, a)
+	data, h, err := t.fetch(ctx, hreq, cs, a)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	data, err := t.read(ctx, resp, cs.maxRecv)
-	if err != nil {
-		return nil, err
-	}
-	hl, err := ParseHeaderLength(resp.Header.Values(HeaderLength), len(data))
+	hl, err := ParseHeaderLength(h.Values(HeaderLength), len(data))
 	if err != nil {
 		return nil, decodeError(codes.Internal, "response", err)
 	}
@@ -216,12 +211,7 @@ func (t *Transport) ModelMetadata(ctx context.Context, model, version string, a 
 		return nil, newError(codes.InvalidArgument, nil, "model metadata: no model name")
 	}
 	cs := t.settings(a)
-	resp, err := t.get(ctx, modelPath(model, version), cs, a)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := t.read(ctx, resp, cs.maxRecv)
+	data, _, err := t.fetch(ctx, t.newGet(ctx, modelPath(model, version)), cs, a)
 	if err != nil {
 		return nil, err
 	}
@@ -283,9 +273,6 @@ func (t *Transport) newGet(ctx context.Context, path string) *http.Request {
 	return req
 }
 
-func (t *Transport) get(ctx context.Context, path string, cs callSettings, a *wire.Attempt) (*http.Response, error) {
-	return t.do(ctx, t.newGet(ctx, path), cs, a)
-}
 
 // do sends req with the headers of the options and credentials, and
 // returns a 2xx response; any other status is read as an error answer,
@@ -375,17 +362,24 @@ func setHeaders(h http.Header, md map[string]string) error {
 	return nil
 }
 
-// read reads a response body, mapping failures as [exchangeError] does.
-func (t *Transport) read(ctx context.Context, resp *http.Response, limit int) ([]byte, error) {
-	data, err := readBody(resp.Body, resp.ContentLength, limit)
+// fetch makes the exchange of req and returns the answer's body, read
+// whole into one buffer of at most cs.maxRecv bytes, and its headers. A
+// failure to read is mapped as [exchangeError] maps one to send.
+func (t *Transport) fetch(ctx context.Context, req *http.Request, cs callSettings, a *wire.Attempt) ([]byte, http.Header, error) {
+	resp, err := t.do(ctx, req, cs, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := readBody(resp.Body, resp.ContentLength, cs.maxRecv)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, exchangeError(ctx, err, "reading the response")
+		return nil, nil, exchangeError(ctx, err, "reading the response")
 	}
-	return data, nil
+	return data, resp.Header, nil
 }
 
 // exchangeError maps a failed exchange to the code grpc-go reports for
