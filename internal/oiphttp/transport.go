@@ -273,7 +273,6 @@ func (t *Transport) newGet(ctx context.Context, path string) *http.Request {
 	return req
 }
 
-
 // do sends req with the headers of the options and credentials, and
 // returns a 2xx response; any other status is read as an error answer,
 // its Retry-After reported in a.
