@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/goai-dev/goai/internal/wire"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/tensor"
 )
 
 // benchTensor is an FP32 tensor of n activations in [-1, 1): 9 to 12

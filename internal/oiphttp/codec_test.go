@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/goai-dev/goai/internal/wire"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )

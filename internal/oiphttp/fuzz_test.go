@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/goai-dev/goai/internal/wire"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/tensor"
 )
 
 // The JSON writer appends to a caller's buffer, like strconv's Append

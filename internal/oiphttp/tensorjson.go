@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/tensor"
 )
 
 // A tensor's JSON object is the same in a request's inputs and a

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/goai-dev/goai/internal/wire"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"

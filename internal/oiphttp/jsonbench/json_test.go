@@ -10,7 +10,7 @@ import (
 	"github.com/bytedance/sonic"
 	"github.com/goai-dev/goai/internal/oiphttp"
 	"github.com/goai-dev/goai/internal/wire"
-	"github.com/goai-dev/goai/runtime/tensor"
+	"github.com/goai-dev/goai/tensor"
 	gojson "github.com/goccy/go-json"
 )
 
