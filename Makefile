@@ -1,6 +1,14 @@
 # goai's build. `make demo` and `make test` work on a fresh machine with Go
-# installed: every tool is built from versions pinned in go.mod and
-# tools/go.mod, and Debian's protoc is installed with apt-get when missing.
+# installed: every tool is built from versions pinned in tools/go.mod (buf)
+# and tools/plugins/go.mod (protoc-gen-go, protoc-gen-go-grpc), and
+# Debian's protoc is installed with apt-get when missing.
+#
+# The repository holds several Go modules: the runtime at the root, which
+# users depend on and whose requirements are only what it needs; the
+# plugin (cmd/protoc-gen-goai); the benchmarks (bench); the examples
+# (examples, examples/service); the JSON comparison of the REST codec
+# (internal/oiphttp/jsonbench); and the tools. Each nested module points at
+# the root with a replace directive. MODULES lists those tested here.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -14,6 +22,7 @@ BIN := $(CURDIR)/bin
 FUZZTIME ?= 100000x
 FUZZTIME_SLOW ?= 2000x
 FUZZ_SLOW_TARGETS := FuzzAnnotations FuzzProtoSource
+MODULES := . cmd/protoc-gen-goai bench examples
 
 .PHONY: all tools plugin generate check-generate test lint vet fmt-check demo fuzz bench protoc clean
 
@@ -25,12 +34,12 @@ tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc
 $(BIN)/buf: tools/go.mod tools/go.sum
 	$(GO) build -modfile=tools/go.mod -o $(BIN)/buf github.com/bufbuild/buf/cmd/buf
 
-$(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc &: go.mod go.sum
-	$(GO) build -o $(BIN)/ google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
+$(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc &: tools/plugins/go.mod tools/plugins/go.sum
+	$(GO) build -C tools/plugins -o $(BIN)/ google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
 
 ## plugin: build protoc-gen-goai from this tree (always, it is cheap).
 plugin:
-	$(GO) build -o $(BIN)/protoc-gen-goai ./cmd/protoc-gen-goai
+	$(GO) build -C cmd/protoc-gen-goai -o $(BIN)/protoc-gen-goai .
 
 ## generate: regenerate every committed .pb.go with buf: goai's workspace,
 ## then each test workspace of real protocol protos (internal/*/buf.gen.yaml),
@@ -63,7 +72,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 vet:
-	$(GO) vet ./...
+	@for m in $(MODULES); do echo "go vet ($$m)"; $(GO) -C $$m vet ./...; done
 
 ## lint: gofmt, go vet and buf lint.
 lint: fmt-check vet tools
@@ -73,26 +82,28 @@ lint: fmt-check vet tools
 test: protoc lint check-generate
 	$(MAKE) --no-print-directory fuzz
 	$(GO) test -count=1 -race . ./tensor/... ./inferencetest/... ./internal/wirecodec/... ./internal/testgen/...
-	GOAI_REQUIRE_PROTOC=1 $(GO) test -count=1 ./...
+	@for m in $(MODULES); do echo "go test ($$m)"; GOAI_REQUIRE_PROTOC=1 $(GO) -C $$m test -count=1 ./...; done
 
 ## fuzz: run every fuzz target for FUZZTIME.
 fuzz:
 	@for dir in $$(git grep -l '^func Fuzz' -- '*_test.go' | xargs -r -n1 dirname | sort -u); do \
 	  for target in $$(git grep -h -o '^func Fuzz[A-Za-z0-9_]*' -- ":(glob)$$dir/*_test.go" | sed 's/^func //'); do \
 	    budget=$(FUZZTIME); case " $(FUZZ_SLOW_TARGETS) " in *" $$target "*) budget=$(FUZZTIME_SLOW);; esac; \
+	    mod=$$dir; while [ ! -f $$mod/go.mod ]; do mod=$$(dirname $$mod); done; \
 	    echo "fuzz ./$$dir $$target ($$budget)"; \
-	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $$budget ./$$dir >/tmp/goai-fuzz.log 2>&1 \
+	    $(GO) -C $$mod test -run '^$$' -fuzz "^$$target$$" -fuzztime $$budget ./$${dir#$$mod/} >/tmp/goai-fuzz.log 2>&1 \
 	      || { cat /tmp/goai-fuzz.log; exit 1; }; \
 	  done; \
 	done
 
 ## demo: generate the example clients and run them against the in-process server.
 demo: generate
-	$(GO) run ./examples/cmd/demo
+	$(GO) -C examples run ./cmd/demo
 
 ## bench: run the benchmark suite and write BENCHMARKS.md and its chart.
 bench:
-	$(GO) run ./internal/benchreport -run -dir .bench -out BENCHMARKS.md -chart docs/bench-client.svg
+	$(GO) build -C bench -o $(BIN)/benchreport ./internal/benchreport
+	$(BIN)/benchreport -run -dir .bench -out BENCHMARKS.md -chart docs/bench-client.svg
 
 clean:
 	rm -rf $(BIN)

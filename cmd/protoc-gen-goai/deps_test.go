@@ -11,7 +11,7 @@ import (
 // link: the generator, the annotation schema, and the command itself.
 var ownPackages = []string{
 	"github.com/goai-dev/goai/cmd/protoc-gen-goai",
-	"github.com/goai-dev/goai/generator",
+	"github.com/goai-dev/goai/cmd/protoc-gen-goai/internal/generator",
 	"github.com/goai-dev/goai/proto/goai/v1",
 }
 

@@ -78,7 +78,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/goai-dev/goai/generator"
+	"github.com/goai-dev/goai/cmd/protoc-gen-goai/internal/generator"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/pluginpb"

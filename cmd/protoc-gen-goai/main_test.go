@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goai-dev/goai/generator"
+	"github.com/goai-dev/goai/cmd/protoc-gen-goai/internal/generator"
 	goaiv1 "github.com/goai-dev/goai/proto/goai/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"

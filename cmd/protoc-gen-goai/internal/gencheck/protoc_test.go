@@ -26,13 +26,13 @@ func TestProtocMatchesBuf(t *testing.T) {
 		}
 		t.Skip("protoc not found; `make protoc` installs it")
 	}
-	repo, err := filepath.Abs("../..")
+	repo, err := filepath.Abs("../../../..")
 	if err != nil {
 		t.Fatal(err)
 	}
 	plugin := filepath.Join(t.TempDir(), "protoc-gen-goai")
-	build := exec.Command("go", "build", "-o", plugin, "./cmd/protoc-gen-goai")
-	build.Dir = repo
+	build := exec.Command("go", "build", "-o", plugin, ".")
+	build.Dir = filepath.Join(repo, "cmd", "protoc-gen-goai")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building protoc-gen-goai: %v\n%s", err, out)
 	}

@@ -24,7 +24,7 @@ import (
 // tensor.DType of the same spelling, through the constant that generated
 // code refers to.
 func TestDTypes(t *testing.T) {
-	pkg := checkFile(t, "../tensor/dtype.go")
+	pkg := checkFile(t, repoRoot+"/tensor/dtype.go")
 	for v, name := range goaiv1.DType_name {
 		d := goaiv1.DType(v)
 		if d == goaiv1.DType_DTYPE_UNSPECIFIED {

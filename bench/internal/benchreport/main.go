@@ -3,9 +3,10 @@
 // ratio to the baseline measured in the same run, with the command that
 // reproduces it, and an SVG chart of the client comparison.
 //
-// `make bench` runs it as
+// `make bench` builds it from the bench module and runs it at the
+// repository's root as
 //
-//	go run ./internal/benchreport -run -dir .bench -out BENCHMARKS.md
+//	benchreport -run -dir .bench -out BENCHMARKS.md
 //
 // With -run it first runs each comparison's command (from the repository
 // root) and keeps its output in the -dir folder, one file per comparison

@@ -21,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite the golden files, internal/test
 
 // repoRoot is where output paths, relative to the module with
 // module=github.com/goai-dev/goai as in buf.gen.yaml, start.
-const repoRoot = ".."
+const repoRoot = "../../../.."
 
 const goldenDir = "internal/testgen"
 

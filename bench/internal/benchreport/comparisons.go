@@ -27,7 +27,7 @@ var comparisons = []comparison{
 	{
 		Title:   "Tensor codec: FP32 encode and decode",
 		File:    "codec.txt",
-		Command: "go test ./runtime/tensor -run '^$' -bench '(Encode|Decode)/FP32/' -count 5 -benchtime 200ms",
+		Command: "go test ./tensor -run '^$' -bench '(Encode|Decode)/FP32/' -count 5 -benchtime 200ms",
 		Pattern: regexp.MustCompile(`^(?P<key>(?:Encode|Decode)/FP32/\d+)/(?P<variant>\w+)$`),
 		Subject: "goai",
 		Aliases: map[string]string{"binary_write": "binary", "binary_read": "binary"},
@@ -37,7 +37,7 @@ var comparisons = []comparison{
 	{
 		Title:   "Generated client against a hand-written baseline client",
 		File:    "client.txt",
-		Command: "go test ./bench -run '^$' -bench 'Client/' -count 3 -benchtime 2s",
+		Command: "go -C bench test . -run '^$' -bench 'Client/' -count 3 -benchtime 2s",
 		Pattern: regexp.MustCompile(`^Client/(?P<variant>\w+)/(?P<key>n=\d+/c=\d+)$`),
 		Subject: "goai",
 		Metric:  "calls/s",
@@ -48,7 +48,7 @@ var comparisons = []comparison{
 	{
 		Title:   "Micro-batching against single-item calls (server cost 1 ms per request, concurrency 256)",
 		File:    "microbatch.txt",
-		Command: "go test ./runtime -run '^$' -bench 'MicroBatch' -benchtime 2000x -count 3",
+		Command: "go test . -run '^$' -bench 'MicroBatch' -benchtime 2000x -count 3",
 		Pattern: regexp.MustCompile(`^MicroBatch/(?P<variant>\w+)(?P<key>)$`),
 		Subject: "batched",
 		Metric:  "calls/s",
@@ -58,7 +58,7 @@ var comparisons = []comparison{
 	{
 		Title:   "Connection pool: 4 connections against 1 (server capped at 100 streams per connection, fixed cost per call, concurrency 512)",
 		File:    "pool.txt",
-		Command: "go test ./bench -run '^$' -bench 'Pool/' -count 3 -benchtime 3000x",
+		Command: "go -C bench test . -run '^$' -bench 'Pool/' -count 3 -benchtime 3000x",
 		Pattern: regexp.MustCompile(`^Pool/(?P<key>cost=\w+)/(?P<variant>conns=\d+)$`),
 		Subject: "conns=4",
 		Metric:  "calls/s",
@@ -68,7 +68,7 @@ var comparisons = []comparison{
 	{
 		Title:   "Resilient call path against the bare client (pool, breaker, retry, budget, limits idle)",
 		File:    "callpath.txt",
-		Command: "go test ./runtime -run '^$' -bench 'CallPath' -benchmem -count 5",
+		Command: "go test . -run '^$' -bench 'CallPath' -benchmem -count 5",
 		Pattern: regexp.MustCompile(`^CallPath/(?P<variant>\w+)/(?P<key>c=\d+)$`),
 		Subject: "goai",
 		Metric:  "sec/op",

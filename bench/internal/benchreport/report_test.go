@@ -49,7 +49,7 @@ func TestTabulateAndRender(t *testing.T) {
 		t.Errorf("ratio at 150528 = %v, %v; want 3", x, ok)
 	}
 	md := render([]table{tab}, "chart.svg", time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC))
-	for _, want := range []string{"| n=784/c=1 | 90000 | 45000 | **2.00×** |", "![", "go test ./bench"} {
+	for _, want := range []string{"| n=784/c=1 | 90000 | 45000 | **2.00×** |", "![", "go -C bench test ."} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}

@@ -24,11 +24,11 @@ import (
 
 // protoRoot is the import root of the test protos; their paths are
 // relative to it, as buf names them.
-const protoRoot = "../testdata/protos"
+const protoRoot = repoRoot + "/testdata/protos"
 
 // importPaths are the roots imports resolve in: goai/v1/options.proto
 // lives in ../proto. Standard imports (google/protobuf/*.proto) are built in.
-var importPaths = []string{"../proto", protoRoot}
+var importPaths = []string{repoRoot + "/proto", protoRoot}
 
 // request compiles files, named relative to resolver's roots, into a
 // request to generate them with the plugin parameter param.
