@@ -139,6 +139,9 @@ func dialClient(target string, desc *ModelDesc, opts []Option) (*Client, error) 
 	}
 	c := newClient(pool, desc, &o.client)
 	c.owned = pool
+	if o.streams > 0 {
+		c.useStreamTransport(pool, o.streams)
+	}
 	return c, nil
 }
 
@@ -158,6 +161,7 @@ func (c *Client) newPlan(m *MethodDesc) *methodPlan {
 	p.defaults = callConfig{
 		timeout:        max(m.Policy.Timeout, 0),
 		attemptTimeout: max(m.Policy.AttemptTimeout, 0),
+		idleTimeout:    max(m.Policy.IdleTimeout, 0),
 		maxAttempts:    p.retry.MaxAttempts,
 		idempotent:     m.Policy.idempotent(c.desc.Protocol),
 		grpcOpts:       c.msgOpts,

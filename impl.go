@@ -2,7 +2,6 @@ package goai
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/goai-dev/goai/internal/bridge"
@@ -18,6 +17,7 @@ func init() {
 		return newClient(cc, desc, newClientConfig(opts))
 	}
 	bridge.Infer = (*Client).infer
+	bridge.InferStream = (*Client).inferStream
 	bridge.InvokeDirect = (*Client).invokeDirect
 	bridge.Conn = func(c *Client) grpc.ClientConnInterface { return c.cc }
 	bridge.Desc = func(c *Client) *ModelDesc { return c.desc }
@@ -47,17 +47,13 @@ func (c *Client) infer(ctx context.Context, method *MethodDesc, req *wire.Reques
 		req.Model, req.Version = a.model.Name, a.model.Version
 		r, err := c.transport.Infer(ctx, req, a.wire)
 		if err != nil {
-			return err
+			return inBand(err)
 		}
 		resp = r
 		return nil
 	}, opts...)
 	if err != nil {
-		var te *wire.TensorError
-		if errors.As(err, &te) {
-			return nil, &TensorError{Tensor: te.Tensor, Output: te.Output, Item: -1, Message: te.Message, Err: te.Err}
-		}
-		return nil, err
+		return nil, tensorError(err)
 	}
 	return resp, nil
 }

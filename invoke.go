@@ -39,6 +39,9 @@ type attemptArgs struct {
 	// wire is what a Transport gets: callOptions, and room for its report
 	// of the server's pushback.
 	wire *wire.Attempt
+	// stream is the state of a streaming call, which the attempt reports
+	// to; nil for a unary call.
+	stream *streamState
 }
 
 // invoke runs one call of method, one of the Client's ModelDesc.Methods,
@@ -85,6 +88,12 @@ type attemptArgs struct {
 // policy of the runtime ended the call, so errors of fn keep their types
 // and gRPC codes. [Report] tells what happened.
 func (c *Client) invoke(ctx context.Context, method *MethodDesc, fn attemptFunc, opts ...CallOption) error {
+	return c.invokeWith(ctx, method, fn, nil, opts)
+}
+
+// invokeWith is invoke, for a streaming call when stream is not nil: see
+// inferStream for how its policies differ.
+func (c *Client) invokeWith(ctx context.Context, method *MethodDesc, fn attemptFunc, stream *streamState, opts []CallOption) error {
 	start := c.clock.Now()
 	p := c.plan(method)
 	cfg := &p.defaults // read-only; copied only when options change it
@@ -97,13 +106,19 @@ func (c *Client) invoke(ctx context.Context, method *MethodDesc, fn attemptFunc,
 		}
 		cfg = &own
 	}
-	r := callRun{c: c, plan: p, cfg: cfg, fn: fn, callerCtx: ctx}
+	r := callRun{c: c, plan: p, cfg: cfg, fn: fn, callerCtx: ctx, stream: stream}
+	if stream != nil {
+		stream.attemptTimeout, stream.idleTimeout = cfg.attemptTimeout, cfg.idleTimeout
+	}
 	r.info.Model = c.route(p, cfg)
 	err := r.run(ctx, start)
 	if err != nil {
 		err = withContextCode(err)
 	}
 	r.info.Latency = c.clock.Now().Sub(start)
+	if stream != nil {
+		r.info.Responses = stream.delivered
+	}
 	if cfg.report != nil {
 		*cfg.report = r.info
 	}
@@ -122,6 +137,7 @@ type callRun struct {
 	callerCtx context.Context // the caller's context, without the runtime's timeouts
 	info      CallInfo
 	wire      wire.Attempt // the current attempt's, for a Transport
+	stream    *streamState // nil for a unary call
 }
 
 // attemptResult is how an attempt ended.
@@ -189,6 +205,10 @@ func (r *callRun) primary(ctx context.Context) (fallback bool, err error) {
 			return false, nil
 		}
 		if r.callerGone(nil) {
+			return false, res.err
+		}
+		if r.stream != nil && r.stream.delivered > 0 {
+			// The caller has part of the answer: nothing may run again.
 			return false, res.err
 		}
 		// Only server failures of a call that may run again fall back: a
@@ -294,7 +314,9 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback, 
 	c, cfg := r.c, r.cfg
 
 	actx := ctx
-	if d := cfg.attemptTimeout; d > 0 {
+	// A streaming attempt bounds its wait for the first response itself
+	// (see streamAttempt), not the whole stream.
+	if d := cfg.attemptTimeout; d > 0 && r.stream == nil {
 		var cancel context.CancelFunc
 		actx, cancel = context.WithDeadline(ctx, c.clock.Now().Add(d))
 		defer cancel()
@@ -318,6 +340,7 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback, 
 	}
 	r.wire = wire.Attempt{GRPC: a.callOptions}
 	a.wire = &r.wire
+	a.stream = r.stream
 	ev := AttemptEvent{Method: r.plan.method.FullMethod, Model: model, Attempt: n, Fallback: fallback}
 	hctx := actx
 	if h := c.hooks.AttemptStart; h != nil {
@@ -341,6 +364,10 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback, 
 	// call's deadline had not come.
 	res.timedOut = res.err != nil && cfg.attemptTimeout > 0 && !deadlinePassed(ctx) &&
 		(actx.Err() == context.DeadlineExceeded || status.Code(res.err) == codes.DeadlineExceeded && deadlinePassed(actx))
+	if r.stream != nil {
+		res.timedOut = res.err != nil && r.stream.timedOut && !deadlinePassed(ctx)
+		r.stream.timedOut = false
+	}
 	res.outcome = classify(res.err, res.err != nil && r.callerGone(res.err), res.timedOut, res.trailer)
 
 	r.info.Attempts = n
