@@ -92,7 +92,7 @@ func Request(req *wire.Request) *oippb.ModelInferRequest {
 func Response(resp *oippb.ModelInferResponse, wanted []string) (*wire.Response, error) {
 	outs := resp.GetOutputs()
 	raws := resp.GetRawOutputContents()
-	if err := checkUnique(outs); err != nil {
+	if err := checkUnique(outs, wanted); err != nil {
 		return nil, err
 	}
 	if len(raws) > 0 {
@@ -116,11 +116,12 @@ func Response(resp *oippb.ModelInferResponse, wanted []string) (*wire.Response, 
 	for j, o := range outs {
 		dt, _ := tensor.ParseDType(o.GetDatatype())
 		t := tensor.Tensor{Name: o.GetName(), DType: dt, Shape: o.GetShape()}
+		if len(wanted) > 0 && !contains(wanted, t.Name) {
+			continue // not asked for: neither returned nor checked
+		}
 		switch {
 		case len(raws) > 0:
 			t.Raw = raws[j]
-		case len(wanted) > 0 && !contains(wanted, t.Name):
-			continue
 		case dt == tensor.Bytes:
 			elems, err := BytesFromContents(t.Shape, o.GetContents())
 			if err != nil {
@@ -142,15 +143,22 @@ func Response(resp *oippb.ModelInferResponse, wanted []string) (*wire.Response, 
 	return r, nil
 }
 
-// checkUnique fails on an output name that outs holds twice, in time
-// linear in their number: a hostile response may hold very many.
-func checkUnique(outs []*oippb.ModelInferResponse_InferOutputTensor) error {
+// checkUnique fails on an output name that outs holds twice, among those
+// wanted (all of them when wanted is empty): which of the two is the
+// output would be a guess. Outputs not asked for may repeat: they are
+// dropped. It takes time linear in the number of outputs, which a hostile
+// response may make very large.
+func checkUnique(outs []*oippb.ModelInferResponse_InferOutputTensor, wanted []string) error {
 	dup := func(i, j int) error {
 		return &wire.TensorError{Tensor: truncate(outs[j].GetName()), Output: true,
 			Message: fmt.Sprintf("appears more than once in the response, as outputs %d and %d", i, j)}
 	}
+	counted := func(name string) bool { return len(wanted) == 0 || contains(wanted, name) }
 	if len(outs) <= 16 {
 		for j, o := range outs {
+			if !counted(o.GetName()) {
+				continue
+			}
 			for i, p := range outs[:j] {
 				if p.GetName() == o.GetName() {
 					return dup(i, j)
@@ -159,8 +167,11 @@ func checkUnique(outs []*oippb.ModelInferResponse_InferOutputTensor) error {
 		}
 		return nil
 	}
-	seen := make(map[string]int, len(outs))
+	seen := make(map[string]int, len(wanted))
 	for j, o := range outs {
+		if !counted(o.GetName()) {
+			continue
+		}
 		if i, ok := seen[o.GetName()]; ok {
 			return dup(i, j)
 		}
