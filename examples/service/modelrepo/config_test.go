@@ -2,8 +2,12 @@ package modelrepo
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	digitsv1 "github.com/goai-dev/goai/examples/gen/digits/v1"
+	"github.com/goai-dev/goai/runtime"
 
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/reflect/protodesc"
@@ -163,6 +167,56 @@ func TestConfigParserIsStrict(t *testing.T) {
 		}
 		if _, err := parseConfig(t, []byte(text)); err == nil {
 			t.Errorf("config.pbtxt with %q parsed", bad.to)
+		}
+	}
+}
+
+// The repository serves the contract the generated client declares
+// (digits.proto's annotations): the model's name and max_batch_size, each
+// tensor's name, datatype and per-example shape, and the annotated version.
+// It is CheckModel's comparison, made before anything is deployed.
+func TestConfigMatchesTheClientsContract(t *testing.T) {
+	m, err := parseConfig(t, Config(Versions))
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := digitsv1.DigitClassifierModel
+	get := func(m protoreflect.Message, name string) protoreflect.Value {
+		return m.Get(m.Descriptor().Fields().ByName(protoreflect.Name(name)))
+	}
+	if got := get(m, "name").String(); got != desc.Model.Name {
+		t.Errorf("name %q, the client calls %q", got, desc.Model.Name)
+	}
+	if got := get(m, "max_batch_size").Int(); got != int64(desc.MaxBatchSize) {
+		t.Errorf("max_batch_size %d, the client's %d", got, desc.MaxBatchSize)
+	}
+	served := false
+	for _, v := range Versions {
+		served = served || strconv.FormatInt(v.Number, 10) == desc.Model.Version
+	}
+	if !served {
+		t.Errorf("the repository does not serve the annotated version %q", desc.Model.Version)
+	}
+	dtypes := map[string]string{"FP32": "TYPE_FP32"}
+	for _, side := range []struct {
+		field    string
+		declared []runtime.TensorDesc
+	}{{"input", desc.Methods[0].Inputs}, {"output", desc.Methods[0].Outputs}} {
+		l := get(m, side.field).List()
+		if l.Len() != len(side.declared) {
+			t.Fatalf("%d %s tensors, the client declares %d", l.Len(), side.field, len(side.declared))
+		}
+		for i, want := range side.declared {
+			tm := l.Get(i).Message()
+			dt := get(tm, "data_type")
+			dtName := string(tm.Descriptor().Fields().ByName("data_type").Enum().Values().ByNumber(dt.Enum()).Name())
+			var dims []int64
+			for j := range get(tm, "dims").List().Len() {
+				dims = append(dims, get(tm, "dims").List().Get(j).Int())
+			}
+			if name := get(tm, "name").String(); name != want.Name || dtName != dtypes[want.DType.String()] || !slices.Equal(dims, want.Shape) {
+				t.Errorf("%s %d: %s %s %v, the client declares %s %s %v", side.field, i, name, dtName, dims, want.Name, want.DType, want.Shape)
+			}
 		}
 	}
 }
