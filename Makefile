@@ -22,7 +22,7 @@ BIN := $(CURDIR)/bin
 FUZZTIME ?= 100000x
 FUZZTIME_SLOW ?= 2000x
 FUZZ_SLOW_TARGETS := FuzzAnnotations FuzzProtoSource
-MODULES := . cmd/protoc-gen-goai bench examples
+MODULES := . cmd/protoc-gen-goai bench examples examples/service
 
 .PHONY: all tools plugin generate check-generate test lint vet fmt-check demo fuzz bench protoc clean
 

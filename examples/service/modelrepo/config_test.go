@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	digitsv1 "github.com/goai-dev/goai/examples/gen/digits/v1"
-	"github.com/goai-dev/goai/runtime"
+	"github.com/goai-dev/goai"
 
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/reflect/protodesc"
@@ -200,7 +200,7 @@ func TestConfigMatchesTheClientsContract(t *testing.T) {
 	dtypes := map[string]string{"FP32": "TYPE_FP32"}
 	for _, side := range []struct {
 		field    string
-		declared []runtime.TensorDesc
+		declared []goai.TensorDesc
 	}{{"input", desc.Methods[0].Inputs}, {"output", desc.Methods[0].Outputs}} {
 		l := get(m, side.field).List()
 		if l.Len() != len(side.declared) {
