@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	digitsv1 "github.com/goai-dev/goai/examples/gen/digits/v1"
 	"github.com/goai-dev/goai"
+	digitsv1 "github.com/goai-dev/goai/examples/gen/digits/v1"
 
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/reflect/protodesc"
