@@ -1,0 +1,61 @@
+package goai_test
+
+import (
+	"go/ast"
+	"go/doc"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"strings"
+	"testing"
+)
+
+// TestAPIIsTheUsers checks that package goai's documentation shows only
+// what users call: the plumbing of generated code lives in goaiimpl, and
+// no exported declaration names a type of a dependency such as gobreaker's,
+// which would tie goai's API to it.
+func TestAPIIsTheUsers(t *testing.T) {
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := doc.New(pkgs["goai"], "github.com/goai-dev/goai", 0)
+	exported := map[string]ast.Node{}
+	for _, f := range p.Funcs {
+		exported[f.Name] = f.Decl
+	}
+	for _, ty := range p.Types {
+		exported[ty.Name] = ty.Decl
+		for _, f := range append(ty.Funcs, ty.Methods...) {
+			exported[ty.Name+"."+f.Name] = f.Decl
+		}
+	}
+	for _, v := range append(p.Vars, p.Consts...) {
+		for _, n := range v.Names {
+			exported[n] = v.Decl
+		}
+	}
+	if len(exported) < 50 {
+		t.Fatalf("found %d exported names: the parse went wrong", len(exported))
+	}
+	for _, name := range []string{
+		"Encoder", "Decoder", "EncodeFunc", "DecodeFunc", "Infer", "InferBatch", "InferBatcher", "NewInferBatcher",
+		"ServeFake", "AppendTensor", "DecodeTensor", "CallDirect", "CheckTensorLength", "PlanBatches", "RunBatches",
+		"NewCaller", "Caller", "Client.Invoke", "AttemptFunc", "Attempt", "SupportPackageIsVersion1",
+	} {
+		if _, ok := exported[name]; ok {
+			t.Errorf("package goai exports %s, which is for generated code (package goaiimpl)", name)
+		}
+	}
+	for name, decl := range exported {
+		ast.Inspect(decl, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if id, ok := sel.X.(*ast.Ident); ok && (id.Name == "gobreaker" || id.Name == "rate") {
+					t.Errorf("%s names %s.%s in goai's API", name, id.Name, sel.Sel.Name)
+				}
+			}
+			return true
+		})
+	}
+}
