@@ -81,7 +81,7 @@ lint: fmt-check vet tools
 ## test: everything CI checks.
 test: protoc lint check-generate
 	$(MAKE) --no-print-directory fuzz
-	$(GO) test -count=1 -race . ./tensor/... ./inferencetest/... ./internal/wirecodec/... ./internal/testgen/...
+	$(GO) test -count=1 -race . ./goaiimpl/... ./tensor/... ./inferencetest/... ./internal/...
 	@for m in $(MODULES); do echo "go test ($$m)"; GOAI_REQUIRE_PROTOC=1 $(GO) -C $$m test -count=1 ./...; done
 
 ## fuzz: run every fuzz target for FUZZTIME.
