@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
@@ -520,7 +521,9 @@ func soak(t *testing.T, n, conc int) {
 func TestFromConnSetsItsOwnMessageLimits(t *testing.T) {
 	const n = 2 << 20 // 8 MiB of FP32 each way
 	srv := startMem(t, inferencetest.Identity("big", tensor.FP32, -1))
-	conn, err := srv.Dial() // grpc-go's default limits
+	// A connection with grpc-go's default limits, as a user dials it.
+	conn, err := grpc.NewClient("passthrough:///bufconn", grpc.WithContextDialer(srv.DialContext),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
