@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/goai-dev/goai/internal/bufpool"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
 )
+
+// marshalPool holds the buffers of marshaled messages, from Marshal until
+// grpc's transport has written them.
+var marshalPool bufpool.Pool
 
 // Name is the codec's name, the same as grpc-go's default protobuf codec, so
 // the wire content-type (application/grpc+proto) does not change.
@@ -52,7 +57,7 @@ func Register() {
 // of exactly that size, pooled for messages above grpc's pooling
 // threshold. Each tensor is copied once, into that buffer. Unlike the
 // default codec's pool, this one does not clear buffers before reuse (see
-// dirtyPool), which for large tensors halves the memory traffic.
+// package bufpool), which for large tensors halves the memory traffic.
 //
 // Sending the tensor bytes by reference instead (a mem.BufferSlice
 // alternating small headers with the caller's slices) would skip that copy,
