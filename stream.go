@@ -90,17 +90,44 @@ func (c *Client) inferStream(ctx context.Context, method *MethodDesc, req *wire.
 	if !ok {
 		return status.Errorf(codes.Unimplemented, "goai: %s: the client's transport does not stream responses", method.Name)
 	}
-	var s streamState
-	err := c.invokeWith(ctx, method, func(ctx context.Context, a attemptArgs) error {
-		// Attempts run one after another, and the transport is done with
-		// req when InferStream returns: it is safe to rename.
-		req.Model, req.Version = a.model.Name, a.model.Version
-		return streamAttempt(ctx, st, req, a, each)
-	}, &s, opts)
-	if s.err != nil {
-		return s.err
+	call := &streamAttempts{t: st, req: req, each: each}
+	err := c.invokeWith(ctx, method, call, opts)
+	if call.state.err != nil {
+		return call.state.err
 	}
 	return tensorError(err)
+}
+
+// streamer is the [attempter] of a streaming call, which shares its state
+// with the call path.
+type streamer interface {
+	attempter
+	streamState() *streamState
+}
+
+// streamOf returns the stream state of fn, nil for a unary call.
+func streamOf(fn attempter) *streamState {
+	if s, ok := fn.(streamer); ok {
+		return s.streamState()
+	}
+	return nil
+}
+
+// streamAttempts makes the attempts of one call of inferStream.
+type streamAttempts struct {
+	t     wire.StreamTransport
+	req   *wire.Request
+	each  func(*wire.Response) (bool, error)
+	state streamState
+}
+
+func (x *streamAttempts) streamState() *streamState { return &x.state }
+
+func (x *streamAttempts) attempt(ctx context.Context, a attemptArgs) error {
+	// Attempts run one after another, and the transport is done with req
+	// when InferStream returns: it is safe to rename.
+	x.req.Model, x.req.Version = a.model.Name, a.model.Version
+	return streamAttempt(ctx, x.t, x.req, a, x.each)
 }
 
 // streamTimeout is the cause with which a timer of streamAttempt ends the
