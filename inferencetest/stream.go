@@ -370,21 +370,35 @@ func (r *streamRequest) wait(ctx context.Context, d time.Duration) error {
 	}
 	wctx, done := waitContext(ctx)
 	defer done()
+	var err error
 	if d < 0 {
 		<-wctx.Done()
-		return waitError(wctx, wctx.Err())
+		err = wctx.Err()
+	} else if err = r.ss.s.cfg.sleep(wctx, d); err == nil {
+		return nil
 	}
-	if err := r.ss.s.cfg.sleep(wctx, d); err != nil {
-		return waitError(wctx, err)
+	if errors.Is(context.Cause(wctx), errStopping) {
+		return errLostWithStream
 	}
-	return nil
+	return waitError(wctx, err)
 }
+
+// errLostWithStream is the end of a request that the server's stopping
+// cut short: it gets no answer, and is lost with its stream, which ends
+// with UNAVAILABLE, as when a server shuts down.
+var errLostWithStream = status.Error(codes.Unavailable, errStopping.Error())
 
 // fail answers the request with err as Triton does, in an error_message
 // response holding the request's id; ran says the model was run, after
 // which Triton also names the model and marks the response final.
 func (r *streamRequest) fail(err error, ran bool) {
 	r.code = status.Code(err)
+	if err == errLostWithStream {
+		if r.slot != nil {
+			r.slot <- streamOut{}
+		}
+		return
+	}
 	if r.code == codes.OK {
 		r.code = codes.Unknown
 	}
