@@ -64,6 +64,7 @@ func TestStreamTransportServes(t *testing.T) {
 				t.Fatalf("call %d: %v, echo %v of %v", i, err, floats(got), floats(want))
 			}
 		}
+		synctest.Wait() // the server records a request after answering it
 		st := srv.Stats()
 		if st.Calls["ModelInfer"] != 0 || st.Calls["ModelStreamInfer"] < 1 || st.Calls["ModelStreamInfer"] > 2 || st.Models["echo"].Calls != 20 {
 			t.Errorf("server saw %v, %+v; want 20 requests on at most 2 streams and no ModelInfer", st.Calls, st.Models["echo"])
