@@ -13,8 +13,7 @@ import (
 )
 
 // Generate returns the responses of one call of method, a streaming rpc
-// of c's ModelDesc (declared `returns (stream Out)`): the call of a
-// decoupled model, which answers one request with any number of
+// of c's ModelDesc: the call of a decoupled model, which answers one request with any number of
 // responses, as Triton's ModelStreamInfer carries them. Each range over
 // the sequence makes one call: it encodes in with encode as [Infer] does,
 // sends it through the client's call path, and yields each response
@@ -31,7 +30,8 @@ import (
 // the whole stream, the loop's body included; retries and the fallback
 // happen only before the first response; the limits and the breaker see
 // one call; [goai.Report] fills CallInfo.Responses with the responses
-// yielded.
+// yielded. (protoc-gen-goai does not emit streaming methods yet: this is
+// the runtime half of them.)
 func Generate[In, Out proto.Message](ctx context.Context, c *goai.Client, method *goai.MethodDesc, in In, encode EncodeFunc[In], decode DecodeFunc[Out], opts ...goai.CallOption) iter.Seq2[Out, error] {
 	return func(yield func(Out, error) bool) {
 		var zero Out
