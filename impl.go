@@ -40,8 +40,18 @@ func init() {
 // [*TensorError], after the policies are done with the call: the server
 // answered, so it is neither retried nor counted against the breaker.
 func (c *Client) infer(ctx context.Context, method *MethodDesc, req *wire.Request, opts []CallOption) (*wire.Response, error) {
-	var resp *wire.Response
-	err := c.invoke(ctx, method, func(ctx context.Context, a attemptArgs) error {
+	// One variable for what the attempts leave, so that the call costs
+	// one allocation for it, sized or not.
+	var st struct {
+		resp *wire.Response
+		size callSize
+	}
+	var size *callSize // nil when no hook reads it
+	if c.hooks.CallStart != nil || c.hooks.CallDone != nil {
+		st.size = requestSize(req, c.desc.MaxBatchSize > 0)
+		size = &st.size
+	}
+	err := c.invokeSized(ctx, method, func(ctx context.Context, a attemptArgs) error {
 		// Attempts run one after another, and the transport is done with
 		// req when Infer returns: it is safe to rename.
 		req.Model, req.Version = a.model.Name, a.model.Version
@@ -49,9 +59,12 @@ func (c *Client) infer(ctx context.Context, method *MethodDesc, req *wire.Reques
 		if err != nil {
 			return err
 		}
-		resp = r
+		st.resp = r
+		if size != nil {
+			size.response = responseBytes(r)
+		}
 		return nil
-	}, opts...)
+	}, size, opts)
 	if err != nil {
 		var te *wire.TensorError
 		if errors.As(err, &te) {
@@ -59,7 +72,7 @@ func (c *Client) infer(ctx context.Context, method *MethodDesc, req *wire.Reques
 		}
 		return nil, err
 	}
-	return resp, nil
+	return st.resp, nil
 }
 
 // invokeDirect makes one call of method, an rpc of a direct service,
@@ -69,4 +82,34 @@ func (c *Client) invokeDirect(ctx context.Context, method *MethodDesc, rpc func(
 	return c.invoke(ctx, method, func(ctx context.Context, a attemptArgs) error {
 		return rpc(ctx, a.callOptions)
 	}, opts...)
+}
+
+// requestSize returns the size of req for the call's events: its items
+// along the batch dimension (the first of every input's shape when the
+// model has one) and its tensor data.
+func requestSize(req *wire.Request, batched bool) callSize {
+	size := callSize{items: 1}
+	for i := range req.Inputs {
+		t := &req.Inputs[i]
+		size.request += int64(len(t.Raw))
+		if i == 0 && batched && len(t.Shape) > 0 {
+			size.items = int(t.Shape[0])
+		}
+	}
+	return size
+}
+
+// responseBytes is the tensor data of resp, BYTES elements carried
+// unframed included.
+func responseBytes(resp *wire.Response) int64 {
+	var n int64
+	for i := range resp.Outputs {
+		n += int64(len(resp.Outputs[i].Raw))
+	}
+	for _, elems := range resp.Elements {
+		for _, e := range elems {
+			n += int64(len(e))
+		}
+	}
+	return n
 }
