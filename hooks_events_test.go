@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -39,11 +38,15 @@ func (r *recorder) hooks() Hooks {
 			r.starts = append(r.starts, e)
 			return context.WithValue(ctx, callKey{}, e.Method)
 		},
-		AttemptDone: func(_ context.Context, e AttemptEvent) { r.mu.Lock(); r.attempts = append(r.attempts, e); r.mu.Unlock() },
-		Retry:       func(_ context.Context, e RetryEvent) { r.mu.Lock(); r.retries = append(r.retries, e); r.mu.Unlock() },
-		Limit:       func(_ context.Context, e LimitEvent) { r.mu.Lock(); r.limits = append(r.limits, e); r.mu.Unlock() },
-		Batch:       func(e BatchEvent) { r.mu.Lock(); r.batches = append(r.batches, e); r.mu.Unlock() },
-		CallDone:    func(_ context.Context, e CallEvent) { r.mu.Lock(); r.calls = append(r.calls, e); r.mu.Unlock() },
+		AttemptDone: func(_ context.Context, e AttemptEvent) {
+			r.mu.Lock()
+			r.attempts = append(r.attempts, e)
+			r.mu.Unlock()
+		},
+		Retry:    func(_ context.Context, e RetryEvent) { r.mu.Lock(); r.retries = append(r.retries, e); r.mu.Unlock() },
+		Limit:    func(_ context.Context, e LimitEvent) { r.mu.Lock(); r.limits = append(r.limits, e); r.mu.Unlock() },
+		Batch:    func(e BatchEvent) { r.mu.Lock(); r.batches = append(r.batches, e); r.mu.Unlock() },
+		CallDone: func(_ context.Context, e CallEvent) { r.mu.Lock(); r.calls = append(r.calls, e); r.mu.Unlock() },
 		BreakerStateChange: func(e BreakerEvent) {
 			r.mu.Lock()
 			r.breakers = append(r.breakers, e)
@@ -381,5 +384,4 @@ func TestChainHooksAll(t *testing.T) {
 	if got := strings.Join(order, " "); got != "a.start b.start a.limit b.limit a.batch b.batch a.breaker b.breaker" {
 		t.Errorf("order = %s", got)
 	}
-	_ = math.MaxInt
 }
