@@ -142,6 +142,8 @@ type RetryEvent struct {
 	Model ModelRef
 	// Attempt is the number of the attempt that failed.
 	Attempt int
+	// Transport is as in [CallStartEvent].
+	Transport string
 	// Code is the failed attempt's gRPC code.
 	Code codes.Code
 	// Reason is why the attempt is retried.
@@ -177,6 +179,8 @@ type LimitEvent struct {
 	Method string
 	// Model is the model the call goes to.
 	Model ModelRef
+	// Transport is as in [CallStartEvent].
+	Transport string
 	// Limit is the limit waited on.
 	Limit LimitKind
 	// Wait is how long the call waited.

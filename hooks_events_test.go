@@ -166,7 +166,7 @@ func TestHooksLimits(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		want := []LimitEvent{{Method: "/test.v1.M/Do", Model: ModelRef{Name: "m"}, Limit: LimitRate, Wait: 100 * time.Millisecond}}
+		want := []LimitEvent{{Method: "/test.v1.M/Do", Model: ModelRef{Name: "m"}, Transport: TransportGRPC, Limit: LimitRate, Wait: 100 * time.Millisecond}}
 		if len(rec.limits) != 1 || rec.limits[0] != want[0] {
 			t.Errorf("limit events = %+v, want %+v (sleeps %v)", rec.limits, want, clk.Sleeps())
 		}

@@ -204,7 +204,7 @@ func (r *callRun) run(ctx context.Context, start time.Time) error {
 
 // reportLimits reports the waits and refusal of w to h.
 func (r *callRun) reportLimits(ctx context.Context, h func(context.Context, LimitEvent), w limitWaits) {
-	e := LimitEvent{Method: r.plan.method.FullMethod, Model: r.info.Model}
+	e := LimitEvent{Method: r.plan.method.FullMethod, Model: r.info.Model, Transport: r.c.transportName}
 	if w.rate > 0 || w.refused == refusedRate {
 		e.Limit, e.Wait, e.Refused = LimitRate, w.rate, w.refused == refusedRate
 		h(ctx, e)
@@ -270,7 +270,7 @@ func (r *callRun) primary(ctx context.Context) (fallback bool, err error) {
 				ErrRetryBudgetExhausted, res.err)
 		}
 		if h := c.hooks.Retry; h != nil {
-			e := RetryEvent{Method: r.plan.method.FullMethod, Model: model, Attempt: n,
+			e := RetryEvent{Method: r.plan.method.FullMethod, Model: model, Attempt: n, Transport: c.transportName,
 				Code: status.Code(res.err), Reason: RetryCode, Backoff: wait, Pushback: pushed}
 			switch {
 			case res.timedOut:
