@@ -53,10 +53,10 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/goai-dev/goai"
+	"github.com/goai-dev/goai/internal/labelcache"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 )
@@ -95,11 +95,9 @@ type Metrics struct {
 	batchSize, batchFill, batchQueue                                           *prometheus.HistogramVec
 	breaker                                                                    *prometheus.GaugeVec
 
-	// series holds the label values' metrics already resolved, replaced
-	// whole under mu when a new one is added, so that the hot path reads
-	// it without a lock.
-	series  atomic.Pointer[map[seriesKey]*series]
-	batches atomic.Pointer[map[batchKey]*batchSeries]
+	// series and batches hold the metrics of label values already seen.
+	series  labelcache.Map[seriesKey, *series]
+	batches labelcache.Map[batchKey, *batchSeries]
 	mu      sync.Mutex
 	known   map[goai.ModelRef]bool // models whose breaker gauge is set
 }
@@ -168,8 +166,6 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	m.series.Store(&map[seriesKey]*series{})
-	m.batches.Store(&map[batchKey]*batchSeries{})
 	return m, nil
 }
 
@@ -204,29 +200,9 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C, errs *[]er
 	return c
 }
 
-// numCodes is how many gRPC codes there are; a code outside them is
-// counted as UNKNOWN, so that a hostile server cannot grow the label.
-const numCodes = 17
-
-func codeIndex(c codes.Code) int {
-	if c >= numCodes {
-		return int(codes.Unknown)
-	}
-	return int(c)
-}
-
-// codeNames are the codes' names as gRPC's specification spells them.
-var codeNames = func() (n [numCodes]string) {
-	names := []string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-		"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
-		"OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
-	copy(n[:], names)
-	return n
-}()
-
 // CodeName returns the name of code as the code label spells it, such as
 // "UNAVAILABLE"; a code outside gRPC's is "UNKNOWN".
-func CodeName(code codes.Code) string { return codeNames[codeIndex(code)] }
+func CodeName(code codes.Code) string { return labelcache.CodeNames[labelcache.Code(code)] }
 
 // seriesKey identifies the label values of a call's metrics.
 type seriesKey struct {
@@ -238,28 +214,15 @@ type seriesKey struct {
 // series are the metrics of one seriesKey, resolved once; those labelled
 // further (by code, reason, limit, fallback) are resolved on first use.
 type series struct {
-	m                                                 *Metrics
 	labels                                            []string // model, version, rpc, transport
 	callTime, attemptTime, items, reqBytes, respBytes prometheus.Observer
 	budget, routed                                    prometheus.Counter
 
-	calls, attempts lazy[prometheus.Counter]
-	retries         [3]lazy[prometheus.Counter] // by RetryReason, then code
-	waits           lazy[prometheus.Observer]   // by LimitKind
-	refusals        lazy[prometheus.Counter]    // by LimitKind
-	fallbacks       sync.Map                    // fallbackKey → prometheus.Counter
-}
-
-// lazy holds one metric per gRPC code, each resolved on first use.
-type lazy[T any] [numCodes]atomic.Pointer[T]
-
-func (l *lazy[T]) get(i int, resolve func() T) T {
-	if p := l[i].Load(); p != nil {
-		return *p
-	}
-	v := resolve()
-	l[i].CompareAndSwap(nil, &v)
-	return *l[i].Load()
+	calls, attempts labelcache.Slots[prometheus.Counter]    // by code
+	retries         [3]labelcache.Slots[prometheus.Counter] // by RetryReason, then code
+	waits           labelcache.Slots[prometheus.Observer]   // by LimitKind
+	refusals        labelcache.Slots[prometheus.Counter]    // by LimitKind
+	fallbacks       sync.Map                                // fallbackKey → prometheus.Counter
 }
 
 type fallbackKey struct {
@@ -267,48 +230,34 @@ type fallbackKey struct {
 	code     int
 }
 
-// lookup returns the series of key, creating it on first use.
+// lookup returns the series of a call's labels, making it on first use.
 func (m *Metrics) lookup(method string, model goai.ModelRef, transport string) *series {
-	key := seriesKey{method, model, transport}
-	if s := (*m.series.Load())[key]; s != nil {
-		return s
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	old := *m.series.Load()
-	if s := old[key]; s != nil {
-		return s
-	}
-	lv := []string{model.Name, model.Version, method, transport}
-	s := &series{
-		m:           m,
-		labels:      lv,
-		callTime:    m.callTime.WithLabelValues(lv...),
-		attemptTime: m.attemptTime.WithLabelValues(lv...),
-		items:       m.items.WithLabelValues(lv...),
-		reqBytes:    m.reqBytes.WithLabelValues(lv...),
-		respBytes:   m.respBytes.WithLabelValues(lv...),
-		budget:      m.budget.WithLabelValues(lv...),
-		routed:      m.routed.WithLabelValues(lv...),
-	}
-	if !m.known[model] {
-		// A model's breaker starts closed; a change reported since sets
-		// it otherwise.
-		m.known[model] = true
-		m.breaker.WithLabelValues(model.Name, model.Version).Set(float64(goai.BreakerClosed))
-	}
-	next := make(map[seriesKey]*series, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[key] = s
-	m.series.Store(&next)
-	return s
+	return m.series.Get(seriesKey{method, model, transport}, func() *series {
+		lv := []string{model.Name, model.Version, method, transport}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if !m.known[model] {
+			// A model's breaker starts closed; a change reported since
+			// sets it otherwise.
+			m.known[model] = true
+			m.breaker.WithLabelValues(model.Name, model.Version).Set(float64(goai.BreakerClosed))
+		}
+		return &series{
+			labels:      lv,
+			callTime:    m.callTime.WithLabelValues(lv...),
+			attemptTime: m.attemptTime.WithLabelValues(lv...),
+			items:       m.items.WithLabelValues(lv...),
+			reqBytes:    m.reqBytes.WithLabelValues(lv...),
+			respBytes:   m.respBytes.WithLabelValues(lv...),
+			budget:      m.budget.WithLabelValues(lv...),
+			routed:      m.routed.WithLabelValues(lv...),
+		}
+	})
 }
 
-func (s *series) code(vec *prometheus.CounterVec, l *lazy[prometheus.Counter], code codes.Code) prometheus.Counter {
-	i := codeIndex(code)
-	return l.get(i, func() prometheus.Counter { return vec.WithLabelValues(with(s.labels, codeNames[i])...) })
+func (s *series) code(vec *prometheus.CounterVec, l *labelcache.Slots[prometheus.Counter], code codes.Code) prometheus.Counter {
+	i := labelcache.Code(code)
+	return l.Get(i, func() prometheus.Counter { return vec.WithLabelValues(with(s.labels, labelcache.CodeNames[i])...) })
 }
 
 // batchKey identifies the label values of a micro-batcher's metrics.
@@ -320,28 +269,13 @@ type batchKey struct {
 type batchSeries struct{ size, fill, queue prometheus.Observer }
 
 func (m *Metrics) batchLookup(method, model string) *batchSeries {
-	key := batchKey{method, model}
-	if s := (*m.batches.Load())[key]; s != nil {
-		return s
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	old := *m.batches.Load()
-	if s := old[key]; s != nil {
-		return s
-	}
-	s := &batchSeries{
-		size:  m.batchSize.WithLabelValues(model, method),
-		fill:  m.batchFill.WithLabelValues(model, method),
-		queue: m.batchQueue.WithLabelValues(model, method),
-	}
-	next := make(map[batchKey]*batchSeries, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[key] = s
-	m.batches.Store(&next)
-	return s
+	return m.batches.Get(batchKey{method, model}, func() *batchSeries {
+		return &batchSeries{
+			size:  m.batchSize.WithLabelValues(model, method),
+			fill:  m.batchFill.WithLabelValues(model, method),
+			queue: m.batchQueue.WithLabelValues(model, method),
+		}
+	})
 }
 
 // Hooks returns the hooks that report to m, for [goai.WithHooks].
@@ -376,10 +310,10 @@ func (m *Metrics) callDone(_ context.Context, e goai.CallEvent) {
 		s.routed.Inc()
 	}
 	if e.Info.Fallback {
-		k := fallbackKey{e.Info.Model.String(), codeIndex(e.Code)}
+		k := fallbackKey{e.Info.Model.String(), labelcache.Code(e.Code)}
 		c, ok := s.fallbacks.Load(k)
 		if !ok {
-			c, _ = s.fallbacks.LoadOrStore(k, m.fallbacks.WithLabelValues(with(s.labels, k.fallback, codeNames[k.code])...))
+			c, _ = s.fallbacks.LoadOrStore(k, m.fallbacks.WithLabelValues(with(s.labels, k.fallback, labelcache.CodeNames[k.code])...))
 		}
 		c.(prometheus.Counter).Inc()
 	}
@@ -397,9 +331,9 @@ func (m *Metrics) retry(_ context.Context, e goai.RetryEvent) {
 		r = int(goai.RetryCode)
 	}
 	s := m.lookup(e.Method, e.Model, e.Transport)
-	i := codeIndex(e.Code)
-	s.retries[r].get(i, func() prometheus.Counter {
-		return m.retries.WithLabelValues(with(s.labels, goai.RetryReason(r).String(), codeNames[i])...)
+	i := labelcache.Code(e.Code)
+	s.retries[r].Get(i, func() prometheus.Counter {
+		return m.retries.WithLabelValues(with(s.labels, goai.RetryReason(r).String(), labelcache.CodeNames[i])...)
 	}).Inc()
 }
 
@@ -408,10 +342,10 @@ func (m *Metrics) limit(_ context.Context, e goai.LimitEvent) {
 	k := min(int(e.Limit), int(goai.LimitBulkhead))
 	name := goai.LimitKind(k).String()
 	if e.Wait > 0 {
-		s.waits.get(k, func() prometheus.Observer { return m.limitWait.WithLabelValues(with(s.labels, name)...) }).Observe(e.Wait.Seconds())
+		s.waits.Get(k, func() prometheus.Observer { return m.limitWait.WithLabelValues(with(s.labels, name)...) }).Observe(e.Wait.Seconds())
 	}
 	if e.Refused {
-		s.refusals.get(k, func() prometheus.Counter { return m.refusals.WithLabelValues(with(s.labels, name)...) }).Inc()
+		s.refusals.Get(k, func() prometheus.Counter { return m.refusals.WithLabelValues(with(s.labels, name)...) }).Inc()
 	}
 }
 

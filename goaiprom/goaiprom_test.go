@@ -312,3 +312,28 @@ goai_client_calls_total{code="UNKNOWN",model="x",rpc="/m/M",transport="http",ver
 	}()
 	goaiprom.WithMetrics(other)
 }
+
+// Reporting a call of a series already seen allocates nothing, native
+// histograms included.
+func TestReportingAllocatesNothing(t *testing.T) {
+	m, err := goaiprom.New(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Hooks()
+	ctx := context.Background()
+	model := goai.ModelRef{Name: "m", Version: "1"}
+	call := goai.CallEvent{Method: "/m/M", Target: model, Transport: goai.TransportGRPC, Items: 1, RequestBytes: 3136, ResponseBytes: 40,
+		Info: goai.CallInfo{Model: model, Attempts: 1, Latency: 80 * time.Microsecond}}
+	attempt := goai.AttemptEvent{Method: "/m/M", Model: model, Attempt: 1, Transport: goai.TransportGRPC, Latency: 75 * time.Microsecond}
+	retry := goai.RetryEvent{Method: "/m/M", Model: model, Attempt: 1, Transport: goai.TransportGRPC, Code: codes.Unavailable}
+	report := func() {
+		h.AttemptDone(ctx, attempt)
+		h.Retry(ctx, retry)
+		h.CallDone(ctx, call)
+	}
+	report()
+	if n := testing.AllocsPerRun(1000, report); n != 0 {
+		t.Errorf("reporting a call allocates %v times", n)
+	}
+}
