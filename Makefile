@@ -6,7 +6,9 @@
 # The repository holds several Go modules: the runtime at the root, which
 # users depend on and whose requirements are only what it needs; the
 # plugin (cmd/protoc-gen-goai); the benchmarks (bench); the examples
-# (examples, examples/service); the JSON comparison of the REST codec
+# (examples, examples/service); the Prometheus and OpenTelemetry
+# instrumentation (goaiprom, goaiotel), kept out of the runtime's
+# requirements; the JSON comparison of the REST codec
 # (internal/oiphttp/jsonbench); and the tools. Each nested module points at
 # the root with a replace directive. MODULES lists those tested here.
 
@@ -22,7 +24,7 @@ BIN := $(CURDIR)/bin
 FUZZTIME ?= 100000x
 FUZZTIME_SLOW ?= 2000x
 FUZZ_SLOW_TARGETS := FuzzAnnotations FuzzProtoSource
-MODULES := . cmd/protoc-gen-goai bench examples
+MODULES := . cmd/protoc-gen-goai bench examples goaiprom goaiotel
 
 .PHONY: all tools plugin generate check-generate test lint vet fmt-check demo fuzz bench protoc clean
 

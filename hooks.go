@@ -250,6 +250,16 @@ type CallEvent struct {
 	BudgetExhausted bool
 }
 
+// ChainHooks returns hooks that run each of hs's in turn, as that many
+// [WithHooks] do: for a package that offers several sets of hooks as one.
+func ChainHooks(hs ...Hooks) Hooks {
+	var h Hooks
+	for _, x := range hs {
+		h = chainHooks(h, x)
+	}
+	return h
+}
+
 // chainHooks returns hooks that run a's and then b's.
 func chainHooks(a, b Hooks) Hooks {
 	return Hooks{

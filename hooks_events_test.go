@@ -361,7 +361,7 @@ func TestEventLogBudgetAndContract(t *testing.T) {
 	}
 }
 
-func TestChainHooksAll(t *testing.T) {
+func TestChainHooks(t *testing.T) {
 	var order []string
 	mk := func(name string) Hooks {
 		return Hooks{
@@ -374,7 +374,7 @@ func TestChainHooksAll(t *testing.T) {
 			BreakerStateChange: func(BreakerEvent) { order = append(order, name+".breaker") },
 		}
 	}
-	h := chainHooks(chainHooks(Hooks{}, mk("a")), mk("b"))
+	h := ChainHooks(Hooks{}, mk("a"), mk("b"))
 	if ctx := h.CallStart(context.Background(), CallStartEvent{}); ctx == nil {
 		t.Error("chained CallStart returned nil")
 	}

@@ -63,8 +63,10 @@ import (
 
 // LatencyBuckets are the classic buckets of the duration histograms, in
 // seconds: 100 µs to 10 s, a model server's range from a small model on
-// the same host to a large one behind a queue.
-var LatencyBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+// the same host to a large one behind a queue. Byte histograms have
+// buckets from 256 B to 64 MiB by fours, item counts from 1 to 1024 by
+// twos, queue depths 0 and 1 to 4096 by twos.
+var LatencyBuckets = labelcache.LatencyBuckets
 
 // Option configures [New].
 type Option func(*config)
@@ -121,7 +123,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	if reg == nil {
 		return nil, errors.New("goaiprom: nil Registerer")
 	}
-	cfg := config{latency: LatencyBuckets, native: true}
+	cfg := config{latency: append([]float64(nil), LatencyBuckets...), native: true}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -138,9 +140,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		}
 		return register(reg, prometheus.NewHistogramVec(o, labels), &errs)
 	}
-	bytes := prometheus.ExponentialBuckets(256, 4, 10) // 256 B to 64 MiB
-	items := prometheus.ExponentialBuckets(1, 2, 11)   // 1 to 1024
-	queue := append([]float64{0}, prometheus.ExponentialBuckets(1, 2, 13)...)
+	bytes, items, queue := labelcache.ByteBuckets, labelcache.ItemBuckets, labelcache.QueueBuckets
 	m := &Metrics{
 		calls:       counter("goai_client_calls_total", "Calls of model clients, by the code they ended with.", with(callLabels, "code")),
 		callTime:    histogram("goai_client_call_duration_seconds", "Duration of calls, limit waits, retries and fallback included.", cfg.latency, callLabels),

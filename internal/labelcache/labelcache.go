@@ -88,3 +88,27 @@ func Code(c codes.Code) int {
 var CodeNames = [NumCodes]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
 	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
 	"OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
+
+// Bucket boundaries of the histograms both modules export, so that a
+// dashboard reads the same from either.
+var (
+	// LatencyBuckets are in seconds: 100 µs to 10 s, a model server's
+	// range from a small model on the same host to a large one behind a
+	// queue.
+	LatencyBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+	// ByteBuckets are 256 B to 64 MiB, by fours.
+	ByteBuckets = exponential(256, 4, 10)
+	// ItemBuckets are 1 to 1024 items, by twos.
+	ItemBuckets = exponential(1, 2, 11)
+	// QueueBuckets are 0, then 1 to 4096 calls by twos.
+	QueueBuckets = append([]float64{0}, exponential(1, 2, 13)...)
+)
+
+func exponential(start, factor float64, n int) []float64 {
+	b := make([]float64, n)
+	for i := range b {
+		b[i] = start
+		start *= factor
+	}
+	return b
+}
