@@ -40,31 +40,14 @@ func init() {
 // [*TensorError], after the policies are done with the call: the server
 // answered, so it is neither retried nor counted against the breaker.
 func (c *Client) infer(ctx context.Context, method *MethodDesc, req *wire.Request, opts []CallOption) (*wire.Response, error) {
-	// One variable for what the attempts leave, so that the call costs
-	// one allocation for it, sized or not.
-	var st struct {
-		resp *wire.Response
-		size callSize
-	}
+	call := &inferAttempts{c: c, req: req}
 	var size *callSize // nil when no hook reads it
 	if c.hooks.CallStart != nil || c.hooks.CallDone != nil {
-		st.size = requestSize(req, c.desc.MaxBatchSize > 0)
-		size = &st.size
+		call.size = requestSize(req, c.desc.MaxBatchSize > 0)
+		size = &call.size
 	}
-	err := c.invokeSized(ctx, method, func(ctx context.Context, a attemptArgs) error {
-		// Attempts run one after another, and the transport is done with
-		// req when Infer returns: it is safe to rename.
-		req.Model, req.Version = a.model.Name, a.model.Version
-		r, err := c.transport.Infer(ctx, req, a.wire)
-		if err != nil {
-			return err
-		}
-		st.resp = r
-		if size != nil {
-			size.response = responseBytes(r)
-		}
-		return nil
-	}, size, opts)
+	err := c.invokeWith(ctx, method, call, size, opts)
+	resp := call.resp
 	if err != nil {
 		var te *wire.TensorError
 		if errors.As(err, &te) {
@@ -72,7 +55,30 @@ func (c *Client) infer(ctx context.Context, method *MethodDesc, req *wire.Reques
 		}
 		return nil, err
 	}
-	return st.resp, nil
+	return resp, nil
+}
+
+// inferAttempts makes the attempts of one call of infer, keeping the
+// response of the one that succeeds, and the call's size for its events
+// (in the same allocation, sized or not).
+type inferAttempts struct {
+	c    *Client
+	req  *wire.Request
+	resp *wire.Response
+	size callSize
+}
+
+func (x *inferAttempts) attempt(ctx context.Context, a attemptArgs) error {
+	// Attempts run one after another, and the transport is done with req
+	// when Infer returns: it is safe to rename.
+	x.req.Model, x.req.Version = a.model.Name, a.model.Version
+	r, err := x.c.transport.Infer(ctx, x.req, a.wire)
+	if err != nil {
+		return err
+	}
+	x.resp = r
+	x.size.response = responseBytes(r)
+	return nil
 }
 
 // invokeDirect makes one call of method, an rpc of a direct service,
