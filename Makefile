@@ -26,7 +26,7 @@ FUZZTIME_SLOW ?= 2000x
 FUZZ_SLOW_TARGETS := FuzzAnnotations FuzzProtoSource
 MODULES := . cmd/protoc-gen-goai bench examples examples/service goaiprom goaiotel
 
-.PHONY: all tools plugin generate check-generate test lint vet fmt-check demo fuzz bench protoc clean
+.PHONY: all tools plugin generate check-generate test lint vet tidy tidy-check fmt-check demo fuzz bench protoc clean
 
 all: generate test
 
@@ -76,14 +76,24 @@ fmt-check:
 vet:
 	@for m in $(MODULES); do echo "go vet ($$m)"; $(GO) -C $$m vet ./...; done
 
-## lint: gofmt, go vet and buf lint.
-lint: fmt-check vet tools
+## tidy: go mod tidy in every module; tidy-check fails where it would
+## change a go.mod or go.sum.
+tidy:
+	@for m in $(MODULES); do echo "go mod tidy ($$m)"; $(GO) -C $$m mod tidy; done
+
+tidy-check:
+	@for m in $(MODULES); do echo "go mod tidy -diff ($$m)"; $(GO) -C $$m mod tidy -diff; done
+
+## lint: gofmt, go vet, go mod tidy -diff and buf lint.
+lint: fmt-check vet tidy-check tools
 	$(BIN)/buf lint
 
 ## test: everything CI checks.
 test: protoc lint check-generate
 	$(MAKE) --no-print-directory fuzz
 	$(GO) test -count=1 -race . ./goaiimpl/... ./tensor/... ./inferencetest/... ./internal/...
+	$(GO) -C goaiprom test -count=1 -race ./...
+	$(GO) -C goaiotel test -count=1 -race ./...
 	@for m in $(MODULES); do echo "go test ($$m)"; GOAI_REQUIRE_PROTOC=1 $(GO) -C $$m test -count=1 ./...; done
 
 ## fuzz: run every fuzz target for FUZZTIME.
