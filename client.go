@@ -26,11 +26,15 @@ type Client struct {
 	desc      *ModelDesc
 	clock     Clock
 	hooks     Hooks
-	budget    *RetryBudget
-	limits    *limiter
-	fallback  *ModelRef
-	rand      *randSource
-	routes    atomic.Pointer[routeTable]
+	// transportName is how the client reaches the server, for events:
+	// TransportGRPC or TransportHTTP.
+	transportName string
+	log           *eventLog // nil without WithLogger
+	budget        *RetryBudget
+	limits        *limiter
+	fallback      *ModelRef
+	rand          *randSource
+	routes        atomic.Pointer[routeTable]
 	// msgOpts are the per-call message limits of a client on a connection
 	// of the caller's, which must not depend on how that was dialed.
 	msgOpts []grpc.CallOption
@@ -69,9 +73,15 @@ type methodPlan struct {
 // model no method calls, such as a fallback, takes the policy of the
 // service's model.
 func newClient(cc grpc.ClientConnInterface, desc *ModelDesc, cfg *clientConfig) *Client {
-	c := &Client{cc: cc, desc: desc, clock: cfg.clock, hooks: cfg.hooks, fallback: desc.Fallback}
+	c := &Client{cc: cc, desc: desc, clock: cfg.clock, hooks: cfg.hooks, fallback: desc.Fallback, transportName: TransportGRPC}
 	if c.clock == nil {
 		c.clock = SystemClock()
+	}
+	if cfg.logger != nil {
+		// After the user's hooks, with the client's clock, whatever the
+		// order of the options.
+		c.log = newEventLog(cfg.logger, c.clock, cfg.logEvery)
+		c.hooks = chainHooks(c.hooks, c.log.hooks())
 	}
 	pool, onPool := cc.(*Pool)
 	switch {
@@ -250,17 +260,19 @@ func (c *Client) breakerFor(m ModelRef) *breaker {
 	return b
 }
 
-// route returns the model a call of plan p with options cfg goes to.
-func (c *Client) route(p *methodPlan, cfg *callConfig) ModelRef {
-	m := p.model
+// route returns the model a call of plan p with options cfg goes to, and
+// whether the routes drew its version.
+func (c *Client) route(p *methodPlan, cfg *callConfig) (m ModelRef, routed bool) {
+	m = p.model
 	if cfg.versionSet {
 		m.Version = cfg.version
-		return m
+		return m, false
 	}
 	if p.routed {
 		if t := c.routes.Load(); t != nil {
 			m.Version = t.pick(c.rand.intN(t.total()))
+			return m, true
 		}
 	}
-	return m
+	return m, false
 }

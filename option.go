@@ -2,7 +2,9 @@ package goai
 
 import (
 	"crypto/tls"
+	"log/slog"
 	"math/rand/v2"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -77,6 +79,8 @@ type clientConfig struct {
 	msg         msgLimits
 	budget      *RetryBudget
 	budgetSet   bool
+	logger      *slog.Logger
+	logEvery    time.Duration
 }
 
 // msgLimits are the message size limits set by WithMaxRecvMsgSize and

@@ -91,7 +91,7 @@ func (c *Client) inferStream(ctx context.Context, method *MethodDesc, req *wire.
 		return status.Errorf(codes.Unimplemented, "goai: %s: the client's transport does not stream responses", method.Name)
 	}
 	call := &streamAttempts{t: st, req: req, each: each}
-	err := c.invokeWith(ctx, method, call, opts)
+	err := c.invokeWith(ctx, method, call, nil, opts)
 	if call.state.err != nil {
 		return call.state.err
 	}

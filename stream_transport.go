@@ -39,6 +39,10 @@ func WithStreamTransport(n int) Option { return streamTransportOption(max(n, 1))
 // [WithStreamTransport] carries at a time at most.
 const DefaultStreamInFlight = oip.DefaultMaxInFlight
 
+// TransportGRPCStream names, in events ([CallEvent.Transport]), the
+// stream transport of [WithStreamTransport].
+const TransportGRPCStream = "grpc-stream"
+
 type streamTransportOption int
 
 func (n streamTransportOption) applyOption(o *options) { o.streams = int(n) }
@@ -59,6 +63,7 @@ func (c *Client) useStreamTransport(pool *Pool, n int) {
 		},
 	})
 	c.transport = p
+	c.transportName = TransportGRPCStream
 	c.owned = closers{p, pool}
 }
 

@@ -50,6 +50,9 @@ type Config struct {
 	// Batching overrides the model's batching policy in the micro-batched
 	// phase, field by field ([goai.WithBatcherPolicy]).
 	Batching goai.BatchingPolicy
+	// MetricsAddr is where the clients' Prometheus metrics are served at
+	// /metrics while the demo runs: 127.0.0.1 on a free port when empty.
+	MetricsAddr string
 }
 
 // DefaultConfig is a few thousand concurrent calls in each phase.
@@ -79,6 +82,9 @@ type Report struct {
 	Phases []Phase
 	// Requests is the number of ModelInfer calls the server received.
 	Requests int
+	// Scrape is what the clients' /metrics endpoint showed after the
+	// phases.
+	Scrape Scrape
 }
 
 // OK reports whether every answer was right and no phase failed more
@@ -94,8 +100,17 @@ func (r Report) OK() bool {
 
 // Run starts an in-process model server on 127.0.0.1 serving the example
 // models, checks the generated clients' contracts against it, runs the
-// phases of cfg and writes a table of them to w.
-func Run(ctx context.Context, w io.Writer, cfg Config) (Report, error) {
+// phases of cfg and writes a table of them to w, then an excerpt of the
+// clients' metrics, scraped from the /metrics endpoint it serves while it
+// runs.
+func Run(ctx context.Context, w io.Writer, cfg Config) (report Report, err error) {
+	metrics, err := startMetrics(cfg.MetricsAddr)
+	if err != nil {
+		return Report{}, err
+	}
+	defer func() { err = errors.Join(err, metrics.close()) }()
+	observed := metrics.metrics.ClientOption()
+
 	srv := inferencetest.New()
 	if err := serve.Register(srv); err != nil {
 		return Report{}, err
@@ -105,12 +120,12 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (Report, error) {
 	}
 	defer srv.Stop()
 
-	glyphs, err := digitsv1.NewDigitClassifierModelClient(srv.Target(), goai.WithInsecure())
+	glyphs, err := digitsv1.NewDigitClassifierModelClient(srv.Target(), goai.WithInsecure(), observed)
 	if err != nil {
 		return Report{}, err
 	}
 	defer glyphs.Close()
-	words, err := tokenizerv1.NewTokenizerModelClient(srv.Target(), goai.WithInsecure())
+	words, err := tokenizerv1.NewTokenizerModelClient(srv.Target(), goai.WithInsecure(), observed)
 	if err != nil {
 		return Report{}, err
 	}
@@ -118,10 +133,9 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (Report, error) {
 	if err := errors.Join(glyphs.CheckModel(ctx), words.CheckModel(ctx)); err != nil {
 		return Report{}, fmt.Errorf("contract check: %w", err)
 	}
-	fmt.Fprintf(w, "model server on %s; contracts of digits@1 and tokenizer match\n\n", srv.Addr())
+	fmt.Fprintf(w, "model server on %s; contracts of digits@1 and tokenizer match; metrics at %s\n\n", srv.Addr(), metrics.url)
 
 	d := &driver{cfg: cfg, glyphs: glyphs, words: words}
-	var report Report
 	report.Phases = append(report.Phases,
 		d.classify(ctx, "Classify, single calls"),
 		d.classifyBatch(ctx, fmt.Sprintf("ClassifyBatch, %d glyphs a call", cfg.BatchSize)),
@@ -139,6 +153,10 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (Report, error) {
 	report.Requests = srv.Stats().Calls["ModelInfer"]
 
 	writeTable(w, report)
+	if report.Scrape, err = scrape(ctx, metrics.url); err != nil {
+		return report, err
+	}
+	writeScrape(w, report.Scrape)
 	return report, nil
 }
 

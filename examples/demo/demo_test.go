@@ -55,6 +55,21 @@ func TestRunIsCorrectAndAbsorbsFaults(t *testing.T) {
 	if want := single + 10 + retries + batched.Requests; report.Requests != want {
 		t.Errorf("server received %d ModelInfer requests, want %d", report.Requests, want)
 	}
+
+	// The metrics, scraped over HTTP, count what the server and the calls
+	// did: an attempt per request, the retries the calls reported, a call
+	// per single call, per request of a batch call and per micro-batch.
+	sc := report.Scrape
+	if sc.Attempts != report.Requests || sc.Retries != retries || sc.Calls != single+10+batched.Requests {
+		t.Errorf("scrape: %d calls, %d attempts, %d retries; want %d, %d, %d", sc.Calls, sc.Attempts, sc.Retries,
+			single+10+batched.Requests, report.Requests, retries)
+	}
+	if state, ok := sc.Breakers["digits@1"]; !ok || state != int(goai.BreakerClosed) {
+		t.Errorf("scraped breakers %v, want digits@1 closed", sc.Breakers)
+	}
+	if len(sc.Excerpt) == 0 {
+		t.Error("the scrape's excerpt is empty")
+	}
 }
 
 func TestFaultTolerance(t *testing.T) {

@@ -122,6 +122,23 @@ var comparisons = []comparison{
 		Extra:   []string{"allocs/op"},
 		Target:  "≥ 0.97× throughput, at most 5 extra allocations per call",
 	},
+	{
+		Title:   "Observability: the generated client with Prometheus metrics and OpenTelemetry tracing against without (server in a separate process)",
+		File:    "observability.txt",
+		Command: "go -C bench test . -run '^$' -bench 'Observability/' -count 5 -benchtime 20000x",
+		Pattern: regexp.MustCompile(`^Observability/(?P<key>c=\d+)(?P<variant>)$`),
+		Metric:  "throughput-ratio",
+		Extra: []string{"cpu-ratio", "extra-allocs/call", "off-calls/s", "observed-calls/s", "off-cpu-µs/call", "observed-cpu-µs/call",
+			"off-allocs/call"},
+		Target: "throughput-ratio ≥ 0.97 (within 3% of the client without them), extra-allocs/call ≤ 2",
+		Note: "The client of the client comparison at 784 floats, without observability (off) and with the two options " +
+			"the README's Observability section adds (observed): goaiprom's metrics on a registry and goaiotel's tracing " +
+			"through OpenTelemetry's no-op tracer provider, which is what tracing costs goai when the provider's exporter " +
+			"sends nowhere. The two clients take turns in blocks of calls in one benchmark, so that both see the same load: " +
+			"throughput-ratio is observed's calls/s over off's and cpu-ratio observed's client CPU per call over off's, " +
+			"each the median over the pairs of blocks; extra-allocs/call is what the options add to the client's allocations " +
+			"per call (off-allocs/call). The calls/s and CPU columns are each client's totals over the run",
+	},
 }
 
 // profile is a section of the report that runs a benchmark under the CPU

@@ -172,6 +172,9 @@ func TestCheck(t *testing.T) {
 		"rpc_named_close.proto": {
 			`invalid/rpc_named_close.proto:19:3: test.v1.DigitModel.Close: rpc Close would give DigitModelModelClient the method Close, but that is the client's own method; rename the rpc`,
 		},
+		"rpc_named_ready.proto": {
+			`invalid/rpc_named_ready.proto:19:3: test.v1.DigitModel.Ready: rpc Ready would give DigitModelModelClient the method Ready, but that is the client's own method; rename the rpc`,
+		},
 		"scalar_shape.proto": {
 			`invalid/scalar_shape.proto:10:26: test.v1.Digit.temperature: a singular float field holds one element, so its shape may only be empty or all 1s, not [3]; make the field repeated, or drop the shape`,
 		},

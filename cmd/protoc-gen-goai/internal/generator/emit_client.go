@@ -81,8 +81,8 @@ func generateConstructors(g *protogen.GeneratedFile, n names, server, exampleTar
 }
 
 // generateClientForwards writes the methods a typed client forwards to
-// its goai.Client: CheckModel for a model protocol (contract), routing,
-// breaker state, the model and Close.
+// its goai.Client: CheckModel, Ready and Live for a model protocol
+// (contract), routing, breaker state, the model and Close.
 func generateClientForwards(g *protogen.GeneratedFile, n names, contract bool) {
 	ctx := g.QualifiedGoIdent(contextPackage.Ident("Context"))
 	ident := func(name string) string { return g.QualifiedGoIdent(goaiPackage.Ident(name)) }
@@ -92,6 +92,21 @@ func generateClientForwards(g *protogen.GeneratedFile, n names, contract bool) {
 			"] listing every difference; see ["+ident("Client")+".CheckModel].")
 		g.P("func (c *", n.Client, ") CheckModel(ctx ", ctx, ") error {")
 		g.P("return c.client.CheckModel(ctx)")
+		g.P("}")
+		g.P()
+
+		wrapComment(g, "Ready returns nil when the model server and every model the client calls (the fallback aside) "+
+			"are ready, and an error matching ["+ident("ErrNotReady")+"] otherwise: what a Kubernetes readiness probe "+
+			"wants; see ["+ident("Client")+".Ready].")
+		g.P("func (c *", n.Client, ") Ready(ctx ", ctx, ") error {")
+		g.P("return c.client.Ready(ctx)")
+		g.P("}")
+		g.P()
+
+		wrapComment(g, "Live returns nil when the model server is live, and an error matching ["+ident("ErrNotLive")+
+			"] otherwise: what a Kubernetes liveness probe wants; see ["+ident("Client")+".Live].")
+		g.P("func (c *", n.Client, ") Live(ctx ", ctx, ") error {")
+		g.P("return c.client.Live(ctx)")
 		g.P("}")
 		g.P()
 	}
