@@ -67,8 +67,13 @@ func WithAttemptTimeout(d time.Duration) CallOption {
 	return callOptionFunc(func(c *callConfig) { c.attemptTimeout = max(d, 0) })
 }
 
-// WithIdleTimeout bounds each wait for a response of a streaming call by d
-// instead of [CallPolicy.IdleTimeout]; d <= 0 removes the bound.
+// WithIdleTimeout bounds each wait for a response of a streaming call (one
+// that a decoupled model answers with many responses) by d: the first
+// since the request was sent, and each next from the moment the caller
+// asks for it; the call's timeout bounds the whole stream. A wait it cuts
+// fails the call with DEADLINE_EXCEEDED, counts as a server failure and,
+// before the first response only, is retried as an attempt timeout is.
+// Unary calls ignore it; d <= 0 removes the bound, which is the default.
 func WithIdleTimeout(d time.Duration) CallOption {
 	return callOptionFunc(func(c *callConfig) { c.idleTimeout = max(d, 0) })
 }

@@ -106,14 +106,6 @@ type CallPolicy struct {
 	// idempotent, is retried whatever RetryPolicy.RetryableCodes say. For
 	// a streaming rpc it bounds each attempt until its first response.
 	AttemptTimeout time.Duration
-	// IdleTimeout bounds, for a streaming rpc (one that a decoupled model
-	// answers with many responses), each wait for a response: the first
-	// since the request was sent, and each next from the moment the
-	// caller asks for it; 0 for none besides Timeout, which bounds the
-	// whole stream. A wait it cuts fails the call with DEADLINE_EXCEEDED,
-	// counts as a server failure and, before the first response only, is
-	// retried as an attempt timeout is. Unary rpcs ignore it.
-	IdleTimeout time.Duration
 	// Retry sets how failed attempts are retried.
 	Retry RetryPolicy
 	// Breaker sets the model's circuit breaker.

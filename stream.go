@@ -80,7 +80,7 @@ type streamState struct {
 // responses it gets, with these differences: the limits hold their slot,
 // and the call's timeout runs, until the stream ends; an attempt timeout
 // bounds each attempt until its first response, and the idle timeout
-// every wait for a response (see [CallPolicy.IdleTimeout]); retries and
+// every wait for a response (see [WithIdleTimeout]); retries and
 // the fallback happen only before the first response; and the breaker
 // counts the call by how its stream ended. An error the caller's each
 // returned, like a response a unary call cannot decode, counts as the

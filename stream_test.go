@@ -219,9 +219,9 @@ func TestStreamResetMidStream(t *testing.T) {
 
 func TestStreamIdleTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newStreamEnv(t, &tokenModel{}, CallPolicy{IdleTimeout: time.Second, Retry: fast(3)})
+		e := newStreamEnv(t, &tokenModel{}, CallPolicy{Retry: fast(3)})
 		e.srv.Script(inferencetest.HangAfter(2))
-		got, info, err := e.generate(t.Context(), 6, 0)
+		got, info, err := e.generate(t.Context(), 6, 0, WithIdleTimeout(time.Second))
 		if status.Code(err) != codes.DeadlineExceeded || !strings.Contains(err.Error(), "idle timeout 1s") {
 			t.Fatalf("error %v, want DEADLINE_EXCEEDED of the idle timeout", err)
 		}
@@ -237,10 +237,10 @@ func TestStreamIdleTimeout(t *testing.T) {
 
 func TestStreamIdleTimeoutExcludesCaller(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newStreamEnv(t, &tokenModel{gap: 100 * time.Millisecond}, CallPolicy{IdleTimeout: time.Second})
+		e := newStreamEnv(t, &tokenModel{gap: 100 * time.Millisecond}, CallPolicy{})
 		var got []int64
 		req := &wire.Request{Inputs: []tensor.Tensor{{Name: "COUNT", DType: tensor.Int64, Shape: []int64{1}, Raw: tensor.AppendInt64(nil, []int64{3})}}}
-		err := e.client.inferStream(t.Context(), &e.client.desc.Methods[0], req, nil, func(r *wire.Response) (bool, error) {
+		err := e.client.inferStream(t.Context(), &e.client.desc.Methods[0], req, []CallOption{WithIdleTimeout(time.Second)}, func(r *wire.Response) (bool, error) {
 			v, _ := tensor.DecodeInt64(nil, r.Outputs[0].Raw)
 			got = append(got, v...)
 			time.Sleep(5 * time.Second) // a slow caller, well over the idle timeout

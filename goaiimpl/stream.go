@@ -26,7 +26,7 @@ import (
 // INTERNAL, which ends the call). Breaking out of the loop, or ctx ending,
 // ends the stream, which tells the server to cancel the request.
 //
-// Policies: see [goai.CallPolicy.IdleTimeout]. The call's timeout bounds
+// Policies: see [goai.WithIdleTimeout]. The call's timeout bounds
 // the whole stream, the loop's body included; retries and the fallback
 // happen only before the first response; the limits and the breaker see
 // one call; [goai.Report] fills CallInfo.Responses with the responses
