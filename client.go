@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/goai-dev/goai/internal/oip"
+	"github.com/goai-dev/goai/internal/tfs"
 	"github.com/goai-dev/goai/internal/wire"
 	"google.golang.org/grpc"
 )
@@ -88,8 +89,14 @@ func newClient(cc grpc.ClientConnInterface, desc *ModelDesc, cfg *clientConfig) 
 		cc = &sizeChecked{ClientConnInterface: cc, maxSend: send}
 		c.cc = cc
 	}
-	if desc.Protocol == ProtocolOpenInference && cc != nil {
-		c.transport = oip.New(cc)
+	if cc != nil {
+		switch desc.Protocol {
+		case ProtocolOpenInference:
+			c.transport = oip.New(cc)
+		case ProtocolTFServing:
+			recv, _ := cfg.msg.effective()
+			c.transport = tfs.NewGRPC(cc, tfsOptions(desc, recv, c.clock))
+		}
 	}
 	if cfg.fallbackSet {
 		c.fallback = cfg.fallback
@@ -130,9 +137,13 @@ func newClient(cc grpc.ClientConnInterface, desc *ModelDesc, cfg *clientConfig) 
 }
 
 // dialClient returns a Client of the model desc describes on connections
-// to target that it dials and owns, under opts.
+// to target that it dials and owns, under opts: gRPC connections, or, for
+// an http:// or https:// target, the REST API's (see dialREST).
 func dialClient(target string, desc *ModelDesc, opts []Option) (*Client, error) {
 	o := newOptions(opts)
+	if httpTarget(target) {
+		return dialREST(target, desc, o)
+	}
 	pool, err := dial(target, &o.pool)
 	if err != nil {
 		return nil, err

@@ -75,7 +75,7 @@ func NewREST(base string, hc *http.Client, opts Options) (*REST, error) {
 
 // modelPath is the path of a model, and of a version of it.
 func (r *REST) modelPath(model, ver string) (string, error) {
-	v, err := r.opts.version(ver)
+	v, err := r.opts.version(model, ver)
 	if err != nil {
 		return "", err
 	}
