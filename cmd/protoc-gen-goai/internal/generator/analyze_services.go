@@ -57,7 +57,7 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 		a.errorf(s.at("name"), `model name is missing; set option (goai.v1.model) = {name: "..."}, or protocol: PROTOCOL_DIRECT if the service is itself the model's API`)
 	}
 	if inference {
-		a.wireName(s.at("name"), desc.model.name)
+		a.wireName(desc.protocol, s.at("name"), desc.model.name)
 		a.version(sm, s.at("version"), desc.model.version)
 	}
 	a.tfServing(s, sm, opts)
@@ -79,7 +79,7 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 		a.errorf(s.at("fallback"), "fallback does not apply to PROTOCOL_DIRECT, whose requests name no model: the fallback would call the same rpc again; remove fallback")
 	}
 	if f := desc.fallback; f != nil && inference {
-		a.wireName(s.at("fallback.name"), f.name)
+		a.wireName(desc.protocol, s.at("fallback.name"), f.name)
 		a.version(sm, s.at("fallback.version"), f.version)
 	}
 
@@ -215,7 +215,7 @@ func (a *analysis) method(sm *serviceModel, method *protogen.Method, defaults ca
 	if ref := a.modelRef(s.at("model"), opts.GetModel()); ref != nil {
 		mm.model = *ref
 		if inference {
-			a.wireName(s.at("model.name"), ref.name)
+			a.wireName(sm.desc.protocol, s.at("model.name"), ref.name)
 			a.version(sm, s.at("model.version"), ref.version)
 		}
 		if f := sm.desc.fallback; f != nil && *f == *ref && !sm.direct {

@@ -31,7 +31,7 @@ func (a *analysis) tfServing(s site, sm *serviceModel, opts *goaiv1.ModelOptions
 	if label == "" {
 		return
 	}
-	a.wireName(s.at("tf_serving.version_label"), label)
+	a.wireName(desc.protocol, s.at("tf_serving.version_label"), label)
 	if v := desc.model.version; v != "" {
 		a.errorf(s.at("tf_serving.version_label"), "tf_serving.version_label %q and version %q both name the version to call, but TF Serving takes one or the other (ModelSpec's version_choice is a oneof); keep one of them", label, v)
 	}
@@ -41,7 +41,7 @@ func (a *analysis) tfServing(s site, sm *serviceModel, opts *goaiv1.ModelOptions
 // (wireName), and for TF Serving a number.
 func (a *analysis) version(sm *serviceModel, at site, v string) {
 	if sm.desc.protocol != protocolTFServing || v == "" {
-		a.wireName(at, v)
+		a.wireName(sm.desc.protocol, at, v)
 		return
 	}
 	if digits(v) {
