@@ -137,13 +137,9 @@ func newClient(cc grpc.ClientConnInterface, desc *ModelDesc, cfg *clientConfig) 
 }
 
 // dialClient returns a Client of the model desc describes on connections
-// to target that it dials and owns, under opts: gRPC connections, or, for
-// an http:// or https:// target, the REST API's (see dialREST).
+// to target that it dials and owns, under opts.
 func dialClient(target string, desc *ModelDesc, opts []Option) (*Client, error) {
 	o := newOptions(opts)
-	if httpTarget(target) {
-		return dialREST(target, desc, o)
-	}
 	pool, err := dial(target, &o.pool)
 	if err != nil {
 		return nil, err

@@ -19,9 +19,8 @@ const (
 	// the model's gRPC API.
 	ProtocolDirect
 	// ProtocolTFServing calls the model through TensorFlow Serving's
-	// Predict: tensorflow.serving.PredictionService over gRPC, or its REST
-	// API for an http:// or https:// target, running the signature
-	// [ModelDesc.SignatureName]. TF Serving's versions are numbers: a
+	// Predict (tensorflow.serving.PredictionService over gRPC), running
+	// the signature [ModelDesc.SignatureName]. TF Serving's versions are numbers: a
 	// version of decimal digits goes as one, anything else (from
 	// [WithModelVersion] or a [Route]) as a version label.
 	ProtocolTFServing

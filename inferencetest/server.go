@@ -23,8 +23,7 @@ import (
 var ErrStopped = errors.New("inferencetest: server stopped")
 
 // Server is an in-process model server: the Open Inference Protocol's
-// gRPC API and TF Serving's, for the same models (and TF Serving's REST
-// API through [Server.HTTPHandler]). Create it with
+// gRPC API and TF Serving's, for the same models. Create it with
 // [New], register models, then start it with [Server.StartBufconn] or
 // [Server.StartTCP]; stop it with [Server.Stop]. All methods are safe for
 // concurrent use.

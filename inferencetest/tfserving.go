@@ -3,7 +3,6 @@ package inferencetest
 import (
 	"context"
 	"math"
-	"net/http"
 	"slices"
 	"strconv"
 
@@ -21,8 +20,7 @@ import (
 // Inference Protocol's: over gRPC, PredictionService's Predict and
 // GetModelMetadata and ModelService's GetModelStatus, on the same
 // grpc.Server (service names tell them apart), with the standard health
-// service for the server's readiness; over HTTP, the REST API's predict,
-// metadata and status ([Server.HTTPHandler]). internal/tfs serves them as
+// service for the server's readiness. internal/tfs serves them as
 // TF Serving does (its checks, errors and answer forms); the Server adds
 // what it does for every call: faults, records and stats, a model's cost
 // and instances, readiness.
@@ -78,8 +76,8 @@ func (s *Server) tfModel(m *model) *tfs.Model {
 		}
 	}
 	if len(tm.Versions) == 0 {
-		// TF Serving has no model without a version; tfs reads none as 1,
-		// which this model does not have either.
+		// None of its versions is a number TF Serving serves: to TF
+		// Serving, the model has no version that is loaded.
 		tm.Loading = true
 	}
 	for label, v := range m.VersionLabels {
@@ -233,33 +231,6 @@ func declared(inputs map[string]int, name string) int {
 		return i
 	}
 	return len(inputs)
-}
-
-// HTTPHandler returns the handler of the REST APIs the server speaks:
-// TF Serving's, POST /v1/models/{name}[/versions/{n}|/labels/{label}]:predict
-// and GET of a model's status and .../metadata, for the registered models,
-// with the same faults, records and stats as the gRPC APIs (a pushback
-// goes as Retry-After). Mount it on an http.Server or
-// net/http/httptest.Server of the test's; it serves whatever listener
-// that has. While a started server is down, or once it has stopped, it
-// answers 503, as a model server that is down would not answer at all;
-// its waits end when the server goes down, as the gRPC calls' do.
-func (s *Server) HTTPHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.life.Lock()
-		started, g := s.network != "", s.gen
-		s.life.Unlock()
-		switch {
-		case started && g == nil:
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write(tfs.EncodeErrorBody("inferencetest: server is down"))
-			return
-		case g != nil:
-			r = r.WithContext(context.WithValue(r.Context(), stopKey{}, g.ctx))
-		}
-		s.tfs.ServeHTTP(w, r)
-	})
 }
 
 // health serves the standard gRPC health service, which TF Serving runs

@@ -173,14 +173,12 @@ const (
 	// request's annotated tensor fields checked against their shapes before
 	// sending. A DIRECT service has no fallback model: its requests name none.
 	Protocol_PROTOCOL_DIRECT Protocol = 2
-	// TensorFlow Serving: the service's rpcs become Predict calls on
-	// tensorflow.serving.PredictionService over gRPC, or POSTs to
-	// /v1/models/<name>[/versions/<v>|/labels/<l>]:predict of its REST API
-	// for an http:// or https:// target. Tensor names are the signature's
-	// input and output aliases; tf_serving names the signature and a
-	// version label. Versions are numbers; every datatype travels over
-	// gRPC, while the REST API's JSON has no form for FP16, BF16 and
-	// UINT16, which a REST client refuses before sending.
+	// TensorFlow Serving: the service's rpcs become Predict calls on its
+	// gRPC API, tensorflow.serving.PredictionService. Tensor names are the
+	// signature's input and output keys; tf_serving names the signature
+	// and a version label. Versions are numbers. Every datatype has a
+	// TensorFlow DataType: numbers travel in tensor_content, BYTES in
+	// string_val.
 	//
 	//	option (goai.v1.model) = {name: "half_plus_two", protocol: PROTOCOL_TF_SERVING};
 	Protocol_PROTOCOL_TF_SERVING Protocol = 3
@@ -472,7 +470,7 @@ type TFServingOptions struct {
 	//	signature_name: "predict_images"
 	SignatureName string `protobuf:"bytes,1,opt,name=signature_name,json=signatureName,proto3" json:"signature_name,omitempty"`
 	// version_label calls the version of the model that the server's label
-	// names (ModelSpec.version_label over gRPC, /labels/<label> over REST),
+	// names (ModelSpec.version_label),
 	// such as "stable" or "canary", when a call names no version: a call
 	// option's version, or a route's, names a version and overrides it.
 	// It names a version of the service's model only: neither the fallback

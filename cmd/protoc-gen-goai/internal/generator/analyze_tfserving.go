@@ -9,12 +9,11 @@ import (
 
 // TF Serving: what a PROTOCOL_TF_SERVING service names besides a model,
 // and what TF Serving cannot take. Its datatypes are no concern here:
-// TensorFlow's DataType has a type for each of goai's (internal/tfs maps
-// them), and every one travels over gRPC; the REST API's JSON has no form
-// for FP16, BF16 and UINT16, but whether a client calls gRPC or REST is
-// its target's choice, at run time, where the REST transport refuses them
-// before sending. A fallback cannot cross protocols either: it is a model
-// of the same server, called through the service's protocol.
+// TensorFlow's DataType has a type for each of goai's, UINT16, UINT32,
+// UINT64 and BF16 included (internal/tfs maps them), and every one
+// travels in tensor_content over gRPC. A fallback cannot cross protocols
+// either: ModelRef names no protocol, so the fallback is a model of the
+// same server, called through the service's protocol.
 
 // tfServing checks the tf_serving options of a service, which apply to
 // PROTOCOL_TF_SERVING alone, and resolves them into desc.

@@ -19,8 +19,7 @@ func generateClient(g *protogen.GeneratedFile, sm *serviceModel) {
 	g.AnnotateSymbol(n.Client, protogen.Annotation{Location: sm.service.Location})
 	through, server, target := "ModelInfer of the Open Inference Protocol (KServe v2, Triton)", "model server", `"dns:///triton:8001"`
 	if desc.protocol == protocolTFServing {
-		through, server, target = "Predict of TensorFlow Serving, over gRPC or its REST API", "TF Serving",
-			`"dns:///tfserving:8500", or "http://tfserving:8501" for the REST API`
+		through, server, target = "Predict of TensorFlow Serving's gRPC API", "TF Serving", `"dns:///tfserving:8500"`
 	}
 	wrapComment(g, n.Client+" calls the models of "+desc.service+" through "+through+
 		", with the tensors and call policies that "+n.Model+" declares. It is safe for concurrent use.")
