@@ -439,11 +439,13 @@ func TestRESTErrors(t *testing.T) {
 			w.WriteHeader(503)
 			_, _ = w.Write(EncodeErrorBody("busy"))
 		}, codes.Unavailable, "busy", wire.Attempt{Pushback: 3 * time.Second, HasPushback: true}, nil},
+		// 429 reads as an overloaded server, retried after its delay, as
+		// on the Open Inference Protocol's REST (oiphttp.CodeForHTTPStatus).
 		{"429 with a date", func(w http.ResponseWriter) {
 			w.Header().Set("Retry-After", now.Add(90*time.Second).Format(http.TimeFormat))
 			w.WriteHeader(429)
 			_, _ = w.Write(EncodeErrorBody("OOM when allocating tensor"))
-		}, codes.ResourceExhausted, "OOM", wire.Attempt{Pushback: 90 * time.Second, HasPushback: true}, nil},
+		}, codes.Unavailable, "OOM", wire.Attempt{Pushback: 90 * time.Second, HasPushback: true}, nil},
 		{"malformed Retry-After", func(w http.ResponseWriter) {
 			w.Header().Set("Retry-After", "soon")
 			w.WriteHeader(503)

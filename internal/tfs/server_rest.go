@@ -72,7 +72,7 @@ func (t *trailerStream) SetTrailer(md metadata.MD) error {
 // retryAfter returns the Retry-After that a gRPC retry pushback in md
 // (gRFC A6's grpc-retry-pushback-ms) stands for: its milliseconds rounded
 // up to seconds, or, for a negative or malformed one, which asks not to
-// retry, a value that reads so (ParseRetryAfter: malformed).
+// retry, a value that reads so (oiphttp.ParseRetryAfter: malformed).
 func retryAfter(md metadata.MD) (string, bool) {
 	vs := md.Get("grpc-retry-pushback-ms")
 	if len(vs) == 0 {
