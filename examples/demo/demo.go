@@ -115,17 +115,23 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	defer words.Close()
-	if err := errors.Join(glyphs.CheckModel(ctx), words.CheckModel(ctx)); err != nil {
+	tfGlyphs, err := digitsv1.NewTFDigitClassifierModelClient(srv.Target(), goai.WithInsecure())
+	if err != nil {
+		return Report{}, err
+	}
+	defer tfGlyphs.Close()
+	if err := errors.Join(glyphs.CheckModel(ctx), words.CheckModel(ctx), tfGlyphs.CheckModel(ctx)); err != nil {
 		return Report{}, fmt.Errorf("contract check: %w", err)
 	}
-	fmt.Fprintf(w, "model server on %s; contracts of digits@1 and tokenizer match\n\n", srv.Addr())
+	fmt.Fprintf(w, "model server on %s; contracts of digits@1, tokenizer and TF Serving's digits@stable match\n\n", srv.Addr())
 
-	d := &driver{cfg: cfg, glyphs: glyphs, words: words}
+	d := &driver{cfg: cfg, glyphs: glyphs, words: words, tfGlyphs: tfGlyphs}
 	var report Report
 	report.Phases = append(report.Phases,
 		d.classify(ctx, "Classify, single calls"),
 		d.classifyBatch(ctx, fmt.Sprintf("ClassifyBatch, %d glyphs a call", cfg.BatchSize)),
 		d.tokenize(ctx, "Tokenize, single calls"),
+		d.classifyTF(ctx, "Classify over TF Serving, single calls"),
 	)
 	before := srv.Stats().Calls["ModelInfer"]
 	batched := d.classifyBatched(ctx, "Classify, micro-batched")
@@ -143,9 +149,10 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (Report, error) {
 }
 
 type driver struct {
-	cfg    Config
-	glyphs *digitsv1.DigitClassifierModelClient
-	words  *tokenizerv1.TokenizerModelClient
+	cfg      Config
+	glyphs   *digitsv1.DigitClassifierModelClient
+	words    *tokenizerv1.TokenizerModelClient
+	tfGlyphs *digitsv1.TFDigitClassifierModelClient
 }
 
 // result is one call's outcome.
