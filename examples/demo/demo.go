@@ -79,6 +79,8 @@ type Report struct {
 	Phases []Phase
 	// Requests is the number of ModelInfer calls the server received.
 	Requests int
+	// Predicts is the number of TF Serving Predict calls it received.
+	Predicts int
 }
 
 // OK reports whether every answer was right and no phase failed more
@@ -143,6 +145,7 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (Report, error) {
 	report.Phases = append(report.Phases, faulty)
 	srv.ClearFaults()
 	report.Requests = srv.Stats().Calls["ModelInfer"]
+	report.Predicts = srv.Stats().Calls["Predict"]
 
 	writeTable(w, report)
 	return report, nil
@@ -369,5 +372,5 @@ func writeTable(w io.Writer, r Report) {
 			fmt.Fprintf(w, "\n%s, first error: %v", p.Name, p.FirstError)
 		}
 	}
-	fmt.Fprintf(w, "\nModelInfer requests received by the server: %d\n", r.Requests)
+	fmt.Fprintf(w, "\nModelInfer requests received by the server: %d, TF Serving Predict requests: %d\n", r.Requests, r.Predicts)
 }

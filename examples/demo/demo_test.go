@@ -40,14 +40,14 @@ func TestRunIsCorrectAndAbsorbsFaults(t *testing.T) {
 	if faulty.Retries == 0 || faulty.MaxErrors != 7 {
 		t.Errorf("the fault phase made %d retries and tolerates %d errors, want some and 7: %+v", faulty.Retries, faulty.MaxErrors, faulty)
 	}
-	batched := report.Phases[3]
+	batched := phase(t, report, "Classify, micro-batched")
 	if want := cfg.Calls / cfg.Concurrency; batched.Requests != want {
 		t.Errorf("micro-batching sent %d requests for %d calls, want %d", batched.Requests, cfg.Calls, want)
 	}
 	// 70 glyphs fit one request of at most 64 only as two: 5 batch calls
 	// make 10 requests, besides one per single call, one per retry and
 	// the micro-batched phase's.
-	single := 3 * cfg.Calls
+	single := 3 * cfg.Calls // Classify, Tokenize and the fault phase's
 	retries := 0
 	for _, p := range report.Phases {
 		retries += p.Retries
@@ -55,6 +55,23 @@ func TestRunIsCorrectAndAbsorbsFaults(t *testing.T) {
 	if want := single + 10 + retries + batched.Requests; report.Requests != want {
 		t.Errorf("server received %d ModelInfer requests, want %d", report.Requests, want)
 	}
+	// The TF Serving phase's calls go as Predict requests, one a call.
+	tf := phase(t, report, "Classify over TF Serving, single calls")
+	if report.Predicts != cfg.Calls+tf.Retries {
+		t.Errorf("server received %d Predict requests, want %d", report.Predicts, cfg.Calls+tf.Retries)
+	}
+}
+
+// phase returns the phase of report named name.
+func phase(t *testing.T, report Report, name string) Phase {
+	t.Helper()
+	for _, p := range report.Phases {
+		if p.Name == name {
+			return p
+		}
+	}
+	t.Fatalf("no phase %q", name)
+	return Phase{}
 }
 
 func TestFaultTolerance(t *testing.T) {
@@ -95,6 +112,7 @@ func ExampleRun() {
 	// Classify, single calls: 100 items, 0 errors, 0 wrong
 	// ClassifyBatch, 10 glyphs a call: 20 items, 0 errors, 0 wrong
 	// Tokenize, single calls: 100 items, 0 errors, 0 wrong
+	// Classify over TF Serving, single calls: 100 items, 0 errors, 0 wrong
 	// Classify, micro-batched: 100 items, 0 errors, 0 wrong
 	// Classify, 0% UNAVAILABLE: 100 items, 0 errors, 0 wrong
 }
