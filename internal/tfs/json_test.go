@@ -326,4 +326,3 @@ func TestHTTPStatus(t *testing.T) {
 		t.Error("OK is not 200")
 	}
 }
-
