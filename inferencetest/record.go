@@ -48,7 +48,8 @@ type RecordedRequest struct {
 	// Outputs names the outputs the request asked for, in its order.
 	Outputs []string
 	// RawInputs is the number of raw input contents the request carried
-	// (raw_input_contents of the Open Inference Protocol).
+	// (raw_input_contents of the Open Inference Protocol, inputs in
+	// tensor_content of TF Serving).
 	RawInputs int
 	// Message is the request as it arrived, in goai's private copy of
 	// the protocol's messages: for goai's own tests, which read it through
