@@ -4,11 +4,11 @@
 // settings are flags or DIGITS_* variables (package config); the README
 // beside it describes the API, the settings and the shutdown.
 //
-// With -target inprocess it starts goai's in-process model server on
-// 127.0.0.1 serving the example digits model and calls that, so that the
-// service runs without Triton:
+// By default (-target inprocess) it starts goai's in-process model server
+// on 127.0.0.1 serving the example digits model and calls that, so that
+// the service runs without Triton:
 //
-//	go run ./cmd/digits-api -target inprocess -insecure -listen 127.0.0.1:8080
+//	go run ./cmd/digits-api -listen 127.0.0.1:8080
 package main
 
 import (
@@ -45,8 +45,8 @@ import (
 )
 
 // InProcess is the -target that makes the service start and call the
-// in-process model server.
-const InProcess = "inprocess"
+// in-process model server: the default.
+const InProcess = config.InProcess
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -181,9 +181,6 @@ func modelServer(cfg *config.Config) (string, []goai.Option, error) {
 		goai.WithDialOptions(grpc.WithDefaultServiceConfig(fmt.Sprintf(`{"loadBalancingConfig": [{%q: {}}]}`, cfg.LBPolicy))),
 	}
 	if cfg.Target == InProcess {
-		if !cfg.Insecure {
-			return "", nil, errors.New("config: -target inprocess serves plaintext on 127.0.0.1; add -insecure")
-		}
 		return InProcess, append(opts, goai.WithInsecure()), nil
 	}
 	if cfg.Insecure {

@@ -44,7 +44,7 @@ func start(t *testing.T, args ...string) (string, func() error) {
 	addr := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	var log syncBuffer
-	args = append([]string{"-target", InProcess, "-insecure", "-listen", "127.0.0.1:0"}, args...)
+	args = append([]string{"-listen", "127.0.0.1:0"}, args...)
 	go func() { done <- run(ctx, args, nil, &log, func(a net.Addr) { addr <- a }) }()
 	select {
 	case a := <-addr:
@@ -141,7 +141,7 @@ func TestServiceRoutingFile(t *testing.T) {
 	bad := write("bad.json", `{"routes": [{"version": "1", "weight": 9}, {"version": "2", "weight": 1}]}`)
 	ctx := t.Context()
 	var log syncBuffer
-	err := run(ctx, []string{"-target", InProcess, "-insecure", "-listen", "127.0.0.1:0", "-routing-file", bad}, nil, &log, func(net.Addr) {
+	err := run(ctx, []string{"-listen", "127.0.0.1:0", "-routing-file", bad}, nil, &log, func(net.Addr) {
 		t.Error("the service listened with a routing to a version not served")
 	})
 	if err == nil || !strings.Contains(err.Error(), "digits@2") {
