@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/goai-dev/goai/internal/oip"
+	"github.com/goai-dev/goai/internal/tfs"
 	"github.com/goai-dev/goai/internal/wire"
 	"google.golang.org/grpc"
 )
@@ -98,8 +99,14 @@ func newClient(cc grpc.ClientConnInterface, desc *ModelDesc, cfg *clientConfig) 
 		cc = &sizeChecked{ClientConnInterface: cc, maxSend: send}
 		c.cc = cc
 	}
-	if desc.Protocol == ProtocolOpenInference && cc != nil {
-		c.transport = oip.New(cc)
+	if cc != nil {
+		switch desc.Protocol {
+		case ProtocolOpenInference:
+			c.transport = oip.New(cc)
+		case ProtocolTFServing:
+			recv, _ := cfg.msg.effective()
+			c.transport = tfs.NewGRPC(cc, tfsOptions(desc, recv, c.clock))
+		}
 	}
 	if cfg.fallbackSet {
 		c.fallback = cfg.fallback

@@ -23,8 +23,8 @@ import (
 // A call the faults apply to (see Methods) first waits Latency plus
 // LatencyFunc's answer. Then, if a [Server.Script] outcome is pending, the
 // call takes it; otherwise it hangs if Hang is set, else fails as FailWith
-// with probability FailRate, else is served. A served ModelInfer pays Cost
-// inside the model.
+// with probability FailRate, else is served. A served ModelInfer or Predict
+// pays Cost inside the model.
 //
 // Each request that arrives on a ModelStreamInfer stream counts as a call
 // of method "ModelStreamInfer" and draws its own outcome, in arrival order
@@ -38,10 +38,11 @@ import (
 type Faults struct {
 	// Methods lists the RPCs the faults and the script apply to, by
 	// method name such as "ModelInfer", "ModelStreamInfer" (each request
-	// on a stream) or "ServerReady". Nil means the inference requests,
-	// ModelInfer and ModelStreamInfer, so that health and metadata checks
-	// a client makes on the side neither fail nor use up scripted
-	// outcomes; an empty, non-nil list means no RPC at all.
+	// on a stream) or "ServerReady". Nil means the inference calls only,
+	// ModelInfer, the requests of ModelStreamInfer and TF Serving's
+	// Predict, so that health and metadata checks a client makes on the
+	// side neither fail nor use up scripted outcomes; an empty, non-nil
+	// list means no RPC at all.
 	Methods []string
 
 	// FailRate is the fraction of calls, from 0 to 1, that fail as
@@ -69,10 +70,11 @@ type Faults struct {
 	// fails with UNAVAILABLE).
 	Hang bool
 
-	// Cost is what every served ModelInfer call costs the server, however
-	// large its batch: a sleep inside the model, after the request passed
-	// validation, while holding one of the model's [Model.Instances]. It
-	// is not a fault but a stand-in for compute, for measuring batching.
+	// Cost is what every served ModelInfer or Predict call costs the
+	// server, however large its batch: a sleep inside the model, after the
+	// request passed validation, while holding one of the model's
+	// [Model.Instances]. It is not a fault but a stand-in for compute, for
+	// measuring batching.
 	Cost time.Duration
 }
 
@@ -237,7 +239,7 @@ type plan struct {
 func (fs *faultState) plan(method string) (p plan, applies bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if fs.methods == nil && method != "ModelInfer" && method != "ModelStreamInfer" || fs.methods != nil && !fs.methods[method] {
+	if fs.methods == nil && method != "ModelInfer" && method != "ModelStreamInfer" && method != "Predict" || fs.methods != nil && !fs.methods[method] {
 		return plan{}, false
 	}
 	p.latency, p.latencyFunc = fs.f.Latency, fs.f.LatencyFunc

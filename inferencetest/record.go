@@ -52,7 +52,8 @@ type RecordedRequest struct {
 	// Outputs names the outputs the request asked for, in its order.
 	Outputs []string
 	// RawInputs is the number of raw input contents the request carried
-	// (raw_input_contents of the Open Inference Protocol).
+	// (raw_input_contents of the Open Inference Protocol, inputs in
+	// tensor_content of TF Serving).
 	RawInputs int
 	// Stream is true for a request that arrived on a ModelStreamInfer
 	// stream rather than as a ModelInfer call.

@@ -82,6 +82,8 @@ type Report struct {
 	Phases []Phase
 	// Requests is the number of ModelInfer calls the server received.
 	Requests int
+	// Predicts is the number of TF Serving Predict calls it received.
+	Predicts int
 	// Scrape is what the clients' /metrics endpoint showed after the
 	// phases.
 	Scrape Scrape
@@ -130,16 +132,22 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (report Report, err error
 		return Report{}, err
 	}
 	defer words.Close()
-	if err := errors.Join(glyphs.CheckModel(ctx), words.CheckModel(ctx)); err != nil {
+	tfGlyphs, err := digitsv1.NewTFDigitClassifierModelClient(srv.Target(), goai.WithInsecure(), observed)
+	if err != nil {
+		return Report{}, err
+	}
+	defer tfGlyphs.Close()
+	if err := errors.Join(glyphs.CheckModel(ctx), words.CheckModel(ctx), tfGlyphs.CheckModel(ctx)); err != nil {
 		return Report{}, fmt.Errorf("contract check: %w", err)
 	}
-	fmt.Fprintf(w, "model server on %s; contracts of digits@1 and tokenizer match; metrics at %s\n\n", srv.Addr(), metrics.url)
+	fmt.Fprintf(w, "model server on %s; contracts of digits@1, tokenizer and TF Serving's digits@stable match; metrics at %s\n\n", srv.Addr(), metrics.url)
 
-	d := &driver{cfg: cfg, glyphs: glyphs, words: words}
+	d := &driver{cfg: cfg, glyphs: glyphs, words: words, tfGlyphs: tfGlyphs}
 	report.Phases = append(report.Phases,
 		d.classify(ctx, "Classify, single calls"),
 		d.classifyBatch(ctx, fmt.Sprintf("ClassifyBatch, %d glyphs a call", cfg.BatchSize)),
 		d.tokenize(ctx, "Tokenize, single calls"),
+		d.classifyTF(ctx, "Classify over TF Serving, single calls"),
 	)
 	before := srv.Stats().Calls["ModelInfer"]
 	batched := d.classifyBatched(ctx, "Classify, micro-batched")
@@ -151,6 +159,7 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (report Report, err error
 	report.Phases = append(report.Phases, faulty)
 	srv.ClearFaults()
 	report.Requests = srv.Stats().Calls["ModelInfer"]
+	report.Predicts = srv.Stats().Calls["Predict"]
 
 	writeTable(w, report)
 	if report.Scrape, err = scrape(ctx, metrics.url); err != nil {
@@ -161,9 +170,10 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (report Report, err error
 }
 
 type driver struct {
-	cfg    Config
-	glyphs *digitsv1.DigitClassifierModelClient
-	words  *tokenizerv1.TokenizerModelClient
+	cfg      Config
+	glyphs   *digitsv1.DigitClassifierModelClient
+	words    *tokenizerv1.TokenizerModelClient
+	tfGlyphs *digitsv1.TFDigitClassifierModelClient
 }
 
 // result is one call's outcome.
@@ -380,5 +390,5 @@ func writeTable(w io.Writer, r Report) {
 			fmt.Fprintf(w, "\n%s, first error: %v", p.Name, p.FirstError)
 		}
 	}
-	fmt.Fprintf(w, "\nModelInfer requests received by the server: %d\n", r.Requests)
+	fmt.Fprintf(w, "\nModelInfer requests received by the server: %d, TF Serving Predict requests: %d\n", r.Requests, r.Predicts)
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/goai-dev/goai/internal/testgen/ranking/v1/rankingv1goaitest"
 	textv1 "github.com/goai-dev/goai/internal/testgen/text/v1"
 	"github.com/goai-dev/goai/internal/testgen/text/v1/textv1goaitest"
+	tfservingv1 "github.com/goai-dev/goai/internal/testgen/tfserving/v1"
+	"github.com/goai-dev/goai/internal/testgen/tfserving/v1/tfservingv1goaitest"
 	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
 	"github.com/goai-dev/goai/internal/testgen/vision/v1/visionv1goaitest"
 	"github.com/goai-dev/goai/tensor"
@@ -43,6 +45,8 @@ func TestCheckModelOfFakes(t *testing.T) {
 		visionv1goaitest.RegisterImageClassifierFake(srv.Server, visionv1goaitest.ImageClassifierFakeFunc(nil)),
 		embeddingv1goaitest.RegisterEmbedderFake(srv.Server, embeddingv1goaitest.EmbedderFakeFunc(nil)),
 		textv1goaitest.RegisterTokenizerFake(srv.Server, textv1goaitest.TokenizerFakeFunc(nil)),
+		tfservingv1goaitest.RegisterDigitClassifierFake(srv.Server, tfservingv1goaitest.DigitClassifierFakeFunc(nil)),
+		tfservingv1goaitest.RegisterTaggerFake(srv.Server, tfservingv1goaitest.TaggerFakeFunc(nil)),
 	} {
 		if err != nil {
 			t.Fatal(err)
@@ -55,13 +59,15 @@ func TestCheckModelOfFakes(t *testing.T) {
 		"ImageClassifier": visionv1.NewImageClassifierModelClientFromConn(conn).CheckModel,
 		"Embedder":        embeddingv1.NewEmbedderModelClientFromConn(conn).CheckModel,
 		"Tokenizer":       textv1.NewTokenizerModelClientFromConn(conn).CheckModel,
+		"DigitClassifier": tfservingv1.NewDigitClassifierModelClientFromConn(conn).CheckModel,
+		"Tagger":          tfservingv1.NewTaggerModelClientFromConn(conn).CheckModel,
 	} {
 		if err := check(t.Context()); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if n := srv.infers(); n != 0 {
-		t.Errorf("CheckModel made %d inferences, want none", n)
+	if n, p := srv.infers(), srv.Stats().Calls["Predict"]; n+p != 0 {
+		t.Errorf("CheckModel made %d inferences, want none", n+p)
 	}
 }
 

@@ -194,6 +194,7 @@ var (
 	protocolNames = map[protocol]string{
 		protocolOpenInference: "ProtocolOpenInference",
 		protocolDirect:        "ProtocolDirect",
+		protocolTFServing:     "ProtocolTFServing",
 	}
 	dtypeNames = map[goaiv1.DType]string{
 		goaiv1.DType_BOOL:   "Bool",

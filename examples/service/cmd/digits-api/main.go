@@ -4,11 +4,11 @@
 // settings are flags or DIGITS_* variables (package config); the README
 // beside it describes the API, the settings and the shutdown.
 //
-// With -target inprocess it starts goai's in-process model server on
-// 127.0.0.1 serving the example digits model and calls that, so that the
-// service runs without Triton:
+// By default (-target inprocess) it starts goai's in-process model server
+// on 127.0.0.1 serving the example digits model and calls that, so that
+// the service runs without Triton:
 //
-//	go run ./cmd/digits-api -target inprocess -insecure -listen 127.0.0.1:8080
+//	go run ./cmd/digits-api -listen 127.0.0.1:8080
 package main
 
 import (
@@ -30,6 +30,7 @@ import (
 
 	"github.com/goai-dev/goai"
 	digitsv1 "github.com/goai-dev/goai/examples/gen/digits/v1"
+	"github.com/goai-dev/goai/examples/models/digits"
 	"github.com/goai-dev/goai/examples/serve"
 	"github.com/goai-dev/goai/examples/service/config"
 	"github.com/goai-dev/goai/examples/service/httpapi"
@@ -45,8 +46,8 @@ import (
 )
 
 // InProcess is the -target that makes the service start and call the
-// in-process model server.
-const InProcess = "inprocess"
+// in-process model server: the default.
+const InProcess = config.InProcess
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -85,8 +86,8 @@ func run(ctx context.Context, args, environ []string, logOut io.Writer, listenin
 		return err
 	}
 	if target == InProcess {
-		srv := inferencetest.New()
-		if err := serve.Register(srv); err != nil {
+		srv, err := inProcessServer()
+		if err != nil {
 			return err
 		}
 		if err := srv.StartTCP(); err != nil {
@@ -181,9 +182,6 @@ func modelServer(cfg *config.Config) (string, []goai.Option, error) {
 		goai.WithDialOptions(grpc.WithDefaultServiceConfig(fmt.Sprintf(`{"loadBalancingConfig": [{%q: {}}]}`, cfg.LBPolicy))),
 	}
 	if cfg.Target == InProcess {
-		if !cfg.Insecure {
-			return "", nil, errors.New("config: -target inprocess serves plaintext on 127.0.0.1; add -insecure")
-		}
 		return InProcess, append(opts, goai.WithInsecure()), nil
 	}
 	if cfg.Insecure {
@@ -209,6 +207,24 @@ func modelServer(cfg *config.Config) (string, []goai.Option, error) {
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	return cfg.Target, append(opts, goai.WithTLSConfig(tc)), nil
+}
+
+// inProcessServer returns the model server of -target inprocess: the
+// example digits network as versions 1 and 2 of model digits, so that a
+// canary routing between them can be tried without Triton (on Triton,
+// model_repository's two versions are two exported networks).
+func inProcessServer() (*inferencetest.Server, error) {
+	net, err := digits.Trained()
+	if err != nil {
+		return nil, err
+	}
+	m := serve.DigitsModel(net)
+	m.Versions = []string{"1", "2"}
+	srv := inferencetest.New()
+	if err := srv.Register(m); err != nil {
+		return nil, err
+	}
+	return srv, nil
 }
 
 // watchRouting applies the routing file, if cfg names one, once now (a
