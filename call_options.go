@@ -18,6 +18,7 @@ func (f callOptionFunc) applyCall(c *callConfig) { f(c) }
 type callConfig struct {
 	timeout        time.Duration
 	attemptTimeout time.Duration
+	idleTimeout    time.Duration
 	maxAttempts    int
 	idempotent     bool
 	version        string
@@ -41,6 +42,9 @@ type CallInfo struct {
 	Attempts int
 	// Fallback is true when the fallback model was called.
 	Fallback bool
+	// Responses is, for a streaming rpc, how many responses the call
+	// handed to its caller; 0 for a unary one.
+	Responses int
 	// Latency is how long the call took, waits included.
 	Latency time.Duration
 }
@@ -61,6 +65,17 @@ func WithTimeout(d time.Duration) CallOption {
 // [CallPolicy.AttemptTimeout]; d <= 0 removes the bound.
 func WithAttemptTimeout(d time.Duration) CallOption {
 	return callOptionFunc(func(c *callConfig) { c.attemptTimeout = max(d, 0) })
+}
+
+// WithIdleTimeout bounds each wait for a response of a streaming call (one
+// that a decoupled model answers with many responses) by d: the first
+// since the request was sent, and each next from the moment the caller
+// asks for it; the call's timeout bounds the whole stream. A wait it cuts
+// fails the call with DEADLINE_EXCEEDED, counts as a server failure and,
+// before the first response only, is retried as an attempt timeout is.
+// Unary calls ignore it; d <= 0 removes the bound, which is the default.
+func WithIdleTimeout(d time.Duration) CallOption {
+	return callOptionFunc(func(c *callConfig) { c.idleTimeout = max(d, 0) })
 }
 
 // WithMaxAttempts allows at most n attempts, the first included, instead of

@@ -156,6 +156,9 @@ func dialClient(target string, desc *ModelDesc, opts []Option) (*Client, error) 
 	}
 	c := newClient(pool, desc, &o.client)
 	c.owned = pool
+	if o.streams > 0 {
+		c.useStreamTransport(pool, o.streams)
+	}
 	return c, nil
 }
 

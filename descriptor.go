@@ -120,7 +120,8 @@ type CallPolicy struct {
 	Timeout time.Duration
 	// AttemptTimeout bounds each attempt; 0 for none besides Timeout. An
 	// attempt it cuts counts as a server failure and, if the call is
-	// idempotent, is retried whatever RetryPolicy.RetryableCodes say.
+	// idempotent, is retried whatever RetryPolicy.RetryableCodes say. For
+	// a streaming rpc it bounds each attempt until its first response.
 	AttemptTimeout time.Duration
 	// Retry sets how failed attempts are retried.
 	Retry RetryPolicy

@@ -2,7 +2,6 @@ package goai
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/goai-dev/goai/internal/bridge"
@@ -18,6 +17,7 @@ func init() {
 		return newClient(cc, desc, newClientConfig(opts))
 	}
 	bridge.Infer = (*Client).infer
+	bridge.InferStream = (*Client).inferStream
 	bridge.InvokeDirect = (*Client).invokeDirect
 	bridge.Conn = func(c *Client) grpc.ClientConnInterface { return c.cc }
 	bridge.Desc = func(c *Client) *ModelDesc { return c.desc }
@@ -49,11 +49,7 @@ func (c *Client) infer(ctx context.Context, method *MethodDesc, req *wire.Reques
 	err := c.invokeWith(ctx, method, call, size, opts)
 	resp := call.resp
 	if err != nil {
-		var te *wire.TensorError
-		if errors.As(err, &te) {
-			return nil, &TensorError{Tensor: te.Tensor, Output: te.Output, Item: -1, Message: te.Message, Err: te.Err}
-		}
-		return nil, err
+		return nil, tensorError(err)
 	}
 	return resp, nil
 }
@@ -74,7 +70,7 @@ func (x *inferAttempts) attempt(ctx context.Context, a attemptArgs) error {
 	x.req.Model, x.req.Version = a.model.Name, a.model.Version
 	r, err := x.c.transport.Infer(ctx, x.req, a.wire)
 	if err != nil {
-		return err
+		return inBand(err)
 	}
 	x.resp = r
 	x.size.response = responseBytes(r)

@@ -50,6 +50,9 @@ type attemptArgs struct {
 	// wire is what a Transport gets: callOptions, and room for its report
 	// of the server's pushback.
 	wire *wire.Attempt
+	// stream is the state of a streaming call, which the attempt reports
+	// to; nil for a unary call.
+	stream *streamState
 }
 
 // invoke runs one call of method, one of the Client's ModelDesc.Methods,
@@ -108,7 +111,8 @@ type callSize struct {
 }
 
 // invokeWith is invoke with the attempts made by fn, of a call whose size
-// the caller knows, nil if it does not.
+// the caller knows, nil if it does not; a streaming call's fn is a
+// [streamer] (see inferStream for how its policies differ).
 func (c *Client) invokeWith(ctx context.Context, method *MethodDesc, fn attempter, size *callSize, opts []CallOption) error {
 	start := c.clock.Now()
 	p := c.plan(method)
@@ -133,12 +137,20 @@ func (c *Client) invokeWith(ctx context.Context, method *MethodDesc, fn attempte
 		}
 	}
 	r := callRun{c: c, plan: p, cfg: cfg, fn: fn, callerCtx: ctx}
+	stream := streamOf(fn)
+	if stream != nil {
+		r.stream = stream
+		stream.attemptTimeout, stream.idleTimeout = cfg.attemptTimeout, cfg.idleTimeout
+	}
 	r.info.Model = target
 	err := r.run(ctx, start)
 	if err != nil {
 		err = withContextCode(err)
 	}
 	r.info.Latency = c.clock.Now().Sub(start)
+	if stream != nil {
+		r.info.Responses = stream.delivered
+	}
 	if cfg.report != nil {
 		*cfg.report = r.info
 	}
@@ -162,6 +174,7 @@ type callRun struct {
 	fn        attempter
 	callerCtx context.Context // the caller's context, without the runtime's timeouts
 	info      CallInfo
+	stream    *streamState // nil for a unary call
 	// budgetExhausted: the retry budget refused a retry.
 	budgetExhausted bool
 }
@@ -248,6 +261,10 @@ func (r *callRun) primary(ctx context.Context) (fallback bool, err error) {
 			return false, nil
 		}
 		if r.callerGone(nil) {
+			return false, res.err
+		}
+		if r.stream != nil && r.stream.delivered > 0 {
+			// The caller has part of the answer: nothing may run again.
 			return false, res.err
 		}
 		// Only server failures of a call that may run again fall back: a
@@ -364,7 +381,9 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback, 
 	c, cfg := r.c, r.cfg
 
 	actx := ctx
-	if d := cfg.attemptTimeout; d > 0 {
+	// A streaming attempt bounds its wait for the first response itself
+	// (see streamAttempt), not the whole stream.
+	if d := cfg.attemptTimeout; d > 0 && r.stream == nil {
 		var cancel context.CancelFunc
 		actx, cancel = context.WithDeadline(ctx, c.clock.Now().Add(d))
 		defer cancel()
@@ -389,6 +408,7 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback, 
 	}
 	scratch.wire = wire.Attempt{GRPC: a.callOptions}
 	a.wire = &scratch.wire
+	a.stream = r.stream
 	ev := AttemptEvent{Method: r.plan.method.FullMethod, Model: model, Attempt: n, Fallback: fallback, Transport: c.transportName}
 	hctx := actx
 	if h := c.hooks.AttemptStart; h != nil {
@@ -409,6 +429,10 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback, 
 	// call's deadline had not come.
 	res.timedOut = res.err != nil && cfg.attemptTimeout > 0 && !deadlinePassed(ctx) &&
 		(actx.Err() == context.DeadlineExceeded || status.Code(res.err) == codes.DeadlineExceeded && deadlinePassed(actx))
+	if r.stream != nil {
+		res.timedOut = res.err != nil && r.stream.timedOut && !deadlinePassed(ctx)
+		r.stream.timedOut = false
+	}
 	res.outcome = classify(res.err, res.err != nil && r.callerGone(res.err), res.timedOut, res.trailer)
 
 	r.info.Attempts = n

@@ -47,6 +47,9 @@ type PoolClientOption interface {
 type options struct {
 	pool   poolConfig
 	client clientConfig
+	// streams is the number of streams of the stream transport, 0 for
+	// the unary one (see WithStreamTransport).
+	streams int
 }
 
 // poolConfig holds what PoolOptions set.

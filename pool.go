@@ -197,11 +197,14 @@ func checkSend(args any, opts []grpc.CallOption, limit int) error {
 // NewStream opens a stream on one of the pool's connections. Under
 // [PickLeastOutstanding] the stream counts as in flight until it ends: its
 // RecvMsg returns an error (io.EOF included), its one response arrives, or
-// ctx is done.
+// ctx is done. The requests of a client-streaming call are checked
+// against the send limit as Invoke checks its request: grpc's own check
+// would end the stream.
 func (p *Pool) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	i := p.pickConn()
 	if p.load == nil {
-		return p.conns[i].NewStream(ctx, desc, method, opts...)
+		s, err := p.conns[i].NewStream(ctx, desc, method, opts...)
+		return sendChecked(s, err, desc, opts, p.maxSend)
 	}
 	p.load[i].n.Add(1)
 	s, err := p.conns[i].NewStream(ctx, desc, method, opts...)
@@ -213,7 +216,31 @@ func (p *Pool) NewStream(ctx context.Context, desc *grpc.StreamDesc, method stri
 	var once sync.Once
 	cs.done = func() { once.Do(func() { p.load[i].n.Add(-1) }) }
 	cs.stop = context.AfterFunc(ctx, cs.done)
-	return cs, nil
+	return sendChecked(cs, nil, desc, opts, p.maxSend)
+}
+
+// sendChecked returns s, the stream NewStream opened (or its error err),
+// checking the requests it sends against limit if it streams them.
+func sendChecked(s grpc.ClientStream, err error, desc *grpc.StreamDesc, opts []grpc.CallOption, limit int) (grpc.ClientStream, error) {
+	if err != nil || !desc.ClientStreams {
+		return s, err
+	}
+	return &checkedStream{ClientStream: s, opts: opts, limit: limit}, nil
+}
+
+// checkedStream checks each request against the send limit before grpc
+// does.
+type checkedStream struct {
+	grpc.ClientStream
+	opts  []grpc.CallOption
+	limit int
+}
+
+func (s *checkedStream) SendMsg(m any) error {
+	if err := checkSend(m, s.opts, s.limit); err != nil {
+		return err
+	}
+	return s.ClientStream.SendMsg(m)
 }
 
 // countedStream lowers its connection's count when it ends.
@@ -275,4 +302,10 @@ func (c *sizeChecked) Invoke(ctx context.Context, method string, args, reply any
 		return err
 	}
 	return c.ClientConnInterface.Invoke(ctx, method, args, reply, opts...)
+}
+
+// NewStream opens the stream, checking the requests it sends.
+func (c *sizeChecked) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	s, err := c.ClientConnInterface.NewStream(ctx, desc, method, opts...)
+	return sendChecked(s, err, desc, opts, c.maxSend)
 }

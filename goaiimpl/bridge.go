@@ -15,6 +15,7 @@ var (
 	newClient         = bridge.NewClient.(func(string, *goai.ModelDesc, []goai.Option) (*goai.Client, error))
 	newClientFromConn = bridge.NewClientFromConn.(func(grpc.ClientConnInterface, *goai.ModelDesc, []goai.ClientOption) *goai.Client)
 	infer             = bridge.Infer.(func(*goai.Client, context.Context, *goai.MethodDesc, *wire.Request, []goai.CallOption) (*wire.Response, error))
+	inferStream       = bridge.InferStream.(func(*goai.Client, context.Context, *goai.MethodDesc, *wire.Request, []goai.CallOption, func(*wire.Response) (bool, error)) error)
 	invokeDirect      = bridge.InvokeDirect.(func(*goai.Client, context.Context, *goai.MethodDesc, func(context.Context, []grpc.CallOption) error, []goai.CallOption) error)
 	conn              = bridge.Conn.(func(*goai.Client) grpc.ClientConnInterface)
 	descOf            = bridge.Desc.(func(*goai.Client) *goai.ModelDesc)

@@ -25,13 +25,24 @@ import (
 // call takes it; otherwise it hangs if Hang is set, else fails as FailWith
 // with probability FailRate, else is served. A served ModelInfer or Predict
 // pays Cost inside the model.
+//
+// Each request that arrives on a ModelStreamInfer stream counts as a call
+// of method "ModelStreamInfer" and draws its own outcome, in arrival order
+// with the other calls: a failure fails that request in the stream, with
+// an error_message response as Triton sends (its code is lost), and
+// leaves the stream to its other requests; a hang holds the request, and
+// with it the answers of the requests behind it on the stream, as Triton
+// answers a stream's requests to models that are not decoupled in order.
+// An [Outcome] can also strike after some of a request's responses
+// (After), and end the whole stream (Reset).
 type Faults struct {
 	// Methods lists the RPCs the faults and the script apply to, by
-	// method name such as "ModelInfer" or "ServerReady". Nil means the
-	// inference calls only, ModelInfer and TF Serving's Predict, so that
-	// health and metadata checks a client makes on the side neither fail
-	// nor use up scripted outcomes; an empty, non-nil list means no RPC
-	// at all.
+	// method name such as "ModelInfer", "ModelStreamInfer" (each request
+	// on a stream) or "ServerReady". Nil means the inference calls only,
+	// ModelInfer, the requests of ModelStreamInfer and TF Serving's
+	// Predict, so that health and metadata checks a client makes on the
+	// side neither fail nor use up scripted outcomes; an empty, non-nil
+	// list means no RPC at all.
 	Methods []string
 
 	// FailRate is the fraction of calls, from 0 to 1, that fail as
@@ -90,8 +101,27 @@ type Outcome struct {
 	// Hang blocks the call until the caller gives up (see [Faults.Hang]).
 	Hang bool
 	// Trailer is sent with a failure, such as grpc-retry-pushback-ms
-	// (see [Pushback]).
+	// (see [Pushback]). Requests on a stream have no trailer of their
+	// own: it is sent only with a Reset.
 	Trailer metadata.MD
+
+	// After applies to a request on a ModelStreamInfer stream: the
+	// outcome (its Delay, then its failure, hang or reset) strikes once
+	// the request has been sent this many responses, rather than before
+	// the model runs. A failure then ends a decoupled model's request
+	// with an error_message after its first After responses (the model's
+	// context is canceled); a hang stalls it (no further response, until
+	// the client gives up); a reset ends the stream after them. A request
+	// that completes with fewer responses is not affected, and neither
+	// is, by a failure or a hang, a request to a model that is not
+	// decoupled, whose one response completes it. ModelInfer ignores
+	// After.
+	After int
+	// Reset ends the ModelStreamInfer stream carrying the request, and
+	// every request on it, with status Code (UNAVAILABLE when Code is
+	// OK): the stream's RPC fails, as when a proxy or the server drops
+	// it. On ModelInfer it fails the call as Code does.
+	Reset bool
 }
 
 // Serve returns the outcome that serves a call normally, for scripts that
@@ -103,6 +133,20 @@ func Fail(code codes.Code) Outcome { return Outcome{Code: code} }
 
 // Hang returns the outcome that blocks a call until the caller gives up.
 func Hang() Outcome { return Outcome{Hang: true} }
+
+// FailAfter returns the outcome that fails a request on a stream with an
+// error_message after n of its responses (see [Outcome.After]); code is
+// what a ModelInfer call, or the message, says.
+func FailAfter(n int, code codes.Code) Outcome { return Outcome{Code: code, After: n} }
+
+// HangAfter returns the outcome that stalls a request on a stream after n
+// of its responses.
+func HangAfter(n int) Outcome { return Outcome{Hang: true, After: n} }
+
+// ResetAfter returns the outcome that ends the stream carrying a request
+// with code after n of the request's responses: 0 before the model runs,
+// so that the request is lost with the stream.
+func ResetAfter(n int, code codes.Code) Outcome { return Outcome{Code: code, Reset: true, After: n} }
 
 // PushbackTrailer is the trailer key by which a server tells gRPC's
 // client-side retry when to retry, in milliseconds (gRFC A6).
@@ -195,7 +239,7 @@ type plan struct {
 func (fs *faultState) plan(method string) (p plan, applies bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if fs.methods == nil && method != "ModelInfer" && method != "Predict" || fs.methods != nil && !fs.methods[method] {
+	if fs.methods == nil && method != "ModelInfer" && method != "ModelStreamInfer" && method != "Predict" || fs.methods != nil && !fs.methods[method] {
 		return plan{}, false
 	}
 	p.latency, p.latencyFunc = fs.f.Latency, fs.f.LatencyFunc

@@ -42,6 +42,25 @@ type TensorSpec struct {
 // [Server.Stop] wait for running calls.
 type InferFunc func(ctx context.Context, req *Request) ([]tensor.Tensor, error)
 
+// StreamFunc runs a decoupled model, one that answers a request with any
+// number of responses (an LLM's tokens, say), as Triton's decoupled
+// transaction policy does: the server calls it for each request that
+// arrives on a ModelStreamInfer stream, as it calls an [InferFunc], and
+// sends each of its calls of send as a response, with outputs checked as
+// an InferFunc's are. final marks the response as the request's last, in
+// its triton_final_response parameter; once the function returns
+// without having sent one, the server marks the end as Triton does, with
+// an empty final response if the request asked for one
+// (triton_enable_empty_final_response) and with nothing otherwise.
+// send fails, and sends nothing, after a final response, with outputs
+// that do not match the declaration, or once the request is canceled or
+// its stream has ended; the function should then return.
+//
+// An error the function returns fails the request in the stream (an
+// error_message response; its gRPC code, which Triton does not send, is
+// lost) after the responses it sent. It must return when ctx is done.
+type StreamFunc func(ctx context.Context, req *Request, send func(outputs []tensor.Tensor, final bool) error) error
+
 // Model is a model served by a [Server]: its metadata and the function that
 // runs it.
 type Model struct {
@@ -63,8 +82,13 @@ type Model struct {
 	// Outputs declares the model's outputs; a request that names no output
 	// gets all of them, in this order.
 	Outputs []TensorSpec
-	// Infer runs the model. Required.
+	// Infer runs the model. Exactly one of Infer and Stream is required.
 	Infer InferFunc
+	// Stream runs a decoupled model instead of Infer: a request, which
+	// must come on a ModelStreamInfer stream, gets any number of
+	// responses. ModelInfer fails for such a model with UNIMPLEMENTED, as
+	// Triton's does.
+	Stream StreamFunc
 	// TypedOutputs answers with typed contents (InferTensorContents)
 	// instead of raw_output_contents, as KServe's Python servers do. A
 	// response holding an FP16 or BF16 output, which typed contents cannot
@@ -156,8 +180,11 @@ func newModel(m Model) (*model, error) {
 	if m.Name == "" {
 		errs = append(errs, errors.New("model has no name"))
 	}
-	if m.Infer == nil {
-		errs = append(errs, fmt.Errorf("model %q has no Infer function", m.Name))
+	switch {
+	case m.Infer == nil && m.Stream == nil:
+		errs = append(errs, fmt.Errorf("model %q has no Infer or Stream function", m.Name))
+	case m.Infer != nil && m.Stream != nil:
+		errs = append(errs, fmt.Errorf("model %q has both an Infer and a Stream function; a model is decoupled or not", m.Name))
 	}
 	if m.MaxBatchSize < 0 {
 		errs = append(errs, fmt.Errorf("model %q: MaxBatchSize %d is negative", m.Name, m.MaxBatchSize))

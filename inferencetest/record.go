@@ -14,20 +14,24 @@ type Stats struct {
 	// Calls counts the calls received by method name, such as
 	// "ModelInfer", whatever became of them.
 	Calls map[string]int
-	// Models counts ModelInfer calls by the model name they asked for,
-	// registered or not.
+	// Models counts inference requests, ModelInfer calls and requests on
+	// ModelStreamInfer streams, by the model name they asked for,
+	// registered or not. Calls counts each stream once, as a call of
+	// "ModelStreamInfer", however many requests it carries.
 	Models map[string]ModelStats
-	// Dropped counts ModelInfer requests received but no longer held by
+	// Dropped counts inference requests received but no longer held by
 	// [Server.Requests], because of the record limit.
 	Dropped int
 }
 
-// ModelStats counts the ModelInfer calls for one model name.
+// ModelStats counts the inference requests for one model name.
 type ModelStats struct {
-	// Calls is the number of calls received.
+	// Calls is the number of requests received.
 	Calls int
-	// Codes counts calls by the status code they ended with; successes
-	// are under codes.OK.
+	// Codes counts requests by the status code they ended with (for a
+	// request on a stream, the code of the status it failed with before
+	// its message went into an error_message); successes are under
+	// codes.OK.
 	Codes map[codes.Code]int
 	// Injected counts calls ended by an injected fault (a failure, or a
 	// hang or latency outlasting the caller) rather than by the model or
@@ -51,6 +55,9 @@ type RecordedRequest struct {
 	// (raw_input_contents of the Open Inference Protocol, inputs in
 	// tensor_content of TF Serving).
 	RawInputs int
+	// Stream is true for a request that arrived on a ModelStreamInfer
+	// stream rather than as a ModelInfer call.
+	Stream bool
 	// Message is the request as it arrived, in goai's private copy of
 	// the protocol's messages: for goai's own tests, which read it through
 	// its concrete type. Do not modify it.
@@ -63,6 +70,14 @@ type RecordedTensor struct {
 	// them.
 	Name, Datatype string
 	Shape          []int64
+}
+
+// recordStreamed returns req, which arrived on a stream, as a
+// RecordedRequest.
+func recordStreamed(req *oippb.ModelInferRequest) *RecordedRequest {
+	r := recordInfer(req)
+	r.Stream = true
+	return r
 }
 
 // recordInfer returns req as a RecordedRequest.

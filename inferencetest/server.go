@@ -178,6 +178,9 @@ func (s *Server) serveLocked(lis net.Listener) {
 		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 			return h(context.WithValue(ctx, stopKey{}, g.ctx), req)
 		}),
+		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+			return h(srv, &stoppableStream{ServerStream: ss, ctx: context.WithValue(ss.Context(), stopKey{}, g.ctx)})
+		}),
 	}
 	if s.cfg.maxStreams > 0 {
 		opts = append(opts, grpc.MaxConcurrentStreams(s.cfg.maxStreams))
@@ -373,3 +376,12 @@ func (s *Server) Stop() {
 	s.stopped = true
 	s.downLocked(true)
 }
+
+// stoppableStream is a stream whose context tells when the server
+// generation serving it stops, as the context of a unary call does.
+type stoppableStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *stoppableStream) Context() context.Context { return s.ctx }

@@ -3,7 +3,9 @@ package inferencetest_test
 import (
 	"context"
 	"errors"
+	"io"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -111,13 +113,91 @@ func TestServerRPCs(t *testing.T) {
 	}
 }
 
-func TestModelStreamInferUnimplemented(t *testing.T) {
-	_, c := start(t, false, nil)
+func TestModelStreamInfer(t *testing.T) {
+	counter := inferencetest.Model{
+		Name:    "count",
+		Inputs:  []inferencetest.TensorSpec{{Name: "N", DType: tensor.FP32, Shape: []int64{1}}},
+		Outputs: []inferencetest.TensorSpec{{Name: "OUT", DType: tensor.FP32, Shape: []int64{1}}},
+		Stream: func(ctx context.Context, req *inferencetest.Request, send func([]tensor.Tensor, bool) error) error {
+			n, err := tensor.DecodeFloat32(nil, req.Inputs[0].Raw)
+			if err != nil {
+				return err
+			}
+			for i := range int(n[0]) {
+				out := tensor.Tensor{Name: "OUT", DType: tensor.FP32, Shape: []int64{1}, Raw: tensor.AppendFloat32(nil, []float32{float32(i)})}
+				if err := send([]tensor.Tensor{out}, false); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	_, c := start(t, false, []inferencetest.Model{doubler(), counter})
 	stream, err := c.ModelStreamInfer(ctxT(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = stream.Recv()
+	send := func(id string, r *oippb.ModelInferRequest) {
+		t.Helper()
+		r.Id = id
+		if err := stream.Send(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("a", rawFP32("double", "IN", []int64{1, 2}, 1, 2))
+	send("b", rawFP32("nope", "IN", []int64{1}, 1))
+	send("c", rawFP32("double", "IN", []int64{1, 1}, 5))
+	dec := rawFP32("count", "N", []int64{1}, 3)
+	dec.Parameters = map[string]*oippb.InferParameter{"triton_enable_empty_final_response": {ParameterChoice: &oippb.InferParameter_BoolParam{BoolParam: true}}}
+	send("d", dec)
+	if err := stream.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	tokens := 0
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			if err != io.EOF {
+				t.Fatalf("stream ended with %v, want OK after its requests", err)
+			}
+			break
+		}
+		ir := resp.GetInferResponse()
+		final := ir.GetParameters()["triton_final_response"].GetBoolParam()
+		switch id := ir.GetId(); id {
+		case "a", "c":
+			if resp.GetErrorMessage() != "" || !final {
+				t.Errorf("%s: error %q, final %v; want a final answer", id, resp.GetErrorMessage(), final)
+			}
+			order = append(order, id)
+		case "b":
+			if !strings.Contains(resp.GetErrorMessage(), "nope") {
+				t.Errorf("unknown model: error_message %q", resp.GetErrorMessage())
+			}
+			order = append(order, id)
+		case "d":
+			if final {
+				if len(ir.GetOutputs()) != 0 || tokens != 3 {
+					t.Errorf("decoupled final after %d tokens with %d outputs, want an empty one after 3", tokens, len(ir.GetOutputs()))
+				}
+				order = append(order, id)
+				continue
+			}
+			if got := decodeFP32(t, ir.GetRawOutputContents()[0]); got[0] != float32(tokens) {
+				t.Errorf("token %d = %v", tokens, got)
+			}
+			tokens++
+		default:
+			t.Errorf("response of unknown id %q", id)
+		}
+	}
+	// The answers to the model that is not decoupled keep their order.
+	if i, j := slices.Index(order, "a"), slices.Index(order, "c"); i < 0 || j < i || len(order) != 4 {
+		t.Errorf("completion order %v, want a before c and all four", order)
+	}
+	// ModelInfer refuses a decoupled model, as Triton does.
+	_, err = c.ModelInfer(ctxT(t), rawFP32("count", "N", []int64{1}, 3))
 	wantCode(t, err, codes.Unimplemented)
 }
 

@@ -13,12 +13,12 @@ import (
 )
 
 // handler serves GRPCInferenceService for a Server. It is a separate type
-// so that the RPC methods stay off Server's API. ModelStreamInfer is left
-// to the embedded stub, which answers UNIMPLEMENTED.
+// so that the RPC methods stay off Server's API.
 type handler struct {
-	oippb.UnimplementedServer
 	s *Server
 }
+
+var _ oippb.Server = (*handler)(nil)
 
 // admit counts a call and applies the faults to it.
 func (h *handler) admit(ctx context.Context, method string, req proto.Message) error {
@@ -107,6 +107,9 @@ func (h *handler) ModelInfer(ctx context.Context, req *oippb.ModelInferRequest) 
 	m, version, err := s.lookup(req.GetModelName(), req.GetModelVersion())
 	if err != nil {
 		return nil, err
+	}
+	if m.Stream != nil {
+		return nil, status.Error(codes.Unimplemented, "ModelInfer RPC doesn't support models with decoupled transaction policy")
 	}
 	r, err := decodeRequest(m, version, req)
 	if err != nil {

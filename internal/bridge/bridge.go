@@ -17,6 +17,11 @@ var (
 	NewClientFromConn any
 	// Infer: func(c *Client, ctx context.Context, m *MethodDesc, req *wire.Request, opts []CallOption) (*wire.Response, error)
 	Infer any
+	// InferStream: func(c *Client, ctx context.Context, m *MethodDesc, req *wire.Request, opts []CallOption, each func(*wire.Response) (more bool, err error)) error
+	//
+	// It makes one call of a streaming rpc m, handing each response to
+	// each, until the last, each's false or each's error.
+	InferStream any
 	// InvokeDirect: func(c *Client, ctx context.Context, m *MethodDesc, rpc func(context.Context, []grpc.CallOption) error, opts []CallOption) error
 	InvokeDirect any
 	// Conn: func(c *Client) grpc.ClientConnInterface

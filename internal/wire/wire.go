@@ -156,3 +156,45 @@ func (e *TensorError) Error() string {
 
 // Unwrap returns e.Err.
 func (e *TensorError) Unwrap() error { return e.Err }
+
+// StreamTransport is a [Transport] that can also send a request to a
+// decoupled model, one that answers a request with any number of
+// responses (an LLM's tokens, say), such as Triton's over ModelStreamInfer.
+type StreamTransport interface {
+	Transport
+	// InferStream sends req and returns the stream of its responses.
+	// ctx bounds the stream: when it is done, the stream ends and the
+	// server is told to cancel the request. Failures are reported as by
+	// Infer, from InferStream or from the stream's Recv.
+	InferStream(ctx context.Context, req *Request, a *Attempt) (Stream, error)
+}
+
+// Stream is the responses to one request of a [StreamTransport]. It is not
+// safe for concurrent use.
+type Stream interface {
+	// Recv waits for the next response. final is true when the request
+	// is complete: resp is then its last response, or nil when the server
+	// marked the end with an empty response (Triton's
+	// triton_enable_empty_final_response) or by ending the stream. A
+	// request the server failed ends with an error, a
+	// [*ResponseError] when the server reported it in band. After final
+	// or an error, Recv must not be called again.
+	Recv() (resp *Response, final bool, err error)
+	// Close ends the stream, telling the server to cancel the request if
+	// it is not complete, and releases what the stream holds. It may be
+	// called more than once, and after the request is complete.
+	Close()
+}
+
+// ResponseError is a failure that a server reported for one request in
+// band, as a response of a stream rather than as the stream's status:
+// Triton's ModelStreamInferResponse.error_message, which keeps the stream
+// open for its other requests. It carries the server's message alone: the
+// protocol gives it no status code.
+type ResponseError struct {
+	// Message is the server's message, cut short if it was long.
+	Message string
+}
+
+// Error returns the server's message.
+func (e *ResponseError) Error() string { return e.Message }

@@ -67,6 +67,32 @@ var comparisons = []comparison{
 		Chart: true,
 	},
 	{
+		Title:      "Stream transport against unary calls (WithStreamTransport(4), server in a separate process)",
+		File:       "transport.txt",
+		Command:    "go -C bench test . -run '^$' -bench 'Transport/' -count 5 -benchtime 1s",
+		Pattern:    regexp.MustCompile(`^Transport/(?P<variant>\w+)/(?P<key>n=\d+/c=\d+)$`),
+		Subject:    "stream",
+		Metric:     "calls/s",
+		Extra:      []string{"cpu-µs/call", "allocs/op", "server-cpu-µs/call", "p99-ms"},
+		PerVariant: true,
+		Target:     "stream ≥ 1.5× unary calls/s at 784 floats and c=64",
+		Note: "The generated client of an FP32 identity model of n floats, c callers at once, against the server of the client " +
+			"comparison. unary: one ModelInfer call, one HTTP/2 stream, per request. stream: requests multiplexed as messages, " +
+			"matched by request id, over 4 long-lived ModelStreamInfer streams spread over the pool's connections. " +
+			"Triton answers a stream's requests in order, so at c=1 the stream transport saves the stream's setup only",
+	},
+	{
+		Title:   "Streaming decode: a decoupled model's 1000-response token stream",
+		File:    "streamdecode.txt",
+		Command: "go -C bench test . -run '^$' -bench 'StreamDecode' -benchmem -count 5",
+		Pattern: regexp.MustCompile(`^StreamDecode/(?P<variant>\w+)(?P<key>)$`),
+		Subject: "goai",
+		Metric:  "sec/op",
+		Extra:   []string{"allocs/response", "B/response"},
+		Target:  "a few allocations per response",
+		Note:    "One op is one call of 1000 responses (INT64 [1] each) through goaiimpl.Generate; allocs/response is the client's allocations per response",
+	},
+	{
 		Title:      "TF Serving: the generated client against a hand-written TF Serving client (server in a separate process)",
 		File:       "tfserving.txt",
 		Command:    "go -C bench test . -run '^$' -bench 'TFServingClient/' -count 5 -benchtime 2s",

@@ -38,6 +38,43 @@ var Models = []struct {
 	{"identity_150528", []int64{3, 224, 224}},
 }
 
+// TransportModels are further identity models, for the comparison of
+// transports only: FP32 tensors of 16 floats, where a call's own cost
+// outweighs its payload's.
+var TransportModels = []struct {
+	Name  string
+	Shape []int64
+}{
+	{"identity_16", []int64{16}},
+}
+
+// TokensModel is the decoupled model the streaming benchmark calls:
+// asked for COUNT tokens (INT64 [1]), it answers with that many
+// responses, TOKEN (INT64 [1]) 0, 1, ... each.
+const TokensModel = "tokens"
+
+func tokens() inferencetest.Model {
+	return inferencetest.Model{
+		Name:    TokensModel,
+		Inputs:  []inferencetest.TensorSpec{{Name: "COUNT", DType: tensor.Int64, Shape: []int64{1}}},
+		Outputs: []inferencetest.TensorSpec{{Name: "TOKEN", DType: tensor.Int64, Shape: []int64{1}}},
+		Stream: func(ctx context.Context, req *inferencetest.Request, send func([]tensor.Tensor, bool) error) error {
+			n, err := tensor.DecodeInt64(nil, req.Inputs[0].Raw)
+			if err != nil {
+				return err
+			}
+			var raw [8]byte
+			for i := range n[0] {
+				out := tensor.Tensor{Name: "TOKEN", DType: tensor.Int64, Shape: []int64{1}, Raw: tensor.AppendInt64(raw[:0], []int64{i})}
+				if err := send([]tensor.Tensor{out}, i == n[0]-1); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
 // EnvVar, set to "1" in a test binary's environment, makes [MaybeServe]
 // run the server instead of the tests.
 const EnvVar = "GOAI_BENCHSERVER"
@@ -61,10 +98,13 @@ func MaybeServe() {
 // then answers the commands of in until it ends.
 func Serve(in io.Reader, out io.Writer) error {
 	srv := inferencetest.New(inferencetest.WithGRPCServerOptions(wirecodec.ServerOption()), inferencetest.WithRecordLimit(0))
-	for _, m := range Models {
+	for _, m := range append(Models[:len(Models):len(Models)], TransportModels...) {
 		if err := srv.Register(inferencetest.Identity(m.Name, tensor.FP32, m.Shape...)); err != nil {
 			return err
 		}
+	}
+	if err := srv.Register(tokens()); err != nil {
+		return err
 	}
 	if err := srv.StartTCP(); err != nil {
 		return err

@@ -210,6 +210,99 @@ func (x *LargeEcho) GetValues() []float32 {
 	return nil
 }
 
+// Tiny is a 16-float input, for the transports' comparison at a size
+// where a call's own cost outweighs its payload's.
+type Tiny struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The input values.
+	Values        []float32 `protobuf:"fixed32,1,rep,packed,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Tiny) Reset() {
+	*x = Tiny{}
+	mi := &file_bench_v1_bench_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Tiny) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Tiny) ProtoMessage() {}
+
+func (x *Tiny) ProtoReflect() protoreflect.Message {
+	mi := &file_bench_v1_bench_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Tiny.ProtoReflect.Descriptor instead.
+func (*Tiny) Descriptor() ([]byte, []int) {
+	return file_bench_v1_bench_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Tiny) GetValues() []float32 {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// TinyEcho is the model's answer to a Tiny.
+type TinyEcho struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The values echoed.
+	Values        []float32 `protobuf:"fixed32,1,rep,packed,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TinyEcho) Reset() {
+	*x = TinyEcho{}
+	mi := &file_bench_v1_bench_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TinyEcho) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TinyEcho) ProtoMessage() {}
+
+func (x *TinyEcho) ProtoReflect() protoreflect.Message {
+	mi := &file_bench_v1_bench_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TinyEcho.ProtoReflect.Descriptor instead.
+func (*TinyEcho) Descriptor() ([]byte, []int) {
+	return file_bench_v1_bench_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *TinyEcho) GetValues() []float32 {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 var File_bench_v1_bench_proto protoreflect.FileDescriptor
 
 const file_bench_v1_bench_proto_rawDesc = "" +
@@ -226,13 +319,22 @@ const file_bench_v1_bench_proto_rawDesc = "" +
 	"\x06INPUT0\x1a\x05\x03\xe0\x01\xe0\x01R\x06values\"9\n" +
 	"\tLargeEcho\x12,\n" +
 	"\x06values\x18\x01 \x03(\x02B\x14\x8a\xc2\x1c\x10\n" +
-	"\aOUTPUT0\x1a\x05\x03\xe0\x01\xe0\x01R\x06values2Q\n" +
+	"\aOUTPUT0\x1a\x05\x03\xe0\x01\xe0\x01R\x06values\"/\n" +
+	"\x04Tiny\x12'\n" +
+	"\x06values\x18\x01 \x03(\x02B\x0f\x8a\xc2\x1c\v\n" +
+	"\x06INPUT0\x1a\x01\x10R\x06values\"4\n" +
+	"\bTinyEcho\x12(\n" +
+	"\x06values\x18\x01 \x03(\x02B\x10\x8a\xc2\x1c\f\n" +
+	"\aOUTPUT0\x1a\x01\x10R\x06values2Q\n" +
 	"\rSmallIdentity\x12,\n" +
 	"\x04Echo\x12\x0f.bench.v1.Small\x1a\x13.bench.v1.SmallEcho\x1a\x12\x92\xc2\x1c\x0e\n" +
 	"\fidentity_7842T\n" +
 	"\rLargeIdentity\x12,\n" +
 	"\x04Echo\x12\x0f.bench.v1.Large\x1a\x13.bench.v1.LargeEcho\x1a\x15\x92\xc2\x1c\x11\n" +
-	"\x0fidentity_150528B5Z3github.com/goai-dev/goai/bench/gen/bench/v1;benchv1b\x06proto3"
+	"\x0fidentity_1505282M\n" +
+	"\fTinyIdentity\x12*\n" +
+	"\x04Echo\x12\x0e.bench.v1.Tiny\x1a\x12.bench.v1.TinyEcho\x1a\x11\x92\xc2\x1c\r\n" +
+	"\videntity_16B5Z3github.com/goai-dev/goai/bench/gen/bench/v1;benchv1b\x06proto3"
 
 var (
 	file_bench_v1_bench_proto_rawDescOnce sync.Once
@@ -246,20 +348,24 @@ func file_bench_v1_bench_proto_rawDescGZIP() []byte {
 	return file_bench_v1_bench_proto_rawDescData
 }
 
-var file_bench_v1_bench_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_bench_v1_bench_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_bench_v1_bench_proto_goTypes = []any{
 	(*Small)(nil),     // 0: bench.v1.Small
 	(*SmallEcho)(nil), // 1: bench.v1.SmallEcho
 	(*Large)(nil),     // 2: bench.v1.Large
 	(*LargeEcho)(nil), // 3: bench.v1.LargeEcho
+	(*Tiny)(nil),      // 4: bench.v1.Tiny
+	(*TinyEcho)(nil),  // 5: bench.v1.TinyEcho
 }
 var file_bench_v1_bench_proto_depIdxs = []int32{
 	0, // 0: bench.v1.SmallIdentity.Echo:input_type -> bench.v1.Small
 	2, // 1: bench.v1.LargeIdentity.Echo:input_type -> bench.v1.Large
-	1, // 2: bench.v1.SmallIdentity.Echo:output_type -> bench.v1.SmallEcho
-	3, // 3: bench.v1.LargeIdentity.Echo:output_type -> bench.v1.LargeEcho
-	2, // [2:4] is the sub-list for method output_type
-	0, // [0:2] is the sub-list for method input_type
+	4, // 2: bench.v1.TinyIdentity.Echo:input_type -> bench.v1.Tiny
+	1, // 3: bench.v1.SmallIdentity.Echo:output_type -> bench.v1.SmallEcho
+	3, // 4: bench.v1.LargeIdentity.Echo:output_type -> bench.v1.LargeEcho
+	5, // 5: bench.v1.TinyIdentity.Echo:output_type -> bench.v1.TinyEcho
+	3, // [3:6] is the sub-list for method output_type
+	0, // [0:3] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
 	0, // [0:0] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name
@@ -276,9 +382,9 @@ func file_bench_v1_bench_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bench_v1_bench_proto_rawDesc), len(file_bench_v1_bench_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   6,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   3,
 		},
 		GoTypes:           file_bench_v1_bench_proto_goTypes,
 		DependencyIndexes: file_bench_v1_bench_proto_depIdxs,

@@ -237,3 +237,111 @@ var LargeIdentity_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "bench/v1/bench.proto",
 }
+
+const (
+	TinyIdentity_Echo_FullMethodName = "/bench.v1.TinyIdentity/Echo"
+)
+
+// TinyIdentityClient is the client API for TinyIdentity service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// TinyIdentity echoes 16 floats.
+type TinyIdentityClient interface {
+	// Echo returns its input.
+	Echo(ctx context.Context, in *Tiny, opts ...grpc.CallOption) (*TinyEcho, error)
+}
+
+type tinyIdentityClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewTinyIdentityClient(cc grpc.ClientConnInterface) TinyIdentityClient {
+	return &tinyIdentityClient{cc}
+}
+
+func (c *tinyIdentityClient) Echo(ctx context.Context, in *Tiny, opts ...grpc.CallOption) (*TinyEcho, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TinyEcho)
+	err := c.cc.Invoke(ctx, TinyIdentity_Echo_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TinyIdentityServer is the server API for TinyIdentity service.
+// All implementations must embed UnimplementedTinyIdentityServer
+// for forward compatibility.
+//
+// TinyIdentity echoes 16 floats.
+type TinyIdentityServer interface {
+	// Echo returns its input.
+	Echo(context.Context, *Tiny) (*TinyEcho, error)
+	mustEmbedUnimplementedTinyIdentityServer()
+}
+
+// UnimplementedTinyIdentityServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedTinyIdentityServer struct{}
+
+func (UnimplementedTinyIdentityServer) Echo(context.Context, *Tiny) (*TinyEcho, error) {
+	return nil, status.Error(codes.Unimplemented, "method Echo not implemented")
+}
+func (UnimplementedTinyIdentityServer) mustEmbedUnimplementedTinyIdentityServer() {}
+func (UnimplementedTinyIdentityServer) testEmbeddedByValue()                      {}
+
+// UnsafeTinyIdentityServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to TinyIdentityServer will
+// result in compilation errors.
+type UnsafeTinyIdentityServer interface {
+	mustEmbedUnimplementedTinyIdentityServer()
+}
+
+func RegisterTinyIdentityServer(s grpc.ServiceRegistrar, srv TinyIdentityServer) {
+	// If the following call panics, it indicates UnimplementedTinyIdentityServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&TinyIdentity_ServiceDesc, srv)
+}
+
+func _TinyIdentity_Echo_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Tiny)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TinyIdentityServer).Echo(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TinyIdentity_Echo_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TinyIdentityServer).Echo(ctx, req.(*Tiny))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// TinyIdentity_ServiceDesc is the grpc.ServiceDesc for TinyIdentity service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var TinyIdentity_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "bench.v1.TinyIdentity",
+	HandlerType: (*TinyIdentityServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Echo",
+			Handler:    _TinyIdentity_Echo_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "bench/v1/bench.proto",
+}
