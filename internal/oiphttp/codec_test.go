@@ -104,6 +104,9 @@ func TestRequestRoundTrip(t *testing.T) {
 				!slices.Equal(got.Request.Outputs, []string{"a", "b"}) {
 				t.Errorf("request = %+v", got.Request)
 			}
+			if got.BinaryInputs != tc.binary {
+				t.Errorf("BinaryInputs = %d, want %d", got.BinaryInputs, tc.binary)
+			}
 			if !got.BinaryOutput("a") || !got.BinaryOutput("b") || got.BinaryOutputs {
 				t.Errorf("binary outputs: a %v b %v all %v, want per-output true", got.BinaryOutput("a"), got.BinaryOutput("b"), got.BinaryOutputs)
 			}

@@ -232,6 +232,9 @@ type ServerRequest struct {
 	// BinaryOutputs is the request's binary_data_output parameter: the
 	// default for outputs without their own binary_data.
 	BinaryOutputs bool
+	// BinaryInputs is the number of inputs whose data came as binary
+	// chunks rather than JSON data.
+	BinaryInputs int
 	// outputBinary is each named output's binary_data, if it has one.
 	outputBinary map[string]bool
 }
@@ -316,6 +319,11 @@ func decodeRequest(body []byte, headerLen int) (*ServerRequest, error) {
 	}
 	if err := attachChunks(inputs, chunks, headerLen); err != nil {
 		return nil, err
+	}
+	for i := range inputs {
+		if inputs[i].binSize >= 0 {
+			r.BinaryInputs++
+		}
 	}
 	if r.Request.Inputs, err = finishTensors(inputs, "input"); err != nil {
 		return nil, err
