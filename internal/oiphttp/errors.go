@@ -3,6 +3,7 @@ package oiphttp
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -86,4 +87,21 @@ func decodeError(code codes.Code, what string, err error) error {
 		return err
 	}
 	return &Error{Code: code, Message: what + ": " + err.Error(), Err: err}
+}
+
+// maxEchoed is the most bytes of a server's tensor name that a
+// [wire.TensorError] names it by.
+const maxEchoed = 64
+
+// echoed returns name cut to maxEchoed bytes at a rune boundary, with an
+// ellipsis when it was cut.
+func echoed(name string) string {
+	if len(name) <= maxEchoed {
+		return name
+	}
+	n := maxEchoed
+	for i := 1; i < utf8.UTFMax && !utf8.RuneStart(name[n]); i++ {
+		n--
+	}
+	return name[:n] + "…"
 }

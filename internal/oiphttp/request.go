@@ -169,19 +169,23 @@ func attachChunks(ts []tensorJSON, chunks []byte, headerLen int) error {
 
 // finishTensors checks each decoded tensor: data from somewhere (a
 // tensor without any must hold no elements), contents matching the
-// shape, and names unique.
-func finishTensors(ts []tensorJSON, kind string) ([]tensor.Tensor, error) {
+// shape, and names unique. A tensor that fails is passed to fault, if
+// set, for the error to return.
+func finishTensors(ts []tensorJSON, kind string, fault func(name string, err error) error) ([]tensor.Tensor, error) {
+	if fault == nil {
+		fault = func(_ string, err error) error { return err }
+	}
 	out := make([]tensor.Tensor, len(ts))
 	for i := range ts {
 		tj := &ts[i]
 		if !tj.hasData && tj.binSize < 0 {
 			if tj.n != 0 {
-				return nil, malformed("%s %q has neither data nor binary_data_size", kind, tj.t.Name)
+				return nil, fault(tj.t.Name, malformed("%s %q has neither data nor binary_data_size", kind, tj.t.Name))
 			}
 			tj.t.Raw = []byte{}
 		}
 		if err := tj.t.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: %w", kind, err)
+			return nil, fault(tj.t.Name, fmt.Errorf("%s: %w", kind, err))
 		}
 		out[i] = tj.t
 	}
@@ -325,7 +329,7 @@ func decodeRequest(body []byte, headerLen int) (*ServerRequest, error) {
 			r.BinaryInputs++
 		}
 	}
-	if r.Request.Inputs, err = finishTensors(inputs, "input"); err != nil {
+	if r.Request.Inputs, err = finishTensors(inputs, "input", nil); err != nil {
 		return nil, err
 	}
 	outs := r.Request.Outputs
