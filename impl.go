@@ -8,6 +8,7 @@ import (
 	"github.com/goai-dev/goai/internal/bridge"
 	"github.com/goai-dev/goai/internal/wire"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 )
 
 // The call path as package goaiimpl, which generated code calls, reaches
@@ -47,7 +48,7 @@ func (c *Client) infer(ctx context.Context, method *MethodDesc, req *wire.Reques
 		req.Model, req.Version = a.model.Name, a.model.Version
 		r, err := c.transport.Infer(ctx, req, a.wire)
 		if err != nil {
-			return err
+			return transportError(err)
 		}
 		resp = r
 		return nil
@@ -60,6 +61,16 @@ func (c *Client) infer(ctx context.Context, method *MethodDesc, req *wire.Reques
 		return nil, err
 	}
 	return resp, nil
+}
+
+// transportError is err, a Transport's, as the call path reports it: a
+// request over the client's send limit that the transport did not send
+// also matches [ErrMessageTooLarge], as on a [Pool].
+func transportError(err error) error {
+	if errors.Is(err, wire.ErrRequestTooLarge) {
+		return newCallError(status.Code(err), err.Error(), ErrMessageTooLarge, err)
+	}
+	return err
 }
 
 // invokeDirect makes one call of method, an rpc of a direct service,

@@ -3,6 +3,7 @@ package goai
 import (
 	"crypto/tls"
 	"math/rand/v2"
+	"net/http"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -60,6 +61,9 @@ type poolConfig struct {
 	msg       msgLimits
 	budget    *RetryBudget
 	budgetSet bool
+	// Over REST (an http:// or https:// target).
+	httpClient   *http.Client
+	restEncoding RESTEncoding
 }
 
 // clientConfig holds what ClientOptions set.

@@ -120,9 +120,12 @@ func (t *Transport) Close() error {
 	return nil
 }
 
+// HTTPClient returns the client the transport sends through: the one
+// given to [New], or the one New made.
+func (t *Transport) HTTPClient() *http.Client { return t.client }
+
 // errClosed is the error of a call after Close.
 var errClosed = &Error{Code: codes.Canceled, Message: "the transport is closed"}
-
 
 // segment escapes a model name or version for one path segment: a '/'
 // must not make two, and "." or ".." must not climb.
