@@ -22,7 +22,7 @@ BIN := $(CURDIR)/bin
 FUZZTIME ?= 100000x
 FUZZTIME_SLOW ?= 2000x
 FUZZ_SLOW_TARGETS := FuzzAnnotations FuzzProtoSource
-MODULES := . cmd/protoc-gen-goai bench examples
+MODULES := . cmd/protoc-gen-goai bench examples examples/service
 
 .PHONY: all tools plugin generate check-generate test lint vet fmt-check demo fuzz bench protoc clean
 
@@ -81,7 +81,7 @@ lint: fmt-check vet tools
 ## test: everything CI checks.
 test: protoc lint check-generate
 	$(MAKE) --no-print-directory fuzz
-	$(GO) test -count=1 -race . ./tensor/... ./inferencetest/... ./internal/wirecodec/... ./internal/testgen/...
+	$(GO) test -count=1 -race . ./goaiimpl/... ./tensor/... ./inferencetest/... ./internal/...
 	@for m in $(MODULES); do echo "go test ($$m)"; GOAI_REQUIRE_PROTOC=1 $(GO) -C $$m test -count=1 ./...; done
 
 ## fuzz: run every fuzz target for FUZZTIME.

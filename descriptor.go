@@ -139,11 +139,14 @@ type RetryPolicy struct {
 	RetryableCodes []codes.Code
 }
 
-// BreakerPolicy sets a model's circuit breaker. Zero fields take the
-// defaults named on each. Out-of-range fields are clamped: a NaN or
-// negative FailureRatio is not used, one above 1 is 1 (the breaker trips
-// when every call fails), and a negative Interval or OpenTimeout counts as
-// 0.
+// BreakerPolicy sets a model's circuit breaker. The breaker counts calls,
+// not attempts: a call asks it once, before its first attempt, and is
+// counted by the outcome of its last, so retries that end in a success
+// leave it closed, while an open breaker fails a call at once, without
+// retries. Zero fields take the defaults named on each. Out-of-range
+// fields are clamped: a NaN or negative FailureRatio is not used, one
+// above 1 is 1 (the breaker trips when every call fails), and a negative
+// Interval or OpenTimeout counts as 0.
 type BreakerPolicy struct {
 	// ConsecutiveFailures trips the breaker after this many server failures
 	// in a row. 0: not used.

@@ -3,6 +3,7 @@ package goai
 import (
 	"context"
 	"errors"
+	"github.com/goai-dev/goai/internal/wire"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
@@ -509,4 +511,45 @@ func soak(t *testing.T, n, conc int) {
 	}
 	_ = pool.Close()
 	srv.Stop()
+}
+
+// TestFromConnSetsItsOwnMessageLimits calls through a *grpc.ClientConn
+// dialed with grpc-go's defaults, whose receive limit is 4 MiB: the
+// client's own per-call limits (DefaultMaxMsgSize, 64 MiB) let an 8 MiB
+// response through, as a client that dials its own connections does, and
+// WithMaxRecvMsgSize lowers them for that client alone.
+func TestFromConnSetsItsOwnMessageLimits(t *testing.T) {
+	const n = 2 << 20 // 8 MiB of FP32 each way
+	srv := startMem(t, inferencetest.Identity("big", tensor.FP32, -1))
+	// A connection with grpc-go's default limits, as a user dials it.
+	conn, err := grpc.NewClient("passthrough:///bufconn", grpc.WithContextDialer(srv.DialContext),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	desc := &ModelDesc{
+		Service: "test.v1.Big",
+		Model:   ModelRef{Name: "big"},
+		Methods: []MethodDesc{{Name: "Echo", FullMethod: "/test.v1.Big/Echo", Model: ModelRef{Name: "big"}}},
+	}
+	req := func() *wire.Request {
+		return &wire.Request{Inputs: []tensor.Tensor{{Name: "INPUT0", DType: tensor.FP32, Shape: []int64{n}, Raw: make([]byte, 4*n)}}}
+	}
+	c := testClient(conn, desc, WithRetryBudget(nil))
+	resp, err := c.infer(t.Context(), &desc.Methods[0], req(), nil)
+	if err != nil {
+		t.Fatalf("an 8 MiB response through a connection of grpc's defaults: %v", err)
+	}
+	if len(resp.Outputs) != 1 || len(resp.Outputs[0].Raw) != 4*n {
+		t.Fatalf("response %d outputs", len(resp.Outputs))
+	}
+	small := testClient(conn, desc, WithRetryBudget(nil), WithMaxRecvMsgSize(1<<20), WithMaxSendMsgSize(16<<20))
+	if _, err := small.infer(t.Context(), &desc.Methods[0], req(), nil); status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("with a 1 MiB receive limit: %v, want RESOURCE_EXHAUSTED", err)
+	}
+	tiny := testClient(conn, desc, WithRetryBudget(nil), WithMaxSendMsgSize(1<<20))
+	if _, err := tiny.infer(t.Context(), &desc.Methods[0], req(), nil); !errors.Is(err, ErrMessageTooLarge) {
+		t.Errorf("with a 1 MiB send limit: %v, want ErrMessageTooLarge, sent by nothing", err)
+	}
 }

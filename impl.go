@@ -41,18 +41,9 @@ func init() {
 // [*TensorError], after the policies are done with the call: the server
 // answered, so it is neither retried nor counted against the breaker.
 func (c *Client) infer(ctx context.Context, method *MethodDesc, req *wire.Request, opts []CallOption) (*wire.Response, error) {
-	var resp *wire.Response
-	err := c.invoke(ctx, method, func(ctx context.Context, a attemptArgs) error {
-		// Attempts run one after another, and the transport is done with
-		// req when Infer returns: it is safe to rename.
-		req.Model, req.Version = a.model.Name, a.model.Version
-		r, err := c.transport.Infer(ctx, req, a.wire)
-		if err != nil {
-			return transportError(err)
-		}
-		resp = r
-		return nil
-	}, opts...)
+	call := &inferAttempts{c: c, req: req}
+	err := c.invokeWith(ctx, method, call, opts)
+	resp := call.resp
 	if err != nil {
 		var te *wire.TensorError
 		if errors.As(err, &te) {
@@ -61,6 +52,26 @@ func (c *Client) infer(ctx context.Context, method *MethodDesc, req *wire.Reques
 		return nil, err
 	}
 	return resp, nil
+}
+
+// inferAttempts makes the attempts of one call of infer, keeping the
+// response of the one that succeeds.
+type inferAttempts struct {
+	c    *Client
+	req  *wire.Request
+	resp *wire.Response
+}
+
+func (x *inferAttempts) attempt(ctx context.Context, a attemptArgs) error {
+	// Attempts run one after another, and the transport is done with req
+	// when Infer returns: it is safe to rename.
+	x.req.Model, x.req.Version = a.model.Name, a.model.Version
+	r, err := x.c.transport.Infer(ctx, x.req, a.wire)
+	if err != nil {
+		return transportError(err)
+	}
+	x.resp = r
+	return nil
 }
 
 // transportError is err, a Transport's, as the call path reports it: a

@@ -20,6 +20,17 @@ import (
 // ends the call.
 type attemptFunc func(ctx context.Context, a attemptArgs) error
 
+// attempt makes f an attempter.
+func (f attemptFunc) attempt(ctx context.Context, a attemptArgs) error { return f(ctx, a) }
+
+// attempter makes the attempts of a call, as an attemptFunc does. A call
+// path that keeps per-call state makes its state one (see
+// [Client.infer]): the state and the attempts then cost one allocation,
+// not a closure and each variable it captures.
+type attempter interface {
+	attempt(ctx context.Context, a attemptArgs) error
+}
+
 // attemptArgs describes one attempt to an attemptFunc.
 type attemptArgs struct {
 	// model is the model to call: the method's, the routed version, or
@@ -86,6 +97,11 @@ type attemptArgs struct {
 // policy of the runtime ended the call, so errors of fn keep their types
 // and gRPC codes. [Report] tells what happened.
 func (c *Client) invoke(ctx context.Context, method *MethodDesc, fn attemptFunc, opts ...CallOption) error {
+	return c.invokeWith(ctx, method, fn, opts)
+}
+
+// invokeWith is invoke with the attempts made by fn.
+func (c *Client) invokeWith(ctx context.Context, method *MethodDesc, fn attempter, opts []CallOption) error {
 	start := c.clock.Now()
 	p := c.plan(method)
 	cfg := &p.defaults // read-only; copied only when options change it
@@ -119,10 +135,9 @@ type callRun struct {
 	c         *Client
 	plan      *methodPlan
 	cfg       *callConfig
-	fn        attemptFunc
+	fn        attempter
 	callerCtx context.Context // the caller's context, without the runtime's timeouts
 	info      CallInfo
-	wire      wire.Attempt // the current attempt's, for a Transport
 }
 
 // attemptResult is how an attempt ended.
@@ -301,14 +316,15 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback, 
 		defer cancel()
 	}
 	a := attemptArgs{model: model, number: n, fallback: fallback, callOptions: cfg.grpcOpts}
-	var scratch *attemptScratch
+	// Scratch space reused across attempts holds the Transport's
+	// wire.Attempt (in the call's state it would make the state escape,
+	// an allocation per call) and the captured trailer: callOptions and
+	// wire are valid only until the attemptFunc returns.
+	scratch := scratchPool.Get().(*attemptScratch)
 	if counted || !fallback && cfg.maxAttempts > 1 && cfg.idempotent {
 		// Capture the trailer, for the server's pushback and to tell the
-		// server's statuses from grpc's own (see localTooLarge), into
-		// scratch space reused across attempts: grpc writes the trailer
-		// before the RPC returns, and callOptions are valid only until the
-		// attemptFunc returns.
-		scratch = scratchPool.Get().(*attemptScratch)
+		// server's statuses from grpc's own (see localTooLarge): grpc
+		// writes it before the RPC returns.
 		if len(cfg.grpcOpts) == 0 {
 			a.callOptions = scratch.opt[:]
 		} else {
@@ -317,8 +333,8 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback, 
 			a.callOptions = append(a.callOptions, scratch.opt[0])
 		}
 	}
-	r.wire = wire.Attempt{GRPC: a.callOptions}
-	a.wire = &r.wire
+	scratch.wire = wire.Attempt{GRPC: a.callOptions}
+	a.wire = &scratch.wire
 	ev := AttemptEvent{Method: r.plan.method.FullMethod, Model: model, Attempt: n, Fallback: fallback}
 	hctx := actx
 	if h := c.hooks.AttemptStart; h != nil {
@@ -328,15 +344,12 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback, 
 	}
 
 	t0 := c.clock.Now()
-	res.err = r.fn(hctx, a)
+	res.err = r.fn.attempt(hctx, a)
 	res.latency = c.clock.Now().Sub(t0)
-	if scratch != nil {
-		res.trailer = scratch.trailer
-		scratch.trailer = nil
-		scratchPool.Put(scratch)
-	}
-	res.pushback, res.hasPushback, res.noRetry = r.wire.Pushback, r.wire.HasPushback, r.wire.NoRetry
-	r.wire = wire.Attempt{}
+	res.trailer = scratch.trailer
+	res.pushback, res.hasPushback, res.noRetry = scratch.wire.Pushback, scratch.wire.HasPushback, scratch.wire.NoRetry
+	scratch.trailer, scratch.wire = nil, wire.Attempt{}
+	scratchPool.Put(scratch)
 	// The attempt's own timeout cut it if its context expired, or the
 	// server answered DEADLINE_EXCEEDED at that deadline, while the
 	// call's deadline had not come.
@@ -356,11 +369,12 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback, 
 	return res
 }
 
-// attemptScratch holds an attempt's captured trailer and the call option
-// that captures it.
+// attemptScratch holds an attempt's captured trailer, the call option
+// that captures it, and the attempt's wire.Attempt.
 type attemptScratch struct {
 	trailer metadata.MD
 	opt     [1]grpc.CallOption
+	wire    wire.Attempt
 }
 
 // scratchPool keeps attemptScratch values, each with its option pointing

@@ -8,11 +8,10 @@ import (
 
 	"github.com/goai-dev/goai"
 	benchv1 "github.com/goai-dev/goai/bench/gen/bench/v1"
-	"github.com/goai-dev/goai/inferencetest"
-	"github.com/goai-dev/goai/internal/oippb"
-	"github.com/goai-dev/goai/internal/wirecodec"
-	"github.com/goai-dev/goai/tensor"
+	"github.com/goai-dev/goai/bench/internal/benchserver"
+	"github.com/goai-dev/goai/internal/coexist/tritonpb"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 // clientCase is one input size of the client comparison.
@@ -22,47 +21,52 @@ type clientCase struct {
 	shape  []int64
 }
 
-var clientCases = []clientCase{
-	{784, "identity_784", []int64{784}},
-	{150528, "identity_150528", []int64{3, 224, 224}},
-}
-
-// startIdentityServer serves the benchmark's identity models on 127.0.0.1.
-// The server uses goai's wire codec, so that both clients meet a server
-// that spends as little as it can per call and the comparison measures the
-// clients.
-func startIdentityServer(tb testing.TB) *inferencetest.Server {
-	tb.Helper()
-	srv := inferencetest.New(inferencetest.WithGRPCServerOptions(wirecodec.ServerOption()))
-	for _, c := range clientCases {
-		if err := srv.Register(inferencetest.Identity(c.model, tensor.FP32, c.shape...)); err != nil {
-			tb.Fatal(err)
+var clientCases = func() []clientCase {
+	var cases []clientCase
+	for _, m := range benchserver.Models {
+		n := int64(1)
+		for _, d := range m.Shape {
+			n *= d
 		}
+		cases = append(cases, clientCase{int(n), m.Name, m.Shape})
 	}
-	if err := srv.StartTCP(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(srv.Stop)
-	return srv
-}
+	return cases
+}()
 
 // echoFunc is one client's call: it sends values and returns the echo.
 type echoFunc func(ctx context.Context, values []float32) ([]float32, error)
 
-func baselineEcho(tb testing.TB, srv *inferencetest.Server, c clientCase) echoFunc {
-	conn, err := grpc.NewClient(srv.Target(), srv.DialOptions()...)
+// clientVariants are the clients compared, by name; each makes its
+// client of case c against the server at target, closed at tb's end.
+var clientVariants = []struct {
+	name string
+	make func(tb testing.TB, target string, c clientCase) echoFunc
+}{
+	{"goai", goaiEcho},
+	{"nvidia", func(tb testing.TB, target string, c clientCase) echoFunc {
+		client := &nvidiaClient{stub: tritonpb.NewGRPCInferenceServiceClient(plainConn(tb, target)), model: c.model, shape: c.shape}
+		return client.echo
+	}},
+	{"trendyol", func(tb testing.TB, target string, c clientCase) echoFunc {
+		return trendyolEcho(&trendyolClient{stub: tritonpb.NewGRPCInferenceServiceClient(plainConn(tb, target))}, c)
+	}},
+}
+
+// plainConn is a connection as the hand-written clients make one: grpc's
+// defaults, its default codec included.
+func plainConn(tb testing.TB, target string) *grpc.ClientConn {
+	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { conn.Close() })
-	client := &baselineClient{stub: oippb.NewClient(conn), model: c.model, shape: c.shape}
-	return client.echo
+	return conn
 }
 
-func goaiEcho(tb testing.TB, srv *inferencetest.Server, c clientCase) echoFunc {
+func goaiEcho(tb testing.TB, target string, c clientCase) echoFunc {
 	switch c.floats {
 	case 784:
-		client, err := benchv1.NewSmallIdentityModelClient(srv.Target(), goai.WithInsecure())
+		client, err := benchv1.NewSmallIdentityModelClient(target, goai.WithInsecure())
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -72,7 +76,7 @@ func goaiEcho(tb testing.TB, srv *inferencetest.Server, c clientCase) echoFunc {
 			return out.GetValues(), err
 		}
 	default:
-		client, err := benchv1.NewLargeIdentityModelClient(srv.Target(), goai.WithInsecure())
+		client, err := benchv1.NewLargeIdentityModelClient(target, goai.WithInsecure())
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -92,44 +96,49 @@ func ramp(n int) []float32 {
 	return v
 }
 
-// TestClientsEcho checks that both benchmarked clients return exactly what
-// they sent, so that the benchmark compares clients doing the same work.
+// TestClientsEcho checks that every benchmarked client returns exactly
+// what it sent, so that the benchmark compares clients doing the same
+// work.
 func TestClientsEcho(t *testing.T) {
-	srv := startIdentityServer(t)
+	target := benchServer(t).Target()
 	for _, c := range clientCases {
 		values := ramp(c.floats)
-		for name, echo := range map[string]echoFunc{"baseline": baselineEcho(t, srv, c), "goai": goaiEcho(t, srv, c)} {
-			got, err := echo(context.Background(), values)
+		for _, v := range clientVariants {
+			got, err := v.make(t, target, c)(context.Background(), values)
 			if err != nil {
-				t.Fatalf("%s n=%d: %v", name, c.floats, err)
+				t.Fatalf("%s n=%d: %v", v.name, c.floats, err)
 			}
 			if !slices.Equal(got, values) {
-				t.Errorf("%s n=%d: echo differs from the input", name, c.floats)
+				t.Errorf("%s n=%d: echo differs from the input", v.name, c.floats)
 			}
 		}
 	}
 }
 
-// BenchmarkClient compares the generated client with the baseline client
-// users write today, on the same in-process loopback server, at several
-// concurrencies; both send the same values and decode the echo.
+// BenchmarkClient compares the generated client with the clients users
+// write today, against one model server in a separate process on
+// 127.0.0.1, at several concurrencies; every client sends the same values
+// and decodes the echo. With -count, each round runs every client in
+// turn, so that drift of the machine spreads over all of them. Besides
+// throughput and latency it reports the client's own cost per call: CPU
+// (cpu-µs/call, from getrusage of this process, which holds no server),
+// allocations and bytes allocated (-benchmem), and the server's CPU per
+// call (server-cpu-µs/call) for comparison.
 func BenchmarkClient(b *testing.B) {
-	srv := startIdentityServer(b)
+	server := benchServer(b)
 	ctx := context.Background()
-	for _, variant := range []string{"baseline", "goai"} {
+	for _, v := range clientVariants {
 		for _, c := range clientCases {
 			values := ramp(c.floats)
-			for _, concurrency := range []int{1, 16, 64} {
-				b.Run(fmt.Sprintf("%s/n=%d/c=%d", variant, c.floats, concurrency), func(b *testing.B) {
-					echo := baselineEcho(b, srv, c)
-					if variant == "goai" {
-						echo = goaiEcho(b, srv, c)
-					}
+			for _, concurrency := range []int{1, 64} {
+				b.Run(fmt.Sprintf("%s/n=%d/c=%d", v.name, c.floats, concurrency), func(b *testing.B) {
+					echo := v.make(b, server.Target(), c)
 					if _, err := echo(ctx, values); err != nil { // connect first
 						b.Fatal(err)
 					}
+					b.ReportAllocs()
 					b.SetBytes(int64(8 * c.floats)) // sent and received
-					runConcurrent(b, concurrency, func() error {
+					runConcurrent(b, concurrency, server, func() error {
 						_, err := echo(ctx, values)
 						return err
 					})

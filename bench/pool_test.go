@@ -63,7 +63,7 @@ func benchmarkPool(b *testing.B, target string, conns int, req *oippb.ModelInfer
 			b.Fatal(err)
 		}
 	}
-	runConcurrent(b, 512, func() error {
+	runConcurrent(b, 512, nil, func() error {
 		_, err := client.ModelInfer(ctx, req)
 		return err
 	})

@@ -50,26 +50,41 @@ func Infer[In, Out proto.Message](ctx context.Context, c *goai.Client, method *g
 		return zero, status.Errorf(codes.InvalidArgument, "goai: %s: the request is nil", method.Name)
 	}
 	batched := descOf(c).MaxBatchSize > 0
-	e := newEncoder(method.Inputs, 1, batched, false)
-	encode(e, []In{in})
-	req, err := e.request(method.Outputs)
+	// One allocation holds the call's encoding and decoding state.
+	call := new(inferCall[In, Out])
+	e, d := &call.enc, &call.dec
+	e.init(method.Inputs, 1, batched, false)
+	// The request is sent, and the transport done with it, before Infer
+	// returns: in's memory can be sent as it is, and anything copied is
+	// copied into buffers reused across calls.
+	e.alias, e.pooled = true, true
+	defer e.release()
+	call.in[0] = in
+	encode(e, call.in[:])
+	if err := e.requestInto(&call.req, method.Outputs); err != nil {
+		return zero, err
+	}
+	resp, err := infer(c, ctx, method, &call.req, opts)
 	if err != nil {
 		return zero, err
 	}
-	resp, err := infer(c, ctx, method, req, opts)
-	if err != nil {
+	if err := d.readResponse(method.Outputs, 1, batched, resp); err != nil {
 		return zero, err
 	}
-	d, err := decodeResponse(method.Outputs, 1, batched, resp)
-	if err != nil {
-		return zero, err
-	}
-	out := make([]Out, 1)
-	decode(d, out)
+	decode(d, call.out[:])
 	if d.err != nil {
 		return zero, d.err
 	}
-	return out[0], nil
+	return call.out[0], nil
+}
+
+// inferCall is the state of one call of [Infer].
+type inferCall[In, Out proto.Message] struct {
+	in  [1]In
+	out [1]Out
+	req wire.Request
+	enc Encoder
+	dec Decoder
 }
 
 // InferBatch is [Infer] for many messages: it returns the responses to in,
@@ -115,13 +130,24 @@ func InferBatch[In, Out proto.Message](ctx context.Context, c *goai.Client, meth
 	groups := PlanBatches(sizes, maxItems, desc.Batching.MaxBytes)
 
 	reqs := make([]*wire.Request, len(groups))
+	encoders := make([]Encoder, len(groups))
+	// Every request has been sent once RunBatches returns, and in's
+	// memory is the caller's until InferBatch does: a request of one item
+	// can send it as it is, and the others' data reuse pooled buffers.
+	defer func() {
+		for g := range encoders {
+			encoders[g].release()
+		}
+	}()
 	groupOf := make([]int, len(in)) // the group of each request's first item
 	for g, items := range groups {
 		batch := make([]In, len(items))
 		for j, i := range items {
 			batch[j] = in[i]
 		}
-		e := newEncoder(method.Inputs, len(items), batched, false)
+		e := &encoders[g]
+		e.init(method.Inputs, len(items), batched, false)
+		e.alias, e.pooled = len(items) == 1, true
 		e.index = items
 		encode(e, batch)
 		if reqs[g], err = e.request(method.Outputs); err != nil {

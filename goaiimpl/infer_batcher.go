@@ -144,18 +144,24 @@ func (b *InferBatcher[In, Out]) run(ctx context.Context, items []*batchItem) ([]
 		}
 	}
 	e := newEncoder(b.method.Inputs, n, b.batched, false)
+	// The batch's request is sent when infer returns: its stacked data
+	// reuses pooled buffers. Each item's own data is not the caller's
+	// memory but a copy Do made, for Do can return (its caller gone)
+	// while the batch still runs.
+	e.pooled = true
+	defer e.release()
 	for i := range e.tensors {
 		t, first := &e.tensors[i], &items[0].e.tensors[i]
-		t.items, t.shape = n, first.shape // the batch's items agree in shape
+		t.items = n
+		t.setShape(first.shape) // the batch's items agree in shape
 		if n == 1 {
 			t.raw = first.raw
 			continue
 		}
-		size := 0
 		for _, it := range items {
-			size += len(it.e.tensors[i].raw)
+			t.want += len(it.e.tensors[i].raw)
 		}
-		t.raw = make([]byte, 0, size)
+		t.reserve()
 		for _, it := range items {
 			t.raw = append(t.raw, it.e.tensors[i].raw...)
 		}

@@ -35,6 +35,7 @@ type Decoder struct {
 	output  bool // the tensors are a response's
 	index   []int
 	err     error
+	inline  [inlineTensors]TensorDecoder // tensors' room when few
 }
 
 // TensorDecoder reads the items of one tensor of a [Decoder].
@@ -62,11 +63,23 @@ type TensorDecoder struct {
 // newDecoder returns a Decoder, not yet holding data, for batch items of
 // the tensors descs.
 func newDecoder(descs []goai.TensorDesc, batch int, output bool) *Decoder {
-	d := &Decoder{tensors: make([]TensorDecoder, len(descs)), batch: batch, output: output}
+	d := new(Decoder)
+	d.init(descs, batch, output)
+	return d
+}
+
+// init makes d a Decoder, not yet holding data, for batch items of the
+// tensors descs.
+func (d *Decoder) init(descs []goai.TensorDesc, batch int, output bool) {
+	d.batch, d.output = batch, output
+	if len(descs) <= inlineTensors {
+		d.tensors = d.inline[:len(descs)]
+	} else {
+		d.tensors = make([]TensorDecoder, len(descs))
+	}
 	for i := range descs {
 		d.tensors[i] = TensorDecoder{d: d, name: descs[i].Name, dtype: descs[i].DType, at: -1}
 	}
-	return d
 }
 
 // locate finds each declared tensor among the count tensors on the wire,
@@ -110,9 +123,17 @@ func (d *Decoder) where() string {
 // protocol's rules (where each output's data is, each name once); the
 // Decoder checks it against the declaration.
 func decodeResponse(outputs []goai.TensorDesc, batch int, batched bool, resp *wire.Response) (*Decoder, error) {
-	d, err := decodeTensors(outputs, batch, batched, resp.Outputs, true)
-	if err != nil || resp.Elements == nil {
-		return d, err
+	d := new(Decoder)
+	if err := d.readResponse(outputs, batch, batched, resp); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// readResponse is decodeResponse into d.
+func (d *Decoder) readResponse(outputs []goai.TensorDesc, batch int, batched bool, resp *wire.Response) error {
+	if err := d.readTensors(outputs, batch, batched, resp.Outputs, true); err != nil || resp.Elements == nil {
+		return err
 	}
 	for k := range d.tensors {
 		t := &d.tensors[k]
@@ -120,7 +141,7 @@ func decodeResponse(outputs []goai.TensorDesc, batch int, batched bool, resp *wi
 			t.elems = elems
 		}
 	}
-	return d, nil
+	return nil
 }
 
 // decodeTensors returns a Decoder of the tensors ts, named as descs name
@@ -129,19 +150,28 @@ func decodeResponse(outputs []goai.TensorDesc, batch int, batched bool, resp *wi
 // decoded messages do not: the decoders that alias data copy it first,
 // for a server keeps the request.
 func decodeTensors(descs []goai.TensorDesc, batch int, batched bool, ts []tensor.Tensor, output bool) (*Decoder, error) {
-	d := newDecoder(descs, batch, output)
-	if err := d.locate(len(ts), func(j int) string { return ts[j].Name }); err != nil {
+	d := new(Decoder)
+	if err := d.readTensors(descs, batch, batched, ts, output); err != nil {
 		return nil, err
+	}
+	return d, nil
+}
+
+// readTensors is decodeTensors into d.
+func (d *Decoder) readTensors(descs []goai.TensorDesc, batch int, batched bool, ts []tensor.Tensor, output bool) error {
+	d.init(descs, batch, output)
+	if err := d.locate(len(ts), func(j int) string { return ts[j].Name }); err != nil {
+		return err
 	}
 	for k := range descs {
 		desc := &descs[k]
 		t := &d.tensors[k]
 		if t.at < 0 {
-			return nil, d.fail(desc.Name, -1, "is missing from the "+d.where(), nil)
+			return d.fail(desc.Name, -1, "is missing from the "+d.where(), nil)
 		}
 		in := ts[t.at]
 		if err := d.check(desc, batched, in.DType, in.Shape); err != nil {
-			return nil, err
+			return err
 		}
 		if in.Raw == nil && in.DType == tensor.Bytes && output {
 			// Elements that came one by one: decodeResponse sets them,
@@ -150,11 +180,11 @@ func decodeTensors(descs []goai.TensorDesc, batch int, batched bool, ts []tensor
 			continue
 		}
 		if err := d.set(k, in.Shape, in.Raw); err != nil {
-			return nil, err
+			return err
 		}
 		t.shared = !output
 	}
-	return d, nil
+	return nil
 }
 
 // fail keeps the first error, about item (in the batch; -1 for none) of
@@ -275,7 +305,9 @@ func DecodeTensor[T tensor.Element](t *TensorDecoder, item int) []T {
 			t.d.fail(t.name, -1, err.Error(), err)
 			return nil
 		}
-		t.values = all
+		if t.d.batch > 1 {
+			t.values = all // for the other items; boxing it costs an allocation
+		}
 	}
 	lo, hi := item*t.per, (item+1)*t.per
 	return all[lo:hi:hi]

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/goai-dev/goai/internal/bufpool"
 	"github.com/goai-dev/goai/internal/wire"
 	"github.com/goai-dev/goai/tensor"
 )
@@ -26,6 +27,15 @@ type Encoder struct {
 	batch   int  // items the batch holds
 	batched bool // the model has a leading batch dimension
 	output  bool // the tensors are a response's
+	// alias lets the append functions keep a request's single item in
+	// the caller's own memory, viewed as raw data (see [tensor.View])
+	// instead of copied: set only where the request is sent, and the
+	// transport done with it, before the caller gets its slices back.
+	alias bool
+	// pooled makes the tensors' data buffers come from tensorPool; the
+	// Encoder's owner gives them back with [Encoder.release] once the
+	// request is sent.
+	pooled bool
 	// index holds the caller's index of each item, when the batch is part
 	// of the caller's; nil when they are the same.
 	index []int
@@ -36,7 +46,20 @@ type Encoder struct {
 	measuring bool
 	sizes     []BatchItem
 	keys      [][]byte
+
+	// Room for the common case of few tensors, so that encoding a
+	// request of up to inlineTensors tensors allocates no slices.
+	inline  [inlineTensors]TensorEncoder
+	list    [inlineTensors]tensor.Tensor
+	outputs [inlineTensors]string
 }
+
+// inlineTensors is how many tensors an Encoder or Decoder holds without
+// allocating: most models take and give one or two.
+const inlineTensors = 2
+
+// tensorPool holds the data buffers of pooled Encoders.
+var tensorPool bufpool.Pool
 
 // TensorEncoder appends the items of one tensor of an [Encoder].
 type TensorEncoder struct {
@@ -52,16 +75,65 @@ type TensorEncoder struct {
 	dynamic  int
 	items    int     // items begun
 	shape    []int64 // the shape of the first item
-	raw      []byte
+	// full is the shape on the wire: the batch dimension, if the model
+	// has one, then shape, whose memory it shares.
+	full []int64
+	raw  []byte
+	// want is the size of the whole tensor's data, of a fixed-size
+	// datatype, for the buffer that the first item's data reserves.
+	want int
+	buf  *[]byte // raw's pooled buffer, if any
+	dims [1 + inlineDims]int64
 }
+
+// inlineDims is the rank of item shapes a TensorEncoder holds without
+// allocating.
+const inlineDims = 4
 
 // newEncoder returns an Encoder for batch items of the tensors descs.
 func newEncoder(descs []goai.TensorDesc, batch int, batched, output bool) *Encoder {
-	e := &Encoder{tensors: make([]TensorEncoder, len(descs)), batch: batch, batched: batched, output: output}
+	e := new(Encoder)
+	e.init(descs, batch, batched, output)
+	return e
+}
+
+// init makes e an Encoder for batch items of the tensors descs.
+func (e *Encoder) init(descs []goai.TensorDesc, batch int, batched, output bool) {
+	e.batch, e.batched, e.output = batch, batched, output
+	if len(descs) <= inlineTensors {
+		e.tensors = e.inline[:len(descs)]
+	} else {
+		e.tensors = make([]TensorEncoder, len(descs))
+	}
 	for i := range descs {
 		e.tensors[i] = TensorEncoder{e: e, desc: &descs[i]}
 	}
-	return e
+}
+
+// release gives the pooled buffers of e's tensors back, once the request
+// they hold has been sent: the transport is done with it.
+func (e *Encoder) release() {
+	for i := range e.tensors {
+		t := &e.tensors[i]
+		if t.buf != nil {
+			tensorPool.Put(t.buf)
+			t.buf, t.raw = nil, nil
+		}
+	}
+}
+
+// reserve gives t an empty buffer for its data, of t.want bytes, unless
+// it has one: pooled if the Encoder is.
+func (t *TensorEncoder) reserve() {
+	if t.raw != nil || t.want == 0 {
+		return
+	}
+	if t.e.pooled {
+		t.buf = tensorPool.Get(t.want)
+		t.raw = (*t.buf)[:0]
+		return
+	}
+	t.raw = make([]byte, 0, t.want)
 }
 
 // newMeasurer returns an Encoder that measures batch items of the request
@@ -161,12 +233,15 @@ func (t *TensorEncoder) begin(n, size int, vector bool) bool {
 		return false
 	}
 	if item == 0 {
-		t.shape = slices.Clone(t.declared)
+		t.setShape(t.declared)
 		if t.dynamic >= 0 {
 			t.shape[t.dynamic] = dim
 		}
 		if t.desc.DType != tensor.Bytes && size > 0 && e.batch <= math.MaxInt/size {
-			t.raw = make([]byte, 0, size*e.batch) // every item has the same size
+			t.want = size * e.batch // every item has the same size
+			if !e.alias {
+				t.reserve()
+			}
 		}
 		return true
 	}
@@ -178,6 +253,20 @@ func (t *TensorEncoder) begin(n, size int, vector bool) bool {
 		return false
 	}
 	return true
+}
+
+// setShape sets t's item shape to a copy of shape, and its full shape,
+// in t's own room when the rank fits.
+func (t *TensorEncoder) setShape(shape []int64) {
+	full := t.dims[:0]
+	if len(shape) > inlineDims {
+		full = make([]int64, 0, 1+len(shape))
+	}
+	if t.e.batched {
+		full = append(full, int64(t.e.batch))
+	}
+	t.full = append(full, shape...)
+	t.shape = t.full[len(t.full)-len(shape):]
 }
 
 // add keeps raw as t's data, or the error of appending an item to it.
@@ -197,6 +286,13 @@ func (t *TensorEncoder) add(raw []byte, err error) {
 // datatype cannot hold is an error.
 func AppendTensor[T tensor.Element](t *TensorEncoder, v []T) {
 	if t.begin(len(v), len(v)*t.desc.DType.Size(), true) {
+		if t.e.alias {
+			if raw, ok := tensor.View(t.desc.DType, v); ok {
+				t.raw = raw
+				return
+			}
+			t.reserve()
+		}
 		t.add(tensor.AppendAs(t.raw, t.desc.DType, v))
 	}
 }
@@ -205,6 +301,7 @@ func AppendTensor[T tensor.Element](t *TensorEncoder, v []T) {
 // one element, converted as by [AppendTensor].
 func AppendScalar[T tensor.Element](t *TensorEncoder, v T) {
 	if t.begin(1, t.desc.DType.Size(), false) {
+		t.reserve()
 		one := [1]T{v}
 		t.add(tensor.AppendAs(t.raw, t.desc.DType, one[:]))
 	}
@@ -225,6 +322,10 @@ func AppendRaw(t *TensorEncoder, v []byte) {
 		return
 	}
 	if t.begin(len(v)/size, len(v), true) {
+		if t.e.alias && len(v) > 0 {
+			t.raw = v[:len(v):len(v)]
+			return
+		}
 		t.raw = append(t.raw, v...)
 	}
 }
@@ -309,7 +410,7 @@ func (e *Encoder) finish() error {
 		}
 		if e.batch == 0 {
 			// No item told the dynamic sizes: any will do for no data.
-			t.shape = slices.Clone(t.desc.Shape)
+			t.setShape(t.desc.Shape)
 			for j, d := range t.shape {
 				t.shape[j] = max(d, 0)
 			}
@@ -318,28 +419,29 @@ func (e *Encoder) finish() error {
 	return nil
 }
 
-// fullShape returns t's shape on the wire: the batch dimension, if the
-// model has one, and the items' shape.
-func (e *Encoder) fullShape(t *TensorEncoder) []int64 {
-	if !e.batched {
-		return t.shape
-	}
-	return append(append(make([]int64, 0, 1+len(t.shape)), int64(e.batch)), t.shape...)
-}
-
 // request returns the request of the encoded inputs, asking for the
 // outputs, or the Encoder's error. The model name and version are left
 // to each attempt.
 func (e *Encoder) request(outputs []goai.TensorDesc) (*wire.Request, error) {
+	req := new(wire.Request)
+	return req, e.requestInto(req, outputs)
+}
+
+// requestInto is request into req.
+func (e *Encoder) requestInto(req *wire.Request, outputs []goai.TensorDesc) error {
 	inputs, err := e.tensorList()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	req := &wire.Request{Inputs: inputs, Outputs: make([]string, len(outputs))}
+	names := e.outputs[:0]
+	if len(outputs) > inlineTensors {
+		names = make([]string, 0, len(outputs))
+	}
 	for i := range outputs {
-		req.Outputs[i] = outputs[i].Name
+		names = append(names, outputs[i].Name)
 	}
-	return req, nil
+	*req = wire.Request{Inputs: inputs, Outputs: names}
+	return nil
 }
 
 // tensorList returns the encoded tensors, or the Encoder's error.
@@ -347,10 +449,13 @@ func (e *Encoder) tensorList() ([]tensor.Tensor, error) {
 	if err := e.finish(); err != nil {
 		return nil, err
 	}
-	out := make([]tensor.Tensor, len(e.tensors))
+	out := e.list[:0]
+	if len(e.tensors) > inlineTensors {
+		out = make([]tensor.Tensor, 0, len(e.tensors))
+	}
 	for i := range e.tensors {
 		t := &e.tensors[i]
-		out[i] = tensor.Tensor{Name: t.desc.Name, DType: t.desc.DType, Shape: e.fullShape(t), Raw: t.raw}
+		out = append(out, tensor.Tensor{Name: t.desc.Name, DType: t.desc.DType, Shape: t.full, Raw: t.raw})
 	}
 	return out, nil
 }

@@ -325,3 +325,41 @@ func decodeHalfTo64(dst []float64, raw []byte, decodeHalf func([]float32, []byte
 	}
 	return dst, nil
 }
+
+// View returns v's memory as raw contents of datatype dt, without copying,
+// when that memory already is their wire form: T is dt's own Go type
+// (float32 for FP32, int64 for INT64, ...; never bool, whose in-memory
+// form Go does not define) on a little-endian host. Otherwise it returns
+// false, and the caller encodes v with [AppendAs].
+//
+// The bytes are v's own: a change to v shows in them, so they must not
+// outlive the caller's promise to leave v alone, typically the call that
+// sends them.
+func View[T Element](dt DType, v []T) ([]byte, bool) {
+	if !nativeLittleEndian || len(v) == 0 {
+		return nil, false
+	}
+	switch v := any(v).(type) {
+	case []int8:
+		return asBytes(v), dt == Int8
+	case []int16:
+		return asBytes(v), dt == Int16
+	case []int32:
+		return asBytes(v), dt == Int32
+	case []int64:
+		return asBytes(v), dt == Int64
+	case []uint8:
+		return v, dt == Uint8
+	case []uint16:
+		return asBytes(v), dt == Uint16
+	case []uint32:
+		return asBytes(v), dt == Uint32
+	case []uint64:
+		return asBytes(v), dt == Uint64
+	case []float32:
+		return asBytes(v), dt == FP32
+	case []float64:
+		return asBytes(v), dt == FP64
+	}
+	return nil, false
+}

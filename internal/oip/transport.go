@@ -47,33 +47,54 @@ func (t *Transport) Infer(ctx context.Context, req *wire.Request, a *wire.Attemp
 }
 
 // Request returns req as a ModelInferRequest with raw contents. The
-// request shares req's tensor data; its tensors and their pointers are
-// allocated in one block each.
+// request shares req's tensor data; for up to two inputs and outputs, the
+// message, its tensors and their pointers are one allocation.
 func Request(req *wire.Request) *oippb.ModelInferRequest {
-	inputs := make([]oippb.ModelInferRequest_InferInputTensor, len(req.Inputs))
-	requested := make([]oippb.ModelInferRequest_InferRequestedOutputTensor, len(req.Outputs))
-	m := &oippb.ModelInferRequest{
-		ModelName:        req.Model,
-		ModelVersion:     req.Version,
-		Id:               req.ID,
-		Inputs:           make([]*oippb.ModelInferRequest_InferInputTensor, len(req.Inputs)),
-		RawInputContents: make([][]byte, len(req.Inputs)),
+	b := new(requestBlock)
+	m := &b.m
+	*m = oippb.ModelInferRequest{ModelName: req.Model, ModelVersion: req.Version, Id: req.ID}
+	inputs, ptrs, raws := b.inputs[:0], b.inputPtrs[:0], b.raws[:0]
+	if n := len(req.Inputs); n > len(b.inputs) {
+		inputs = make([]oippb.ModelInferRequest_InferInputTensor, 0, n)
+		ptrs = make([]*oippb.ModelInferRequest_InferInputTensor, 0, n)
+		raws = make([][]byte, 0, n)
 	}
 	for i := range req.Inputs {
 		t := &req.Inputs[i]
-		in := &inputs[i]
-		in.Name, in.Datatype, in.Shape = t.Name, t.DType.String(), t.Shape
-		m.Inputs[i] = in
-		m.RawInputContents[i] = t.Raw
+		inputs = append(inputs, oippb.ModelInferRequest_InferInputTensor{Name: t.Name, Datatype: t.DType.String(), Shape: t.Shape})
+		ptrs = append(ptrs, &inputs[i])
+		raws = append(raws, t.Raw)
 	}
+	m.Inputs, m.RawInputContents = ptrs, raws
 	if len(req.Outputs) > 0 {
-		m.Outputs = make([]*oippb.ModelInferRequest_InferRequestedOutputTensor, len(req.Outputs))
-		for i, name := range req.Outputs {
-			requested[i].Name = name
-			m.Outputs[i] = &requested[i]
+		outputs, optrs := b.outputs[:0], b.outputPtrs[:0]
+		if n := len(req.Outputs); n > len(b.outputs) {
+			outputs = make([]oippb.ModelInferRequest_InferRequestedOutputTensor, 0, n)
+			optrs = make([]*oippb.ModelInferRequest_InferRequestedOutputTensor, 0, n)
 		}
+		for i, name := range req.Outputs {
+			outputs = append(outputs, oippb.ModelInferRequest_InferRequestedOutputTensor{Name: name})
+			optrs = append(optrs, &outputs[i])
+		}
+		m.Outputs = optrs
 	}
 	return m
+}
+
+// requestBlock is a ModelInferRequest with room for few tensors.
+type requestBlock struct {
+	m          oippb.ModelInferRequest
+	inputs     [2]oippb.ModelInferRequest_InferInputTensor
+	inputPtrs  [2]*oippb.ModelInferRequest_InferInputTensor
+	raws       [2][]byte
+	outputs    [2]oippb.ModelInferRequest_InferRequestedOutputTensor
+	outputPtrs [2]*oippb.ModelInferRequest_InferRequestedOutputTensor
+}
+
+// responseBlock is a wire.Response with room for few outputs.
+type responseBlock struct {
+	r       wire.Response
+	outputs [2]tensor.Tensor
 }
 
 // Response converts resp by the protocol's rule for where each output's
@@ -92,7 +113,7 @@ func Request(req *wire.Request) *oippb.ModelInferRequest {
 func Response(resp *oippb.ModelInferResponse, wanted []string) (*wire.Response, error) {
 	outs := resp.GetOutputs()
 	raws := resp.GetRawOutputContents()
-	if err := checkUnique(outs); err != nil {
+	if err := checkUnique(outs, wanted); err != nil {
 		return nil, err
 	}
 	if len(raws) > 0 {
@@ -107,20 +128,26 @@ func Response(resp *oippb.ModelInferResponse, wanted []string) (*wire.Response, 
 			}
 		}
 	}
-	r := &wire.Response{
+	b := new(responseBlock)
+	r := &b.r
+	*r = wire.Response{
 		Model:   resp.GetModelName(),
 		Version: resp.GetModelVersion(),
 		ID:      resp.GetId(),
-		Outputs: make([]tensor.Tensor, 0, len(outs)),
+		Outputs: b.outputs[:0],
+	}
+	if len(outs) > len(b.outputs) {
+		r.Outputs = make([]tensor.Tensor, 0, len(outs))
 	}
 	for j, o := range outs {
 		dt, _ := tensor.ParseDType(o.GetDatatype())
 		t := tensor.Tensor{Name: o.GetName(), DType: dt, Shape: o.GetShape()}
+		if len(wanted) > 0 && !contains(wanted, t.Name) {
+			continue // not asked for: neither returned nor checked
+		}
 		switch {
 		case len(raws) > 0:
 			t.Raw = raws[j]
-		case len(wanted) > 0 && !contains(wanted, t.Name):
-			continue
 		case dt == tensor.Bytes:
 			elems, err := BytesFromContents(t.Shape, o.GetContents())
 			if err != nil {
@@ -142,15 +169,22 @@ func Response(resp *oippb.ModelInferResponse, wanted []string) (*wire.Response, 
 	return r, nil
 }
 
-// checkUnique fails on an output name that outs holds twice, in time
-// linear in their number: a hostile response may hold very many.
-func checkUnique(outs []*oippb.ModelInferResponse_InferOutputTensor) error {
+// checkUnique fails on an output name that outs holds twice, among those
+// wanted (all of them when wanted is empty): which of the two is the
+// output would be a guess. Outputs not asked for may repeat: they are
+// dropped. It takes time linear in the number of outputs, which a hostile
+// response may make very large.
+func checkUnique(outs []*oippb.ModelInferResponse_InferOutputTensor, wanted []string) error {
 	dup := func(i, j int) error {
 		return &wire.TensorError{Tensor: truncate(outs[j].GetName()), Output: true,
 			Message: fmt.Sprintf("appears more than once in the response, as outputs %d and %d", i, j)}
 	}
+	counted := func(name string) bool { return len(wanted) == 0 || contains(wanted, name) }
 	if len(outs) <= 16 {
 		for j, o := range outs {
+			if !counted(o.GetName()) {
+				continue
+			}
 			for i, p := range outs[:j] {
 				if p.GetName() == o.GetName() {
 					return dup(i, j)
@@ -159,8 +193,11 @@ func checkUnique(outs []*oippb.ModelInferResponse_InferOutputTensor) error {
 		}
 		return nil
 	}
-	seen := make(map[string]int, len(outs))
+	seen := make(map[string]int, len(wanted))
 	for j, o := range outs {
+		if !counted(o.GetName()) {
+			continue
+		}
 		if i, ok := seen[o.GetName()]; ok {
 			return dup(i, j)
 		}

@@ -176,10 +176,22 @@ func (p *plan) lookup(num protowire.Number) (protoreflect.FieldDescriptor, *plan
 	return nil, nil
 }
 
+// rawAppender is a message that appends a value of one of its repeated
+// bytes fields without protoreflect, whose Mutable, List and Append cost
+// four allocations per value, more than a short tensor saves by not being
+// copied. goai's private OIP messages (internal/oippb) are; any other
+// message takes the reflective path, to the same effect.
+type rawAppender interface {
+	AppendRawContents(num protowire.Number, v []byte) bool
+}
+
 // setBytes stores v in the bytes field fd without copying: protoreflect
 // keeps the slice it is given for bytes values.
 func setBytes(m protoreflect.Message, fd protoreflect.FieldDescriptor, v []byte) {
 	if fd.IsList() {
+		if a, ok := m.Interface().(rawAppender); ok && a.AppendRawContents(fd.Number(), v) {
+			return
+		}
 		m.Mutable(fd).List().Append(protoreflect.ValueOfBytes(v))
 		return
 	}

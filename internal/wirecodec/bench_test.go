@@ -70,44 +70,50 @@ func BenchmarkMarshal(b *testing.B) {
 // FP32 output, delivered as one buffer or, as grpc's HTTP/2 transport
 // delivers a message this size, as 16 KiB frames.
 func BenchmarkUnmarshal(b *testing.B) {
-	v := make([]float32, benchElems)
-	resp := &oippb.ModelInferResponse{
-		ModelName:         "resnet50",
-		Outputs:           []*oippb.ModelInferResponse_InferOutputTensor{{Name: "output", Datatype: "FP32", Shape: []int64{1, 3, 224, 224}}},
-		RawOutputContents: [][]byte{tensor.AppendFloat32(nil, v)},
-	}
-	wire, err := proto.Marshal(resp)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, frames := range []struct {
-		name string
-		data mem.BufferSlice
-	}{
-		{"one_buffer", mem.BufferSlice{mem.SliceBuffer(wire)}},
-		{"frames_16KiB", split(wire, 16<<10)},
-	} {
-		b.Run(fmt.Sprintf("%s/proto_unmarshal", frames.name), func(b *testing.B) {
-			b.SetBytes(int64(len(wire)))
-			b.ReportAllocs()
-			for b.Loop() {
-				var m oippb.ModelInferResponse
-				if err := proto.Unmarshal(wire, &m); err != nil {
-					b.Fatal(err)
-				}
+	for _, elems := range []int{784, benchElems} {
+		v := make([]float32, elems)
+		resp := &oippb.ModelInferResponse{
+			ModelName:         "resnet50",
+			Outputs:           []*oippb.ModelInferResponse_InferOutputTensor{{Name: "output", Datatype: "FP32", Shape: []int64{1, int64(elems)}}},
+			RawOutputContents: [][]byte{tensor.AppendFloat32(nil, v)},
+		}
+		wire, err := proto.Marshal(resp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, frames := range []struct {
+			name string
+			data mem.BufferSlice
+		}{
+			{"one_buffer", mem.BufferSlice{mem.SliceBuffer(wire)}},
+			{"frames_16KiB", split(wire, 16<<10)},
+		} {
+			if len(frames.data) == 1 && frames.name != "one_buffer" {
+				continue
 			}
-		})
-		for _, c := range benchCodecs {
-			b.Run(fmt.Sprintf("%s/%s", frames.name, c.name), func(b *testing.B) {
+			name := fmt.Sprintf("n=%d/%s", elems, frames.name)
+			b.Run(name+"/proto_unmarshal", func(b *testing.B) {
 				b.SetBytes(int64(len(wire)))
 				b.ReportAllocs()
 				for b.Loop() {
 					var m oippb.ModelInferResponse
-					if err := c.codec.Unmarshal(frames.data, &m); err != nil {
+					if err := proto.Unmarshal(wire, &m); err != nil {
 						b.Fatal(err)
 					}
 				}
 			})
+			for _, c := range benchCodecs {
+				b.Run(name+"/"+c.name, func(b *testing.B) {
+					b.SetBytes(int64(len(wire)))
+					b.ReportAllocs()
+					for b.Loop() {
+						var m oippb.ModelInferResponse
+						if err := c.codec.Unmarshal(frames.data, &m); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
 		}
 	}
 }

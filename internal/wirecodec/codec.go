@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/goai-dev/goai/internal/bufpool"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
 )
+
+// marshalPool holds the buffers of marshaled messages, from Marshal until
+// grpc's transport has written them.
+var marshalPool bufpool.Pool
 
 // Name is the codec's name, the same as grpc-go's default protobuf codec, so
 // the wire content-type (application/grpc+proto) does not change.
@@ -52,16 +57,34 @@ func Register() {
 // of exactly that size, pooled for messages above grpc's pooling
 // threshold. Each tensor is copied once, into that buffer. Unlike the
 // default codec's pool, this one does not clear buffers before reuse (see
-// dirtyPool), which for large tensors halves the memory traffic.
+// package bufpool), which for large tensors halves the memory traffic.
 //
 // Sending the tensor bytes by reference instead (a mem.BufferSlice
-// alternating small headers with the caller's slices) would skip that copy,
-// but grpc's HTTP/2 writer reads the buffers asynchronously and can still be
-// reading them after a unary call has failed or timed out. A caller reusing
-// its input buffer for the next request, which the append-style encoders in
-// package tensor invite, would then race with the writer and might send
-// corrupted data. The transport copies every byte into its frames anyway, so
-// the saving is one memmove out of at least three; not worth that hazard.
+// alternating small headers with the caller's slices, which goai's
+// encoders hand over uncopied for a single call) would skip that copy,
+// but it cannot be made safe with grpc-go v1.85, not even by waiting for
+// grpc to Free the buffers before the call returns:
+//
+//   - grpc's HTTP/2 writer (loopyWriter) copies a frame's data into its
+//     write buffer in a loop that flushes to the socket when the buffer
+//     fills; when the peer stops reading, that flush blocks, and once it
+//     returns the loop reads the rest of the caller's bytes. A unary call
+//     that fails or times out meanwhile has returned to its caller, who
+//     may be filling the same slice for its next request: the writer then
+//     sends a mix. TestByReferenceOutlivesCall shows the Free coming only
+//     when the peer reads again, which may be any time later (keepalive
+//     and TCP_USER_TIMEOUT bound it for a dead peer, nothing does for a
+//     stalled one), so a wait that ends within the call's deadline can
+//     still return memory grpc reads.
+//   - When the connection fails mid-message, the writer returns on the
+//     write error before its Reader discards the buffer, and the stream's
+//     cleanup, which would close that Reader, is dropped by the finished
+//     control buffer: the Free never comes, and an unbounded wait hangs.
+//
+// The one copy, into a warm pooled buffer, costs a memmove of the tensor
+// (some 15 µs for 600 KB on a 2-core machine; see the tensor codec's
+// memcpy row in BENCHMARKS.md) against the transport's own copies into
+// frames and the socket.
 func (Codec) Marshal(v any) (mem.BufferSlice, error) {
 	m := messageOf(v)
 	if m == nil {

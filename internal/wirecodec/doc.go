@@ -17,7 +17,9 @@
 //
 // Sending is as the default codec does it: one copy of each tensor, into a
 // pooled buffer sized by proto.Size. See [Codec.Marshal] for why it does not
-// go further.
+// go further: grpc-go may read a message's buffers after the call that sent
+// it returned, so a tensor sent by reference would be read after its owner
+// got it back.
 //
 // The codec keeps the name "proto", so the content-type on the wire stays
 // application/grpc+proto and servers such as Triton see no difference. Use

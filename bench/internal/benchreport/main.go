@@ -10,8 +10,8 @@
 //
 // With -run it first runs each comparison's command (from the repository
 // root) and keeps its output in the -dir folder, one file per comparison
-// as named in [comparisons]; without, it reads the files a previous run
-// left there.
+// as named in [comparisons], and the CPU profiles of [profiles]; without,
+// it reads the files a previous run left there.
 package main
 
 import (
@@ -41,6 +41,11 @@ func main() {
 				log.Fatalf("benchreport: %s: %v", c.Title, err)
 			}
 		}
+		for _, p := range profiles {
+			if err := p.run(*dir); err != nil {
+				log.Fatalf("benchreport: %s: %v", p.Title, err)
+			}
+		}
 	}
 
 	var tables []table
@@ -51,7 +56,15 @@ func main() {
 		}
 		tables = append(tables, c.tabulate(results))
 	}
-	report := render(tables, *chart, time.Now().UTC())
+	var profs []profileTable
+	for _, p := range profiles {
+		t, err := p.measure(*dir)
+		if err != nil {
+			log.Fatalf("benchreport: %s: %v", p.Title, err)
+		}
+		profs = append(profs, t)
+	}
+	report := render(tables, profs, *dir, *chart, time.Now().UTC())
 	if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
 		log.Fatal(err)
 	}

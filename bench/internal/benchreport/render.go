@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-func render(tables []table, chart string, now time.Time) string {
+func render(tables []table, profs []profileTable, dir, chart string, now time.Time) string {
 	var b strings.Builder
 	b.WriteString("# goai benchmarks\n\n")
 	b.WriteString("Written by `make bench` (internal/benchreport); do not edit by hand.\n")
@@ -17,11 +17,39 @@ func render(tables []table, chart string, now time.Time) string {
 	for _, t := range tables {
 		fmt.Fprintf(&b, "## %s\n\n", t.Title)
 		fmt.Fprintf(&b, "Target: %s.\n\n", t.Target)
+		if t.Note != "" {
+			fmt.Fprintf(&b, "%s.\n\n", t.Note)
+		}
 		if t.Chart {
 			fmt.Fprintf(&b, "![%s](%s)\n\n", t.Title, chart)
 		}
-		writeTable(&b, t)
+		if t.PerVariant {
+			writeVariantTable(&b, t)
+		} else {
+			writeTable(&b, t)
+		}
 		fmt.Fprintf(&b, "\n```sh\n%s\n```\n\n", t.Command)
+	}
+	for _, p := range profs {
+		fmt.Fprintf(&b, "## %s\n\n", p.Title)
+		fmt.Fprintf(&b, "Target: %s.\n\n", p.Target)
+		if p.Note != "" {
+			fmt.Fprintf(&b, "%s.\n\n", p.Note)
+		}
+		fmt.Fprintf(&b, "| part of the client | share of its CPU samples |\n|---|---|\n")
+		for i, s := range p.profile.Shares {
+			fmt.Fprintf(&b, "| %s | **%.1f%%** |\n", s.Name, p.Shares[i])
+		}
+		fmt.Fprintf(&b, "\n%v of samples. The profile, and the share of each part (pprof's -focus and -ignore, as listed in bench/internal/benchreport):\n", p.Total)
+		fmt.Fprintf(&b, "\n```sh\n%s\n", p.command(dir))
+		for _, s := range p.profile.Shares {
+			cmd := fmt.Sprintf("go tool pprof -top -nodefraction=0 -focus='%s'", s.Focus)
+			if s.Ignore != "" {
+				cmd += fmt.Sprintf(" -ignore='%s'", s.Ignore)
+			}
+			fmt.Fprintf(&b, "%s %s/%s | grep Showing\n", cmd, dir, p.File)
+		}
+		b.WriteString("```\n\n")
 	}
 	for _, m := range missing {
 		fmt.Fprintf(&b, "## %s\n\nMissing: %s\n\n", m.Title, m.Why)
@@ -69,9 +97,44 @@ func writeTable(b *strings.Builder, t table) {
 	}
 }
 
+// writeVariantTable writes t with one row per key and variant: the
+// metric, the subject's ratio to the variant, then every extra unit.
+func writeVariantTable(b *strings.Builder, t table) {
+	header := []string{"case", "client", unitLabel(t.Metric), t.Subject + " vs it"}
+	for _, unit := range t.Extra {
+		header = append(header, unitLabel(unit))
+	}
+	fmt.Fprintf(b, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat("---|", len(header)))
+	for _, r := range t.Rows {
+		key := r.Key
+		for _, v := range t.Variants {
+			cells := []string{key, v, formatMetric(t.Metric, r.Medians[v][t.Metric], r.Medians[v] != nil)}
+			key = ""
+			switch x, ok := t.ratio(r, v); {
+			case v == t.Subject:
+				cells = append(cells, "—")
+			case ok:
+				cells = append(cells, fmt.Sprintf("**%.2f×**", x))
+			default:
+				cells = append(cells, "missing")
+			}
+			for _, unit := range t.Extra {
+				val, ok := r.Medians[v][unit]
+				cells = append(cells, formatMetric(unit, val, ok))
+			}
+			fmt.Fprintf(b, "| %s |\n", strings.Join(cells, " | "))
+		}
+	}
+}
+
 func unitLabel(unit string) string {
-	if unit == "sec/op" {
+	switch unit {
+	case "sec/op":
 		return "time/op"
+	case "allocs/op":
+		return "allocs/call"
+	case "B/op":
+		return "bytes/call"
 	}
 	return unit
 }

@@ -48,8 +48,8 @@ func TestTabulateAndRender(t *testing.T) {
 	if x, ok := tab.ratio(tab.Rows[1], "baseline"); !ok || x != 3 {
 		t.Errorf("ratio at 150528 = %v, %v; want 3", x, ok)
 	}
-	md := render([]table{tab}, "chart.svg", time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC))
-	for _, want := range []string{"| n=784/c=1 | 90000 | 45000 | **2.00×** |", "![", "go -C bench test ."} {
+	md := render([]table{tab}, nil, ".bench", "chart.svg", time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC))
+	for _, want := range []string{"| n=784/c=1 | goai | 90000 | — |", "|  | baseline | 45000 | **2.00×** |", "![", "go -C bench test ."} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
@@ -72,5 +72,40 @@ func TestReadResultsRejectsEmpty(t *testing.T) {
 	os.WriteFile(path, []byte("PASS\n"), 0o644)
 	if _, err := readResults(path); err == nil {
 		t.Fatal("want an error for output with no results")
+	}
+}
+
+func TestParseShowing(t *testing.T) {
+	for _, tc := range []struct {
+		out         string
+		part, total time.Duration
+	}{
+		{"Active filters:\n   focus=x\nShowing nodes accounting for 20ms, 1.52% of 1320ms total\n", 20 * time.Millisecond, 1320 * time.Millisecond},
+		{"Showing nodes accounting for 1.32s, 100% of 1.32s total\n", 1320 * time.Millisecond, 1320 * time.Millisecond},
+		{"Showing nodes accounting for 0, 0% of 2mins total\n", 0, 2 * time.Minute},
+	} {
+		part, total, err := parseShowing(tc.out)
+		if err != nil || part != tc.part || total != tc.total {
+			t.Errorf("parseShowing(%q) = %v, %v, %v; want %v, %v", tc.out, part, total, err, tc.part, tc.total)
+		}
+	}
+	if _, _, err := parseShowing("Focus expression matched no samples"); err == nil {
+		t.Error("want an error for output without a summary")
+	}
+}
+
+func TestRenderProfile(t *testing.T) {
+	p := profileTable{
+		profile: profile{Title: "CPU by layer", File: "cpu.pprof", Command: "go test -cpuprofile {dir}/cpu.pprof", Target: "≤ 3%",
+			Shares: []share{{Name: "breaker", Focus: `allow$`, Ignore: `attempt$`}}},
+		Total:  2 * time.Second,
+		Shares: []float64{1.25},
+	}
+	md := render(nil, []profileTable{p}, ".bench", "chart.svg", time.Now())
+	for _, want := range []string{"## CPU by layer", "| breaker | **1.2%** |", "go test -cpuprofile .bench/cpu.pprof",
+		"-focus='allow$' -ignore='attempt$' .bench/cpu.pprof"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
 	}
 }

@@ -883,6 +883,13 @@ func (x *RetryOptions) GetRetryableCodes() []string {
 }
 
 // BreakerOptions sets the circuit breaker kept per model and version.
+// It counts calls, not attempts: a call asks the breaker once, before its
+// first attempt, and counts as the outcome of its last attempt, so retries
+// that end in a success leave the breaker closed, and an open breaker
+// fails calls at once without retrying them. Server failures count against
+// the model (UNAVAILABLE, DEADLINE_EXCEEDED other than the caller's own,
+// RESOURCE_EXHAUSTED, INTERNAL, UNKNOWN); the caller's cancellations and
+// its own size limits do not count; client errors count as successes.
 // The breaker trips on consecutive_failures, or on failure_ratio once
 // min_requests calls were counted within interval. With neither set it
 // trips when half of at least 20 calls within 10s failed: a ratio, so that

@@ -1,4 +1,4 @@
-package wirecodec
+package bufpool
 
 import "testing"
 
@@ -23,7 +23,7 @@ func TestSizeClass(t *testing.T) {
 			t.Errorf("sizeClass(%d) pooled", n)
 		}
 	}
-	var p dirtyPool
+	var p Pool
 	b := p.Get(5000)
 	if len(*b) != 5000 {
 		t.Fatalf("Get(5000) has length %d", len(*b))

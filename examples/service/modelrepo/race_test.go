@@ -1,0 +1,5 @@
+//go:build race
+
+package modelrepo
+
+const raceEnabled = true
