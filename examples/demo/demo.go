@@ -94,7 +94,8 @@ func (r Report) OK() bool {
 
 // Run starts an in-process model server on 127.0.0.1 serving the example
 // models, checks the generated clients' contracts against it, runs the
-// phases of cfg and writes a table of them to w.
+// phases of cfg and writes a table of them to w. Every phase calls over
+// gRPC but one, which makes the single Classify calls over REST.
 func Run(ctx context.Context, w io.Writer, cfg Config) (Report, error) {
 	srv := inferencetest.New()
 	if err := serve.Register(srv); err != nil {
@@ -115,15 +116,24 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	defer words.Close()
-	if err := errors.Join(glyphs.CheckModel(ctx), words.CheckModel(ctx)); err != nil {
+	// The same generated client over the Open Inference Protocol's REST
+	// form: an http:// target is all it takes.
+	restGlyphs, err := digitsv1.NewDigitClassifierModelClient(srv.HTTPURL(), goai.WithInsecure())
+	if err != nil {
+		return Report{}, err
+	}
+	defer restGlyphs.Close()
+	if err := errors.Join(glyphs.CheckModel(ctx), words.CheckModel(ctx), restGlyphs.CheckModel(ctx)); err != nil {
 		return Report{}, fmt.Errorf("contract check: %w", err)
 	}
-	fmt.Fprintf(w, "model server on %s; contracts of digits@1 and tokenizer match\n\n", srv.Addr())
+	fmt.Fprintf(w, "model server on %s (gRPC) and %s (REST); contracts of digits@1 and tokenizer match\n\n", srv.Addr(), srv.HTTPURL())
 
 	d := &driver{cfg: cfg, glyphs: glyphs, words: words}
+	rest := &driver{cfg: cfg, glyphs: restGlyphs}
 	var report Report
 	report.Phases = append(report.Phases,
 		d.classify(ctx, "Classify, single calls"),
+		rest.classify(ctx, "Classify over REST, single calls"),
 		d.classifyBatch(ctx, fmt.Sprintf("ClassifyBatch, %d glyphs a call", cfg.BatchSize)),
 		d.tokenize(ctx, "Tokenize, single calls"),
 	)

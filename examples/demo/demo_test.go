@@ -40,14 +40,17 @@ func TestRunIsCorrectAndAbsorbsFaults(t *testing.T) {
 	if faulty.Retries == 0 || faulty.MaxErrors != 7 {
 		t.Errorf("the fault phase made %d retries and tolerates %d errors, want some and 7: %+v", faulty.Retries, faulty.MaxErrors, faulty)
 	}
-	batched := report.Phases[3]
+	batched := report.Phases[4]
+	if batched.Name != "Classify, micro-batched" {
+		t.Fatalf("phase 4 is %q, want the micro-batched one", batched.Name)
+	}
 	if want := cfg.Calls / cfg.Concurrency; batched.Requests != want {
 		t.Errorf("micro-batching sent %d requests for %d calls, want %d", batched.Requests, cfg.Calls, want)
 	}
 	// 70 glyphs fit one request of at most 64 only as two: 5 batch calls
-	// make 10 requests, besides one per single call, one per retry and
-	// the micro-batched phase's.
-	single := 3 * cfg.Calls
+	// make 10 requests, besides one per single call (over either
+	// transport), one per retry and the micro-batched phase's.
+	single := 4 * cfg.Calls
 	retries := 0
 	for _, p := range report.Phases {
 		retries += p.Retries
@@ -93,6 +96,7 @@ func ExampleRun() {
 	}
 	// Output:
 	// Classify, single calls: 100 items, 0 errors, 0 wrong
+	// Classify over REST, single calls: 100 items, 0 errors, 0 wrong
 	// ClassifyBatch, 10 glyphs a call: 20 items, 0 errors, 0 wrong
 	// Tokenize, single calls: 100 items, 0 errors, 0 wrong
 	// Classify, micro-batched: 100 items, 0 errors, 0 wrong
