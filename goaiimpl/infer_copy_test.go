@@ -112,8 +112,11 @@ func TestInferSendsCallerMemory(t *testing.T) {
 	}
 	// The answer's values are the one allocation that scales: the input
 	// is sent as it is.
+	// Under -race, slices.Grow allocates a temporary of the grown size
+	// as well (the compiler keeps append's make), doubling the answer's
+	// cost: the bound holds for the code as built without it.
 	size := uint64(4 * n)
-	if got := testalloc.Least(func() { Infer(ctx, c, method, in, encodeVector, decodeVector) }, size+size/4); got > size+size/4 {
+	if got := testalloc.Least(func() { Infer(ctx, c, method, in, encodeVector, decodeVector) }, size+size/4); !raceEnabled && got > size+size/4 {
 		t.Errorf("Infer of %d bytes allocated %d bytes, want about %d (the answer's)", size, got, size)
 	}
 
