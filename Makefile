@@ -6,7 +6,9 @@
 # The repository holds several Go modules: the runtime at the root, which
 # users depend on and whose requirements are only what it needs; the
 # plugin (cmd/protoc-gen-goai); the benchmarks (bench); the examples
-# (examples, examples/service); the JSON comparison of the REST codec
+# (examples, examples/service); the Prometheus and OpenTelemetry
+# instrumentation (goaiprom, goaiotel), kept out of the runtime's
+# requirements; the JSON comparison of the REST codec
 # (internal/oiphttp/jsonbench); and the tools. Each nested module points at
 # the root with a replace directive. MODULES lists those tested here.
 
@@ -22,9 +24,9 @@ BIN := $(CURDIR)/bin
 FUZZTIME ?= 100000x
 FUZZTIME_SLOW ?= 2000x
 FUZZ_SLOW_TARGETS := FuzzAnnotations FuzzProtoSource
-MODULES := . cmd/protoc-gen-goai bench examples examples/service
+MODULES := . cmd/protoc-gen-goai bench examples examples/service goaiprom goaiotel
 
-.PHONY: all tools plugin generate check-generate test lint vet fmt-check demo fuzz bench protoc clean
+.PHONY: all tools plugin generate check-generate test lint vet tidy tidy-check fmt-check demo fuzz bench protoc clean
 
 all: generate test
 
@@ -74,14 +76,24 @@ fmt-check:
 vet:
 	@for m in $(MODULES); do echo "go vet ($$m)"; $(GO) -C $$m vet ./...; done
 
-## lint: gofmt, go vet and buf lint.
-lint: fmt-check vet tools
+## tidy: go mod tidy in every module; tidy-check fails where it would
+## change a go.mod or go.sum.
+tidy:
+	@for m in $(MODULES); do echo "go mod tidy ($$m)"; $(GO) -C $$m mod tidy; done
+
+tidy-check:
+	@for m in $(MODULES); do echo "go mod tidy -diff ($$m)"; $(GO) -C $$m mod tidy -diff; done
+
+## lint: gofmt, go vet, go mod tidy -diff and buf lint.
+lint: fmt-check vet tidy-check tools
 	$(BIN)/buf lint
 
 ## test: everything CI checks.
 test: protoc lint check-generate
 	$(MAKE) --no-print-directory fuzz
 	$(GO) test -count=1 -race . ./goaiimpl/... ./tensor/... ./inferencetest/... ./internal/...
+	$(GO) -C goaiprom test -count=1 -race ./...
+	$(GO) -C goaiotel test -count=1 -race ./...
 	@for m in $(MODULES); do echo "go test ($$m)"; GOAI_REQUIRE_PROTOC=1 $(GO) -C $$m test -count=1 ./...; done
 
 ## fuzz: run every fuzz target for FUZZTIME.

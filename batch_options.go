@@ -90,6 +90,9 @@ func (c *Client) batcher(m *MethodDesc, opts []MicroBatchOption) (policy Batchin
 			rest = append(rest, o)
 		}
 	}
+	if h := c.hooks.Batch; h != nil {
+		rest = append(rest, batchHook(m.FullMethod, c.methodModel(m), h))
+	}
 	cfg := c.plan(m).defaults
 	for _, o := range untimed {
 		if o != nil {

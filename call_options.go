@@ -80,7 +80,10 @@ func WithIdempotent(ok bool) CallOption {
 }
 
 // WithModelVersion calls version v of the method's model, bypassing the
-// [Client]'s routes; "" lets the server choose.
+// [Client]'s routes; "" lets the server choose (for a [ProtocolTFServing]
+// service's model with a [ModelDesc.VersionLabel], the label's version).
+// TF Serving reads a v of decimal digits as a version number and any
+// other as a version label.
 func WithModelVersion(v string) CallOption {
 	return callOptionFunc(func(c *callConfig) { c.version, c.versionSet = v, true })
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/goai-dev/goai/internal/oip"
+	"github.com/goai-dev/goai/internal/tfs"
 	"github.com/goai-dev/goai/internal/wire"
 	"google.golang.org/grpc"
 )
@@ -27,11 +28,15 @@ type Client struct {
 	desc      *ModelDesc
 	clock     Clock
 	hooks     Hooks
-	budget    *RetryBudget
-	limits    *limiter
-	fallback  *ModelRef
-	rand      *randSource
-	routes    atomic.Pointer[routeTable]
+	// transportName is how the client reaches the server, for events:
+	// TransportGRPC or TransportHTTP.
+	transportName string
+	log           *eventLog // nil without WithLogger
+	budget        *RetryBudget
+	limits        *limiter
+	fallback      *ModelRef
+	rand          *randSource
+	routes        atomic.Pointer[routeTable]
 	// msgOpts are the per-call message limits of a client on a connection
 	// of the caller's, which must not depend on how that was dialed.
 	msgOpts []grpc.CallOption
@@ -70,9 +75,15 @@ type methodPlan struct {
 // model no method calls, such as a fallback, takes the policy of the
 // service's model.
 func newClient(cc grpc.ClientConnInterface, desc *ModelDesc, cfg *clientConfig) *Client {
-	c := &Client{cc: cc, desc: desc, clock: cfg.clock, hooks: cfg.hooks, fallback: desc.Fallback}
+	c := &Client{cc: cc, desc: desc, clock: cfg.clock, hooks: cfg.hooks, fallback: desc.Fallback, transportName: TransportGRPC}
 	if c.clock == nil {
 		c.clock = SystemClock()
+	}
+	if cfg.logger != nil {
+		// After the user's hooks, with the client's clock, whatever the
+		// order of the options.
+		c.log = newEventLog(cfg.logger, c.clock, cfg.logEvery)
+		c.hooks = chainHooks(c.hooks, c.log.hooks())
 	}
 	pool, onPool := cc.(*Pool)
 	switch {
@@ -89,8 +100,14 @@ func newClient(cc grpc.ClientConnInterface, desc *ModelDesc, cfg *clientConfig) 
 		cc = &sizeChecked{ClientConnInterface: cc, maxSend: send}
 		c.cc = cc
 	}
-	if desc.Protocol == ProtocolOpenInference && cc != nil {
-		c.transport = oip.New(cc)
+	if cc != nil {
+		switch desc.Protocol {
+		case ProtocolOpenInference:
+			c.transport = oip.New(cc)
+		case ProtocolTFServing:
+			recv, _ := cfg.msg.effective()
+			c.transport = tfs.NewGRPC(cc, tfsOptions(desc, recv, c.clock))
+		}
 	}
 	if cfg.fallbackSet {
 		c.fallback = cfg.fallback
@@ -254,17 +271,19 @@ func (c *Client) breakerFor(m ModelRef) *breaker {
 	return b
 }
 
-// route returns the model a call of plan p with options cfg goes to.
-func (c *Client) route(p *methodPlan, cfg *callConfig) ModelRef {
-	m := p.model
+// route returns the model a call of plan p with options cfg goes to, and
+// whether the routes drew its version.
+func (c *Client) route(p *methodPlan, cfg *callConfig) (m ModelRef, routed bool) {
+	m = p.model
 	if cfg.versionSet {
 		m.Version = cfg.version
-		return m
+		return m, false
 	}
 	if p.routed {
 		if t := c.routes.Load(); t != nil {
 			m.Version = t.pick(c.rand.intN(t.total()))
+			return m, true
 		}
 	}
-	return m
+	return m, false
 }

@@ -54,7 +54,7 @@ func WithClock(clk Clock) ClientOption {
 // after the same hook of the earlier ones, and the context an AttemptStart
 // returns is the next one's.
 func WithHooks(h Hooks) ClientOption {
-	return clientOption(func(c *clientConfig) { c.hooks = chainHooks(c.hooks, h) })
+	return clientOption(func(c *clientConfig) { c.hooks = ChainHooks(c.hooks, h) })
 }
 
 // WithFallback makes a client call model m when a call's own model fails

@@ -108,6 +108,9 @@ func (c *Client) CheckModel(ctx context.Context) error {
 			return errors.Join(append(errs, err)...)
 		}
 		if ce != nil {
+			if c.log != nil {
+				c.log.contractMismatch(ctx, ref, ce)
+			}
 			errs = append(errs, ce)
 		}
 	}

@@ -18,6 +18,12 @@ const (
 	// ProtocolDirect calls the service's own rpcs: the service is itself
 	// the model's gRPC API.
 	ProtocolDirect
+	// ProtocolTFServing calls the model through TensorFlow Serving's
+	// Predict (tensorflow.serving.PredictionService over gRPC), running
+	// the signature [ModelDesc.SignatureName]. TF Serving's versions are numbers: a
+	// version of decimal digits goes as one, anything else (from
+	// [WithModelVersion] or a [Route]) as a version label.
+	ProtocolTFServing
 )
 
 // String returns the protocol's name.
@@ -27,6 +33,8 @@ func (p Protocol) String() string {
 		return "OPEN_INFERENCE"
 	case ProtocolDirect:
 		return "DIRECT"
+	case ProtocolTFServing:
+		return "TF_SERVING"
 	}
 	return "Protocol(" + strconv.Itoa(int(p)) + ")"
 }
@@ -71,6 +79,15 @@ type ModelDesc struct {
 	Limits LimitPolicy
 	// Fallback is the model called when this one is unavailable; nil for none.
 	Fallback *ModelRef
+	// SignatureName is the signature a [ProtocolTFServing] model runs and
+	// describes; empty for TF Serving's default, "serving_default".
+	SignatureName string
+	// VersionLabel is the version label a call of a [ProtocolTFServing]
+	// service's model asks for when it names no version (Model.Version,
+	// a route and the call's options name none): calls of Model go to the
+	// version the server's label names. Empty for none. It applies to
+	// Model alone, not to the fallback or another model of a method.
+	VersionLabel string
 	// Methods describes the service's rpcs, in declaration order.
 	Methods []MethodDesc
 }
@@ -110,7 +127,8 @@ type CallPolicy struct {
 	// Breaker sets the model's circuit breaker.
 	Breaker BreakerPolicy
 	// Idempotent says whether the call may run more than once; nil means
-	// true for [ProtocolOpenInference] and false for [ProtocolDirect].
+	// true for [ProtocolOpenInference] and [ProtocolTFServing], false for
+	// [ProtocolDirect].
 	Idempotent *bool
 }
 

@@ -42,7 +42,12 @@ func init() {
 // answered, so it is neither retried nor counted against the breaker.
 func (c *Client) infer(ctx context.Context, method *MethodDesc, req *wire.Request, opts []CallOption) (*wire.Response, error) {
 	call := &inferAttempts{c: c, req: req}
-	err := c.invokeWith(ctx, method, call, opts)
+	var size *callSize // nil when no hook reads it
+	if c.hooks.CallStart != nil || c.hooks.CallDone != nil {
+		call.size = requestSize(req, c.desc.MaxBatchSize > 0)
+		size = &call.size
+	}
+	err := c.invokeWith(ctx, method, call, size, opts)
 	resp := call.resp
 	if err != nil {
 		var te *wire.TensorError
@@ -55,11 +60,13 @@ func (c *Client) infer(ctx context.Context, method *MethodDesc, req *wire.Reques
 }
 
 // inferAttempts makes the attempts of one call of infer, keeping the
-// response of the one that succeeds.
+// response of the one that succeeds, and the call's size for its events
+// (in the same allocation, sized or not).
 type inferAttempts struct {
 	c    *Client
 	req  *wire.Request
 	resp *wire.Response
+	size callSize
 }
 
 func (x *inferAttempts) attempt(ctx context.Context, a attemptArgs) error {
@@ -71,6 +78,7 @@ func (x *inferAttempts) attempt(ctx context.Context, a attemptArgs) error {
 		return transportError(err)
 	}
 	x.resp = r
+	x.size.response = responseBytes(r)
 	return nil
 }
 
@@ -91,4 +99,34 @@ func (c *Client) invokeDirect(ctx context.Context, method *MethodDesc, rpc func(
 	return c.invoke(ctx, method, func(ctx context.Context, a attemptArgs) error {
 		return rpc(ctx, a.callOptions)
 	}, opts...)
+}
+
+// requestSize returns the size of req for the call's events: its items
+// along the batch dimension (the first of every input's shape when the
+// model has one) and its tensor data.
+func requestSize(req *wire.Request, batched bool) callSize {
+	size := callSize{items: 1}
+	for i := range req.Inputs {
+		t := &req.Inputs[i]
+		size.request += int64(len(t.Raw))
+		if i == 0 && batched && len(t.Shape) > 0 {
+			size.items = int(t.Shape[0])
+		}
+	}
+	return size
+}
+
+// responseBytes is the tensor data of resp, BYTES elements carried
+// unframed included.
+func responseBytes(resp *wire.Response) int64 {
+	var n int64
+	for i := range resp.Outputs {
+		n += int64(len(resp.Outputs[i].Raw))
+	}
+	for _, elems := range resp.Elements {
+		for _, e := range elems {
+			n += int64(len(e))
+		}
+	}
+	return n
 }

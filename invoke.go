@@ -97,11 +97,20 @@ type attemptArgs struct {
 // policy of the runtime ended the call, so errors of fn keep their types
 // and gRPC codes. [Report] tells what happened.
 func (c *Client) invoke(ctx context.Context, method *MethodDesc, fn attemptFunc, opts ...CallOption) error {
-	return c.invokeWith(ctx, method, fn, opts)
+	return c.invokeWith(ctx, method, fn, nil, opts)
 }
 
-// invokeWith is invoke with the attempts made by fn.
-func (c *Client) invokeWith(ctx context.Context, method *MethodDesc, fn attempter, opts []CallOption) error {
+// callSize is what a call's request carries, and its response, for its
+// events ([CallEvent]): an attempter sets response before it returns
+// nil.
+type callSize struct {
+	items             int
+	request, response int64
+}
+
+// invokeWith is invoke with the attempts made by fn, of a call whose size
+// the caller knows, nil if it does not.
+func (c *Client) invokeWith(ctx context.Context, method *MethodDesc, fn attempter, size *callSize, opts []CallOption) error {
 	start := c.clock.Now()
 	p := c.plan(method)
 	cfg := &p.defaults // read-only; copied only when options change it
@@ -114,8 +123,18 @@ func (c *Client) invokeWith(ctx context.Context, method *MethodDesc, fn attempte
 		}
 		cfg = &own
 	}
+	target, routed := c.route(p, cfg)
+	if size == nil {
+		size = &callSize{}
+	}
+	if h := c.hooks.CallStart; h != nil {
+		if hc := h(ctx, CallStartEvent{Method: method.FullMethod, Model: target, Protocol: c.desc.Protocol,
+			Transport: c.transportName, Items: size.items, RequestBytes: size.request}); hc != nil {
+			ctx = hc
+		}
+	}
 	r := callRun{c: c, plan: p, cfg: cfg, fn: fn, callerCtx: ctx}
-	r.info.Model = c.route(p, cfg)
+	r.info.Model = target
 	err := r.run(ctx, start)
 	if err != nil {
 		err = withContextCode(err)
@@ -125,7 +144,13 @@ func (c *Client) invokeWith(ctx context.Context, method *MethodDesc, fn attempte
 		*cfg.report = r.info
 	}
 	if h := c.hooks.CallDone; h != nil {
-		h(ctx, CallEvent{Method: method.FullMethod, Info: r.info, Code: status.Code(err), Err: err})
+		e := CallEvent{Method: method.FullMethod, Info: r.info, Code: status.Code(err), Err: err,
+			Target: target, Routed: routed, Protocol: c.desc.Protocol, Transport: c.transportName,
+			Items: size.items, RequestBytes: size.request, BudgetExhausted: r.budgetExhausted}
+		if err == nil {
+			e.ResponseBytes = size.response
+		}
+		h(ctx, e)
 	}
 	return err
 }
@@ -138,6 +163,8 @@ type callRun struct {
 	fn        attempter
 	callerCtx context.Context // the caller's context, without the runtime's timeouts
 	info      CallInfo
+	// budgetExhausted: the retry budget refused a retry.
+	budgetExhausted bool
 }
 
 // attemptResult is how an attempt ended.
@@ -167,7 +194,11 @@ func (r *callRun) run(ctx context.Context, start time.Time) error {
 		defer cancel()
 	}
 	if c.limits != nil {
-		if err := c.limits.acquire(ctx); err != nil {
+		w, err := c.limits.acquire(ctx)
+		if h := c.hooks.Limit; h != nil && w.waited() {
+			r.reportLimits(ctx, h, w)
+		}
+		if err != nil {
 			return err
 		}
 		defer c.limits.release()
@@ -180,6 +211,19 @@ func (r *callRun) run(ctx context.Context, start time.Time) error {
 		return err
 	}
 	return r.fallback(ctx, err)
+}
+
+// reportLimits reports the waits and refusal of w to h.
+func (r *callRun) reportLimits(ctx context.Context, h func(context.Context, LimitEvent), w limitWaits) {
+	e := LimitEvent{Method: r.plan.method.FullMethod, Model: r.info.Model, Transport: r.c.transportName}
+	if w.rate > 0 || w.refused == refusedRate {
+		e.Limit, e.Wait, e.Refused = LimitRate, w.rate, w.refused == refusedRate
+		h(ctx, e)
+	}
+	if w.slot > 0 || w.refused == refusedBulkhead {
+		e.Limit, e.Wait, e.Refused = LimitBulkhead, w.slot, w.refused == refusedBulkhead
+		h(ctx, e)
+	}
 }
 
 // primary makes the attempts on the call's model. fallback reports whether
@@ -232,12 +276,23 @@ func (r *callRun) primary(ctx context.Context) (fallback bool, err error) {
 			return fb, res.err
 		}
 		if c.budget != nil && !c.budget.tryRetry() {
+			r.budgetExhausted = true
 			return fb, newCallError(status.Code(res.err), ErrRetryBudgetExhausted.Error()+": "+res.err.Error(),
 				ErrRetryBudgetExhausted, res.err)
 		}
 		if h := c.hooks.Retry; h != nil {
-			h(ctx, RetryEvent{Method: r.plan.method.FullMethod, Model: model, Attempt: n,
-				Code: status.Code(res.err), Backoff: wait, Pushback: pushed})
+			e := RetryEvent{Method: r.plan.method.FullMethod, Model: model, Attempt: n, Transport: c.transportName,
+				Code: status.Code(res.err), Reason: RetryCode, Backoff: wait, Pushback: pushed}
+			switch {
+			case res.timedOut:
+				e.Reason = RetryAttemptTimeout
+				if e.Code == codes.Unknown {
+					e.Code = codes.DeadlineExceeded
+				}
+			case pushed:
+				e.Reason = RetryPushback
+			}
+			h(ctx, e)
 		}
 		if err := c.clock.Sleep(ctx, wait); err != nil {
 			return false, newCallError(status.FromContextError(err).Code(),
@@ -335,7 +390,7 @@ func (r *callRun) attempt(ctx context.Context, model ModelRef, n int, fallback, 
 	}
 	scratch.wire = wire.Attempt{GRPC: a.callOptions}
 	a.wire = &scratch.wire
-	ev := AttemptEvent{Method: r.plan.method.FullMethod, Model: model, Attempt: n, Fallback: fallback}
+	ev := AttemptEvent{Method: r.plan.method.FullMethod, Model: model, Attempt: n, Fallback: fallback, Transport: c.transportName}
 	hctx := actx
 	if h := c.hooks.AttemptStart; h != nil {
 		if hc := h(actx, ev); hc != nil {

@@ -2,6 +2,7 @@ package goai
 
 import (
 	"context"
+	"time"
 
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc/codes"
@@ -33,62 +34,88 @@ func newLimiter(p LimitPolicy, clock Clock) *limiter {
 	return l
 }
 
+// limitWaits is what a call's acquire waited, for [Hooks.Limit].
+type limitWaits struct {
+	rate, slot time.Duration
+	refused    refusal
+}
+
+// refusal is the limit that refused a call, if any.
+type refusal uint8
+
+const (
+	refusedNone refusal = iota
+	refusedRate
+	refusedBulkhead
+)
+
+// waited reports whether there is anything to report.
+func (w limitWaits) waited() bool { return w.rate > 0 || w.slot > 0 || w.refused != refusedNone }
+
 // acquire takes a rate token and a bulkhead slot, failing fast or waiting
-// as the policy says. After a nil error the caller must call release.
-func (l *limiter) acquire(ctx context.Context) error {
+// as the policy says, and tells how long it waited. After a nil error the
+// caller must call release.
+func (l *limiter) acquire(ctx context.Context) (w limitWaits, err error) {
 	if l.rate != nil {
-		if err := l.takeToken(ctx); err != nil {
-			return err
+		if w.rate, err = l.takeToken(ctx); err != nil {
+			w.refused = refusedRate
+			return w, err
 		}
 	}
 	if l.slots == nil {
-		return nil
+		return w, nil
 	}
 	select {
 	case l.slots <- struct{}{}:
-		return nil
+		return w, nil
 	default:
 	}
+	w.refused = refusedBulkhead
 	if l.failFast {
-		return newCallError(codes.ResourceExhausted, ErrBulkheadFull.Error(), ErrBulkheadFull)
+		return w, newCallError(codes.ResourceExhausted, ErrBulkheadFull.Error(), ErrBulkheadFull)
 	}
+	start := l.clock.Now()
 	select {
 	case l.slots <- struct{}{}:
-		return nil
+		w.refused = refusedNone
+		err = nil
 	case <-ctx.Done():
-		return waitError(ctx, ErrBulkheadFull)
+		err = waitError(ctx, ErrBulkheadFull)
 	}
+	w.slot = max(l.clock.Now().Sub(start), 0)
+	return w, err
 }
 
 // takeToken takes one token from the rate limiter, or fails: at once in
 // fail-fast mode, at once too if the wait would pass ctx's deadline, and
-// when ctx ends the wait.
-func (l *limiter) takeToken(ctx context.Context) error {
+// when ctx ends the wait. wait is how long it waited.
+func (l *limiter) takeToken(ctx context.Context) (wait time.Duration, err error) {
 	now := l.clock.Now()
 	if l.failFast {
 		if l.rate.AllowN(now, 1) {
-			return nil
+			return 0, nil
 		}
-		return newCallError(codes.ResourceExhausted, ErrRateLimited.Error(), ErrRateLimited)
+		return 0, newCallError(codes.ResourceExhausted, ErrRateLimited.Error(), ErrRateLimited)
 	}
 	r := l.rate.ReserveN(now, 1)
 	if !r.OK() {
-		return newCallError(codes.ResourceExhausted, ErrRateLimited.Error(), ErrRateLimited)
+		return 0, newCallError(codes.ResourceExhausted, ErrRateLimited.Error(), ErrRateLimited)
 	}
 	d := r.DelayFrom(now)
 	if d == 0 {
-		return nil
+		return 0, nil
 	}
 	if dl, ok := ctx.Deadline(); ok && now.Add(d).After(dl) {
 		r.CancelAt(now)
-		return newCallError(codes.ResourceExhausted,
+		return 0, newCallError(codes.ResourceExhausted,
 			ErrRateLimited.Error()+": the wait for a token would pass the deadline", ErrRateLimited)
 	}
 	if err := l.clock.Sleep(ctx, d); err != nil {
-		r.CancelAt(l.clock.Now())
-		return waitError(ctx, ErrRateLimited)
+		end := l.clock.Now()
+		r.CancelAt(end)
+		return max(end.Sub(now), 0), waitError(ctx, ErrRateLimited)
 	}
-	return nil
+	return d, nil
 }
 
 // release gives back the bulkhead slot taken by acquire.

@@ -18,17 +18,17 @@ func TestRateLimitFailFast(t *testing.T) {
 	l := newLimiter(LimitPolicy{RatePerSecond: 10, Burst: 2, FailFast: true}, clk)
 	ctx := context.Background()
 	for i := range 2 {
-		if err := l.acquire(ctx); err != nil {
+		if err := acquireErr(l, ctx); err != nil {
 			t.Fatalf("call %d within burst: %v", i, err)
 		}
 		l.release()
 	}
-	err := l.acquire(ctx)
+	err := acquireErr(l, ctx)
 	if !errors.Is(err, ErrRateLimited) || status.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("call over the rate = %v (code %v), want ErrRateLimited with RESOURCE_EXHAUSTED", err, status.Code(err))
 	}
 	clk.Advance(100 * time.Millisecond) // one token back
-	if err := l.acquire(ctx); err != nil {
+	if err := acquireErr(l, ctx); err != nil {
 		t.Fatalf("call after a token came back: %v", err)
 	}
 	if len(clk.Sleeps()) != 0 {
@@ -42,11 +42,11 @@ func TestRateLimitWaits(t *testing.T) {
 		l := newLimiter(LimitPolicy{RatePerSecond: 10}, clk) // burst max(1, 10) = 10
 		ctx := context.Background()
 		for range 10 {
-			if err := l.acquire(ctx); err != nil {
+			if err := acquireErr(l, ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := l.acquire(ctx); err != nil {
+		if err := acquireErr(l, ctx); err != nil {
 			t.Fatalf("waiting call: %v", err)
 		}
 		if s := clk.Sleeps(); len(s) != 1 || s[0] != 100*time.Millisecond {
@@ -56,7 +56,7 @@ func TestRateLimitWaits(t *testing.T) {
 		// A wait that would pass the deadline fails at once.
 		dctx, cancel := context.WithDeadline(ctx, clk.Now().Add(50*time.Millisecond))
 		defer cancel()
-		err := l.acquire(dctx)
+		err := acquireErr(l, dctx)
 		if !errors.Is(err, ErrRateLimited) || status.Code(err) != codes.ResourceExhausted {
 			t.Errorf("wait past the deadline = %v, want ErrRateLimited", err)
 		}
@@ -64,7 +64,7 @@ func TestRateLimitWaits(t *testing.T) {
 			t.Errorf("slept for a wait past the deadline: %v", clk.Sleeps())
 		}
 		// ... and gave its reservation back: the next token is still 100ms away.
-		if err := l.acquire(ctx); err != nil {
+		if err := acquireErr(l, ctx); err != nil {
 			t.Fatal(err)
 		}
 		if s := clk.Sleeps(); s[len(s)-1] != 100*time.Millisecond {
@@ -74,7 +74,7 @@ func TestRateLimitWaits(t *testing.T) {
 		// A cancelled context ends the wait with its own code.
 		cctx, cancel2 := context.WithCancel(ctx)
 		cancel2()
-		err = l.acquire(cctx)
+		err = acquireErr(l, cctx)
 		if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrRateLimited) || status.Code(err) != codes.Canceled {
 			t.Errorf("cancelled wait = %v (code %v), want context.Canceled and ErrRateLimited, code CANCELED", err, status.Code(err))
 		}
@@ -88,25 +88,25 @@ func TestBulkhead(t *testing.T) {
 
 		ff := newLimiter(LimitPolicy{MaxConcurrent: 2, FailFast: true}, clk)
 		for range 2 {
-			if err := ff.acquire(ctx); err != nil {
+			if err := acquireErr(ff, ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
-		err := ff.acquire(ctx)
+		err := acquireErr(ff, ctx)
 		if !errors.Is(err, ErrBulkheadFull) || status.Code(err) != codes.ResourceExhausted {
 			t.Errorf("third call = %v, want ErrBulkheadFull with RESOURCE_EXHAUSTED", err)
 		}
 		ff.release()
-		if err := ff.acquire(ctx); err != nil {
+		if err := acquireErr(ff, ctx); err != nil {
 			t.Errorf("call after a release: %v", err)
 		}
 
 		w := newLimiter(LimitPolicy{MaxConcurrent: 1}, clk)
-		if err := w.acquire(ctx); err != nil {
+		if err := acquireErr(w, ctx); err != nil {
 			t.Fatal(err)
 		}
 		got := make(chan error, 1)
-		go func() { got <- w.acquire(ctx) }()
+		go func() { got <- acquireErr(w, ctx) }()
 		synctest.Wait()
 		select {
 		case err := <-got:
@@ -119,7 +119,7 @@ func TestBulkhead(t *testing.T) {
 		}
 		dctx, cancel := context.WithTimeout(ctx, time.Millisecond)
 		defer cancel()
-		err = w.acquire(dctx)
+		err = acquireErr(w, dctx)
 		if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrBulkheadFull) || status.Code(err) != codes.DeadlineExceeded {
 			t.Errorf("wait past the deadline = %v (code %v)", err, status.Code(err))
 		}
@@ -147,23 +147,23 @@ func TestRateLimitExtremes(t *testing.T) {
 		ctx := context.Background()
 		huge := newLimiter(LimitPolicy{RatePerSecond: 1e300, FailFast: true}, SystemClock())
 		for i := range 100 {
-			if err := huge.acquire(ctx); err != nil {
+			if err := acquireErr(huge, ctx); err != nil {
 				t.Fatalf("call %d at a rate of 1e300/s: %v", i, err)
 			}
 		}
 		tiny := newLimiter(LimitPolicy{RatePerSecond: 1e-300}, SystemClock())
-		if err := tiny.acquire(ctx); err != nil {
+		if err := acquireErr(tiny, ctx); err != nil {
 			t.Fatalf("first call at a rate of 1e-300/s: %v", err)
 		}
 		dctx, cancel := context.WithTimeout(ctx, time.Hour)
 		defer cancel()
-		if err := tiny.acquire(dctx); !errors.Is(err, ErrRateLimited) || status.Code(err) != codes.ResourceExhausted {
+		if err := acquireErr(tiny, dctx); !errors.Is(err, ErrRateLimited) || status.Code(err) != codes.ResourceExhausted {
 			t.Errorf("second call at a rate of 1e-300/s = %v, want ErrRateLimited at once", err)
 		}
 		// Without a deadline it waits, for its context.
 		cctx, cancel2 := context.WithCancel(ctx)
 		done := make(chan error, 1)
-		go func() { done <- tiny.acquire(cctx) }()
+		go func() { done <- acquireErr(tiny, cctx) }()
 		time.Sleep(24 * time.Hour)
 		cancel2()
 		if err := <-done; !errors.Is(err, context.Canceled) {
@@ -235,4 +235,10 @@ func TestCallTimeoutBoundsLimitWaits(t *testing.T) {
 			}
 		})
 	})
+}
+
+// acquireErr is l.acquire's error alone.
+func acquireErr(l *limiter, ctx context.Context) error {
+	_, err := l.acquire(ctx)
+	return err
 }

@@ -95,6 +95,7 @@ type MicroBatcher[In, Out any] struct {
 	delay     time.Duration // <= 0: a batch is due as soon as it opens
 	failFast  bool
 	inFlight  int
+	onBatch   func(BatchEvent) // nil: no hook
 
 	queue   chan struct{} // a token per queued call; its capacity is MaxQueue
 	closing chan struct{} // closed by Close
@@ -187,6 +188,7 @@ func NewMicroBatcher[In, Out any](policy BatchingPolicy, maxBatchSize int, run f
 		delay:     policy.MaxDelay,
 		failFast:  cfg.failFast,
 		inFlight:  cfg.inFlight,
+		onBatch:   cfg.batchEvent,
 		closing:   make(chan struct{}),
 		open:      map[string]*microBatch[In, Out]{},
 	}
@@ -414,6 +416,10 @@ func (b *MicroBatcher[In, Out]) startLocked(g *microBatch[In, Out]) {
 		}
 	}
 	g.live = len(g.calls)
+	var ev BatchEvent
+	if b.onBatch != nil {
+		ev = BatchEvent{Items: len(g.calls), Bytes: g.bytes, FillWait: max(b.clock.Now().Sub(g.born), 0), Queued: len(b.queue)}
+	}
 	ctx, stop := context.WithCancelCause(context.Background())
 	g.stop = stop
 	release := context.CancelFunc(func() {})
@@ -431,6 +437,9 @@ func (b *MicroBatcher[In, Out]) startLocked(g *microBatch[In, Out]) {
 			stop(nil)
 			b.finish(g, outs, err)
 		}()
+		if b.onBatch != nil {
+			b.onBatch(ev)
+		}
 		items := make([]In, len(g.calls))
 		for i, c := range g.calls {
 			items[i] = c.in

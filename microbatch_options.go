@@ -21,6 +21,21 @@ type microBatchConfig struct {
 	clock     Clock
 	failFast  bool
 	inFlight  int
+	// batchEvent, if set, is called as each batch starts; set by a
+	// generated micro-batcher from its client's Hooks.Batch, with the
+	// method and model filled in.
+	batchEvent func(BatchEvent)
+}
+
+// batchHook is the MicroBatchOption by which a client's micro-batcher
+// reports its batches to the client's [Hooks.Batch].
+func batchHook(method string, model ModelRef, h func(BatchEvent)) MicroBatchOption {
+	return microBatchOptionFunc(func(c *microBatchConfig) {
+		c.batchEvent = func(e BatchEvent) {
+			e.Method, e.Model = method, model
+			h(e)
+		}
+	})
 }
 
 // WithItemBytes makes a [MicroBatcher] measure each item with f, in tensor

@@ -2,8 +2,10 @@ package goai
 
 import (
 	"crypto/tls"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -78,6 +80,8 @@ type clientConfig struct {
 	msg         msgLimits
 	budget      *RetryBudget
 	budgetSet   bool
+	logger      *slog.Logger
+	logEvery    time.Duration
 }
 
 // msgLimits are the message size limits set by WithMaxRecvMsgSize and

@@ -144,7 +144,7 @@ func (p CallPolicy) idempotent(proto Protocol) bool {
 	if p.Idempotent != nil {
 		return *p.Idempotent
 	}
-	return proto == ProtocolOpenInference
+	return proto != ProtocolDirect
 }
 
 // limitRate reports whether p sets a rate limit: a RatePerSecond that is

@@ -113,7 +113,9 @@ func TestIdempotentByProtocol(t *testing.T) {
 	}{
 		{CallPolicy{}, ProtocolOpenInference, true},
 		{CallPolicy{}, ProtocolDirect, false},
+		{CallPolicy{}, ProtocolTFServing, true},
 		{CallPolicy{Idempotent: &no}, ProtocolOpenInference, false},
+		{CallPolicy{Idempotent: &no}, ProtocolTFServing, false},
 		{CallPolicy{Idempotent: &yes}, ProtocolDirect, true},
 	} {
 		if got := tc.p.idempotent(tc.proto); got != tc.want {

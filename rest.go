@@ -99,7 +99,7 @@ func restURL(target string) (u *url.URL, ok bool, err error) {
 // server at u, under o.
 func dialREST(target string, u *url.URL, desc *ModelDesc, o *options) (*Client, error) {
 	if desc.Protocol != ProtocolOpenInference {
-		return nil, fmt.Errorf("goai: %q: %s calls its own gRPC API (%v), which REST cannot carry: use a gRPC target", target, desc.Service, desc.Protocol)
+		return nil, fmt.Errorf("goai: %q: %s speaks %v, and an http:// or https:// target speaks the Open Inference Protocol's REST form only: use a gRPC target", target, desc.Service, desc.Protocol)
 	}
 	t, err := o.pool.restTransport(u)
 	if err != nil {

@@ -23,14 +23,15 @@ import (
 // A call the faults apply to (see Methods) first waits Latency plus
 // LatencyFunc's answer. Then, if a [Server.Script] outcome is pending, the
 // call takes it; otherwise it hangs if Hang is set, else fails as FailWith
-// with probability FailRate, else is served. A served ModelInfer pays Cost
-// inside the model.
+// with probability FailRate, else is served. A served ModelInfer or Predict
+// pays Cost inside the model.
 type Faults struct {
 	// Methods lists the RPCs the faults and the script apply to, by
-	// method name such as "ModelInfer" or "ServerReady". Nil means
-	// ModelInfer only, so that health and metadata checks a client makes
-	// on the side neither fail nor use up scripted outcomes; an empty,
-	// non-nil list means no RPC at all.
+	// method name such as "ModelInfer" or "ServerReady". Nil means the
+	// inference calls only, ModelInfer and TF Serving's Predict, so that
+	// health and metadata checks a client makes on the side neither fail
+	// nor use up scripted outcomes; an empty, non-nil list means no RPC
+	// at all.
 	Methods []string
 
 	// FailRate is the fraction of calls, from 0 to 1, that fail as
@@ -58,10 +59,11 @@ type Faults struct {
 	// fails with UNAVAILABLE).
 	Hang bool
 
-	// Cost is what every served ModelInfer call costs the server, however
-	// large its batch: a sleep inside the model, after the request passed
-	// validation, while holding one of the model's [Model.Instances]. It
-	// is not a fault but a stand-in for compute, for measuring batching.
+	// Cost is what every served ModelInfer or Predict call costs the
+	// server, however large its batch: a sleep inside the model, after the
+	// request passed validation, while holding one of the model's
+	// [Model.Instances]. It is not a fault but a stand-in for compute, for
+	// measuring batching.
 	Cost time.Duration
 }
 
@@ -198,7 +200,7 @@ type plan struct {
 func (fs *faultState) plan(method string) (p plan, applies bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if fs.methods == nil && method != "ModelInfer" || fs.methods != nil && !fs.methods[method] {
+	if fs.methods == nil && method != "ModelInfer" && method != "Predict" || fs.methods != nil && !fs.methods[method] {
 		return plan{}, false
 	}
 	p.latency, p.latencyFunc = fs.f.Latency, fs.f.LatencyFunc

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"google.golang.org/protobuf/proto"
+	"maps"
 	"slices"
 
+	"github.com/goai-dev/goai/internal/tfs"
 	"github.com/goai-dev/goai/tensor"
+	"google.golang.org/protobuf/proto"
 )
 
 // TensorSpec declares one input or output of a [Model] as its metadata
@@ -73,6 +75,17 @@ type Model struct {
 	// cost of [Faults.Cost] behave like a busy accelerator, which is what a
 	// batching benchmark needs. Zero means no cap.
 	Instances int
+
+	// Signature is the name of the model's one signature on TF Serving's
+	// APIs: the SignatureDef that Predict runs and model metadata
+	// describes. Empty is TF Serving's default, "serving_default". The
+	// Open Inference Protocol has no signatures and ignores it.
+	Signature string
+	// VersionLabels maps TF Serving's version labels, such as "stable",
+	// to versions of the model, for requests that name a version by its
+	// label. Each must name one of Versions. The Open Inference Protocol
+	// has no labels and ignores it.
+	VersionLabels map[string]string
 }
 
 // Request is a validated ModelInfer request as an [InferFunc] sees it.
@@ -135,6 +148,7 @@ type model struct {
 	inputs  map[string]int // name -> index in Inputs
 	outputs map[string]int // name -> index in Outputs
 	slots   chan struct{}  // one token per instance; nil without a cap
+	tf      *tfs.Model     // the model as TF Serving's APIs serve it
 }
 
 func newModel(m Model) (*model, error) {
@@ -161,8 +175,14 @@ func newModel(m Model) (*model, error) {
 		}
 		seen[v] = true
 	}
+	for label, v := range m.VersionLabels {
+		if label == "" || !seen[v] {
+			errs = append(errs, fmt.Errorf("model %q: version label %q names version %q, which the model does not have", m.Name, label, v))
+		}
+	}
 	// Copy everything the caller could change after Register.
 	m.Versions = slices.Clone(m.Versions)
+	m.VersionLabels = maps.Clone(m.VersionLabels)
 	m.Inputs = cloneSpecs(m.Inputs)
 	m.Outputs = cloneSpecs(m.Outputs)
 	in, err1 := indexSpecs(m.Name, "input", m.Inputs)

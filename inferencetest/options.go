@@ -15,15 +15,16 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	maxStreams   uint32
-	typed        bool
-	recordLimit  int
-	name         string
-	version      string
-	extensions   []string
-	sleep        func(context.Context, time.Duration) error
-	grpcOptions  []grpc.ServerOption
-	bufconnBytes int
+	maxStreams    uint32
+	typed         bool
+	tensorContent bool
+	recordLimit   int
+	name          string
+	version       string
+	extensions    []string
+	sleep         func(context.Context, time.Duration) error
+	grpcOptions   []grpc.ServerOption
+	bufconnBytes  int
 }
 
 func defaultConfig() config {

@@ -48,9 +48,10 @@ type RecordedRequest struct {
 	// Outputs names the outputs the request asked for, in its order.
 	Outputs []string
 	// RawInputs is the number of raw input contents the request carried
-	// (raw_input_contents of the Open Inference Protocol); over REST, the
-	// number of inputs whose data came as binary chunks (Triton's binary
-	// tensor extension) rather than JSON.
+	// (raw_input_contents of the Open Inference Protocol, inputs in
+	// tensor_content of TF Serving); over REST, the number of inputs whose
+	// data came as binary chunks (Triton's binary tensor extension) rather
+	// than JSON.
 	RawInputs int
 	// REST is true for a request that came to the REST endpoints
 	// ([Server.HTTPURL]), false for one over gRPC.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/goai-dev/goai/internal/oippb"
+	"github.com/goai-dev/goai/internal/tfs"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
@@ -22,7 +23,8 @@ import (
 // [Server.Stop] has been called.
 var ErrStopped = errors.New("inferencetest: server stopped")
 
-// Server is an in-process Open Inference Protocol server. Create it with
+// Server is an in-process model server: the Open Inference Protocol's
+// gRPC API and TF Serving's, for the same models. Create it with
 // [New], register models, then start it with [Server.StartBufconn] or
 // [Server.StartTCP]; stop it with [Server.Stop]. All methods are safe for
 // concurrent use.
@@ -30,6 +32,7 @@ type Server struct {
 	cfg    config
 	faults faultState
 	rec    recorder
+	tfs    *tfs.Server // TF Serving's APIs of the same models
 
 	mu             sync.Mutex // guards the fields below it
 	models         map[string]*model
@@ -64,6 +67,7 @@ func New(opts ...Option) *Server {
 	for _, o := range opts {
 		o.apply(&s.cfg)
 	}
+	s.tfs = s.newTFServing()
 	s.rec.limit = s.cfg.recordLimit
 	s.faults.set(Faults{})
 	return s
@@ -78,6 +82,7 @@ func (s *Server) Register(m Model) error {
 	if err != nil {
 		return err
 	}
+	mm.tf = s.tfModel(mm)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.models[m.Name] = mm
@@ -194,6 +199,7 @@ func (s *Server) serveLocked(lis, hlis net.Listener) {
 	opts = append(opts, s.cfg.grpcOptions...)
 	g.srv = grpc.NewServer(opts...)
 	oippb.Register(g.srv, &handler{s: s})
+	s.registerTFServing(g.srv)
 	g.http = s.newHTTPServer(g)
 	if b, ok := lis.(*bufconn.Listener); ok {
 		s.buf.Store(b)

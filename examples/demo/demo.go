@@ -50,6 +50,9 @@ type Config struct {
 	// Batching overrides the model's batching policy in the micro-batched
 	// phase, field by field ([goai.WithBatcherPolicy]).
 	Batching goai.BatchingPolicy
+	// MetricsAddr is where the clients' Prometheus metrics are served at
+	// /metrics while the demo runs: 127.0.0.1 on a free port when empty.
+	MetricsAddr string
 }
 
 // DefaultConfig is a few thousand concurrent calls in each phase.
@@ -79,6 +82,11 @@ type Report struct {
 	Phases []Phase
 	// Requests is the number of ModelInfer calls the server received.
 	Requests int
+	// Predicts is the number of TF Serving Predict calls it received.
+	Predicts int
+	// Scrape is what the clients' /metrics endpoint showed after the
+	// phases.
+	Scrape Scrape
 }
 
 // OK reports whether every answer was right and no phase failed more
@@ -94,9 +102,18 @@ func (r Report) OK() bool {
 
 // Run starts an in-process model server on 127.0.0.1 serving the example
 // models, checks the generated clients' contracts against it, runs the
-// phases of cfg and writes a table of them to w. Every phase calls over
-// gRPC but one, which makes the single Classify calls over REST.
-func Run(ctx context.Context, w io.Writer, cfg Config) (Report, error) {
+// phases of cfg and writes a table of them to w, then an excerpt of the
+// clients' metrics, scraped from the /metrics endpoint it serves while it
+// runs. Every phase calls over gRPC but two: one makes the single Classify
+// calls over REST, one over TF Serving's API.
+func Run(ctx context.Context, w io.Writer, cfg Config) (report Report, err error) {
+	metrics, err := startMetrics(cfg.MetricsAddr)
+	if err != nil {
+		return Report{}, err
+	}
+	defer func() { err = errors.Join(err, metrics.close()) }()
+	observed := metrics.metrics.ClientOption()
+
 	srv := inferencetest.New()
 	if err := serve.Register(srv); err != nil {
 		return Report{}, err
@@ -106,36 +123,41 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (Report, error) {
 	}
 	defer srv.Stop()
 
-	glyphs, err := digitsv1.NewDigitClassifierModelClient(srv.Target(), goai.WithInsecure())
+	glyphs, err := digitsv1.NewDigitClassifierModelClient(srv.Target(), goai.WithInsecure(), observed)
 	if err != nil {
 		return Report{}, err
 	}
 	defer glyphs.Close()
-	words, err := tokenizerv1.NewTokenizerModelClient(srv.Target(), goai.WithInsecure())
+	words, err := tokenizerv1.NewTokenizerModelClient(srv.Target(), goai.WithInsecure(), observed)
 	if err != nil {
 		return Report{}, err
 	}
 	defer words.Close()
+	tfGlyphs, err := digitsv1.NewTFDigitClassifierModelClient(srv.Target(), goai.WithInsecure(), observed)
+	if err != nil {
+		return Report{}, err
+	}
+	defer tfGlyphs.Close()
 	// The same generated client over the Open Inference Protocol's REST
 	// form: an http:// target is all it takes.
-	restGlyphs, err := digitsv1.NewDigitClassifierModelClient(srv.HTTPURL(), goai.WithInsecure())
+	restGlyphs, err := digitsv1.NewDigitClassifierModelClient(srv.HTTPURL(), goai.WithInsecure(), observed)
 	if err != nil {
 		return Report{}, err
 	}
 	defer restGlyphs.Close()
-	if err := errors.Join(glyphs.CheckModel(ctx), words.CheckModel(ctx), restGlyphs.CheckModel(ctx)); err != nil {
+	if err := errors.Join(glyphs.CheckModel(ctx), words.CheckModel(ctx), tfGlyphs.CheckModel(ctx), restGlyphs.CheckModel(ctx)); err != nil {
 		return Report{}, fmt.Errorf("contract check: %w", err)
 	}
-	fmt.Fprintf(w, "model server on %s (gRPC) and %s (REST); contracts of digits@1 and tokenizer match\n\n", srv.Addr(), srv.HTTPURL())
+	fmt.Fprintf(w, "model server on %s (gRPC) and %s (REST); contracts of digits@1, tokenizer and TF Serving's digits@stable match; metrics at %s\n\n", srv.Addr(), srv.HTTPURL(), metrics.url)
 
-	d := &driver{cfg: cfg, glyphs: glyphs, words: words}
+	d := &driver{cfg: cfg, glyphs: glyphs, words: words, tfGlyphs: tfGlyphs}
 	rest := &driver{cfg: cfg, glyphs: restGlyphs}
-	var report Report
 	report.Phases = append(report.Phases,
 		d.classify(ctx, "Classify, single calls"),
 		rest.classify(ctx, "Classify over REST, single calls"),
 		d.classifyBatch(ctx, fmt.Sprintf("ClassifyBatch, %d glyphs a call", cfg.BatchSize)),
 		d.tokenize(ctx, "Tokenize, single calls"),
+		d.classifyTF(ctx, "Classify over TF Serving, single calls"),
 	)
 	before := srv.Stats().Calls["ModelInfer"]
 	batched := d.classifyBatched(ctx, "Classify, micro-batched")
@@ -147,15 +169,21 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (Report, error) {
 	report.Phases = append(report.Phases, faulty)
 	srv.ClearFaults()
 	report.Requests = srv.Stats().Calls["ModelInfer"]
+	report.Predicts = srv.Stats().Calls["Predict"]
 
 	writeTable(w, report)
+	if report.Scrape, err = scrape(ctx, metrics.url); err != nil {
+		return report, err
+	}
+	writeScrape(w, report.Scrape)
 	return report, nil
 }
 
 type driver struct {
-	cfg    Config
-	glyphs *digitsv1.DigitClassifierModelClient
-	words  *tokenizerv1.TokenizerModelClient
+	cfg      Config
+	glyphs   *digitsv1.DigitClassifierModelClient
+	words    *tokenizerv1.TokenizerModelClient
+	tfGlyphs *digitsv1.TFDigitClassifierModelClient
 }
 
 // result is one call's outcome.
@@ -372,5 +400,5 @@ func writeTable(w io.Writer, r Report) {
 			fmt.Fprintf(w, "\n%s, first error: %v", p.Name, p.FirstError)
 		}
 	}
-	fmt.Fprintf(w, "\nModelInfer requests received by the server: %d\n", r.Requests)
+	fmt.Fprintf(w, "\nModelInfer requests received by the server: %d, TF Serving Predict requests: %d\n", r.Requests, r.Predicts)
 }

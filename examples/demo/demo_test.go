@@ -40,24 +40,56 @@ func TestRunIsCorrectAndAbsorbsFaults(t *testing.T) {
 	if faulty.Retries == 0 || faulty.MaxErrors != 7 {
 		t.Errorf("the fault phase made %d retries and tolerates %d errors, want some and 7: %+v", faulty.Retries, faulty.MaxErrors, faulty)
 	}
-	batched := report.Phases[4]
-	if batched.Name != "Classify, micro-batched" {
-		t.Fatalf("phase 4 is %q, want the micro-batched one", batched.Name)
-	}
+	batched := phase(t, report, "Classify, micro-batched")
 	if want := cfg.Calls / cfg.Concurrency; batched.Requests != want {
 		t.Errorf("micro-batching sent %d requests for %d calls, want %d", batched.Requests, cfg.Calls, want)
 	}
 	// 70 glyphs fit one request of at most 64 only as two: 5 batch calls
-	// make 10 requests, besides one per single call (over either
-	// transport), one per retry and the micro-batched phase's.
-	single := 4 * cfg.Calls
+	// make 10 requests, besides one per single call (over gRPC or REST),
+	// one per retry and the micro-batched phase's.
+	single := 4 * cfg.Calls // Classify (both transports), Tokenize and the fault phase's
 	retries := 0
 	for _, p := range report.Phases {
 		retries += p.Retries
 	}
-	if want := single + 10 + retries + batched.Requests; report.Requests != want {
+	// The TF Serving phase's calls go as Predict requests, one a call
+	// and one a retry; the others' as ModelInfer requests.
+	tf := phase(t, report, "Classify over TF Serving, single calls")
+	if report.Predicts != cfg.Calls+tf.Retries {
+		t.Errorf("server received %d Predict requests, want %d", report.Predicts, cfg.Calls+tf.Retries)
+	}
+	if want := single + 10 + retries - tf.Retries + batched.Requests; report.Requests != want {
 		t.Errorf("server received %d ModelInfer requests, want %d", report.Requests, want)
 	}
+
+	// The metrics, scraped over HTTP, count what the server and the calls
+	// did: an attempt per request of either protocol, the retries the
+	// calls reported, a call per single call (the TF Serving phase's
+	// too), per request of a batch call and per micro-batch.
+	sc := report.Scrape
+	calls := single + 10 + batched.Requests + cfg.Calls
+	if sc.Attempts != report.Requests+report.Predicts || sc.Retries != retries || sc.Calls != calls {
+		t.Errorf("scrape: %d calls, %d attempts, %d retries; want %d, %d, %d", sc.Calls, sc.Attempts, sc.Retries,
+			calls, report.Requests+report.Predicts, retries)
+	}
+	if state, ok := sc.Breakers["digits@1"]; !ok || state != int(goai.BreakerClosed) {
+		t.Errorf("scraped breakers %v, want digits@1 closed", sc.Breakers)
+	}
+	if len(sc.Excerpt) == 0 {
+		t.Error("the scrape's excerpt is empty")
+	}
+}
+
+// phase returns the phase of report named name.
+func phase(t *testing.T, report Report, name string) Phase {
+	t.Helper()
+	for _, p := range report.Phases {
+		if p.Name == name {
+			return p
+		}
+	}
+	t.Fatalf("no phase %q", name)
+	return Phase{}
 }
 
 func TestFaultTolerance(t *testing.T) {
@@ -99,6 +131,7 @@ func ExampleRun() {
 	// Classify over REST, single calls: 100 items, 0 errors, 0 wrong
 	// ClassifyBatch, 10 glyphs a call: 20 items, 0 errors, 0 wrong
 	// Tokenize, single calls: 100 items, 0 errors, 0 wrong
+	// Classify over TF Serving, single calls: 100 items, 0 errors, 0 wrong
 	// Classify, micro-batched: 100 items, 0 errors, 0 wrong
 	// Classify, 0% UNAVAILABLE: 100 items, 0 errors, 0 wrong
 }

@@ -1,7 +1,7 @@
-// Package serve registers the demo's models on an in-process Open Inference
-// Protocol server, computing real results: the digit classifier runs its
-// trained dense network on every image of a batch, and the tokenizer hashes
-// every text of a batch.
+// Package serve registers the demo's models on an in-process model server
+// (the Open Inference Protocol's API and TF Serving's), computing real
+// results: the digit classifier runs its trained dense network on every
+// image of a batch, and the tokenizer hashes every text of a batch.
 package serve
 
 import (
@@ -27,15 +27,18 @@ func Register(srv *inferencetest.Server) error {
 }
 
 // DigitsModel serves net as model "digits", version "1": FP32 pixels
-// [-1, 8, 8] in, FP32 probabilities [-1, 10] out.
+// [-1, 8, 8] in, FP32 probabilities [-1, 10] out. TF Serving's API serves
+// it too, under the default signature, with the label "stable" naming
+// version 1.
 func DigitsModel(net *digits.Net) inferencetest.Model {
 	return inferencetest.Model{
-		Name:         "digits",
-		Versions:     []string{"1"},
-		Platform:     "goai_example",
-		MaxBatchSize: 64,
-		Inputs:       []inferencetest.TensorSpec{{Name: "pixels", DType: tensor.FP32, Shape: []int64{digits.Side, digits.Side}}},
-		Outputs:      []inferencetest.TensorSpec{{Name: "probs", DType: tensor.FP32, Shape: []int64{digits.Classes}}},
+		Name:          "digits",
+		Versions:      []string{"1"},
+		VersionLabels: map[string]string{"stable": "1"},
+		Platform:      "goai_example",
+		MaxBatchSize:  64,
+		Inputs:        []inferencetest.TensorSpec{{Name: "pixels", DType: tensor.FP32, Shape: []int64{digits.Side, digits.Side}}},
+		Outputs:       []inferencetest.TensorSpec{{Name: "probs", DType: tensor.FP32, Shape: []int64{digits.Classes}}},
 		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
 			pixels, err := tensor.DecodeFloat32(nil, req.Inputs[0].Raw)
 			if err != nil {

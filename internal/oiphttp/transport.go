@@ -17,6 +17,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -323,9 +324,19 @@ func (t *Transport) do(ctx context.Context, req *http.Request, cs callSettings, 
 	return nil, DecodeErrorBody(resp.StatusCode, body)
 }
 
-// addHeaders adds the headers of the Headers option and of the call's
-// per-RPC credentials.
+// addHeaders adds the headers of the context's outgoing gRPC metadata,
+// of the Headers option and of the call's per-RPC credentials.
+//
+// Outgoing metadata is how goai hands an attempt's request headers to
+// every transport alike (a trace context from a hook, say): gRPC sends it
+// as metadata, this transport as HTTP headers. Binary ("-bin") keys, which
+// gRPC base64-encodes, and pseudo-headers are not sent.
 func (t *Transport) addHeaders(ctx context.Context, req *http.Request, cs callSettings) error {
+	if md, ok := metadata.FromOutgoingContext(ctx); ok {
+		if err := addMetadata(req.Header, md); err != nil {
+			return err
+		}
+	}
 	if t.opts.Headers == nil && len(cs.creds) == 0 {
 		return nil
 	}
@@ -369,6 +380,23 @@ func credsError(err error, code codes.Code) error {
 		return &Error{Code: st.Code(), Message: "request headers failed: " + st.Message(), Err: err}
 	}
 	return newError(code, err, "request headers failed: %v", err)
+}
+
+// addMetadata adds the values of md to h, as [Transport.addHeaders]
+// says.
+func addMetadata(h http.Header, md metadata.MD) error {
+	for k, vs := range md {
+		if strings.HasSuffix(k, "-bin") || strings.HasPrefix(k, ":") {
+			continue
+		}
+		for _, v := range vs {
+			if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
+				return newError(codes.Internal, nil, "outgoing metadata %q has an invalid name or value for an HTTP header", k)
+			}
+			h.Add(k, v)
+		}
+	}
+	return nil
 }
 
 func setHeaders(h http.Header, md map[string]string) error {

@@ -23,6 +23,7 @@ import (
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -700,6 +701,27 @@ func TestTransportHeaders(t *testing.T) {
 	u, _ := url.Parse(srv.URL)
 	if _, err := New(u, nil, Options{HeadersRequireTLS: true}); err == nil {
 		t.Error("New with HeadersRequireTLS over plain HTTP succeeded")
+	}
+}
+
+// The context's outgoing gRPC metadata goes as headers, as a trace
+// context from goai's hooks does; binary keys stay behind.
+func TestTransportOutgoingMetadata(t *testing.T) {
+	srv := newTestServer(t, nil)
+	tr := newTransport(t, srv.URL, nil, Options{})
+	ctx := metadata.AppendToOutgoingContext(context.Background(),
+		"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "x-tag", "a", "x-tag", "b", "x-blob-bin", "\x00\x01")
+	if _, err := tr.ServerLive(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	h := srv.last(t).header
+	if h.Get("Traceparent") != "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" || !slices.Equal(h.Values("X-Tag"), []string{"a", "b"}) || h.Get("X-Blob-Bin") != "" {
+		t.Errorf("server saw headers %v", h)
+	}
+	bad := metadata.AppendToOutgoingContext(context.Background(), "x", "a\nb")
+	before := srv.count()
+	if _, err := tr.ServerLive(bad, nil); status.Code(err) != codes.Internal || srv.count() != before {
+		t.Errorf("metadata with a newline: %v, sent %v; want INTERNAL, nothing sent", err, srv.count() != before)
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"github.com/goai-dev/goai/internal/testgen/ranking/v1/rankingv1goaitest"
 	textv1 "github.com/goai-dev/goai/internal/testgen/text/v1"
 	"github.com/goai-dev/goai/internal/testgen/text/v1/textv1goaitest"
+	tfservingv1 "github.com/goai-dev/goai/internal/testgen/tfserving/v1"
+	"github.com/goai-dev/goai/internal/testgen/tfserving/v1/tfservingv1goaitest"
 	visionv1 "github.com/goai-dev/goai/internal/testgen/vision/v1"
 	"github.com/goai-dev/goai/internal/testgen/vision/v1/visionv1goaitest"
 	"github.com/goai-dev/goai/tensor"
@@ -40,6 +42,8 @@ func testCheckModelOfFakes(t *testing.T, tr transport) {
 		visionv1goaitest.RegisterImageClassifierFake(srv.Server, visionv1goaitest.ImageClassifierFakeFunc(nil)),
 		embeddingv1goaitest.RegisterEmbedderFake(srv.Server, embeddingv1goaitest.EmbedderFakeFunc(nil)),
 		textv1goaitest.RegisterTokenizerFake(srv.Server, textv1goaitest.TokenizerFakeFunc(nil)),
+		tfservingv1goaitest.RegisterDigitClassifierFake(srv.Server, tfservingv1goaitest.DigitClassifierFakeFunc(nil)),
+		tfservingv1goaitest.RegisterTaggerFake(srv.Server, tfservingv1goaitest.TaggerFakeFunc(nil)),
 	} {
 		if err != nil {
 			t.Fatal(err)
@@ -57,8 +61,20 @@ func testCheckModelOfFakes(t *testing.T, tr transport) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if n := srv.infers(); n != 0 {
-		t.Errorf("CheckModel made %d inferences, want none", n)
+	// TF Serving's models are reached over gRPC only: an http:// target
+	// speaks the Open Inference Protocol.
+	if !tr.rest {
+		for name, check := range map[string]func(context.Context) error{
+			"DigitClassifier": newClient(t, srv, tfservingv1.NewDigitClassifierModelClient, tfservingv1.NewDigitClassifierModelClientFromConn).CheckModel,
+			"Tagger":          newClient(t, srv, tfservingv1.NewTaggerModelClient, tfservingv1.NewTaggerModelClientFromConn).CheckModel,
+		} {
+			if err := check(t.Context()); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+	}
+	if n, p := srv.infers(), srv.Stats().Calls["Predict"]; n+p != 0 {
+		t.Errorf("CheckModel made %d inferences, want none", n+p)
 	}
 }
 

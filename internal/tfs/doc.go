@@ -22,7 +22,8 @@
 //     row ("instances"/"predictions") and columnar ("inputs"/"outputs")
 //     formats, with NaN and Infinity tokens and {"b64": ...} strings;
 //     [DecodeMetadataBody], [DecodeStatusBody] and their encoders; error
-//     bodies and [CodeForHTTPStatus] / [HTTPStatusForCode].
+//     bodies and [HTTPStatusForCode] (a client reads statuses through
+//     internal/oiphttp's mapping).
 //
 // Messages are tfspb's private copies, so nothing here touches
 // protobuf-go's global registry by the real TensorFlow names.

@@ -439,11 +439,13 @@ func TestRESTErrors(t *testing.T) {
 			w.WriteHeader(503)
 			_, _ = w.Write(EncodeErrorBody("busy"))
 		}, codes.Unavailable, "busy", wire.Attempt{Pushback: 3 * time.Second, HasPushback: true}, nil},
+		// 429 reads as an overloaded server, retried after its delay, as
+		// on the Open Inference Protocol's REST (oiphttp.CodeForHTTPStatus).
 		{"429 with a date", func(w http.ResponseWriter) {
 			w.Header().Set("Retry-After", now.Add(90*time.Second).Format(http.TimeFormat))
 			w.WriteHeader(429)
 			_, _ = w.Write(EncodeErrorBody("OOM when allocating tensor"))
-		}, codes.ResourceExhausted, "OOM", wire.Attempt{Pushback: 90 * time.Second, HasPushback: true}, nil},
+		}, codes.Unavailable, "OOM", wire.Attempt{Pushback: 90 * time.Second, HasPushback: true}, nil},
 		{"malformed Retry-After", func(w http.ResponseWriter) {
 			w.Header().Set("Retry-After", "soon")
 			w.WriteHeader(503)
@@ -565,5 +567,46 @@ func TestRESTMetadataCache(t *testing.T) {
 	}
 	if _, err := tr.Infer(ctx, scaleRequest("", "nope"), nil); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("an output no signature has: %v", err)
+	}
+}
+
+// TestDefaultLabels checks that Options.Labels names the version of a
+// request of its model that names none, over every transport and for
+// metadata too, and nothing else: a request's own version wins, and
+// another model gets the server's choice.
+func TestDefaultLabels(t *testing.T) {
+	ctx := context.Background()
+	y := func(factor float32) tensor.Tensor {
+		return tensor.Tensor{Name: "y", DType: tensor.FP32, Shape: []int64{2, 2}, Raw: tensor.AppendFloat32(nil, []float32{factor, 2 * factor, 3 * factor, 4.5 * factor})}
+	}
+	other := scaleModel()
+	other.Name = "other"
+	for name, tr := range transports(t, Options{Labels: map[string]string{"scale": "stable"}}, scaleModel(), other) {
+		t.Run(name, func(t *testing.T) {
+			for _, c := range []struct {
+				model, version string
+				want           tensor.Tensor
+			}{
+				{"scale", "", y(2)},       // stable is version 1, which doubles
+				{"scale", "2", y(3)},      // the request's version wins
+				{"scale", "canary", y(3)}, // and so does its label
+				{"other", "", y(3)},       // other has no label: the latest
+			} {
+				req := scaleRequest(c.version, "y")
+				req.Model = c.model
+				resp, err := tr.Infer(ctx, req, nil)
+				if err != nil {
+					t.Fatalf("%s@%q: %v", c.model, c.version, err)
+				}
+				sameTensor(t, resp.Outputs[0], c.want)
+			}
+			md, err := tr.ModelMetadata(ctx, "scale", "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(name, "grpc") && !slices.Equal(md.Versions, []string{"1"}) {
+				t.Errorf("metadata of versions %q, want the label's, 1", md.Versions)
+			}
+		})
 	}
 }

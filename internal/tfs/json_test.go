@@ -6,8 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/goai-dev/goai/internal/oiphttp"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc/codes"
 )
@@ -303,8 +303,10 @@ func TestErrorBodies(t *testing.T) {
 
 func TestHTTPStatus(t *testing.T) {
 	// A TF Serving error crosses REST with its code, but for the codes TF
-	// Serving folds into a shared status.
+	// Serving folds into a shared status, and 429, which a client reads
+	// as an overloaded server, as on the Open Inference Protocol's REST.
 	folded := map[codes.Code]codes.Code{
+		codes.ResourceExhausted:  codes.Unavailable,
 		codes.FailedPrecondition: codes.InvalidArgument,
 		codes.OutOfRange:         codes.InvalidArgument,
 		codes.AlreadyExists:      codes.Aborted,
@@ -316,47 +318,11 @@ func TestHTTPStatus(t *testing.T) {
 		if f, ok := folded[c]; ok {
 			want = f
 		}
-		if got := CodeForHTTPStatus(HTTPStatusForCode(c)); got != want {
+		if got := oiphttp.CodeForHTTPStatus(HTTPStatusForCode(c)); got != want {
 			t.Errorf("%v -> HTTP %d -> %v, want %v", c, HTTPStatusForCode(c), got, want)
 		}
 	}
 	if HTTPStatusForCode(codes.OK) != 200 {
 		t.Error("OK is not 200")
 	}
-	for st, want := range map[int]codes.Code{502: codes.Unavailable, 408: codes.DeadlineExceeded, 413: codes.ResourceExhausted, 418: codes.InvalidArgument, 599: codes.Unknown, 302: codes.Unknown} {
-		if got := CodeForHTTPStatus(st); got != want {
-			t.Errorf("HTTP %d: %v, want %v", st, got, want)
-		}
-	}
 }
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
-	cases := []struct {
-		values    []string
-		d         time.Duration
-		has, stop bool
-	}{
-		{nil, 0, false, false},
-		{[]string{"0"}, 0, true, false},
-		{[]string{" 120 "}, 2 * time.Minute, true, false},
-		{[]string{"86400"}, 24 * time.Hour, true, false},
-		{[]string{"86401"}, 0, false, true},
-		{[]string{"99999999999999999999999"}, 0, false, true},
-		{[]string{now.Add(time.Minute).Format(http1123)}, time.Minute, true, false},
-		{[]string{now.Add(-time.Minute).Format(http1123)}, 0, true, false},
-		{[]string{now.Add(48 * time.Hour).Format(http1123)}, 0, false, true},
-		{[]string{"-1"}, 0, false, true},
-		{[]string{"1.5"}, 0, false, true},
-		{[]string{""}, 0, false, true},
-		{[]string{"1", "2"}, 0, false, true},
-	}
-	for _, c := range cases {
-		d, has, stop := ParseRetryAfter(c.values, now)
-		if d != c.d || has != c.has || stop != c.stop {
-			t.Errorf("%q: %v %v %v, want %v %v %v", c.values, d, has, stop, c.d, c.has, c.stop)
-		}
-	}
-}
-
-const http1123 = "Mon, 02 Jan 2006 15:04:05 GMT"

@@ -19,6 +19,12 @@ type Options struct {
 	// Version says how a request's version string names a version.
 	Version VersionMode
 
+	// Labels maps a model's name to the version label that a request of
+	// that model naming no version asks for, such as a service's
+	// annotated "stable"; a model without one gets the server's choice.
+	// The label goes as a label whatever Version says.
+	Labels map[string]string
+
 	// MaxDecodedBytes limits the raw bytes the tensors of one response
 	// decode to; 0 is [DefaultMaxDecodedBytes]. See [DecodeTensor].
 	MaxDecodedBytes int
@@ -84,17 +90,17 @@ func (o *Options) maxDecoded() int {
 	return o.MaxDecodedBytes
 }
 
-// version is a version string as o reads it: a number (label empty), a
-// label, or neither for the server's choice.
+// version is a version string of a model as o reads it: a number (label
+// empty), a label, or neither for the server's choice.
 type version struct {
 	number   int64
 	label    string
 	isNumber bool
 }
 
-func (o *Options) version(v string) (version, error) {
+func (o *Options) version(model, v string) (version, error) {
 	if v == "" {
-		return version{}, nil
+		return version{label: o.Labels[model]}, nil
 	}
 	if o.Version != VersionLabel && digits(v) {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -120,7 +126,7 @@ func digits(s string) bool {
 // modelSpec returns the ModelSpec naming model and version, with signature
 // sig (empty for none).
 func (o *Options) modelSpec(model, ver, sig string) (*tfspb.ModelSpec, error) {
-	v, err := o.version(ver)
+	v, err := o.version(model, ver)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goai-dev/goai/internal/oiphttp"
 	"github.com/goai-dev/goai/internal/wire"
 	"github.com/goai-dev/goai/tensor"
 	"google.golang.org/grpc/codes"
@@ -37,9 +38,9 @@ const maxErrorBody = 64 << 10
 // for a signature of one output, its name; REST learns both from the
 // model's metadata, fetched on the first call for a model and version
 // and kept until an answer fails to decode. Errors carry the gRPC code of
-// their HTTP status ([CodeForHTTPStatus]), Retry-After is reported as the
-// attempt's pushback, and a request that fails before any answer reads
-// as UNAVAILABLE (or the context's error), as gRPC reports it.
+// their HTTP status (oiphttp.CodeForHTTPStatus), Retry-After is reported
+// as the attempt's pushback, and a request that fails before any answer
+// reads as UNAVAILABLE (or the context's error), as gRPC reports it.
 type REST struct {
 	base string
 	hc   *http.Client
@@ -75,7 +76,7 @@ func NewREST(base string, hc *http.Client, opts Options) (*REST, error) {
 
 // modelPath is the path of a model, and of a version of it.
 func (r *REST) modelPath(model, ver string) (string, error) {
-	v, err := r.opts.version(ver)
+	v, err := r.opts.version(model, ver)
 	if err != nil {
 		return "", err
 	}
@@ -336,11 +337,11 @@ func (r *REST) statusError(st int, body []byte, hdr http.Header, a *wire.Attempt
 		if r.opts.Now != nil {
 			now = r.opts.Now
 		}
-		a.Pushback, a.HasPushback, a.NoRetry = ParseRetryAfter(hdr.Values("Retry-After"), now())
+		a.Pushback, a.HasPushback, a.NoRetry = oiphttp.ParseRetryAfter(hdr.Values("Retry-After"), now())
 	}
 	msg := DecodeErrorBody(body)
 	if msg == "" {
 		msg = http.StatusText(st)
 	}
-	return status.Errorf(CodeForHTTPStatus(st), "tfs: %s (HTTP %d)", msg, st)
+	return status.Errorf(oiphttp.CodeForHTTPStatus(st), "tfs: %s (HTTP %d)", msg, st)
 }

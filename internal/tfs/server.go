@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -65,6 +66,23 @@ type ServerOptions struct {
 	// MaxRequestBytes limits a REST request's body; 0 is
 	// [DefaultMaxResponseBytes].
 	MaxRequestBytes int
+
+	// Models, when not nil, finds the model a request names, in place of
+	// the models given to [NewServer], for a server whose models change
+	// while it serves. It is called for every request; a model it returns
+	// must be one NewServer would accept, and must not change afterwards.
+	Models func(name string) (*Model, bool)
+
+	// Intercept, when not nil, runs around the handling of every request,
+	// over gRPC and REST alike, as a gRPC unary interceptor does: method
+	// is "Predict", "GetModelMetadata" or "GetModelStatus", req the
+	// request (over REST, the one its path and body stand for, without
+	// the inputs of a body that could not be read), and handle serves it,
+	// or fails as the server would. What Intercept returns is the call's
+	// outcome: handle's error, or its own without calling handle. Over
+	// REST, a gRPC trailer set on ctx (grpc.SetTrailer) that asks for a
+	// retry pushback (grpc-retry-pushback-ms) is sent as Retry-After.
+	Intercept func(ctx context.Context, method string, req proto.Message, handle func(context.Context) error) error
 }
 
 // Server serves models as TF Serving does: PredictionService's Predict
@@ -110,6 +128,36 @@ func NewServer(opts ServerOptions, models ...*Model) (*Server, error) {
 	return s, nil
 }
 
+// answer is a handler's outcome: resp, or err, or an error when an
+// Intercept answered without calling the handler.
+func answer[R proto.Message](resp R, err error) (R, error) {
+	var zero R
+	switch {
+	case err != nil:
+		return zero, err
+	case !resp.ProtoReflect().IsValid():
+		return zero, status.Error(codes.Internal, "tfs: Intercept answered without serving the request")
+	}
+	return resp, nil
+}
+
+// model returns the model named name.
+func (s *Server) model(name string) (*Model, bool) {
+	if s.opts.Models != nil {
+		return s.opts.Models(name)
+	}
+	m, ok := s.models[name]
+	return m, ok
+}
+
+// intercept serves a request through handle, and the Intercept option.
+func (s *Server) intercept(ctx context.Context, method string, req proto.Message, handle func(context.Context) error) error {
+	if s.opts.Intercept == nil {
+		return handle(ctx)
+	}
+	return s.opts.Intercept(ctx, method, req, handle)
+}
+
 // Register registers the gRPC services on r.
 func (s *Server) Register(r grpc.ServiceRegistrar) {
 	tfspb.RegisterPredictionServer(r, s)
@@ -129,7 +177,7 @@ func (s *Server) resolve(spec *tfspb.ModelSpec) (*Model, int64, error) {
 	if spec == nil {
 		return nil, 0, status.Error(codes.InvalidArgument, "Missing ModelSpec")
 	}
-	m, ok := s.models[spec.GetName()]
+	m, ok := s.model(spec.GetName())
 	if !ok || m.Loading {
 		return nil, 0, status.Errorf(codes.NotFound, "Servable not found for request: %s", servableRequest(spec))
 	}
@@ -171,7 +219,15 @@ func signatureOf(m *Model, spec *tfspb.ModelSpec) (string, error) {
 }
 
 // Predict serves PredictionService.Predict.
-func (s *Server) Predict(ctx context.Context, req *tfspb.PredictRequest) (*tfspb.PredictResponse, error) {
+func (s *Server) Predict(ctx context.Context, req *tfspb.PredictRequest) (resp *tfspb.PredictResponse, err error) {
+	err = s.intercept(ctx, "Predict", req, func(ctx context.Context) (err error) {
+		resp, err = s.predict(ctx, req)
+		return err
+	})
+	return answer(resp, err)
+}
+
+func (s *Server) predict(ctx context.Context, req *tfspb.PredictRequest) (*tfspb.PredictResponse, error) {
 	m, v, err := s.resolve(req.GetModelSpec())
 	if err != nil {
 		return nil, err
@@ -313,7 +369,15 @@ func checkTensor(spec TensorSpec, t tensor.Tensor) error {
 
 // GetModelMetadata serves PredictionService.GetModelMetadata: the
 // model's one signature, packed as TF Serving packs it.
-func (s *Server) GetModelMetadata(ctx context.Context, req *tfspb.GetModelMetadataRequest) (*tfspb.GetModelMetadataResponse, error) {
+func (s *Server) GetModelMetadata(ctx context.Context, req *tfspb.GetModelMetadataRequest) (resp *tfspb.GetModelMetadataResponse, err error) {
+	err = s.intercept(ctx, "GetModelMetadata", req, func(ctx context.Context) (err error) {
+		resp, err = s.getModelMetadata(req)
+		return err
+	})
+	return answer(resp, err)
+}
+
+func (s *Server) getModelMetadata(req *tfspb.GetModelMetadataRequest) (*tfspb.GetModelMetadataResponse, error) {
 	if len(req.GetMetadataField()) == 0 {
 		return nil, status.Error(codes.InvalidArgument, "GetModelMetadataRequest must specify at least one metadata_field")
 	}
@@ -370,12 +434,20 @@ func tensorInfos(specs []TensorSpec) map[string]*tfspb.TensorInfo {
 // GetModelStatus serves ModelService.GetModelStatus: every version of the
 // model, or the one spec names by number (a label is ignored, as TF
 // Serving ignores it).
-func (s *Server) GetModelStatus(ctx context.Context, req *tfspb.GetModelStatusRequest) (*tfspb.GetModelStatusResponse, error) {
+func (s *Server) GetModelStatus(ctx context.Context, req *tfspb.GetModelStatusRequest) (resp *tfspb.GetModelStatusResponse, err error) {
+	err = s.intercept(ctx, "GetModelStatus", req, func(context.Context) (err error) {
+		resp, err = s.getModelStatus(req)
+		return err
+	})
+	return answer(resp, err)
+}
+
+func (s *Server) getModelStatus(req *tfspb.GetModelStatusRequest) (*tfspb.GetModelStatusResponse, error) {
 	spec := req.GetModelSpec()
 	if spec == nil {
 		return nil, status.Error(codes.InvalidArgument, "Missing ModelSpec")
 	}
-	m, ok := s.models[spec.GetName()]
+	m, ok := s.model(spec.GetName())
 	if !ok {
 		return nil, status.Errorf(codes.NotFound, "Could not find any versions of model %s", spec.GetName())
 	}

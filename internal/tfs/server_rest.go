@@ -1,16 +1,22 @@
 package tfs
 
 import (
+	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/goai-dev/goai/internal/tfspb"
 	"github.com/goai-dev/goai/tensor"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -28,15 +34,55 @@ var (
 // status for their code ([HTTPStatusForCode]); :classify and :regress
 // answer UNIMPLEMENTED.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := s.serveHTTP(r)
+	trailers := &trailerStream{method: r.URL.Path}
+	ctx := grpc.NewContextWithServerTransportStream(r.Context(), trailers)
+	body, err := s.serveHTTP(r.WithContext(ctx))
 	st := http.StatusOK
 	if err != nil {
 		st = HTTPStatusForCode(status.Code(err))
 		body = EncodeErrorBody(status.Convert(err).Message())
+		if v, ok := retryAfter(trailers.md); ok {
+			w.Header().Set("Retry-After", v)
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(st)
 	_, _ = w.Write(body)
+}
+
+// trailerStream collects the gRPC trailers a handler sets while it serves
+// a REST request, through grpc.SetTrailer, so that they can go as HTTP
+// headers.
+type trailerStream struct {
+	method string
+	mu     sync.Mutex
+	md     metadata.MD
+}
+
+func (t *trailerStream) Method() string                  { return t.method }
+func (t *trailerStream) SetHeader(md metadata.MD) error  { return nil }
+func (t *trailerStream) SendHeader(md metadata.MD) error { return nil }
+func (t *trailerStream) SetTrailer(md metadata.MD) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.md = metadata.Join(t.md, md)
+	return nil
+}
+
+// retryAfter returns the Retry-After that a gRPC retry pushback in md
+// (gRFC A6's grpc-retry-pushback-ms) stands for: its milliseconds rounded
+// up to seconds, or, for a negative or malformed one, which asks not to
+// retry, a value that reads so (oiphttp.ParseRetryAfter: malformed).
+func retryAfter(md metadata.MD) (string, bool) {
+	vs := md.Get("grpc-retry-pushback-ms")
+	if len(vs) == 0 {
+		return "", false
+	}
+	ms, err := strconv.ParseInt(vs[0], 10, 64)
+	if err != nil || ms < 0 {
+		return "-1", true
+	}
+	return strconv.FormatInt((ms+999)/1000, 10), true
 }
 
 func (s *Server) serveHTTP(r *http.Request) ([]byte, error) {
@@ -68,11 +114,15 @@ func (s *Server) serveHTTP(r *http.Request) ([]byte, error) {
 			return nil, err
 		}
 		if m[4] != "" {
-			spec, defs, err := s.metadata(spec)
+			resp, err := s.GetModelMetadata(r.Context(), &tfspb.GetModelMetadataRequest{ModelSpec: spec, MetadataField: []string{tfspb.SignatureDefKey}})
 			if err != nil {
 				return nil, err
 			}
-			return EncodeMetadataBody(spec, defs)
+			var defs tfspb.SignatureDefMap
+			if err := tfspb.UnpackSignatureDefMap(resp.GetMetadata()[tfspb.SignatureDefKey], &defs); err != nil {
+				return nil, err
+			}
+			return EncodeMetadataBody(resp.GetModelSpec(), &defs)
 		}
 		resp, err := s.GetModelStatus(r.Context(), &tfspb.GetModelStatusRequest{ModelSpec: spec})
 		if err != nil {
@@ -122,33 +172,38 @@ func (s *Server) restPredict(r *http.Request, spec *tfspb.ModelSpec) ([]byte, er
 	if len(body) > s.maxRequest() {
 		return nil, status.Errorf(codes.ResourceExhausted, "request larger than max (%d bytes)", s.maxRequest())
 	}
-	m, v, err := s.resolve(spec)
-	if err != nil {
+	// The body goes as the PredictRequest it stands for, which Predict
+	// serves as it serves gRPC's; a body that cannot be read fails there,
+	// after Intercept.
+	req := &tfspb.PredictRequest{ModelSpec: spec}
+	f, decodeErr := Columnar, error(nil)
+	m, _, err := s.resolve(spec)
+	if err == nil {
+		inputs := func(sig string) ([]TensorSpec, error) {
+			spec.SignatureName = sig
+			if _, err := signatureOf(m, spec); err != nil {
+				return nil, err
+			}
+			return m.Inputs, nil
+		}
+		var ts []tensor.Tensor
+		_, f, ts, decodeErr = DecodePredictRequest(body, inputs, s.maxDecoded())
+		if decodeErr == nil {
+			req.Inputs, decodeErr = encodeInputs(ts)
+		}
+	}
+	var resp *tfspb.PredictResponse
+	err = s.intercept(r.Context(), "Predict", req, func(ctx context.Context) (err error) {
+		if decodeErr != nil {
+			return restDecodeError(decodeErr)
+		}
+		resp, err = s.predict(ctx, req)
+		return err
+	})
+	if resp, err = answer(resp, err); err != nil {
 		return nil, err
 	}
-	inputs := func(sig string) ([]TensorSpec, error) {
-		spec.SignatureName = sig
-		if _, err := signatureOf(m, spec); err != nil {
-			return nil, err
-		}
-		return m.Inputs, nil
-	}
-	_, f, ts, err := DecodePredictRequest(body, inputs, s.maxDecoded())
-	switch _, isStatus := status.FromError(err); {
-	case err == nil:
-	case isStatus:
-		return nil, err // resolving the signature
-	case errors.Is(err, errNoJSON):
-		// TF Serving's converter has no case for the type.
-		return nil, status.Error(codes.Unimplemented, err.Error())
-	default:
-		return nil, badRequest(err)
-	}
-	byName := make(map[string]tensor.Tensor, len(ts))
-	for _, t := range ts {
-		byName[t.Name] = t
-	}
-	outs, err := s.run(r.Context(), m, v, byName, nil)
+	outs, err := responseOutputs(resp, m)
 	if err != nil {
 		return nil, err
 	}
@@ -157,4 +212,60 @@ func (s *Server) restPredict(r *http.Request, spec *tfspb.ModelSpec) ([]byte, er
 		return nil, badRequest(err)
 	}
 	return body, nil
+}
+
+// restDecodeError is the error of a REST predict body that could not be
+// read, as TF Serving answers it.
+func restDecodeError(err error) error {
+	switch _, isStatus := status.FromError(err); {
+	case isStatus:
+		return err // resolving the signature
+	case errors.Is(err, errNoJSON):
+		// TF Serving's converter has no case for the type.
+		return status.Error(codes.Unimplemented, err.Error())
+	}
+	return badRequest(err)
+}
+
+// encodeInputs returns tensors as the inputs of a PredictRequest.
+func encodeInputs(ts []tensor.Tensor) (map[string]*tfspb.TensorProto, error) {
+	inputs := make(map[string]*tfspb.TensorProto, len(ts))
+	for _, t := range ts {
+		p, err := EncodeTensor(t)
+		if err != nil {
+			return nil, err
+		}
+		inputs[t.Name] = p
+	}
+	return inputs, nil
+}
+
+// responseOutputs returns the outputs of resp, decoded, in the order of
+// m's signature (by name if m is nil: a model that appeared meanwhile),
+// where a REST answer lists them.
+func responseOutputs(resp *tfspb.PredictResponse, m *Model) ([]tensor.Tensor, error) {
+	var names []string
+	if m != nil {
+		for _, spec := range m.Outputs {
+			names = append(names, spec.Name)
+		}
+	} else {
+		for name := range resp.GetOutputs() {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+	}
+	outs := make([]tensor.Tensor, 0, len(resp.GetOutputs()))
+	for _, name := range names {
+		p, ok := resp.GetOutputs()[name]
+		if !ok {
+			continue
+		}
+		t, err := decodeTensor(name, p, math.MaxInt)
+		if err != nil {
+			return nil, status.Errorf(codes.Internal, "output %q: %v", name, err)
+		}
+		outs = append(outs, t)
+	}
+	return outs, nil
 }

@@ -3,15 +3,22 @@ package tfs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/goai-dev/goai/internal/tfspb"
 	"github.com/goai-dev/goai/tensor"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 func TestNewServerChecksModels(t *testing.T) {
@@ -129,4 +136,91 @@ func TestServeHTTPPaths(t *testing.T) {
 	if got := DecodeErrorBody(rec.Body.Bytes()); !strings.HasPrefix(got, "Servable not found") {
 		t.Errorf("error body %s", rec.Body)
 	}
+}
+
+// TestServerHooks checks ServerOptions.Models and Intercept: models
+// found per request, and every request of either API seen by Intercept
+// as the gRPC message it stands for, whose trailers asking for a retry
+// pushback go over REST as Retry-After.
+func TestServerHooks(t *testing.T) {
+	ctx := context.Background()
+	var (
+		mu   sync.Mutex
+		seen []string
+		fail atomic.Pointer[string] // a pushback to answer every call with, in ms
+	)
+	models := map[string]*Model{"scale": scaleModel()}
+	s := testServer(t, ServerOptions{
+		Models: func(name string) (*Model, bool) {
+			m, ok := models[name]
+			return m, ok
+		},
+		Intercept: func(ctx context.Context, method string, req proto.Message, handle func(context.Context) error) error {
+			mu.Lock()
+			name := ""
+			switch r := req.(type) {
+			case *tfspb.PredictRequest:
+				name = fmt.Sprint(r.GetModelSpec().GetName(), "/", r.GetModelSpec().GetVersionLabel(), len(r.GetInputs()))
+			case *tfspb.GetModelMetadataRequest:
+				name = r.GetModelSpec().GetName()
+			case *tfspb.GetModelStatusRequest:
+				name = r.GetModelSpec().GetName()
+			}
+			seen = append(seen, method+" "+name)
+			mu.Unlock()
+			if ms := fail.Load(); ms != nil {
+				_ = grpc.SetTrailer(ctx, metadata.Pairs("grpc-retry-pushback-ms", *ms))
+				return status.Error(codes.Unavailable, "busy")
+			}
+			return handle(ctx)
+		},
+	})
+	rest := func(method, path, body string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
+		return rec
+	}
+	if _, err := s.Predict(ctx, scalePredictRequest(t)); err != nil {
+		t.Fatal(err)
+	}
+	if rec := rest("POST", "/v1/models/scale/labels/stable:predict", `{"inputs": {"x": [[1, 2]], "tag": ["a"]}}`); rec.Code != 200 {
+		t.Errorf("REST predict: %d %s", rec.Code, rec.Body)
+	}
+	rest("POST", "/v1/models/scale:predict", `{"inputs": `) // unreadable: no inputs
+	rest("POST", "/v1/models/nope:predict", `{"inputs": {}}`)
+	rest("GET", "/v1/models/scale/metadata", "")
+	rest("GET", "/v1/models/scale", "")
+	if _, err := s.GetModelStatus(ctx, &tfspb.GetModelStatusRequest{ModelSpec: &tfspb.ModelSpec{Name: "gone"}}); status.Code(err) != codes.NotFound {
+		t.Errorf("status of an unknown model: %v", err)
+	}
+	want := []string{"Predict scale/2", "Predict scale/stable2", "Predict scale/0", "Predict nope/0", "GetModelMetadata scale", "GetModelStatus scale", "GetModelStatus gone"}
+	if !slices.Equal(seen, want) {
+		t.Errorf("Intercept saw %q, want %q", seen, want)
+	}
+
+	for ms, want := range map[string]string{"1500": "2", "0": "0", "-1": "-1", "soon": "-1"} {
+		fail.Store(&ms)
+		rec := rest("POST", "/v1/models/scale:predict", `{"inputs": {"x": [[1, 2]], "tag": ["a"]}}`)
+		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != want {
+			t.Errorf("pushback %s ms: %d, Retry-After %q, want 503 and %q", ms, rec.Code, rec.Header().Get("Retry-After"), want)
+		}
+	}
+	fail.Store(nil)
+
+	// An Intercept that answers nothing is the server's error, not a nil
+	// answer.
+	s.opts.Intercept = func(context.Context, string, proto.Message, func(context.Context) error) error { return nil }
+	if _, err := s.Predict(ctx, scalePredictRequest(t)); status.Code(err) != codes.Internal {
+		t.Errorf("an Intercept that serves nothing: %v, want INTERNAL", err)
+	}
+}
+
+// scalePredictRequest returns a PredictRequest of scaleModel's inputs.
+func scalePredictRequest(t *testing.T) *tfspb.PredictRequest {
+	t.Helper()
+	req, err := PredictRequest(&tfspb.ModelSpec{Name: "scale"}, scaleRequest(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
 }

@@ -15,20 +15,7 @@ func render(tables []table, profs []profileTable, dir, chart string, now time.Ti
 	b.WriteString("Every ratio compares medians measured in the same run; the command under each\n")
 	b.WriteString("table reproduces it. A ratio is how many times better goai's variant did (time or\nthroughput); above 1 favours goai.\n\n")
 	for _, t := range tables {
-		fmt.Fprintf(&b, "## %s\n\n", t.Title)
-		fmt.Fprintf(&b, "Target: %s.\n\n", t.Target)
-		if t.Note != "" {
-			fmt.Fprintf(&b, "%s.\n\n", t.Note)
-		}
-		if t.Chart {
-			fmt.Fprintf(&b, "![%s](%s)\n\n", t.Title, chart)
-		}
-		if t.PerVariant {
-			writeVariantTable(&b, t)
-		} else {
-			writeTable(&b, t)
-		}
-		fmt.Fprintf(&b, "\n```sh\n%s\n```\n\n", t.Command)
+		writeSection(&b, t, chart)
 	}
 	for _, p := range profs {
 		fmt.Fprintf(&b, "## %s\n\n", p.Title)
@@ -57,17 +44,36 @@ func render(tables []table, profs []profileTable, dir, chart string, now time.Ti
 	return b.String()
 }
 
+// writeSection writes t's section of the report, from its heading to
+// its command; chart is the path of the chart for a table drawn as one.
+func writeSection(b *strings.Builder, t table, chart string) {
+	fmt.Fprintf(b, "## %s\n\n", t.Title)
+	fmt.Fprintf(b, "Target: %s.\n\n", t.Target)
+	if t.Note != "" {
+		fmt.Fprintf(b, "%s.\n\n", t.Note)
+	}
+	if t.Chart && chart != "" {
+		fmt.Fprintf(b, "![%s](%s)\n\n", t.Title, chart)
+	}
+	if t.PerVariant {
+		writeVariantTable(b, t)
+	} else {
+		writeTable(b, t)
+	}
+	fmt.Fprintf(b, "\n```sh\n%s\n```\n\n", t.Command)
+}
+
 func writeTable(b *strings.Builder, t table) {
 	header := []string{"case"}
 	for _, v := range t.Variants {
-		header = append(header, v+" "+unitLabel(t.Metric))
+		header = append(header, strings.TrimSpace(v+" "+unitLabel(t.Metric)))
 	}
 	for _, v := range t.Variants[1:] {
 		header = append(header, t.Subject+" vs "+v)
 	}
 	for _, unit := range t.Extra {
 		for _, v := range t.Variants {
-			header = append(header, v+" "+unit)
+			header = append(header, strings.TrimSpace(v+" "+unitLabel(unit)))
 		}
 	}
 	fmt.Fprintf(b, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat("---|", len(header)))

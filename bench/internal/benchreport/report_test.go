@@ -109,3 +109,18 @@ func TestRenderProfile(t *testing.T) {
 		}
 	}
 }
+
+// -only rewrites one section in place and leaves the others as they were;
+// a section the report lacks goes at its end.
+func TestSpliceSection(t *testing.T) {
+	report := "# r\n\n## A\n\nold a\n\n## B\n\nold b\n\n## C\n\nold c\n"
+	if got, want := spliceSection(report, "B", "## B\n\nnew b\n\n"), "# r\n\n## A\n\nold a\n\n## B\n\nnew b\n\n## C\n\nold c\n"; got != want {
+		t.Errorf("middle section:\n%q\nwant\n%q", got, want)
+	}
+	if got, want := spliceSection(report, "C", "## C\n\nnew c\n\n"), "# r\n\n## A\n\nold a\n\n## B\n\nold b\n\n## C\n\nnew c\n\n"; got != want {
+		t.Errorf("last section:\n%q\nwant\n%q", got, want)
+	}
+	if got, want := spliceSection(report, "D", "## D\n\nd\n\n"), report+"\n## D\n\nd\n\n"; got != want {
+		t.Errorf("new section:\n%q\nwant\n%q", got, want)
+	}
+}

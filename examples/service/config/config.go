@@ -28,7 +28,8 @@ type Config struct {
 	Listen string
 	// Target is the model server's gRPC target: dns:///host:port over a
 	// headless Service, xds:///name under a service mesh's xDS
-	// control plane, or host:port.
+	// control plane, or host:port. The default, [InProcess], starts
+	// goai's in-process model server and calls it.
 	Target string
 	// LBPolicy is the gRPC load-balancing policy over the addresses the
 	// target resolves to: round_robin or pick_first.
@@ -81,7 +82,7 @@ func newFlagSet(c *Config) *flag.FlagSet {
 	fs := flag.NewFlagSet("digits-api", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.Listen, "listen", ":8080", "HTTP listen address")
-	fs.StringVar(&c.Target, "target", "", "model server gRPC target, e.g. dns:///digits-triton:8001 (required)")
+	fs.StringVar(&c.Target, "target", InProcess, "model server gRPC target, e.g. dns:///digits-triton:8001; "+InProcess+" starts an in-process model server on 127.0.0.1")
 	fs.StringVar(&c.LBPolicy, "lb-policy", "round_robin", "gRPC load-balancing policy: round_robin or pick_first")
 	fs.IntVar(&c.PoolSize, "pool-size", 1, "gRPC client connections, 1 to 64")
 	fs.BoolVar(&c.Insecure, "insecure", false, "connect to the model server in plaintext")
@@ -151,6 +152,11 @@ func envNames(byEnv map[string]string) []string {
 	return names
 }
 
+// InProcess is the default Target: the service starts goai's in-process
+// model server on 127.0.0.1, serving the example digits model, and calls
+// it in plaintext, so that it runs with one command and no Triton.
+const InProcess = "inprocess"
+
 // check returns every problem of c at once.
 func (c *Config) check() error {
 	var errs []error
@@ -172,12 +178,12 @@ func (c *Config) check() error {
 	if c.PoolSize < 1 || c.PoolSize > 64 {
 		bad("pool-size", "%d; use 1 to 64", c.PoolSize)
 	}
-	if c.Insecure {
+	if c.Insecure || c.Target == InProcess {
 		for _, f := range []struct{ name, v string }{
 			{"tls-ca", c.TLSCA}, {"tls-cert", c.TLSCert}, {"tls-key", c.TLSKey}, {"tls-server-name", c.TLSServerName},
 		} {
 			if f.v != "" {
-				bad(f.name, "set with -insecure; choose plaintext or TLS")
+				bad(f.name, "set with -insecure or the in-process target; choose plaintext or TLS")
 			}
 		}
 	}

@@ -293,7 +293,7 @@ func TestDockerignore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	needed := []string{"go.mod", "go.sum", "examples/service/go.mod", "examples/service/go.sum"}
+	needed := append([]string{"go.mod", "go.sum", "examples/service/go.mod", "examples/service/go.sum"}, replacedModFiles(t)...)
 	for _, p := range buildFiles(t) {
 		rel, err := filepath.Rel(root, p)
 		if err != nil || strings.HasPrefix(rel, "..") {
@@ -352,4 +352,58 @@ func buildFiles(t *testing.T) []string {
 		}
 	}
 	return files
+}
+
+// replacedModFiles returns the go.mod and go.sum files, relative to the
+// repository root, of the modules the service's go.mod replaces with
+// directories of the repository: `go mod download` reads them.
+func replacedModFiles(t *testing.T) []string {
+	t.Helper()
+	cmd := exec.Command("go", "mod", "edit", "-json")
+	cmd.Dir = ".."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go mod edit -json: %v", err)
+	}
+	var mod struct {
+		Replace []struct{ New struct{ Path string } }
+	}
+	if err := json.Unmarshal(out, &mod); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, r := range mod.Replace {
+		if !strings.HasPrefix(r.New.Path, ".") {
+			continue
+		}
+		dir := filepath.ToSlash(filepath.Clean(filepath.Join("examples/service", r.New.Path)))
+		for _, f := range []string{"go.mod", "go.sum"} {
+			if dir == "." {
+				files = append(files, f)
+			} else {
+				files = append(files, dir+"/"+f)
+			}
+		}
+	}
+	return files
+}
+
+// The image's module stage copies the go.mod and go.sum of every module
+// the service's go.mod replaces with a directory before `go mod
+// download`, which fails without them.
+func TestDockerfileCopiesReplacedModules(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	download := strings.Index(string(data), "go mod download")
+	if download < 0 {
+		t.Fatal("the Dockerfile runs no go mod download")
+	}
+	before := string(data[:download])
+	for _, f := range replacedModFiles(t) {
+		if !strings.Contains(before, " "+f+" ") && !strings.Contains(before, " "+f+"\n") {
+			t.Errorf("the Dockerfile does not copy %s before go mod download", f)
+		}
+	}
 }

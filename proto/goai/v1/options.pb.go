@@ -14,10 +14,11 @@
 // no effect (retry settings without retries, trip rules of a disabled
 // breaker) is an error too: remove it, or set what makes it apply.
 //
-// Model names and versions go on the wire as they are written, and are
-// held by servers as one path segment: a directory of Triton's model
-// repository, and a segment of the Open Inference Protocol's REST paths
-// (/v2/models/<name>/versions/<version>). So they may hold only ASCII
+// Model names, versions and version labels go on the wire as they are
+// written, and are held by servers as one path segment: a directory of
+// Triton's model repository, and a segment of the REST paths of the Open
+// Inference Protocol (/v2/models/<name>/versions/<version>) and of TF
+// Serving (/v1/models/<name>/labels/<label>). So they may hold only ASCII
 // letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ (the characters a
 // URL path segment holds as they are), and may not be "." or "..". Triton
 // itself serves only numeric versions.
@@ -172,6 +173,15 @@ const (
 	// request's annotated tensor fields checked against their shapes before
 	// sending. A DIRECT service has no fallback model: its requests name none.
 	Protocol_PROTOCOL_DIRECT Protocol = 2
+	// TensorFlow Serving: the service's rpcs become Predict calls on its
+	// gRPC API, tensorflow.serving.PredictionService. Tensor names are the
+	// signature's input and output keys; tf_serving names the signature
+	// and a version label. Versions are numbers. Every datatype has a
+	// TensorFlow DataType: numbers travel in tensor_content, BYTES in
+	// string_val.
+	//
+	//	option (goai.v1.model) = {name: "half_plus_two", protocol: PROTOCOL_TF_SERVING};
+	Protocol_PROTOCOL_TF_SERVING Protocol = 3
 )
 
 // Enum value maps for Protocol.
@@ -180,11 +190,13 @@ var (
 		0: "PROTOCOL_UNSPECIFIED",
 		1: "PROTOCOL_OPEN_INFERENCE",
 		2: "PROTOCOL_DIRECT",
+		3: "PROTOCOL_TF_SERVING",
 	}
 	Protocol_value = map[string]int32{
 		"PROTOCOL_UNSPECIFIED":    0,
 		"PROTOCOL_OPEN_INFERENCE": 1,
 		"PROTOCOL_DIRECT":         2,
+		"PROTOCOL_TF_SERVING":     3,
 	}
 )
 
@@ -301,13 +313,16 @@ func (x *TensorOptions) GetShape() []int64 {
 // ModelOptions binds a service to a served model.
 type ModelOptions struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// name is the model's name on the server. Required for OPEN_INFERENCE.
-	// See the file comment for the characters a name may hold.
+	// name is the model's name on the server. Required for OPEN_INFERENCE
+	// and TF_SERVING. See the file comment for the characters a name may
+	// hold.
 	//
 	//	name: "resnet50"
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// version is the model version to call. Default: empty, the server's
-	// version policy chooses.
+	// version policy chooses. TF Serving's versions are numbers: for a
+	// TF_SERVING service it is one, and a label goes in
+	// tf_serving.version_label instead.
 	//
 	//	version: "3"
 	Version string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
@@ -332,14 +347,21 @@ type ModelOptions struct {
 	DefaultCall *CallOptions `protobuf:"bytes,6,opt,name=default_call,json=defaultCall,proto3" json:"default_call,omitempty"`
 	// fallback is a model to call when this one's breaker is open or its
 	// retries are exhausted. Every rpc falls back to it, so it must take the
-	// tensors of every rpc, and no rpc may call it as its own model.
+	// tensors of every rpc, and no rpc may call it as its own model. It is
+	// called on the same server, through the service's protocol: a
+	// TF_SERVING service falls back to another model of TF Serving.
 	//
 	//	fallback: {name: "resnet18"}
 	Fallback *ModelRef `protobuf:"bytes,7,opt,name=fallback,proto3" json:"fallback,omitempty"`
 	// limits bounds the calls made to the model.
 	//
 	//	limits: {rate_per_second: 500, burst: 50, max_concurrent: 64}
-	Limits        *LimitOptions `protobuf:"bytes,8,opt,name=limits,proto3" json:"limits,omitempty"`
+	Limits *LimitOptions `protobuf:"bytes,8,opt,name=limits,proto3" json:"limits,omitempty"`
+	// tf_serving sets what a TF_SERVING service asks of TF Serving besides
+	// the model's name and version. Only for protocol: PROTOCOL_TF_SERVING.
+	//
+	//	tf_serving: {signature_name: "predict_images", version_label: "stable"}
+	TfServing     *TFServingOptions `protobuf:"bytes,9,opt,name=tf_serving,json=tfServing,proto3" json:"tf_serving,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -430,6 +452,81 @@ func (x *ModelOptions) GetLimits() *LimitOptions {
 	return nil
 }
 
+func (x *ModelOptions) GetTfServing() *TFServingOptions {
+	if x != nil {
+		return x.TfServing
+	}
+	return nil
+}
+
+// TFServingOptions sets what TF Serving's Predict names besides a model
+// and its version: the signature it runs, and a version by its label.
+type TFServingOptions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// signature_name is the SignatureDef that every rpc runs and that
+	// CheckModel reads the model's tensors from. Default: TF Serving's
+	// default signature, "serving_default".
+	//
+	//	signature_name: "predict_images"
+	SignatureName string `protobuf:"bytes,1,opt,name=signature_name,json=signatureName,proto3" json:"signature_name,omitempty"`
+	// version_label calls the version of the model that the server's label
+	// names (ModelSpec.version_label),
+	// such as "stable" or "canary", when a call names no version: a call
+	// option's version, or a route's, names a version and overrides it.
+	// It names a version of the service's model only: neither the fallback
+	// nor an rpc's own model. Not with version, which names one already.
+	// See the file comment for the characters a label may hold.
+	//
+	//	version_label: "stable"
+	VersionLabel  string `protobuf:"bytes,2,opt,name=version_label,json=versionLabel,proto3" json:"version_label,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TFServingOptions) Reset() {
+	*x = TFServingOptions{}
+	mi := &file_goai_v1_options_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TFServingOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TFServingOptions) ProtoMessage() {}
+
+func (x *TFServingOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_goai_v1_options_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TFServingOptions.ProtoReflect.Descriptor instead.
+func (*TFServingOptions) Descriptor() ([]byte, []int) {
+	return file_goai_v1_options_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *TFServingOptions) GetSignatureName() string {
+	if x != nil {
+		return x.SignatureName
+	}
+	return ""
+}
+
+func (x *TFServingOptions) GetVersionLabel() string {
+	if x != nil {
+		return x.VersionLabel
+	}
+	return ""
+}
+
 // ModelRef names a served model and optionally its version.
 type ModelRef struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -447,7 +544,7 @@ type ModelRef struct {
 
 func (x *ModelRef) Reset() {
 	*x = ModelRef{}
-	mi := &file_goai_v1_options_proto_msgTypes[2]
+	mi := &file_goai_v1_options_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -459,7 +556,7 @@ func (x *ModelRef) String() string {
 func (*ModelRef) ProtoMessage() {}
 
 func (x *ModelRef) ProtoReflect() protoreflect.Message {
-	mi := &file_goai_v1_options_proto_msgTypes[2]
+	mi := &file_goai_v1_options_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -472,7 +569,7 @@ func (x *ModelRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelRef.ProtoReflect.Descriptor instead.
 func (*ModelRef) Descriptor() ([]byte, []int) {
-	return file_goai_v1_options_proto_rawDescGZIP(), []int{2}
+	return file_goai_v1_options_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ModelRef) GetName() string {
@@ -521,7 +618,7 @@ type BatchingOptions struct {
 
 func (x *BatchingOptions) Reset() {
 	*x = BatchingOptions{}
-	mi := &file_goai_v1_options_proto_msgTypes[3]
+	mi := &file_goai_v1_options_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -533,7 +630,7 @@ func (x *BatchingOptions) String() string {
 func (*BatchingOptions) ProtoMessage() {}
 
 func (x *BatchingOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_goai_v1_options_proto_msgTypes[3]
+	mi := &file_goai_v1_options_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -546,7 +643,7 @@ func (x *BatchingOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchingOptions.ProtoReflect.Descriptor instead.
 func (*BatchingOptions) Descriptor() ([]byte, []int) {
-	return file_goai_v1_options_proto_rawDescGZIP(), []int{3}
+	return file_goai_v1_options_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *BatchingOptions) GetMaxSize() int32 {
@@ -604,7 +701,7 @@ type LimitOptions struct {
 
 func (x *LimitOptions) Reset() {
 	*x = LimitOptions{}
-	mi := &file_goai_v1_options_proto_msgTypes[4]
+	mi := &file_goai_v1_options_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -616,7 +713,7 @@ func (x *LimitOptions) String() string {
 func (*LimitOptions) ProtoMessage() {}
 
 func (x *LimitOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_goai_v1_options_proto_msgTypes[4]
+	mi := &file_goai_v1_options_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -629,7 +726,7 @@ func (x *LimitOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LimitOptions.ProtoReflect.Descriptor instead.
 func (*LimitOptions) Descriptor() ([]byte, []int) {
-	return file_goai_v1_options_proto_rawDescGZIP(), []int{4}
+	return file_goai_v1_options_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *LimitOptions) GetRatePerSecond() float64 {
@@ -687,8 +784,8 @@ type CallOptions struct {
 	//	breaker: {consecutive_failures: 5, open_timeout: "10s"}
 	Breaker *BreakerOptions `protobuf:"bytes,4,opt,name=breaker,proto3" json:"breaker,omitempty"`
 	// idempotent says the rpc may run more than once. Non-idempotent calls are
-	// never retried once sent. Default: true for OPEN_INFERENCE (an inference
-	// has no side effects), false for DIRECT.
+	// never retried once sent. Default: true for OPEN_INFERENCE and
+	// TF_SERVING (an inference has no side effects), false for DIRECT.
 	//
 	//	idempotent: false
 	Idempotent *bool `protobuf:"varint,5,opt,name=idempotent,proto3,oneof" json:"idempotent,omitempty"`
@@ -704,7 +801,7 @@ type CallOptions struct {
 
 func (x *CallOptions) Reset() {
 	*x = CallOptions{}
-	mi := &file_goai_v1_options_proto_msgTypes[5]
+	mi := &file_goai_v1_options_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -716,7 +813,7 @@ func (x *CallOptions) String() string {
 func (*CallOptions) ProtoMessage() {}
 
 func (x *CallOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_goai_v1_options_proto_msgTypes[5]
+	mi := &file_goai_v1_options_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -729,7 +826,7 @@ func (x *CallOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallOptions.ProtoReflect.Descriptor instead.
 func (*CallOptions) Descriptor() ([]byte, []int) {
-	return file_goai_v1_options_proto_rawDescGZIP(), []int{5}
+	return file_goai_v1_options_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CallOptions) GetTimeout() string {
@@ -812,7 +909,7 @@ type RetryOptions struct {
 
 func (x *RetryOptions) Reset() {
 	*x = RetryOptions{}
-	mi := &file_goai_v1_options_proto_msgTypes[6]
+	mi := &file_goai_v1_options_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -824,7 +921,7 @@ func (x *RetryOptions) String() string {
 func (*RetryOptions) ProtoMessage() {}
 
 func (x *RetryOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_goai_v1_options_proto_msgTypes[6]
+	mi := &file_goai_v1_options_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -837,7 +934,7 @@ func (x *RetryOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryOptions.ProtoReflect.Descriptor instead.
 func (*RetryOptions) Descriptor() ([]byte, []int) {
-	return file_goai_v1_options_proto_rawDescGZIP(), []int{6}
+	return file_goai_v1_options_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RetryOptions) GetMaxAttempts() int32 {
@@ -940,7 +1037,7 @@ type BreakerOptions struct {
 
 func (x *BreakerOptions) Reset() {
 	*x = BreakerOptions{}
-	mi := &file_goai_v1_options_proto_msgTypes[7]
+	mi := &file_goai_v1_options_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -952,7 +1049,7 @@ func (x *BreakerOptions) String() string {
 func (*BreakerOptions) ProtoMessage() {}
 
 func (x *BreakerOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_goai_v1_options_proto_msgTypes[7]
+	mi := &file_goai_v1_options_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -965,7 +1062,7 @@ func (x *BreakerOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreakerOptions.ProtoReflect.Descriptor instead.
 func (*BreakerOptions) Descriptor() ([]byte, []int) {
-	return file_goai_v1_options_proto_rawDescGZIP(), []int{7}
+	return file_goai_v1_options_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BreakerOptions) GetConsecutiveFailures() uint32 {
@@ -1082,7 +1179,7 @@ const file_goai_v1_options_proto_rawDesc = "" +
 	"\rTensorOptions\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12$\n" +
 	"\x05dtype\x18\x02 \x01(\x0e2\x0e.goai.v1.DTypeR\x05dtype\x12\x14\n" +
-	"\x05shape\x18\x03 \x03(\x03R\x05shape\"\xde\x02\n" +
+	"\x05shape\x18\x03 \x03(\x03R\x05shape\"\x98\x03\n" +
 	"\fModelOptions\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12-\n" +
@@ -1091,7 +1188,12 @@ const file_goai_v1_options_proto_rawDesc = "" +
 	"\bbatching\x18\x05 \x01(\v2\x18.goai.v1.BatchingOptionsR\bbatching\x127\n" +
 	"\fdefault_call\x18\x06 \x01(\v2\x14.goai.v1.CallOptionsR\vdefaultCall\x12-\n" +
 	"\bfallback\x18\a \x01(\v2\x11.goai.v1.ModelRefR\bfallback\x12-\n" +
-	"\x06limits\x18\b \x01(\v2\x15.goai.v1.LimitOptionsR\x06limits\"8\n" +
+	"\x06limits\x18\b \x01(\v2\x15.goai.v1.LimitOptionsR\x06limits\x128\n" +
+	"\n" +
+	"tf_serving\x18\t \x01(\v2\x19.goai.v1.TFServingOptionsR\ttfServing\"^\n" +
+	"\x10TFServingOptions\x12%\n" +
+	"\x0esignature_name\x18\x01 \x01(\tR\rsignatureName\x12#\n" +
+	"\rversion_label\x18\x02 \x01(\tR\fversionLabel\"8\n" +
 	"\bModelRef\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\"\x83\x01\n" +
@@ -1152,11 +1254,12 @@ const file_goai_v1_options_proto_rawDesc = "" +
 	"\x04BF16\x10\v\x12\b\n" +
 	"\x04FP32\x10\f\x12\b\n" +
 	"\x04FP64\x10\r\x12\t\n" +
-	"\x05BYTES\x10\x0e*V\n" +
+	"\x05BYTES\x10\x0e*o\n" +
 	"\bProtocol\x12\x18\n" +
 	"\x14PROTOCOL_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17PROTOCOL_OPEN_INFERENCE\x10\x01\x12\x13\n" +
-	"\x0fPROTOCOL_DIRECT\x10\x02:O\n" +
+	"\x0fPROTOCOL_DIRECT\x10\x02\x12\x17\n" +
+	"\x13PROTOCOL_TF_SERVING\x10\x03:O\n" +
 	"\x06tensor\x12\x1d.google.protobuf.FieldOptions\x18\xa1\xc8\x03 \x01(\v2\x16.goai.v1.TensorOptionsR\x06tensor:N\n" +
 	"\x05model\x12\x1f.google.protobuf.ServiceOptions\x18\xa2\xc8\x03 \x01(\v2\x15.goai.v1.ModelOptionsR\x05model:J\n" +
 	"\x04call\x12\x1e.google.protobuf.MethodOptions\x18\xa3\xc8\x03 \x01(\v2\x14.goai.v1.CallOptionsR\x04callB/Z-github.com/goai-dev/goai/proto/goai/v1;goaiv1b\x06proto3"
@@ -1174,43 +1277,45 @@ func file_goai_v1_options_proto_rawDescGZIP() []byte {
 }
 
 var file_goai_v1_options_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_goai_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_goai_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_goai_v1_options_proto_goTypes = []any{
 	(DType)(0),                          // 0: goai.v1.DType
 	(Protocol)(0),                       // 1: goai.v1.Protocol
 	(*TensorOptions)(nil),               // 2: goai.v1.TensorOptions
 	(*ModelOptions)(nil),                // 3: goai.v1.ModelOptions
-	(*ModelRef)(nil),                    // 4: goai.v1.ModelRef
-	(*BatchingOptions)(nil),             // 5: goai.v1.BatchingOptions
-	(*LimitOptions)(nil),                // 6: goai.v1.LimitOptions
-	(*CallOptions)(nil),                 // 7: goai.v1.CallOptions
-	(*RetryOptions)(nil),                // 8: goai.v1.RetryOptions
-	(*BreakerOptions)(nil),              // 9: goai.v1.BreakerOptions
-	(*descriptorpb.FieldOptions)(nil),   // 10: google.protobuf.FieldOptions
-	(*descriptorpb.ServiceOptions)(nil), // 11: google.protobuf.ServiceOptions
-	(*descriptorpb.MethodOptions)(nil),  // 12: google.protobuf.MethodOptions
+	(*TFServingOptions)(nil),            // 4: goai.v1.TFServingOptions
+	(*ModelRef)(nil),                    // 5: goai.v1.ModelRef
+	(*BatchingOptions)(nil),             // 6: goai.v1.BatchingOptions
+	(*LimitOptions)(nil),                // 7: goai.v1.LimitOptions
+	(*CallOptions)(nil),                 // 8: goai.v1.CallOptions
+	(*RetryOptions)(nil),                // 9: goai.v1.RetryOptions
+	(*BreakerOptions)(nil),              // 10: goai.v1.BreakerOptions
+	(*descriptorpb.FieldOptions)(nil),   // 11: google.protobuf.FieldOptions
+	(*descriptorpb.ServiceOptions)(nil), // 12: google.protobuf.ServiceOptions
+	(*descriptorpb.MethodOptions)(nil),  // 13: google.protobuf.MethodOptions
 }
 var file_goai_v1_options_proto_depIdxs = []int32{
 	0,  // 0: goai.v1.TensorOptions.dtype:type_name -> goai.v1.DType
 	1,  // 1: goai.v1.ModelOptions.protocol:type_name -> goai.v1.Protocol
-	5,  // 2: goai.v1.ModelOptions.batching:type_name -> goai.v1.BatchingOptions
-	7,  // 3: goai.v1.ModelOptions.default_call:type_name -> goai.v1.CallOptions
-	4,  // 4: goai.v1.ModelOptions.fallback:type_name -> goai.v1.ModelRef
-	6,  // 5: goai.v1.ModelOptions.limits:type_name -> goai.v1.LimitOptions
-	8,  // 6: goai.v1.CallOptions.retry:type_name -> goai.v1.RetryOptions
-	9,  // 7: goai.v1.CallOptions.breaker:type_name -> goai.v1.BreakerOptions
-	4,  // 8: goai.v1.CallOptions.model:type_name -> goai.v1.ModelRef
-	10, // 9: goai.v1.tensor:extendee -> google.protobuf.FieldOptions
-	11, // 10: goai.v1.model:extendee -> google.protobuf.ServiceOptions
-	12, // 11: goai.v1.call:extendee -> google.protobuf.MethodOptions
-	2,  // 12: goai.v1.tensor:type_name -> goai.v1.TensorOptions
-	3,  // 13: goai.v1.model:type_name -> goai.v1.ModelOptions
-	7,  // 14: goai.v1.call:type_name -> goai.v1.CallOptions
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	12, // [12:15] is the sub-list for extension type_name
-	9,  // [9:12] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	6,  // 2: goai.v1.ModelOptions.batching:type_name -> goai.v1.BatchingOptions
+	8,  // 3: goai.v1.ModelOptions.default_call:type_name -> goai.v1.CallOptions
+	5,  // 4: goai.v1.ModelOptions.fallback:type_name -> goai.v1.ModelRef
+	7,  // 5: goai.v1.ModelOptions.limits:type_name -> goai.v1.LimitOptions
+	4,  // 6: goai.v1.ModelOptions.tf_serving:type_name -> goai.v1.TFServingOptions
+	9,  // 7: goai.v1.CallOptions.retry:type_name -> goai.v1.RetryOptions
+	10, // 8: goai.v1.CallOptions.breaker:type_name -> goai.v1.BreakerOptions
+	5,  // 9: goai.v1.CallOptions.model:type_name -> goai.v1.ModelRef
+	11, // 10: goai.v1.tensor:extendee -> google.protobuf.FieldOptions
+	12, // 11: goai.v1.model:extendee -> google.protobuf.ServiceOptions
+	13, // 12: goai.v1.call:extendee -> google.protobuf.MethodOptions
+	2,  // 13: goai.v1.tensor:type_name -> goai.v1.TensorOptions
+	3,  // 14: goai.v1.model:type_name -> goai.v1.ModelOptions
+	8,  // 15: goai.v1.call:type_name -> goai.v1.CallOptions
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	13, // [13:16] is the sub-list for extension type_name
+	10, // [10:13] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_goai_v1_options_proto_init() }
@@ -1218,16 +1323,16 @@ func file_goai_v1_options_proto_init() {
 	if File_goai_v1_options_proto != nil {
 		return
 	}
-	file_goai_v1_options_proto_msgTypes[5].OneofWrappers = []any{}
 	file_goai_v1_options_proto_msgTypes[6].OneofWrappers = []any{}
 	file_goai_v1_options_proto_msgTypes[7].OneofWrappers = []any{}
+	file_goai_v1_options_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_goai_v1_options_proto_rawDesc), len(file_goai_v1_options_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 3,
 			NumServices:   0,
 		},

@@ -256,7 +256,7 @@ const wireChars = "-._~!$&'()*+,;=:@"
 
 // wireName checks a model name or version that goes on the wire; "" is
 // unset, and checked elsewhere where it must be set.
-func (a *analysis) wireName(at site, v string) {
+func (a *analysis) wireName(p protocol, at site, v string) {
 	if v == "." || v == ".." {
 		a.errorf(at, "%s %q names a directory relative to the model repository, not a model or version; use another name", at.label, v)
 		return
@@ -265,8 +265,12 @@ func (a *analysis) wireName(at site, v string) {
 		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(wireChars, r)) {
 			continue
 		}
-		a.errorf(at, "%s %q holds %q, which a model name or version cannot: servers hold each as one path segment, a directory of Triton's model repository and a segment of /v2/models/<name>/versions/<version>; use only ASCII letters, digits and %s",
-			at.label, v, r, strings.Join(strings.Split(wireChars, ""), " "))
+		what, where := "a model name or version", "servers hold each as one path segment, a directory of Triton's model repository and a segment of /v2/models/<name>/versions/<version>"
+		if p == protocolTFServing {
+			what, where = "a model name or version label", "TF Serving holds each as one path segment, a directory of its model base path and a segment of /v1/models/<name>/labels/<label>"
+		}
+		a.errorf(at, "%s %q holds %q, which %s cannot: %s; use only ASCII letters, digits and %s",
+			at.label, v, r, what, where, strings.Join(strings.Split(wireChars, ""), " "))
 		return
 	}
 }

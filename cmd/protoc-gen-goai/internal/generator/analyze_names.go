@@ -29,7 +29,7 @@ func (a *analysis) clientMethods(sm *serviceModel) {
 		}
 		claim(mm, mm.method.GoName, "method", "rename the rpc")
 	}
-	if sm.openInference && sm.desc.maxBatchSize > 0 {
+	if sm.inference && sm.desc.maxBatchSize > 0 {
 		for _, mm := range sm.methods {
 			claim(mm, batchMethod(mm.method.GoName), "batch method", "rename one of the rpcs")
 		}

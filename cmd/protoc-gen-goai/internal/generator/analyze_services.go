@@ -37,27 +37,30 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 	}
 	desc := &sm.desc
 
-	openInference := true
+	inference := true
 	switch opts.GetProtocol() {
 	case goaiv1.Protocol_PROTOCOL_UNSPECIFIED, goaiv1.Protocol_PROTOCOL_OPEN_INFERENCE:
 		desc.protocol = protocolOpenInference
+	case goaiv1.Protocol_PROTOCOL_TF_SERVING:
+		desc.protocol = protocolTFServing
 	case goaiv1.Protocol_PROTOCOL_DIRECT:
 		desc.protocol = protocolDirect
-		openInference = false
+		inference = false
 		sm.direct = true
 		sm.stub, sm.newStub = grpcClient(service, a.file)
 	default:
-		a.errorf(s.at("protocol"), "protocol %d is not a goai.v1.Protocol; use PROTOCOL_OPEN_INFERENCE or PROTOCOL_DIRECT", opts.GetProtocol())
-		openInference = false // no checks that depend on the protocol
+		a.errorf(s.at("protocol"), "protocol %d is not a goai.v1.Protocol; use PROTOCOL_OPEN_INFERENCE, PROTOCOL_TF_SERVING or PROTOCOL_DIRECT", opts.GetProtocol())
+		inference = false // no checks that depend on the protocol
 	}
-	sm.openInference = openInference
-	if openInference && desc.model.name == "" {
+	sm.inference = inference
+	if inference && desc.model.name == "" {
 		a.errorf(s.at("name"), `model name is missing; set option (goai.v1.model) = {name: "..."}, or protocol: PROTOCOL_DIRECT if the service is itself the model's API`)
 	}
-	if openInference {
-		a.wireName(s.at("name"), desc.model.name)
-		a.wireName(s.at("version"), desc.model.version)
+	if inference {
+		a.wireName(desc.protocol, s.at("name"), desc.model.name)
+		a.version(sm, s.at("version"), desc.model.version)
 	}
+	a.tfServing(s, sm, opts)
 
 	if n := opts.GetMaxBatchSize(); n < 0 {
 		a.errorf(s.at("max_batch_size"), "max_batch_size %d is negative; use 0 for a model without a batch dimension, or the model's largest batch", n)
@@ -75,9 +78,9 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 	if desc.fallback != nil && sm.direct {
 		a.errorf(s.at("fallback"), "fallback does not apply to PROTOCOL_DIRECT, whose requests name no model: the fallback would call the same rpc again; remove fallback")
 	}
-	if f := desc.fallback; f != nil && openInference {
-		a.wireName(s.at("fallback.name"), f.name)
-		a.wireName(s.at("fallback.version"), f.version)
+	if f := desc.fallback; f != nil && inference {
+		a.wireName(desc.protocol, s.at("fallback.name"), f.name)
+		a.version(sm, s.at("fallback.version"), f.version)
 	}
 
 	def := opts.GetDefaultCall()
@@ -90,38 +93,41 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 	}
 
 	for i, method := range service.Methods {
-		mm := a.method(sm, method, defaults, openInference)
+		mm := a.method(sm, method, defaults, inference)
 		mm.index = i
 		sm.methods = append(sm.methods, mm)
 	}
-	if def != nil && (openInference || sm.direct) {
+	if def != nil && (inference || sm.direct) {
 		a.defaultEffects(s, sm, defaults)
 	}
-	if openInference || sm.direct {
+	if inference || sm.direct {
 		a.clientMethods(sm)
 		a.breakers(sm)
 	}
-	if openInference {
+	if inference {
 		a.signatures(sm)
 		a.batchElements(s, sm)
 		a.batchDelay(s, sm)
+		a.labelEffect(s, sm)
 	}
-	if openInference && a.opts.Fakes {
+	if inference && a.opts.Fakes {
 		a.planFakes(sm)
+		tfRegistrations(sm)
 	}
 	return sm
 }
 
-// isOpenInference reports whether service is annotated and called through
-// the Open Inference Protocol, without checking its annotations: other
-// files of a package are checked with their own file.
-func isOpenInference(service *protogen.Service) bool {
+// isInference reports whether service is annotated and called through a
+// protocol of model servers (PROTOCOL_OPEN_INFERENCE or
+// PROTOCOL_TF_SERVING), without checking its annotations: other files of
+// a package are checked with their own file.
+func isInference(service *protogen.Service) bool {
 	if !annotated(service) {
 		return false
 	}
 	opts, _ := proto.GetExtension(service.Desc.Options(), goaiv1.E_Model).(*goaiv1.ModelOptions)
 	switch opts.GetProtocol() {
-	case goaiv1.Protocol_PROTOCOL_UNSPECIFIED, goaiv1.Protocol_PROTOCOL_OPEN_INFERENCE:
+	case goaiv1.Protocol_PROTOCOL_UNSPECIFIED, goaiv1.Protocol_PROTOCOL_OPEN_INFERENCE, goaiv1.Protocol_PROTOCOL_TF_SERVING:
 		return true
 	}
 	return false
@@ -132,11 +138,12 @@ func streaming(m *protogen.Method) bool {
 	return m.Desc.IsStreamingClient() || m.Desc.IsStreamingServer()
 }
 
-// planFakes groups the rpcs of an OPEN_INFERENCE service by the model they
+// planFakes groups the rpcs of an inference service by the model they
 // call: each model is one method of the fake, named for the first rpc that
 // calls it, and one registration, with the versions the rpcs call. The
 // fallback model, when no rpc calls it, is registered too, served by the
-// method of the service's model.
+// method of the service's model. A TF_SERVING service's models serve its
+// signature, and the service's model its version label.
 func (a *analysis) planFakes(sm *serviceModel) {
 	byModel := map[string]*registration{}
 	for _, mm := range sm.methods {
@@ -189,7 +196,7 @@ func (a *analysis) modelRef(at site, ref *goaiv1.ModelRef) *modelRef {
 }
 
 // method checks an rpc of an annotated service and resolves its policy.
-func (a *analysis) method(sm *serviceModel, method *protogen.Method, defaults callPolicy, openInference bool) *methodModel {
+func (a *analysis) method(sm *serviceModel, method *protogen.Method, defaults callPolicy, inference bool) *methodModel {
 	opts, _ := proto.GetExtension(method.Desc.Options(), goaiv1.E_Call).(*goaiv1.CallOptions)
 	s := annotation(method.Desc, method.Location.Path, methodOptionsNumber, goaiv1.E_Call)
 	own := a.call(s, "", opts)
@@ -201,15 +208,15 @@ func (a *analysis) method(sm *serviceModel, method *protogen.Method, defaults ca
 	}
 	if opts != nil {
 		a.combined(s, "", own, defaults)
-		if openInference || sm.direct {
+		if inference || sm.direct {
 			a.reportIneffective(s, "", ineffective(own, mm.policy, sm.idempotent(mm.policy), sources{own: own, inherited: defaults}))
 		}
 	}
 	if ref := a.modelRef(s.at("model"), opts.GetModel()); ref != nil {
 		mm.model = *ref
-		if openInference {
-			a.wireName(s.at("model.name"), ref.name)
-			a.wireName(s.at("model.version"), ref.version)
+		if inference {
+			a.wireName(sm.desc.protocol, s.at("model.name"), ref.name)
+			a.version(sm, s.at("model.version"), ref.version)
 		}
 		if f := sm.desc.fallback; f != nil && *f == *ref && !sm.direct {
 			a.errorf(s.at("model"), "model names the service's fallback, %s, so the rpc would fall back to the model it has just called; call another model, or change fallback", modelPhrase(*ref))
@@ -224,12 +231,13 @@ func (a *analysis) method(sm *serviceModel, method *protogen.Method, defaults ca
 	if sm.direct && !streaming(method) {
 		mm.check = a.lengthChecks(method.Input, nil, map[*protogen.Message]bool{})
 	}
-	if !openInference {
+	if !inference {
 		return mm
 	}
 	decl := declaration(method.Desc, method.Location.Path)
 	if streaming(method) {
-		a.errorf(decl, "a streaming rpc cannot be called through PROTOCOL_OPEN_INFERENCE, whose ModelInfer is unary; make the rpc unary, or set protocol: PROTOCOL_DIRECT on the service")
+		a.errorf(decl, "a streaming rpc cannot be called through %s, whose %s is unary; make the rpc unary, or set protocol: PROTOCOL_DIRECT on the service",
+			sm.desc.protocol.option(), sm.desc.protocol.inferenceRPC())
 	}
 	if mm.inputs == nil {
 		a.errorf(decl, "input message %s has no tensors; annotate its fields with (goai.v1.tensor), or set protocol: PROTOCOL_DIRECT on the service if it is itself the model's API", method.Input.Desc.FullName())

@@ -172,6 +172,9 @@ func TestCheck(t *testing.T) {
 		"rpc_named_close.proto": {
 			`invalid/rpc_named_close.proto:19:3: test.v1.DigitModel.Close: rpc Close would give DigitModelModelClient the method Close, but that is the client's own method; rename the rpc`,
 		},
+		"rpc_named_ready.proto": {
+			`invalid/rpc_named_ready.proto:19:3: test.v1.DigitModel.Ready: rpc Ready would give DigitModelModelClient the method Ready, but that is the client's own method; rename the rpc`,
+		},
 		"scalar_shape.proto": {
 			`invalid/scalar_shape.proto:10:26: test.v1.Digit.temperature: a singular float field holds one element, so its shape may only be empty or all 1s, not [3]; make the field repeated, or drop the shape`,
 		},
@@ -236,6 +239,30 @@ func TestCheck(t *testing.T) {
 		"tensor_on_message.proto": {
 			`invalid/tensor_on_message.proto:10:20: test.v1.Digit.image: field type test.v1.Image is a message, which cannot hold a tensor; annotate the fields of test.v1.Image instead`,
 		},
+		"tf_serving_call_version.proto": {
+			`invalid/tf_serving_call_version.proto:20:5: test.v1.DigitModel.Classify: model.version "latest" is not a version number, and TF Serving's versions are numbers; write the version's number, or remove it for the server's latest`,
+		},
+		"tf_serving_fallback_version.proto": {
+			`invalid/tf_serving_fallback_version.proto:18:3: test.v1.DigitModel: fallback.version "canary" is not a version number, and TF Serving's versions are numbers; write the version's number, or remove it for the server's latest`,
+		},
+		"tf_serving_label_and_version.proto": {
+			`invalid/tf_serving_label_and_version.proto:18:3: test.v1.DigitModel: tf_serving.version_label "stable" and version "2" both name the version to call, but TF Serving takes one or the other (ModelSpec's version_choice is a oneof); keep one of them`,
+		},
+		"tf_serving_label_no_effect.proto": {
+			`invalid/tf_serving_label_no_effect.proto:18:3: test.v1.DigitModel: tf_serving.version_label "stable" has no effect, as no rpc calls model "mnist": the label names a version of the service's own model, and every rpc sets a model of its own; remove version_label, or let an rpc call the service's model`,
+		},
+		"tf_serving_label_slash.proto": {
+			`invalid/tf_serving_label_slash.proto:18:3: test.v1.DigitModel: tf_serving.version_label "stable/2" holds '/', which a model name or version label cannot: TF Serving holds each as one path segment, a directory of its model base path and a segment of /v1/models/<name>/labels/<label>; use only ASCII letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @`,
+		},
+		"tf_serving_on_open_inference.proto": {
+			`invalid/tf_serving_on_open_inference.proto:18:3: test.v1.DigitModel: tf_serving applies to PROTOCOL_TF_SERVING alone, and the service's protocol is PROTOCOL_OPEN_INFERENCE; set protocol: PROTOCOL_TF_SERVING, or remove tf_serving`,
+		},
+		"tf_serving_version_not_number.proto": {
+			`invalid/tf_serving_version_not_number.proto:18:3: test.v1.DigitModel: version "stable" is not a version number, and TF Serving's versions are numbers; write the version's number, or set tf_serving: {version_label: "stable"} to call the version that label names`,
+		},
+		"tf_serving_version_overflow.proto": {
+			`invalid/tf_serving_version_overflow.proto:18:3: test.v1.DigitModel: version "9223372036854775808" is above the largest version TF Serving has, 9223372036854775807 (an int64); write the version's number`,
+		},
 		"two_dynamic_dims.proto": {
 			`invalid/two_dynamic_dims.proto:10:30: test.v1.Digit.pixels: shape [-1, -1, 3] has 2 dynamic dimensions, but the data's length can tell the size of only one; fix all but one of them`,
 		},
@@ -243,7 +270,7 @@ func TestCheck(t *testing.T) {
 			`invalid/unknown_dtype.proto:10:30: test.v1.Digit.pixels: dtype 99 is not a goai.v1.DType; use one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, BF16, FP32, FP64 or BYTES`,
 		},
 		"unknown_protocol.proto": {
-			`invalid/unknown_protocol.proto:18:3: test.v1.DigitModel: protocol 7 is not a goai.v1.Protocol; use PROTOCOL_OPEN_INFERENCE or PROTOCOL_DIRECT`,
+			`invalid/unknown_protocol.proto:18:3: test.v1.DigitModel: protocol 7 is not a goai.v1.Protocol; use PROTOCOL_OPEN_INFERENCE, PROTOCOL_TF_SERVING or PROTOCOL_DIRECT`,
 		},
 		"unknown_retry_code.proto": {
 			`invalid/unknown_retry_code.proto:20:5: test.v1.DigitModel.Classify: retry.retryable_codes has unknown code "UNAVAILBLE"; use a google.rpc.Code name, such as UNAVAILABLE or RESOURCE_EXHAUSTED`,

@@ -65,6 +65,8 @@ func generateModelDesc(g *protogen.GeneratedFile, sm *serviceModel) {
 	if desc.fallback != nil {
 		l.add("Fallback", "&"+emitModelRef(g, *desc.fallback))
 	}
+	l.add("SignatureName", str(desc.signatureName))
+	l.add("VersionLabel", str(desc.versionLabel))
 	if len(sm.methods) > 0 {
 		methods := make([]string, len(sm.methods))
 		for i, mm := range sm.methods {

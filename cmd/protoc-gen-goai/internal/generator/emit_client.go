@@ -8,7 +8,7 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 )
 
-// generateClient writes the typed client of an OPEN_INFERENCE service: the
+// generateClient writes the typed client of an inference service: the
 // type, its constructors, one method per rpc (and per batch call and
 // micro-batcher), and the methods every client forwards to its
 // goai.Client.
@@ -17,14 +17,18 @@ func generateClient(g *protogen.GeneratedFile, sm *serviceModel) {
 	ctx := g.QualifiedGoIdent(contextPackage.Ident("Context"))
 
 	g.AnnotateSymbol(n.Client, protogen.Annotation{Location: sm.service.Location})
-	wrapComment(g, n.Client+" calls the models of "+desc.service+" through ModelInfer of the Open Inference Protocol "+
-		"(KServe v2, Triton), with the tensors and call policies that "+n.Model+" declares. It is safe for concurrent use.")
+	through, server, target := "ModelInfer of the Open Inference Protocol (KServe v2, Triton)", "model server", `"dns:///triton:8001"`
+	if desc.protocol == protocolTFServing {
+		through, server, target = "Predict of TensorFlow Serving's gRPC API", "TF Serving", `"dns:///tfserving:8500"`
+	}
+	wrapComment(g, n.Client+" calls the models of "+desc.service+" through "+through+
+		", with the tensors and call policies that "+n.Model+" declares. It is safe for concurrent use.")
 	g.P("type ", n.Client, " struct {")
 	g.P("client *", goaiPackage.Ident("Client"))
 	g.P("}")
 	g.P()
 
-	generateConstructors(g, n, "model server", "dns:///triton:8001", "")
+	generateConstructors(g, n, server, target, "")
 
 	for _, mm := range sm.methods {
 		generateClientMethod(g, sm, mm, ctx)
@@ -42,14 +46,15 @@ func generateClient(g *protogen.GeneratedFile, sm *serviceModel) {
 }
 
 // generateConstructors writes n.NewClient, which dials connections to a
-// server of the given kind and owns them, and n.NewClientFromConn, which
+// server of the given kind, at targets such as example, and owns them,
+// and n.NewClientFromConn, which
 // calls through a connection of the caller's; stub, when not empty, is a
 // field assignment of the protoc-gen-go-grpc stub that the client's
 // methods call, made from the client's connection. Both kinds of client
 // share them.
-func generateConstructors(g *protogen.GeneratedFile, n names, server, exampleTarget, stub string) {
+func generateConstructors(g *protogen.GeneratedFile, n names, server, example, stub string) {
 	ident := func(p protogen.GoImportPath, name string) string { return g.QualifiedGoIdent(p.Ident(name)) }
-	wrapComment(g, n.NewClient+" returns a client of the "+server+" at target, such as \""+exampleTarget+"\", "+
+	wrapComment(g, n.NewClient+" returns a client of the "+server+" at target, such as "+example+", "+
 		"over connections it dials and owns: Close closes them. opts configure the connections (["+ident(goaiPackage, "PoolOption")+
 		"]s; a transport security option is required) and the client's call policies (["+ident(goaiPackage, "ClientOption")+"]s).")
 	g.P("func ", n.NewClient, "(target string, opts ...", goaiPackage.Ident("Option"), ") (*", n.Client, ", error) {")
@@ -81,8 +86,8 @@ func generateConstructors(g *protogen.GeneratedFile, n names, server, exampleTar
 }
 
 // generateClientForwards writes the methods a typed client forwards to
-// its goai.Client: CheckModel for a model protocol (contract), routing,
-// breaker state, the model and Close.
+// its goai.Client: CheckModel, Ready and Live for a model protocol
+// (contract), routing, breaker state, the model and Close.
 func generateClientForwards(g *protogen.GeneratedFile, n names, contract bool) {
 	ctx := g.QualifiedGoIdent(contextPackage.Ident("Context"))
 	ident := func(name string) string { return g.QualifiedGoIdent(goaiPackage.Ident(name)) }
@@ -92,6 +97,21 @@ func generateClientForwards(g *protogen.GeneratedFile, n names, contract bool) {
 			"] listing every difference; see ["+ident("Client")+".CheckModel].")
 		g.P("func (c *", n.Client, ") CheckModel(ctx ", ctx, ") error {")
 		g.P("return c.client.CheckModel(ctx)")
+		g.P("}")
+		g.P()
+
+		wrapComment(g, "Ready returns nil when the model server and every model the client calls (the fallback aside) "+
+			"are ready, and an error matching ["+ident("ErrNotReady")+"] otherwise: what a Kubernetes readiness probe "+
+			"wants; see ["+ident("Client")+".Ready].")
+		g.P("func (c *", n.Client, ") Ready(ctx ", ctx, ") error {")
+		g.P("return c.client.Ready(ctx)")
+		g.P("}")
+		g.P()
+
+		wrapComment(g, "Live returns nil when the model server is live, and an error matching ["+ident("ErrNotLive")+
+			"] otherwise: what a Kubernetes liveness probe wants; see ["+ident("Client")+".Live].")
+		g.P("func (c *", n.Client, ") Live(ctx ", ctx, ") error {")
+		g.P("return c.client.Live(ctx)")
 		g.P("}")
 		g.P()
 	}
@@ -130,8 +150,8 @@ func generateClientForwards(g *protogen.GeneratedFile, n names, contract bool) {
 
 func generateClientMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *methodModel, ctx string) {
 	m := mm.method
-	call := fmt.Sprintf("makes one ModelInfer call of %s with in, under the policy of %s.Methods[%d]; opts change the policy for this call.",
-		modelPhrase(mm.model), sm.names.Model, mm.index)
+	call := fmt.Sprintf("makes one %s call of %s with in, under the policy of %s.Methods[%d]; opts change the policy for this call.",
+		sm.desc.protocol.inferenceRPC(), modelPhrase(mm.model), sm.names.Model, mm.index)
 	generateMethodDoc(g, m, call)
 	g.AnnotateSymbol(sm.names.Client+"."+m.GoName, protogen.Annotation{Location: m.Location})
 	g.P("func (c *", sm.names.Client, ") ", m.GoName, "(ctx ", ctx, ", in *", m.Input.GoIdent,
@@ -146,7 +166,7 @@ func generateBatchMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *method
 	m := mm.method
 	name := batchMethod(m.GoName)
 	wrapComment(g, name+" is "+m.GoName+" for many "+m.Input.GoIdent.GoName+" messages: it stacks them along the batch dimension "+
-		"into as few ModelInfer calls as the model's batch limits allow, each under the policy of "+m.GoName+
+		"into as few "+sm.desc.protocol.inferenceRPC()+" calls as the model's batch limits allow, each under the policy of "+m.GoName+
 		", runs them in parallel, and returns the results in the order of in. Data that does not fit its tensor "+
 		"fails the whole batch before any call; an empty in makes none; ["+g.QualifiedGoIdent(goaiPackage.Ident("WithBatchParallelism"))+"] sets how many calls run at once.")
 	if deprecated(m) {
@@ -167,7 +187,7 @@ func generateBatcherMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *meth
 	name := batcherMethod(m.GoName)
 	rt := func(name string) string { return g.QualifiedGoIdent(goaiPackage.Ident(name)) }
 	wrapComment(g, name+" returns a micro-batcher of "+m.GoName+" calls: concurrent calls of its Do that arrive within "+
-		"the batching delay go as one ModelInfer call under the policy of "+m.GoName+", stacked along the batch dimension, "+
+		"the batching delay go as one "+sm.desc.protocol.inferenceRPC()+" call under the policy of "+m.GoName+", stacked along the batch dimension, "+
 		"and each caller gets its own result. A batch holds at most the batching policy's size and bytes, and only items "+
 		"that agree in every dynamic dimension. The policy is "+sm.names.Model+".Batching; opts override it field by field "+
 		"(["+rt("WithBatcherPolicy")+"]), set the options of each batch's call (["+rt("WithBatcherCallOptions")+"]) or "+

@@ -44,7 +44,7 @@ func generateDirectClient(g *protogen.GeneratedFile, sm *serviceModel) {
 	g.P("}")
 	g.P()
 
-	generateConstructors(g, n, "server", "dns:///model-sync:443",
+	generateConstructors(g, n, "server", `"dns:///model-sync:443"`,
 		"stub: "+newStub+"("+g.QualifiedGoIdent(goaiimplPackage.Ident("Conn"))+"(client))")
 
 	for _, mm := range sm.methods {

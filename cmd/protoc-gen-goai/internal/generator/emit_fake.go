@@ -7,7 +7,7 @@ import (
 	"google.golang.org/protobuf/compiler/protogen"
 )
 
-// generateFake writes the fake of an OPEN_INFERENCE service, into g, the
+// generateFake writes the fake of an inference service, into g, the
 // file of the fake package beside parent, the service's own: the interface
 // a Go implementation of its models satisfies, a function type satisfying
 // it when the service calls one model, and the function that registers an
@@ -97,6 +97,12 @@ func generateFake(g *protogen.GeneratedFile, sm *serviceModel, parent protogen.G
 		if sm.desc.maxBatchSize > 0 {
 			g.P("MaxBatchSize: ", sm.desc.maxBatchSize, ",")
 		}
+		if r.signature != "" {
+			g.P("Signature: ", strconv.Quote(r.signature), ",")
+		}
+		if r.label != "" {
+			g.P("VersionLabels: map[string]string{", strconv.Quote(r.label), ": ", strconv.Quote(r.labeled), "},")
+		}
 		g.P("Inputs: ", spec(r.inputs), ",")
 		g.P("Outputs: ", spec(r.outputs), ",")
 		g.P("Infer: func(ctx ", ctx, ", req *", inferencetestPackage.Ident("Request"), ") ([]", tensorPackage.Ident("Tensor"), ", error) {")
@@ -134,6 +140,12 @@ func registrationPhrase(r *registration) string {
 		b.WriteString(" version " + quoted[0])
 	default:
 		b.WriteString(" versions " + strings.Join(quoted, ", "))
+	}
+	if r.label != "" {
+		b.WriteString(" (label " + strconv.Quote(r.label) + " naming version " + strconv.Quote(r.labeled) + ")")
+	}
+	if r.signature != "" {
+		b.WriteString(" with signature " + strconv.Quote(r.signature))
 	}
 	b.WriteString(", served by impl." + r.serve.method.method.GoName)
 	return b.String()

@@ -44,7 +44,7 @@ func GenerateFile(gen *protogen.Plugin, file *protogen.File, opts Options) (warn
 		if sm.direct {
 			generateDirectClient(g, sm)
 		}
-		if !sm.openInference {
+		if !sm.inference {
 			continue
 		}
 		generateClient(g, sm)
@@ -73,7 +73,7 @@ func GenerateFile(gen *protogen.Plugin, file *protogen.File, opts Options) (warn
 func generateFakeFile(gen *protogen.Plugin, file *protogen.File, m *fileModel) {
 	var services []*serviceModel
 	for _, sm := range m.services {
-		if sm.openInference && len(sm.fakes) > 0 {
+		if sm.inference && len(sm.fakes) > 0 {
 			services = append(services, sm)
 		}
 	}

@@ -58,6 +58,7 @@ func TestProtocolNames(t *testing.T) {
 	want := map[protocol]goai.Protocol{
 		protocolOpenInference: goai.ProtocolOpenInference,
 		protocolDirect:        goai.ProtocolDirect,
+		protocolTFServing:     goai.ProtocolTFServing,
 	}
 	if len(protocolNames) != len(want) {
 		t.Errorf("protocolNames has %d names, want %d", len(protocolNames), len(want))
@@ -69,6 +70,7 @@ func TestProtocolNames(t *testing.T) {
 		if got, want := protocolNames[p], "Protocol"+map[goai.Protocol]string{
 			goai.ProtocolOpenInference: "OpenInference",
 			goai.ProtocolDirect:        "Direct",
+			goai.ProtocolTFServing:     "TFServing",
 		}[rp]; got != want {
 			t.Errorf("protocolNames[%v] = %q, want %q", rp, got, want)
 		}

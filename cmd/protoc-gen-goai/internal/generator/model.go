@@ -51,11 +51,13 @@ type serviceModel struct {
 	// and are emitted from methods.
 	desc    modelDesc
 	methods []*methodModel
-	// openInference is true for a service called through the Open
-	// Inference Protocol, and direct for one called through its own rpcs
+	// inference is true for a service called through a protocol of
+	// model servers, whose rpcs become inference calls of a model (the
+	// Open Inference Protocol's ModelInfer, TF Serving's Predict; desc
+	// says which), and direct for one called through its own rpcs
 	// (PROTOCOL_DIRECT); either gets a typed client. Both are false when
 	// the protocol is not one goai knows.
-	openInference, direct bool
+	inference, direct bool
 	// stub and newStub are protoc-gen-go-grpc's client interface of a
 	// DIRECT service and its constructor, which its client calls through.
 	stub, newStub protogen.GoIdent
@@ -78,8 +80,8 @@ type methodModel struct {
 	// have tensors, else nil.
 	inputs, outputs *protogen.Message
 	// encode and decode name the mappers of the client: the request's
-	// encoder and the response's decoder. Set for an OPEN_INFERENCE
-	// service only, as are fakeDecode and fakeEncode, the fake's request
+	// encoder and the response's decoder. Set for an inference service
+	// only, as are fakeDecode and fakeEncode, the fake's request
 	// decoder and response encoder, when fakes are generated.
 	encode, decode         string
 	fakeDecode, fakeEncode string
@@ -122,6 +124,9 @@ type registration struct {
 	versions        []string    // the versions called, in order; none: the server's default
 	serve           *fakeMethod // the fake method that serves it
 	fallback        bool        // the model is the service's fallback
+	// signature is the TF Serving signature the model serves, "" for the
+	// default; label a version label and labeled the version it names.
+	signature, label, labeled string
 }
 
 // mapper is a function mapping the messages of a batch to tensors
@@ -142,6 +147,9 @@ type modelDesc struct {
 	batching     batchingPolicy
 	limits       limitPolicy
 	fallback     *modelRef // nil for none
+	// signatureName and versionLabel are a TF_SERVING service's
+	// tf_serving options; "" for the default signature and no label.
+	signatureName, versionLabel string
 }
 
 // protocol is goai.Protocol: how a service is called.
@@ -150,7 +158,30 @@ type protocol int
 const (
 	protocolOpenInference protocol = iota
 	protocolDirect
+	protocolTFServing
 )
+
+// option returns the protocol as an annotation spells it.
+func (p protocol) option() string {
+	switch p {
+	case protocolOpenInference:
+		return "PROTOCOL_OPEN_INFERENCE"
+	case protocolDirect:
+		return "PROTOCOL_DIRECT"
+	case protocolTFServing:
+		return "PROTOCOL_TF_SERVING"
+	}
+	return "an unknown protocol"
+}
+
+// inferenceRPC returns the RPC that each call of an inference protocol's
+// service makes: ModelInfer, or TF Serving's Predict.
+func (p protocol) inferenceRPC() string {
+	if p == protocolTFServing {
+		return "Predict"
+	}
+	return "ModelInfer"
+}
 
 // modelRef is goai.ModelRef: a served model and, optionally, its
 // version.

@@ -109,9 +109,9 @@ func grpcNames(service *protogen.Service) []string {
 
 // clientMethods are the methods of every typed client besides one per rpc
 // and one per batch call, which forward to its goai.Client; an rpc must
-// not take their names. A DIRECT client has no CheckModel, which stays
-// reserved.
-var clientMethods = []string{"CheckModel", "Close", "SetRoutes", "Routes", "BreakerState", "Model"}
+// not take their names. A DIRECT client has no CheckModel, Ready or Live,
+// which stay reserved.
+var clientMethods = []string{"CheckModel", "Ready", "Live", "Close", "SetRoutes", "Routes", "BreakerState", "Model"}
 
 // batchMethod names the batch call of an rpc: Classify gives ClassifyBatch.
 func batchMethod(rpc string) string { return rpc + "Batch" }
@@ -194,6 +194,7 @@ var (
 	protocolNames = map[protocol]string{
 		protocolOpenInference: "ProtocolOpenInference",
 		protocolDirect:        "ProtocolDirect",
+		protocolTFServing:     "ProtocolTFServing",
 	}
 	dtypeNames = map[goaiv1.DType]string{
 		goaiv1.DType_BOOL:   "Bool",

@@ -63,13 +63,24 @@ type optionValue struct {
 // a generic value would make invalid. Options are named by their field's
 // full name.
 var testValues = map[protoreflect.FullName]optionValue{
+	// Every option is set at once, tf_serving's too, so the annotation
+	// every case starts from is a TF_SERVING service's.
 	"goai.v1.ModelOptions.protocol": {
-		a: goaiv1.Protocol_PROTOCOL_OPEN_INFERENCE, b: goaiv1.Protocol_PROTOCOL_DIRECT,
-		fix: func(_, _ *goaiv1.CallOptions, m *goaiv1.ModelOptions) { m.Fallback = nil }, // DIRECT has none
+		a: goaiv1.Protocol_PROTOCOL_TF_SERVING, b: goaiv1.Protocol_PROTOCOL_DIRECT,
+		fix: func(_, _ *goaiv1.CallOptions, m *goaiv1.ModelOptions) { m.Fallback, m.TfServing = nil, nil }, // DIRECT has neither
 	},
-	"goai.v1.BatchingOptions.max_delay":   {a: "1ms", b: "2ms"},
-	"goai.v1.CallOptions.timeout":         {a: "2s", b: "3s"},
-	"goai.v1.CallOptions.attempt_timeout": {a: "500ms", b: "600ms"},
+	// TF Serving's versions are numbers, and a version label and a
+	// version do not go together: the label is set until version is.
+	"goai.v1.ModelOptions.version": {
+		a: "", b: "3",
+		fix: func(_, _ *goaiv1.CallOptions, m *goaiv1.ModelOptions) { m.TfServing.VersionLabel = "" },
+	},
+	"goai.v1.ModelRef.version":                {a: "1", b: "2"},
+	"goai.v1.TFServingOptions.signature_name": {a: "predict", b: "classify"},
+	"goai.v1.TFServingOptions.version_label":  {a: "stable", b: "canary"},
+	"goai.v1.BatchingOptions.max_delay":       {a: "1ms", b: "2ms"},
+	"goai.v1.CallOptions.timeout":             {a: "2s", b: "3s"},
+	"goai.v1.CallOptions.attempt_timeout":     {a: "500ms", b: "600ms"},
 	"goai.v1.CallOptions.idempotent": {
 		a: true, b: false,
 		// A call that may not run twice takes no retry of its own.

@@ -46,7 +46,7 @@ func (a *analysis) plan(m *fileModel, fake bool) []*mapper {
 			continue
 		}
 		for _, service := range f.Services {
-			if !isOpenInference(service) {
+			if !isInference(service) {
 				continue
 			}
 			for _, method := range service.Methods {
@@ -79,7 +79,7 @@ func (a *analysis) plan(m *fileModel, fake bool) []*mapper {
 	}
 
 	for _, sm := range m.services {
-		if !sm.openInference {
+		if !sm.inference {
 			continue
 		}
 		for _, mm := range sm.methods {
