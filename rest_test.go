@@ -73,7 +73,7 @@ func TestRESTOptions(t *testing.T) {
 		{"own client and TLS", "https://127.0.0.1:1", desc, []Option{WithHTTPClient(&http.Client{}), WithTLSConfig(&tls.Config{})}, "pass one"},
 		{"own client and pool size", "https://127.0.0.1:1", desc, []Option{WithHTTPClient(&http.Client{}), WithPoolSize(4)}, "pass one"},
 		{"gRPC-only tuning ignored", "http://127.0.0.1:1", desc, []Option{WithInsecure(), WithPickPolicy(PickLeastOutstanding), WithKeepalive(DefaultKeepalive), WithDialOptions()}, ""},
-		{"direct service", "http://127.0.0.1:1", direct, []Option{WithInsecure()}, "REST cannot carry"},
+		{"direct service", "http://127.0.0.1:1", direct, []Option{WithInsecure()}, "speaks the Open Inference Protocol's REST form only"},
 		{"own client on a gRPC target", "dns:///127.0.0.1:1", desc, []Option{WithInsecure(), WithHTTPClient(&http.Client{})}, "WithHTTPClient"},
 		{"no host", "http:///v2", desc, []Option{WithInsecure()}, "no host"},
 	} {
