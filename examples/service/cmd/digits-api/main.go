@@ -30,6 +30,7 @@ import (
 
 	"github.com/goai-dev/goai"
 	digitsv1 "github.com/goai-dev/goai/examples/gen/digits/v1"
+	"github.com/goai-dev/goai/examples/models/digits"
 	"github.com/goai-dev/goai/examples/serve"
 	"github.com/goai-dev/goai/examples/service/config"
 	"github.com/goai-dev/goai/examples/service/httpapi"
@@ -85,8 +86,8 @@ func run(ctx context.Context, args, environ []string, logOut io.Writer, listenin
 		return err
 	}
 	if target == InProcess {
-		srv := inferencetest.New()
-		if err := serve.Register(srv); err != nil {
+		srv, err := inProcessServer()
+		if err != nil {
 			return err
 		}
 		if err := srv.StartTCP(); err != nil {
@@ -206,6 +207,24 @@ func modelServer(cfg *config.Config) (string, []goai.Option, error) {
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	return cfg.Target, append(opts, goai.WithTLSConfig(tc)), nil
+}
+
+// inProcessServer returns the model server of -target inprocess: the
+// example digits network as versions 1 and 2 of model digits, so that a
+// canary routing between them can be tried without Triton (on Triton,
+// model_repository's two versions are two exported networks).
+func inProcessServer() (*inferencetest.Server, error) {
+	net, err := digits.Trained()
+	if err != nil {
+		return nil, err
+	}
+	m := serve.DigitsModel(net)
+	m.Versions = []string{"1", "2"}
+	srv := inferencetest.New()
+	if err := srv.Register(m); err != nil {
+		return nil, err
+	}
+	return srv, nil
 }
 
 // watchRouting applies the routing file, if cfg names one, once now (a
