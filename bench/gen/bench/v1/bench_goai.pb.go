@@ -86,6 +86,20 @@ func (c *TinyIdentityModelClient) CheckModel(ctx context.Context) error {
 	return c.client.CheckModel(ctx)
 }
 
+// Ready returns nil when the model server and every model the client calls (the
+// fallback aside) are ready, and an error matching [goai.ErrNotReady]
+// otherwise: what a Kubernetes readiness probe wants; see [goai.Client.Ready].
+func (c *TinyIdentityModelClient) Ready(ctx context.Context) error {
+	return c.client.Ready(ctx)
+}
+
+// Live returns nil when the model server is live, and an error matching
+// [goai.ErrNotLive] otherwise: what a Kubernetes liveness probe wants; see
+// [goai.Client.Live].
+func (c *TinyIdentityModelClient) Live(ctx context.Context) error {
+	return c.client.Live(ctx)
+}
+
 // SetRoutes splits the calls of the service's model between its versions by
 // weight; see [goai.Client.SetRoutes].
 func (c *TinyIdentityModelClient) SetRoutes(routes []goai.Route) error {
