@@ -1,6 +1,7 @@
 package goai
 
 import (
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"sync"
@@ -147,9 +148,16 @@ func newClient(cc grpc.ClientConnInterface, desc *ModelDesc, cfg *clientConfig) 
 }
 
 // dialClient returns a Client of the model desc describes on connections
-// to target that it dials and owns, under opts.
+// to target that it dials and owns, under opts: over REST for an http://
+// or https:// target (see rest.go), else over a gRPC [Pool].
 func dialClient(target string, desc *ModelDesc, opts []Option) (*Client, error) {
 	o := newOptions(opts)
+	if u, ok, err := restURL(target); ok {
+		if err != nil {
+			return nil, fmt.Errorf("goai: %q: %w", target, err)
+		}
+		return dialREST(target, u, desc, o)
+	}
 	pool, err := dial(target, &o.pool)
 	if err != nil {
 		return nil, err

@@ -20,7 +20,7 @@ func WithRetryBudget(b *RetryBudget) PoolClientOption {
 // connections; a client on a connection of the caller's (a
 // *grpc.ClientConn, say) applies it to each of its own calls, so that it
 // accepts the responses a dialing client accepts whatever limit the
-// connection was made with.
+// connection was made with. Over REST it limits a response's body.
 func WithMaxRecvMsgSize(n int) PoolClientOption {
 	return bothOption{
 		pool:   func(c *poolConfig) { c.msg.recv = n },
@@ -33,7 +33,8 @@ func WithMaxRecvMsgSize(n int) PoolClientOption {
 // limit. A client checks each request against it before grpc does,
 // failing a larger one with [ErrMessageTooLarge] without sending it; set
 // the limit here rather than through [WithDialOptions], which the check
-// does not see.
+// does not see. Over REST it limits a request's body, JSON header and
+// binary chunks together.
 func WithMaxSendMsgSize(n int) PoolClientOption {
 	return bothOption{
 		pool:   func(c *poolConfig) { c.msg.send = n },

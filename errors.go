@@ -34,12 +34,15 @@ var (
 	// ErrMessageTooLarge is matched when a request was larger than the
 	// send limit ([WithMaxSendMsgSize], or a grpc.MaxCallSendMsgSize call
 	// option) and was not sent: a [Pool] checks each request before grpc
-	// does, so that the error is known to be this client's own. It is
-	// neither retried nor counted by the breaker. Code RESOURCE_EXHAUSTED.
+	// does, and a client over REST before sending it, so that the error is
+	// known to be this client's own. It is neither retried nor counted by
+	// the breaker. Code RESOURCE_EXHAUSTED.
 	ErrMessageTooLarge = errors.New("goai: message larger than the send limit")
 	// ErrNoTransportSecurity is returned by [Dial] when no transport
 	// credentials were given: pass [WithTLSConfig],
-	// [WithTransportCredentials] or, knowingly, [WithInsecure].
+	// [WithTransportCredentials] or, knowingly, [WithInsecure]; and by a
+	// generated client's constructor for an http:// target without
+	// WithInsecure.
 	ErrNoTransportSecurity = errors.New("goai: no transport security set")
 )
 

@@ -2,11 +2,13 @@ package goai
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/goai-dev/goai/internal/bridge"
 	"github.com/goai-dev/goai/internal/wire"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 )
 
 // The call path as package goaiimpl, which generated code calls, reaches
@@ -70,11 +72,21 @@ func (x *inferAttempts) attempt(ctx context.Context, a attemptArgs) error {
 	x.req.Model, x.req.Version = a.model.Name, a.model.Version
 	r, err := x.c.transport.Infer(ctx, x.req, a.wire)
 	if err != nil {
-		return inBand(err)
+		return inBand(transportError(err))
 	}
 	x.resp = r
 	x.size.response = responseBytes(r)
 	return nil
+}
+
+// transportError is err, a Transport's, as the call path reports it: a
+// request over the client's send limit that the transport did not send
+// also matches [ErrMessageTooLarge], as on a [Pool].
+func transportError(err error) error {
+	if errors.Is(err, wire.ErrRequestTooLarge) {
+		return newCallError(status.Code(err), err.Error(), ErrMessageTooLarge, err)
+	}
+	return err
 }
 
 // invokeDirect makes one call of method, an rpc of a direct service,

@@ -80,7 +80,8 @@ type attemptArgs struct {
 //   - retries, for an idempotent call only, of an attempt that failed
 //     with a retryable code (RetryPolicy.RetryableCodes) or was cut by the
 //     attempt timeout, never of a message over a size limit of this
-//     client's: after the server's pushback (grpc-retry-pushback-ms; a
+//     client's: after the server's pushback (grpc-retry-pushback-ms, or
+//     HTTP's Retry-After over REST; a
 //     negative or malformed one, or one longer than both [MaxPushback] and
 //     RetryPolicy.MaxBackoff, stops retrying) or else an exponential
 //     backoff with jitter;

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"time"
 
 	"google.golang.org/grpc"
@@ -65,6 +66,9 @@ type poolConfig struct {
 	msg       msgLimits
 	budget    *RetryBudget
 	budgetSet bool
+	// Over REST (an http:// or https:// target).
+	httpClient   *http.Client
+	restEncoding RESTEncoding
 }
 
 // clientConfig holds what ClientOptions set.

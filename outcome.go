@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goai-dev/goai/internal/wire"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -77,13 +78,19 @@ func classify(err error, callerGone, timedOut bool, trailer metadata.MD) outcome
 
 // localTooLarge reports whether err, of status st, is a message over a
 // size limit of this client's own: a request goai did not send, or a
-// response grpc would not read. Retrying cannot help, and the server has
-// not failed. It decides by where the error came from, not by what its
-// text says, since a server may send any text, grpc's own included:
+// response the transport would not read. Retrying cannot help, and the
+// server has not failed. It decides by where the error came from, not by
+// what its text says, since a server may send any text, grpc's own
+// included:
 //
 //   - [ErrMessageTooLarge] is goai's own check of a request against its
-//     send limit ([Pool] makes it before each send), so grpc's send limit,
-//     whose error reads like the server's own, does not fire first;
+//     send limit ([Pool] makes it before each send, so grpc's send limit,
+//     whose error reads like the server's own, does not fire first; the
+//     REST transport before sending, its error wrapping
+//     wire.ErrRequestTooLarge, which transportError makes match it);
+//   - wire.ErrResponseTooLarge is the REST transport's own receive limit,
+//     which it checks as the body arrives (a server's 413 wraps neither:
+//     it counts, as a gRPC server's RESOURCE_EXHAUSTED does);
 //   - grpc's receive limit, which goai cannot check before grpc reads the
 //     response, fails a response message that has started to arrive,
 //     after its headers. A server's status, by contrast, arrives in the
@@ -102,7 +109,7 @@ func classify(err error, callerGone, timedOut bool, trailer metadata.MD) outcome
 // Attempt.CallOptions) grpc's receive-limit error cannot be told apart
 // either, and counts.
 func localTooLarge(err error, st *status.Status, trailer metadata.MD) bool {
-	if errors.Is(err, ErrMessageTooLarge) {
+	if errors.Is(err, ErrMessageTooLarge) || errors.Is(err, wire.ErrResponseTooLarge) {
 		return true
 	}
 	if st.Code() != codes.ResourceExhausted || trailer == nil || len(trailer.Get("content-type")) > 0 {

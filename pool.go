@@ -58,6 +58,12 @@ func Dial(target string, opts ...PoolOption) (*Pool, error) {
 
 // dial is Dial with its options applied.
 func dial(target string, cfg *poolConfig) (*Pool, error) {
+	if _, ok, _ := restURL(target); ok {
+		return nil, fmt.Errorf("goai: Dial(%q): a Pool holds gRPC connections, and an http:// or https:// target is a REST server: pass it to New<Service>ModelClient", target)
+	}
+	if cfg.httpClient != nil {
+		return nil, fmt.Errorf("goai: Dial(%q): WithHTTPClient is for an http:// or https:// target", target)
+	}
 	dopts, err := cfg.dialOptions()
 	if err != nil {
 		return nil, fmt.Errorf("goai: Dial(%q): %w", target, err)

@@ -21,7 +21,11 @@ type clientCase struct {
 	shape  []int64
 }
 
-var clientCases = func() []clientCase {
+// The client comparison's sizes: an image, small and large.
+var clientCases = slices.DeleteFunc(benchCases(), func(c clientCase) bool { return c.floats < 784 })
+
+// benchCases returns a case of each of the bench server's models.
+func benchCases() []clientCase {
 	var cases []clientCase
 	for _, m := range benchserver.Models {
 		n := int64(1)
@@ -31,7 +35,7 @@ var clientCases = func() []clientCase {
 		cases = append(cases, clientCase{int(n), m.Name, m.Shape})
 	}
 	return cases
-}()
+}
 
 // echoFunc is one client's call: it sends values and returns the echo.
 type echoFunc func(ctx context.Context, values []float32) ([]float32, error)
@@ -64,9 +68,24 @@ func plainConn(tb testing.TB, target string) *grpc.ClientConn {
 }
 
 func goaiEcho(tb testing.TB, target string, c clientCase) echoFunc {
+	return goaiEchoWith(tb, target, c, goai.WithInsecure())
+}
+
+// goaiEchoWith is goaiEcho with opts, over gRPC or REST as target says.
+func goaiEchoWith(tb testing.TB, target string, c clientCase, opts ...goai.Option) echoFunc {
 	switch c.floats {
+	case 16:
+		client, err := benchv1.NewTinyIdentityModelClient(target, opts...)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { client.Close() })
+		return func(ctx context.Context, values []float32) ([]float32, error) {
+			out, err := client.Echo(ctx, &benchv1.Tiny{Values: values})
+			return out.GetValues(), err
+		}
 	case 784:
-		client, err := benchv1.NewSmallIdentityModelClient(target, goai.WithInsecure())
+		client, err := benchv1.NewSmallIdentityModelClient(target, opts...)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -76,7 +95,7 @@ func goaiEcho(tb testing.TB, target string, c clientCase) echoFunc {
 			return out.GetValues(), err
 		}
 	default:
-		client, err := benchv1.NewLargeIdentityModelClient(target, goai.WithInsecure())
+		client, err := benchv1.NewLargeIdentityModelClient(target, opts...)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -101,8 +101,10 @@ type Outcome struct {
 	// Hang blocks the call until the caller gives up (see [Faults.Hang]).
 	Hang bool
 	// Trailer is sent with a failure, such as grpc-retry-pushback-ms
-	// (see [Pushback]). Requests on a stream have no trailer of their
-	// own: it is sent only with a Reset.
+	// (see [Pushback]). Over REST its entries are sent as response
+	// headers, but for [PushbackTrailer], which becomes Retry-After.
+	// Requests on a stream have no trailer of their own: it is sent only
+	// with a Reset.
 	Trailer metadata.MD
 
 	// After applies to a request on a ModelStreamInfer stream: the
@@ -156,6 +158,10 @@ const PushbackTrailer = "grpc-retry-pushback-ms"
 // client to retry after d, through trailer [PushbackTrailer]. A negative d
 // sends -1, which tells a gRPC client not to retry at all. gRPC clients
 // honour pushback only for codes their retry policy lists as retryable.
+//
+// Over REST the same outcome answers with header Retry-After: d in whole
+// seconds, rounded up (HTTP has no finer unit), or -1, which HTTP clients
+// read as malformed and goai as a request not to retry.
 func Pushback(code codes.Code, d time.Duration) Outcome {
 	ms := "-1"
 	if d >= 0 {
@@ -286,9 +292,14 @@ func (s *Server) inject(ctx context.Context, method string, req proto.Message) (
 		return false, nil
 	}
 	if len(o.Trailer) > 0 {
-		// The error below is the call's status; a failure to set the
-		// trailer would only mean the stream is already gone.
-		_ = grpc.SetTrailer(ctx, o.Trailer)
+		if sink, ok := ctx.Value(trailerKey{}).(*metadata.MD); ok {
+			// A REST call: its handler turns the trailer into headers.
+			*sink = metadata.Join(*sink, o.Trailer)
+		} else {
+			// The error below is the call's status; a failure to set
+			// the trailer would only mean the stream is already gone.
+			_ = grpc.SetTrailer(ctx, o.Trailer)
+		}
 	}
 	msg := o.Message
 	if msg == "" {
@@ -301,6 +312,10 @@ func (s *Server) inject(ctx context.Context, method string, req proto.Message) (
 var errStopping = errors.New("inferencetest: server is stopping")
 
 type stopKey struct{}
+
+// trailerKey holds, in a REST call's context, the *metadata.MD that
+// collects the trailer a fault sends.
+type trailerKey struct{}
 
 // waitContext derives from a call's context one that is also canceled when
 // the server generation serving the call stops, so that a hang or a sleep

@@ -53,14 +53,21 @@ type RecordedRequest struct {
 	Outputs []string
 	// RawInputs is the number of raw input contents the request carried
 	// (raw_input_contents of the Open Inference Protocol, inputs in
-	// tensor_content of TF Serving).
+	// tensor_content of TF Serving); over REST, the number of inputs whose
+	// data came as binary chunks (Triton's binary tensor extension) rather
+	// than JSON.
 	RawInputs int
 	// Stream is true for a request that arrived on a ModelStreamInfer
 	// stream rather than as a ModelInfer call.
 	Stream bool
+	// REST is true for a request that came to the REST endpoints
+	// ([Server.HTTPURL]), false for one over gRPC.
+	REST bool
 	// Message is the request as it arrived, in goai's private copy of
 	// the protocol's messages: for goai's own tests, which read it through
-	// its concrete type. Do not modify it.
+	// its concrete type. A request over REST is there as the message a
+	// gRPC client would have sent, every input's data raw. Do not modify
+	// it.
 	Message proto.Message
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,21 +39,26 @@ type Server struct {
 	notReady       map[string]bool // model names marked not ready
 	serverNotReady bool
 
-	life    sync.Mutex // serializes start, Up, Down and Stop
-	network string     // "tcp" or "bufconn" once started
-	addr    string
-	gen     *generation // nil while down
-	stopped bool
+	life     sync.Mutex // serializes start, Up, Down and Stop
+	network  string     // "tcp" or "bufconn" once started
+	addr     string
+	httpAddr string      // the REST listener's address
+	gen      *generation // nil while down
+	stopped  bool
 
-	buf atomic.Pointer[bufconn.Listener] // the live one, for the dialer; nil while down
+	// The live listeners, for the dialers; nil while down.
+	buf, httpBuf atomic.Pointer[bufconn.Listener]
 }
 
-// generation is one run of a grpc.Server, from Start or Up to Down or Stop.
+// generation is one run of a grpc.Server and an http.Server, from Start
+// or Up to Down or Stop.
 type generation struct {
 	srv    *grpc.Server
+	http   *http.Server
+	calls  *callGate       // the REST calls being served
 	ctx    context.Context // canceled when the generation stops
 	cancel context.CancelFunc
-	done   chan struct{} // closed when Serve has returned
+	done   chan struct{} // closed when both Serves have returned
 }
 
 // New returns a server that is not yet listening.
@@ -123,23 +129,26 @@ func (s *Server) SetModelReady(name string, ready bool) error {
 	return nil
 }
 
-// StartBufconn starts serving on an in-memory listener; connect with
-// [Server.Dial] or [Server.DialOptions]. Nothing touches the network, and
-// [Server.Down] and [Server.Up] work as over TCP.
+// StartBufconn starts serving on in-memory listeners, one for gRPC and
+// one for REST; connect with [Server.Dial] or [Server.DialOptions] over
+// gRPC, with [Server.HTTPClient] to [Server.HTTPURL] over REST. Nothing
+// touches the network, and [Server.Down] and [Server.Up] work as over TCP.
 func (s *Server) StartBufconn() error {
 	s.life.Lock()
 	defer s.life.Unlock()
 	if err := s.checkStartLocked(); err != nil {
 		return err
 	}
-	lis := bufconn.Listen(s.cfg.bufconnBytes)
-	s.network, s.addr = "bufconn", "bufconn"
-	s.serveLocked(lis)
+	lis, hlis := bufconn.Listen(s.cfg.bufconnBytes), bufconn.Listen(s.cfg.bufconnBytes)
+	s.network, s.addr, s.httpAddr = "bufconn", "bufconn", "bufconn"
+	s.serveLocked(lis, hlis)
 	return nil
 }
 
-// StartTCP starts serving on a free port of 127.0.0.1; [Server.Addr] tells
-// which. [Server.Restart] comes back on the same port.
+// StartTCP starts serving on two free ports of 127.0.0.1, gRPC on one
+// ([Server.Addr]) and REST on the other ([Server.HTTPURL]), as Triton
+// serves gRPC on 8001 and HTTP on 8000. [Server.Restart] comes back on the
+// same ports.
 func (s *Server) StartTCP() error {
 	s.life.Lock()
 	defer s.life.Unlock()
@@ -150,8 +159,13 @@ func (s *Server) StartTCP() error {
 	if err != nil {
 		return fmt.Errorf("inferencetest: %w", err)
 	}
-	s.network, s.addr = "tcp", lis.Addr().String()
-	s.serveLocked(lis)
+	hlis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		lis.Close()
+		return fmt.Errorf("inferencetest: %w", err)
+	}
+	s.network, s.addr, s.httpAddr = "tcp", lis.Addr().String(), hlis.Addr().String()
+	s.serveLocked(lis, hlis)
 	return nil
 }
 
@@ -165,8 +179,8 @@ func (s *Server) checkStartLocked() error {
 	return nil
 }
 
-func (s *Server) serveLocked(lis net.Listener) {
-	g := &generation{done: make(chan struct{})}
+func (s *Server) serveLocked(lis, hlis net.Listener) {
+	g := &generation{done: make(chan struct{}), calls: newCallGate()}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	opts := []grpc.ServerOption{
 		// Triton and KServe accept messages up to 2 GiB; grpc-go's 4 MiB
@@ -189,14 +203,19 @@ func (s *Server) serveLocked(lis net.Listener) {
 	g.srv = grpc.NewServer(opts...)
 	oippb.Register(g.srv, &handler{s: s})
 	s.registerTFServing(g.srv)
+	g.http = s.newHTTPServer(g)
 	if b, ok := lis.(*bufconn.Listener); ok {
 		s.buf.Store(b)
+		s.httpBuf.Store(hlis.(*bufconn.Listener))
 	}
+	var serving sync.WaitGroup
+	// Serve returns after Stop (or Close), or if the listener fails,
+	// which ends this generation just the same.
+	serving.Go(func() { _ = g.srv.Serve(lis) })
+	serving.Go(func() { _ = g.http.Serve(hlis) })
 	go func() {
-		defer close(g.done)
-		// Serve returns nil after Stop and an error only if the listener
-		// fails, which ends this generation just the same.
-		_ = g.srv.Serve(lis)
+		serving.Wait()
+		close(g.done)
 	}()
 	s.gen = g
 }
@@ -322,12 +341,23 @@ func (s *Server) downLocked(graceful bool) {
 	}
 	s.gen = nil
 	s.buf.Store(nil)
+	s.httpBuf.Store(nil)
 	g.cancel()
+	g.calls.close()
 	if graceful {
+		// Both at once, so that neither transport serves new calls
+		// while the other drains.
+		var wg sync.WaitGroup
+		wg.Go(func() { _ = g.http.Shutdown(context.Background()) })
 		g.srv.GracefulStop()
+		wg.Wait()
 	} else {
+		_ = g.http.Close()
 		g.srv.Stop()
 	}
+	// http.Server does not wait for its handlers, as grpc.WaitForHandlers
+	// makes the gRPC server do.
+	g.calls.wait()
 	<-g.done
 }
 
@@ -348,16 +378,20 @@ func (s *Server) Up() error {
 	case s.gen != nil:
 		return nil
 	}
-	var lis net.Listener
+	var lis, hlis net.Listener
 	if s.network == "bufconn" {
-		lis = bufconn.Listen(s.cfg.bufconnBytes)
+		lis, hlis = bufconn.Listen(s.cfg.bufconnBytes), bufconn.Listen(s.cfg.bufconnBytes)
 	} else {
 		var err error
 		if lis, err = net.Listen("tcp", s.addr); err != nil {
 			return fmt.Errorf("inferencetest: listen again on %s: %w", s.addr, err)
 		}
+		if hlis, err = net.Listen("tcp", s.httpAddr); err != nil {
+			lis.Close()
+			return fmt.Errorf("inferencetest: listen again on %s: %w", s.httpAddr, err)
+		}
 	}
-	s.serveLocked(lis)
+	s.serveLocked(lis, hlis)
 	return nil
 }
 

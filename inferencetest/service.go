@@ -94,10 +94,16 @@ func (m *model) tensorMetadata(s TensorSpec) *oippb.ModelMetadataResponse_Tensor
 	}
 }
 
-func (h *handler) ModelInfer(ctx context.Context, req *oippb.ModelInferRequest) (resp *oippb.ModelInferResponse, err error) {
-	s := h.s
-	s.rec.call("ModelInfer")
-	s.rec.request(recordInfer(req))
+func (h *handler) ModelInfer(ctx context.Context, req *oippb.ModelInferRequest) (*oippb.ModelInferResponse, error) {
+	h.s.rec.call("ModelInfer")
+	return h.s.modelInfer(ctx, req, recordInfer(req), true)
+}
+
+// modelInfer serves an inference request arrived over either transport,
+// recorded as rec: faults, validation, the model. typedOK says whether
+// the response may carry typed contents, which only gRPC has.
+func (s *Server) modelInfer(ctx context.Context, req *oippb.ModelInferRequest, rec *RecordedRequest, typedOK bool) (resp *oippb.ModelInferResponse, err error) {
+	s.rec.request(rec)
 	injected := false
 	defer func() { s.rec.outcome(req.GetModelName(), status.Code(err), injected) }()
 
@@ -119,7 +125,7 @@ func (h *handler) ModelInfer(ctx context.Context, req *oippb.ModelInferRequest) 
 	if err != nil {
 		return nil, err
 	}
-	return encodeResponse(m, r, outs, m.TypedOutputs || s.cfg.typed)
+	return encodeResponse(m, r, outs, typedOK && (m.TypedOutputs || s.cfg.typed))
 }
 
 // lookup finds the model and version a request names, failing with

@@ -104,7 +104,8 @@ func (r Report) OK() bool {
 // models, checks the generated clients' contracts against it, runs the
 // phases of cfg and writes a table of them to w, then an excerpt of the
 // clients' metrics, scraped from the /metrics endpoint it serves while it
-// runs.
+// runs. Every phase calls over gRPC but two: one makes the single Classify
+// calls over REST, one over TF Serving's API.
 func Run(ctx context.Context, w io.Writer, cfg Config) (report Report, err error) {
 	metrics, err := startMetrics(cfg.MetricsAddr)
 	if err != nil {
@@ -137,14 +138,23 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (report Report, err error
 		return Report{}, err
 	}
 	defer tfGlyphs.Close()
-	if err := errors.Join(glyphs.CheckModel(ctx), words.CheckModel(ctx), tfGlyphs.CheckModel(ctx)); err != nil {
+	// The same generated client over the Open Inference Protocol's REST
+	// form: an http:// target is all it takes.
+	restGlyphs, err := digitsv1.NewDigitClassifierModelClient(srv.HTTPURL(), goai.WithInsecure(), observed)
+	if err != nil {
+		return Report{}, err
+	}
+	defer restGlyphs.Close()
+	if err := errors.Join(glyphs.CheckModel(ctx), words.CheckModel(ctx), tfGlyphs.CheckModel(ctx), restGlyphs.CheckModel(ctx)); err != nil {
 		return Report{}, fmt.Errorf("contract check: %w", err)
 	}
-	fmt.Fprintf(w, "model server on %s; contracts of digits@1, tokenizer and TF Serving's digits@stable match; metrics at %s\n\n", srv.Addr(), metrics.url)
+	fmt.Fprintf(w, "model server on %s (gRPC) and %s (REST); contracts of digits@1, tokenizer and TF Serving's digits@stable match; metrics at %s\n\n", srv.Addr(), srv.HTTPURL(), metrics.url)
 
 	d := &driver{cfg: cfg, glyphs: glyphs, words: words, tfGlyphs: tfGlyphs}
+	rest := &driver{cfg: cfg, glyphs: restGlyphs}
 	report.Phases = append(report.Phases,
 		d.classify(ctx, "Classify, single calls"),
+		rest.classify(ctx, "Classify over REST, single calls"),
 		d.classifyBatch(ctx, fmt.Sprintf("ClassifyBatch, %d glyphs a call", cfg.BatchSize)),
 		d.tokenize(ctx, "Tokenize, single calls"),
 		d.classifyTF(ctx, "Classify over TF Serving, single calls"),

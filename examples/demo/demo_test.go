@@ -45,9 +45,9 @@ func TestRunIsCorrectAndAbsorbsFaults(t *testing.T) {
 		t.Errorf("micro-batching sent %d requests for %d calls, want %d", batched.Requests, cfg.Calls, want)
 	}
 	// 70 glyphs fit one request of at most 64 only as two: 5 batch calls
-	// make 10 requests, besides one per single call, one per retry and
-	// the micro-batched phase's.
-	single := 3 * cfg.Calls // Classify, Tokenize and the fault phase's
+	// make 10 requests, besides one per single call (over gRPC or REST),
+	// one per retry and the micro-batched phase's.
+	single := 4 * cfg.Calls // Classify (both transports), Tokenize and the fault phase's
 	retries := 0
 	for _, p := range report.Phases {
 		retries += p.Retries
@@ -128,6 +128,7 @@ func ExampleRun() {
 	}
 	// Output:
 	// Classify, single calls: 100 items, 0 errors, 0 wrong
+	// Classify over REST, single calls: 100 items, 0 errors, 0 wrong
 	// ClassifyBatch, 10 glyphs a call: 20 items, 0 errors, 0 wrong
 	// Tokenize, single calls: 100 items, 0 errors, 0 wrong
 	// Classify over TF Serving, single calls: 100 items, 0 errors, 0 wrong

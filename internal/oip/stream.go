@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/goai-dev/goai/internal/oippb"
 	"github.com/goai-dev/goai/internal/wire"
@@ -48,7 +49,7 @@ func (t *Transport) InferStream(ctx context.Context, req *wire.Request, a *wire.
 		cancel()
 		return nil, streamError(err)
 	}
-	st := &stream{s: s, cancel: cancel, wanted: req.Outputs}
+	st := &stream{ctx: ctx, s: s, cancel: cancel, wanted: req.Outputs}
 	if err := s.CloseSend(); err != nil {
 		st.Close()
 		return nil, streamError(err)
@@ -58,7 +59,8 @@ func (t *Transport) InferStream(ctx context.Context, req *wire.Request, a *wire.
 
 // stream is the responses to the one request of a ModelStreamInfer stream.
 type stream struct {
-	s interface {
+	ctx context.Context // the stream's
+	s   interface {
 		Recv() (*oippb.ModelStreamInferResponse, error)
 	}
 	cancel context.CancelFunc
@@ -71,11 +73,21 @@ type stream struct {
 // request it failed before running it); triton_final_response marks the
 // last response, which is empty when the model ended its responses on
 // its own; and the server ending the stream, which it does once the
-// requests of a half-closed stream are complete, is the end too.
+// requests of a half-closed stream are complete, is the end too, unless
+// the caller's deadline or cancellation came first: a server whose own
+// copy of the deadline fires at the same moment may end the stream
+// cleanly before grpc reports the deadline to the client.
 func (s *stream) Recv() (*wire.Response, bool, error) {
 	msg, err := s.s.Recv()
 	if errors.Is(err, io.EOF) {
 		s.ended = true
+		if err := s.ctx.Err(); err != nil {
+			return nil, false, status.FromContextError(err).Err()
+		}
+		// The deadline's own timer may not have run yet.
+		if d, ok := s.ctx.Deadline(); ok && !time.Now().Before(d) {
+			return nil, false, status.FromContextError(context.DeadlineExceeded).Err()
+		}
 		return nil, true, nil
 	}
 	if err != nil {

@@ -173,8 +173,15 @@ func readBody(r io.Reader, contentLength int64, limit int) ([]byte, error) {
 }
 
 // tooLarge is the error for a message over a limit, worded as grpc-go's
-// ("grpc: received message larger than max (N vs. M)") so that the call
-// path's check for it holds on both transports.
+// ("grpc: received message larger than max (N vs. M)").
 func tooLarge(dir string, n int64, limit int) *Error {
 	return newError(codes.ResourceExhausted, ErrTooLarge, "%s message larger than max (%d vs. %d)", dir, n, limit)
+}
+
+// ownLimit marks e, an error wrapping ErrTooLarge, as a limit of the
+// client's own: it then also wraps local, wire.ErrRequestTooLarge or
+// wire.ErrResponseTooLarge.
+func ownLimit(e *Error, local error) *Error {
+	e.Err = errors.Join(e.Err, local)
+	return e
 }

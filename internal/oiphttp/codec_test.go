@@ -104,6 +104,9 @@ func TestRequestRoundTrip(t *testing.T) {
 				!slices.Equal(got.Request.Outputs, []string{"a", "b"}) {
 				t.Errorf("request = %+v", got.Request)
 			}
+			if got.BinaryInputs != tc.binary {
+				t.Errorf("BinaryInputs = %d, want %d", got.BinaryInputs, tc.binary)
+			}
 			if !got.BinaryOutput("a") || !got.BinaryOutput("b") || got.BinaryOutputs {
 				t.Errorf("binary outputs: a %v b %v all %v, want per-output true", got.BinaryOutput("a"), got.BinaryOutput("b"), got.BinaryOutputs)
 			}
@@ -519,8 +522,16 @@ func TestDecodeErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("decoded %+v, want an error", got)
 			}
+			// A body of the wrong form is INTERNAL, as grpc-go reports a
+			// response it cannot unmarshal; an output whose data does not
+			// fit it is a TensorError, as the gRPC transport reports one.
 			var e *Error
-			if !errors.As(err, &e) || status.Code(err) != codes.Internal {
+			var te *wire.TensorError
+			if !errors.Is(tc.want, ErrMalformed) || tc.name == "no data" {
+				if !errors.As(err, &te) || te.Tensor != "o" || !te.Output {
+					t.Errorf("%v (%T), want a *wire.TensorError of output o", err, err)
+				}
+			} else if !errors.As(err, &e) || status.Code(err) != codes.Internal {
 				t.Errorf("%v: code %v, want an *Error with INTERNAL", err, status.Code(err))
 			}
 			if !errors.Is(err, tc.want) {
@@ -615,4 +626,20 @@ func totalAlloc() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.TotalAlloc
+}
+
+// TestDecodeResponseNamesLongOutputs checks that a TensorError names an
+// output by at most maxEchoed bytes of its name, cut at a rune boundary:
+// a hostile server's name can take the whole body.
+func TestDecodeResponseNamesLongOutputs(t *testing.T) {
+	name := strings.Repeat("a", maxEchoed-1) + "é" + strings.Repeat("b", 1000)
+	body := `{"outputs":[{"name":"` + name + `","datatype":"FP32","shape":[2],"data":[1]}]}`
+	_, err := DecodeResponse([]byte(body), -1)
+	var te *wire.TensorError
+	if !errors.As(err, &te) || !errors.Is(err, tensor.ErrLength) {
+		t.Fatalf("%v, want a *wire.TensorError wrapping tensor.ErrLength", err)
+	}
+	if want := strings.Repeat("a", maxEchoed-1) + "…"; te.Tensor != want {
+		t.Errorf("named %q, want %q", te.Tensor, want)
+	}
 }

@@ -3,6 +3,7 @@ package oiphttp
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -14,10 +15,14 @@ import (
 // tensor's sentinels instead (tensor.ErrLength, tensor.ErrRange, ...).
 var ErrMalformed = errors.New("oiphttp: malformed body")
 
-// ErrTooLarge is wrapped by the error for a body over the size limit, in
-// either direction. Its code is RESOURCE_EXHAUSTED and its message says
-// "larger than max" as grpc-go's does, so the call path treats it as it
-// treats grpc's: not retried, not a server failure.
+// ErrTooLarge is wrapped by the error for a body over a size limit, in
+// either direction and on either side. Its code is RESOURCE_EXHAUSTED
+// and its message says "larger than max" as grpc-go's does. A client's
+// error for its own limit also wraps [wire.ErrRequestTooLarge] (a request
+// not sent) or [wire.ErrResponseTooLarge] (a response not read), by which
+// the call path tells it from a server's 413: the first is neither
+// retried nor held against the server, the second is the server's
+// answer, as a gRPC server's own RESOURCE_EXHAUSTED is.
 var ErrTooLarge = errors.New("oiphttp: message larger than max")
 
 // Error is an error of this package: a body it could not encode or
@@ -33,8 +38,10 @@ type Error struct {
 	HTTPStatus int
 	// Message says what went wrong.
 	Message string
-	// Err is the cause, or nil: ErrMalformed, ErrTooLarge, a sentinel of
-	// package tensor, a context or network error.
+	// Err is the cause, or nil: ErrMalformed, ErrTooLarge (joined with
+	// wire.ErrRequestTooLarge or wire.ErrResponseTooLarge for a limit of
+	// the client's own), a sentinel of package tensor, a context or
+	// network error.
 	Err error
 }
 
@@ -80,4 +87,21 @@ func decodeError(code codes.Code, what string, err error) error {
 		return err
 	}
 	return &Error{Code: code, Message: what + ": " + err.Error(), Err: err}
+}
+
+// maxEchoed is the most bytes of a server's tensor name that a
+// [wire.TensorError] names it by.
+const maxEchoed = 64
+
+// echoed returns name cut to maxEchoed bytes at a rune boundary, with an
+// ellipsis when it was cut.
+func echoed(name string) string {
+	if len(name) <= maxEchoed {
+		return name
+	}
+	n := maxEchoed
+	for i := 1; i < utf8.UTFMax && !utf8.RuneStart(name[n]); i++ {
+		n--
+	}
+	return name[:n] + "…"
 }

@@ -57,11 +57,19 @@ func fuzzSeeds(t testing.TB) []struct {
 	return seeds
 }
 
-// checkDecodeError checks what every decode failure must be.
+// checkDecodeError checks what every decode failure must be: an *Error
+// with code, or, for a response's output whose data does not fit it, a
+// *wire.TensorError; either wrapping a sentinel.
 func checkDecodeError(t *testing.T, err error, code codes.Code) {
 	t.Helper()
 	var e *Error
-	if !errors.As(err, &e) || status.Code(err) != code {
+	var te *wire.TensorError
+	switch {
+	case code == codes.Internal && errors.As(err, &te):
+		if !te.Output || len(te.Tensor) > maxEchoed+len("…") {
+			t.Fatalf("%v: %+v, want an output named in at most %d bytes", err, te, maxEchoed)
+		}
+	case !errors.As(err, &e) || status.Code(err) != code:
 		t.Fatalf("%v: not an *Error with code %v", err, code)
 	}
 	for _, s := range []error{ErrMalformed, tensor.ErrShape, tensor.ErrLength, tensor.ErrDType, tensor.ErrRange} {

@@ -3,6 +3,7 @@ package oiphttp
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -96,9 +97,22 @@ func jsonable(t *tensor.Tensor) bool {
 	return true
 }
 
+// maxJSONWidth is the longest an element of each fixed-size type takes in
+// a JSON data array, its separator included: "-9223372036854775808,",
+// "-1.17549435e-38," and so on.
+var maxJSONWidth = map[tensor.DType]int{
+	tensor.Bool: 6, tensor.Uint8: 4, tensor.Int8: 5, tensor.Uint16: 6, tensor.Int16: 7,
+	tensor.Uint32: 11, tensor.Int32: 12, tensor.Uint64: 21, tensor.Int64: 21,
+	tensor.FP32: 16, tensor.FP64: 25,
+}
+
 // appendData appends the contents of t, which must be valid and
 // [jsonable], as a flat JSON array in row-major order.
 func appendData(dst []byte, dt tensor.DType, raw []byte) []byte {
+	// One allocation for the array rather than a doubling per append.
+	if w := maxJSONWidth[dt]; w > 0 && dt.Size() > 0 {
+		dst = slices.Grow(dst, 2+len(raw)/dt.Size()*w)
+	}
 	dst = append(dst, '[')
 	switch dt {
 	case tensor.Bool:

@@ -169,19 +169,23 @@ func attachChunks(ts []tensorJSON, chunks []byte, headerLen int) error {
 
 // finishTensors checks each decoded tensor: data from somewhere (a
 // tensor without any must hold no elements), contents matching the
-// shape, and names unique.
-func finishTensors(ts []tensorJSON, kind string) ([]tensor.Tensor, error) {
+// shape, and names unique. A tensor that fails is passed to fault, if
+// set, for the error to return.
+func finishTensors(ts []tensorJSON, kind string, fault func(name string, err error) error) ([]tensor.Tensor, error) {
+	if fault == nil {
+		fault = func(_ string, err error) error { return err }
+	}
 	out := make([]tensor.Tensor, len(ts))
 	for i := range ts {
 		tj := &ts[i]
 		if !tj.hasData && tj.binSize < 0 {
 			if tj.n != 0 {
-				return nil, malformed("%s %q has neither data nor binary_data_size", kind, tj.t.Name)
+				return nil, fault(tj.t.Name, malformed("%s %q has neither data nor binary_data_size", kind, tj.t.Name))
 			}
 			tj.t.Raw = []byte{}
 		}
 		if err := tj.t.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: %w", kind, err)
+			return nil, fault(tj.t.Name, fmt.Errorf("%s: %w", kind, err))
 		}
 		out[i] = tj.t
 	}
@@ -232,6 +236,9 @@ type ServerRequest struct {
 	// BinaryOutputs is the request's binary_data_output parameter: the
 	// default for outputs without their own binary_data.
 	BinaryOutputs bool
+	// BinaryInputs is the number of inputs whose data came as binary
+	// chunks rather than JSON data.
+	BinaryInputs int
 	// outputBinary is each named output's binary_data, if it has one.
 	outputBinary map[string]bool
 }
@@ -317,7 +324,12 @@ func decodeRequest(body []byte, headerLen int) (*ServerRequest, error) {
 	if err := attachChunks(inputs, chunks, headerLen); err != nil {
 		return nil, err
 	}
-	if r.Request.Inputs, err = finishTensors(inputs, "input"); err != nil {
+	for i := range inputs {
+		if inputs[i].binSize >= 0 {
+			r.BinaryInputs++
+		}
+	}
+	if r.Request.Inputs, err = finishTensors(inputs, "input", nil); err != nil {
 		return nil, err
 	}
 	outs := r.Request.Outputs

@@ -1,6 +1,8 @@
 package oiphttp
 
 import (
+	"errors"
+
 	"github.com/goai-dev/goai/internal/wire"
 	"google.golang.org/grpc/codes"
 )
@@ -10,15 +12,37 @@ import (
 // [ParseHeaderLength]): the JSON header of §A8, outputs as "data" (flat
 // or nested in their shape) or as binary chunks after the header. Output
 // data sent binary aliases body; JSON data is converted into new raw
-// contents. Errors are [*Error]s with code INTERNAL, as grpc-go reports a
-// response it cannot parse, wrapping [ErrMalformed] or a sentinel of
-// package tensor.
+// contents.
+//
+// A body that is not the protocol's JSON (broken, of the wrong JSON
+// types, a tensor without a name, datatype or shape, chunks that do not
+// add up) is an [*Error] with code INTERNAL wrapping [ErrMalformed], as
+// grpc-go reports a response it cannot unmarshal. An output whose data
+// does not fit it (a datatype goai does not know, data of another length
+// or range than its shape and datatype hold, broken BYTES framing, no
+// data at all) is a [*wire.TensorError] wrapping package tensor's
+// sentinel, as the gRPC transport reports a response that breaks the
+// protocol's layout rules: the server answered, so the call path neither
+// retries it nor holds it against the breaker.
 func DecodeResponse(body []byte, headerLen int) (*wire.Response, error) {
 	r, err := decodeResponse(body, headerLen)
 	if err != nil {
+		var te *wire.TensorError
+		if errors.As(err, &te) {
+			return nil, te
+		}
 		return nil, decodeError(codes.Internal, "response body", err)
 	}
 	return r, nil
+}
+
+// outputFault is the error of output name whose data does not fit it;
+// an error about the body's form stays as it is.
+func outputFault(name string, err error, always bool) error {
+	if !always && errors.Is(err, ErrMalformed) {
+		return err
+	}
+	return &wire.TensorError{Tensor: echoed(name), Output: true, Message: err.Error(), Err: err}
 }
 
 func decodeResponse(body []byte, headerLen int) (*wire.Response, error) {
@@ -42,7 +66,10 @@ func decodeResponse(body []byte, headerLen int) (*wire.Response, error) {
 			err = s.array("response outputs", func(int) error {
 				tj, err := s.tensorObject("output")
 				outputs = append(outputs, tj)
-				return err
+				if err != nil {
+					return outputFault(tj.t.Name, err, false)
+				}
+				return nil
 			})
 		}
 		return err
@@ -56,7 +83,8 @@ func decodeResponse(body []byte, headerLen int) (*wire.Response, error) {
 	if err := attachChunks(outputs, chunks, headerLen); err != nil {
 		return nil, err
 	}
-	if r.Outputs, err = finishTensors(outputs, "output"); err != nil {
+	fault := func(name string, err error) error { return outputFault(name, err, true) }
+	if r.Outputs, err = finishTensors(outputs, "output", fault); err != nil {
 		return nil, err
 	}
 	return r, nil

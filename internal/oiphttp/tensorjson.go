@@ -325,18 +325,19 @@ func (p *dataParser) level(d int) error {
 	return nil
 }
 
-// reserve makes room for size more bytes. Growth doubles up to the size
-// the shape implies, so what is allocated stays within twice the
-// elements actually read: a shape's claim alone costs nothing.
+// reserve makes room for size more bytes, the element just read, and
+// for the rest of the tensor as far as the JSON left can hold it: every
+// element still to come takes at least two bytes of it (a separator and a
+// digit), and no more come than the shape holds. So the data is allocated
+// once, and what is allocated stays within four times the bytes of the
+// body already received (8-byte elements from 2 bytes each): a shape's
+// claim alone costs nothing.
 func (p *dataParser) reserve(size int) {
 	if len(p.raw)+size <= cap(p.raw) {
 		return
 	}
-	full := p.n * p.dt.Size()
-	c := max(2*cap(p.raw), 64*size)
-	c = min(c, full)
-	c = max(c, len(p.raw)+size)
-	raw := make([]byte, len(p.raw), c)
+	rest := max(0, min(p.n-p.count, (len(p.s.buf)-p.s.pos)/2))
+	raw := make([]byte, len(p.raw), len(p.raw)+size+rest*size)
 	copy(raw, p.raw)
 	p.raw = raw
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/goai-dev/goai/internal/wire"
@@ -52,6 +53,10 @@ type Options struct {
 
 	// UserAgent, if set, is sent as the User-Agent header.
 	UserAgent string
+
+	// Client tunes the *http.Client that [New] makes when it is given
+	// none.
+	Client ClientOptions
 }
 
 // Transport is a [wire.Transport] over HTTP/REST: the Open Inference
@@ -59,7 +64,8 @@ type Options struct {
 // and Triton's binary extension of §A9. It is safe for concurrent use.
 type Transport struct {
 	client  *http.Client
-	owned   bool   // client made by New: Close closes its connections
+	owned   bool // client made by New: Close closes its connections
+	closed  atomic.Bool
 	prefix  string // base URL, no trailing slash
 	secure  bool   // https
 	opts    Options
@@ -72,8 +78,7 @@ var _ wire.Transport = (*Transport)(nil)
 
 // New returns a Transport to the server at base, an http:// or https://
 // URL with an optional path prefix (https://gateway/triton), using client
-// (nil for [NewHTTPClient] with default settings, which Close then
-// closes).
+// (nil for [NewHTTPClient] of opts.Client, which Close then closes).
 func New(base *url.URL, client *http.Client, opts Options) (*Transport, error) {
 	if base == nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("oiphttp: base URL %v is not an http:// or https:// URL with a host", base)
@@ -87,7 +92,7 @@ func New(base *url.URL, client *http.Client, opts Options) (*Transport, error) {
 	}
 	t := &Transport{client: client, secure: secure, opts: opts, now: time.Now}
 	if client == nil {
-		t.client, t.owned = NewHTTPClient(ClientOptions{}), true
+		t.client, t.owned = NewHTTPClient(opts.Client), true
 	}
 	t.prefix = strings.TrimSuffix(base.String(), "/")
 	t.maxSend = orDefault(opts.MaxRequestSize, DefaultMaxMessageSize)
@@ -102,14 +107,26 @@ func orDefault(n, def int) int {
 	return n
 }
 
-// Close closes the idle connections of a client New made; a client
-// passed to New is the caller's to close.
+// Close makes later calls fail with CANCELED, as a closed gRPC connection
+// does, and closes the idle connections of a client New made; a client
+// passed to New is the caller's to close. Calls in flight finish, and
+// net/http closes their connections as they release them, since no call
+// follows (http.Transport.CloseIdleConnections closes newly idle
+// connections until a request asks for one).
 func (t *Transport) Close() error {
+	t.closed.Store(true)
 	if t.owned {
 		t.client.CloseIdleConnections()
 	}
 	return nil
 }
+
+// HTTPClient returns the client the transport sends through: the one
+// given to [New], or the one New made.
+func (t *Transport) HTTPClient() *http.Client { return t.client }
+
+// errClosed is the error of a call after Close.
+var errClosed = &Error{Code: codes.Canceled, Message: "the transport is closed"}
 
 // segment escapes a model name or version for one path segment: a '/'
 // must not make two, and "." or ".." must not climb.
@@ -179,7 +196,7 @@ func (t *Transport) Infer(ctx context.Context, req *wire.Request, a *wire.Attemp
 	body := newRequestBody(bufs, header, chunks)
 	defer body.release()
 	if body.size > int64(cs.maxSend) {
-		return nil, tooLarge("trying to send", body.size, cs.maxSend)
+		return nil, ownLimit(tooLarge("trying to send", body.size, cs.maxSend), wire.ErrRequestTooLarge)
 	}
 
 	uri := t.prefix + modelPath(req.Model, req.Version) + "/infer"
@@ -278,6 +295,9 @@ func (t *Transport) newGet(ctx context.Context, path string) *http.Request {
 // returns a 2xx response; any other status is read as an error answer,
 // its Retry-After reported in a.
 func (t *Transport) do(ctx context.Context, req *http.Request, cs callSettings, a *wire.Attempt) (*http.Response, error) {
+	if t.closed.Load() {
+		return nil, errClosed
+	}
 	if t.opts.UserAgent != "" {
 		req.Header.Set("User-Agent", t.opts.UserAgent)
 	}
@@ -402,6 +422,9 @@ func (t *Transport) fetch(ctx context.Context, req *http.Request, cs callSetting
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
+			if errors.Is(e, ErrTooLarge) {
+				ownLimit(e, wire.ErrResponseTooLarge)
+			}
 			return nil, nil, err
 		}
 		return nil, nil, exchangeError(ctx, err, "reading the response")

@@ -415,6 +415,10 @@ func TestTransportErrorAnswers(t *testing.T) {
 			if tc.msg != "" && e.Message != tc.msg {
 				t.Errorf("message %q, want %q", e.Message, tc.msg)
 			}
+			// A server's answer is never a limit of the client's own.
+			if errors.Is(err, wire.ErrRequestTooLarge) || errors.Is(err, wire.ErrResponseTooLarge) {
+				t.Errorf("%v matches a sentinel of the client's own limits", err)
+			}
 			if a.Pushback != tc.pushback || a.HasPushback != tc.has || a.NoRetry != tc.stop {
 				t.Errorf("attempt %+v, want pushback %v has %v no-retry %v", a, tc.pushback, tc.has, tc.stop)
 			}
@@ -441,11 +445,12 @@ func TestTransportLimits(t *testing.T) {
 		opts Options
 		call []grpc.CallOption
 		dir  string
+		own  error // the sentinel of the client's own limit
 	}{
-		{"response option", Options{MaxResponseSize: 4096}, nil, "received"},
-		{"response call option", Options{}, []grpc.CallOption{grpc.MaxCallRecvMsgSize(4000)}, "received"},
-		{"request option", Options{MaxRequestSize: 4096}, nil, "trying to send"},
-		{"request call option", Options{}, []grpc.CallOption{grpc.MaxCallSendMsgSize(100)}, "trying to send"},
+		{"response option", Options{MaxResponseSize: 4096}, nil, "received", wire.ErrResponseTooLarge},
+		{"response call option", Options{}, []grpc.CallOption{grpc.MaxCallRecvMsgSize(4000)}, "received", wire.ErrResponseTooLarge},
+		{"request option", Options{MaxRequestSize: 4096}, nil, "trying to send", wire.ErrRequestTooLarge},
+		{"request call option", Options{}, []grpc.CallOption{grpc.MaxCallSendMsgSize(100)}, "trying to send", wire.ErrRequestTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := newTransport(t, srv.URL, nil, tc.opts)
@@ -453,6 +458,9 @@ func TestTransportLimits(t *testing.T) {
 			if status.Code(err) != codes.ResourceExhausted || !errors.Is(err, ErrTooLarge) ||
 				!strings.Contains(err.Error(), tc.dir+" message larger than max") {
 				t.Errorf("%v (code %v), want RESOURCE_EXHAUSTED: %s message larger than max", err, status.Code(err), tc.dir)
+			}
+			if !errors.Is(err, tc.own) {
+				t.Errorf("%v does not match %v", err, tc.own)
 			}
 		})
 	}
@@ -826,4 +834,71 @@ func TestNew(t *testing.T) {
 		tr.maxSend != DefaultMaxMessageSize || tr.maxRecv != DefaultMaxMessageSize {
 		t.Errorf("transport %+v", tr)
 	}
+}
+
+// TestTransportClose checks that Close fails later calls with CANCELED
+// without sending them, lets a call in flight finish, and closes the
+// connections of the client New made, the one that call used included,
+// so that none waits in the idle pool.
+func TestTransportClose(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 1)
+	closed := make(chan struct{}, 4)
+	s := &testServer{handle: func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/v2/health/live" {
+			arrived <- struct{}{}
+			<-release
+		}
+		return false
+	}}
+	s.Server = httptest.NewUnstartedServer(s.mux())
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	s.Start()
+	t.Cleanup(s.Close)
+	tr := newTransport(t, s.URL, nil, Options{})
+
+	// A call in flight when Close comes, on one connection, and an idle
+	// connection that another call used.
+	done := make(chan error, 1)
+	go func() {
+		_, err := tr.ServerLive(context.Background(), nil)
+		done <- err
+	}()
+	<-arrived
+	in := tensor.Tensor{Name: "x", DType: tensor.FP32, Shape: []int64{1}, Raw: make([]byte, 4)}
+	if _, err := tr.Infer(context.Background(), &wire.Request{Model: "m", Inputs: []tensor.Tensor{in}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed := func(what string) {
+		t.Helper()
+		select {
+		case <-closed:
+		case <-time.After(time.Minute):
+			t.Fatalf("%s: no connection closed after a minute", what)
+		}
+	}
+	waitClosed("the idle connection")
+	before := s.count()
+	_, err := tr.Infer(context.Background(), &wire.Request{Model: "m", Inputs: []tensor.Tensor{in}}, nil)
+	if status.Code(err) != codes.Canceled {
+		t.Errorf("Infer after Close: %v, want CANCELED", err)
+	}
+	if _, err := tr.ModelReady(context.Background(), "m", "", nil); status.Code(err) != codes.Canceled {
+		t.Errorf("ModelReady after Close: %v, want CANCELED", err)
+	}
+	if n := s.count() - before; n != 0 {
+		t.Errorf("%d requests sent after Close", n)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Errorf("the call in flight at Close: %v", err)
+	}
+	waitClosed("the connection of the call in flight")
 }

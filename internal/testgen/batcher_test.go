@@ -28,11 +28,11 @@ import (
 // startEmbedder serves an echo-style fake of Embedder, whose sentence
 // embedding is the sentence's token ids, over loopback TCP and returns a
 // client of it. The test then checks that no goroutine leaked.
-func startEmbedder(t *testing.T) (*server, *embeddingv1.EmbedderModelClient) {
+func startEmbedder(t *testing.T, tr transport) (*server, *embeddingv1.EmbedderModelClient) {
 	t.Helper()
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
-	srv := startServer(t)
+	srv := startServer(t, tr)
 	return srv, serveEmbedder(t, srv)
 }
 
@@ -50,7 +50,7 @@ func serveEmbedder(t *testing.T, srv *server) *embeddingv1.EmbedderModelClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := embeddingv1.NewEmbedderModelClient(srv.Target(), srv.options()...)
+	c, err := embeddingv1.NewEmbedderModelClient(srv.target(), srv.options()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,8 +122,10 @@ func batches(srv *server) []string {
 	return out
 }
 
-func TestBatcherCoalesces(t *testing.T) {
-	srv, c := startEmbedder(t)
+func TestBatcherCoalesces(t *testing.T) { transports(t, testBatcherCoalesces) }
+
+func testBatcherCoalesces(t *testing.T, tr transport) {
+	srv, c := startEmbedder(t, tr)
 
 	// The batcher's clock never moves, so no batch goes for its delay:
 	// the 64 calls go as soon as they fill the model's 64 items.
@@ -144,9 +146,11 @@ func TestBatcherCoalesces(t *testing.T) {
 // TestBatcherDelay runs the batcher on its real clock, the model's own
 // delay of 5ms, in a synctest bubble: calls made at once there do arrive
 // together, and the delay is exact.
-func TestBatcherDelay(t *testing.T) {
+func TestBatcherDelay(t *testing.T) { transports(t, testBatcherDelay) }
+
+func testBatcherDelay(t *testing.T, tr transport) {
 	synctest.Test(t, func(t *testing.T) {
-		srv := startMemServer(t)
+		srv := startMemServer(t, tr)
 		c := serveEmbedder(t, srv)
 		b := c.NewEmbedBatcher(batcherOptions()...)
 		defer b.Close()
@@ -175,8 +179,10 @@ func TestBatcherDelay(t *testing.T) {
 // TestBatcherLimits checks that options override the model's batching
 // policy, that a batch never holds more than MaxSize items or MaxBytes
 // bytes, and that sentences of different lengths never share a request.
-func TestBatcherLimits(t *testing.T) {
-	srv, c := startEmbedder(t)
+func TestBatcherLimits(t *testing.T) { transports(t, testBatcherLimits) }
+
+func testBatcherLimits(t *testing.T, tr transport) {
+	srv, c := startEmbedder(t, tr)
 	clock := goai.WithBatcherClock(newManualClock())
 
 	// 16 sentences of 3 tokens and 16 of 5, at most 8 items a request.
@@ -208,8 +214,10 @@ func TestBatcherLimits(t *testing.T) {
 
 // TestBatcherCallers checks what callers get besides their outputs: the
 // delay, a caller whose context ends, Close, bad data and a failing batch.
-func TestBatcherCallers(t *testing.T) {
-	srv, c := startEmbedder(t)
+func TestBatcherCallers(t *testing.T) { transports(t, testBatcherCallers) }
+
+func testBatcherCallers(t *testing.T, tr transport) {
+	srv, c := startEmbedder(t, tr)
 	clk := newManualClock()
 	b := c.NewEmbedBatcher(batcherOptions(goai.WithBatcherClock(clk))...)
 	t.Cleanup(func() { b.Close() })
@@ -258,7 +266,7 @@ func TestBatcherCallers(t *testing.T) {
 	if _, err := b.Do(t.Context(), nil); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("Do(nil): %v, want InvalidArgument", err)
 	}
-	vision, err := visionv1.NewImageClassifierModelClient(srv.Target(), srv.options()...)
+	vision, err := visionv1.NewImageClassifierModelClient(srv.target(), srv.options()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,8 +305,10 @@ func TestBatcherCallers(t *testing.T) {
 // TestBatcherCallOptions checks that the options of WithBatcherCallOptions
 // reach each batch's call, and that a failed call fails each of its
 // callers.
-func TestBatcherCallOptions(t *testing.T) {
-	srv, c := startEmbedder(t)
+func TestBatcherCallOptions(t *testing.T) { transports(t, testBatcherCallOptions) }
+
+func testBatcherCallOptions(t *testing.T, tr transport) {
+	srv, c := startEmbedder(t, tr)
 	var info goai.CallInfo
 	// Version 9 does not exist. Report cannot say anything of a batcher's
 	// many calls, and is ignored.

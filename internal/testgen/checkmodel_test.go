@@ -29,13 +29,10 @@ import (
 
 // TestCheckModelOfFakes checks every generated client against the models
 // its generated fake registers: the fakes declare exactly the contract.
-func TestCheckModelOfFakes(t *testing.T) {
-	srv := startServer(t)
-	conn, err := srv.Dial()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
+func TestCheckModelOfFakes(t *testing.T) { transports(t, testCheckModelOfFakes) }
+
+func testCheckModelOfFakes(t *testing.T, tr transport) {
+	srv := startServer(t, tr)
 
 	// The fakes are never called: nil implementations will do.
 	for _, err := range []error{
@@ -53,17 +50,27 @@ func TestCheckModelOfFakes(t *testing.T) {
 		}
 	}
 	for name, check := range map[string]func(context.Context) error{
-		"Echo":            dtypesv1.NewEchoModelClientFromConn(conn).CheckModel,
-		"Summarizer":      dtypesv1.NewSummarizerModelClientFromConn(conn).CheckModel,
-		"Ranker":          rankingv1.NewRankerModelClientFromConn(conn).CheckModel,
-		"ImageClassifier": visionv1.NewImageClassifierModelClientFromConn(conn).CheckModel,
-		"Embedder":        embeddingv1.NewEmbedderModelClientFromConn(conn).CheckModel,
-		"Tokenizer":       textv1.NewTokenizerModelClientFromConn(conn).CheckModel,
-		"DigitClassifier": tfservingv1.NewDigitClassifierModelClientFromConn(conn).CheckModel,
-		"Tagger":          tfservingv1.NewTaggerModelClientFromConn(conn).CheckModel,
+		"Echo":            newClient(t, srv, dtypesv1.NewEchoModelClient, dtypesv1.NewEchoModelClientFromConn).CheckModel,
+		"Summarizer":      newClient(t, srv, dtypesv1.NewSummarizerModelClient, dtypesv1.NewSummarizerModelClientFromConn).CheckModel,
+		"Ranker":          newClient(t, srv, rankingv1.NewRankerModelClient, rankingv1.NewRankerModelClientFromConn).CheckModel,
+		"ImageClassifier": newClient(t, srv, visionv1.NewImageClassifierModelClient, visionv1.NewImageClassifierModelClientFromConn).CheckModel,
+		"Embedder":        newClient(t, srv, embeddingv1.NewEmbedderModelClient, embeddingv1.NewEmbedderModelClientFromConn).CheckModel,
+		"Tokenizer":       newClient(t, srv, textv1.NewTokenizerModelClient, textv1.NewTokenizerModelClientFromConn).CheckModel,
 	} {
 		if err := check(t.Context()); err != nil {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// TF Serving's models are reached over gRPC only: an http:// target
+	// speaks the Open Inference Protocol.
+	if !tr.rest {
+		for name, check := range map[string]func(context.Context) error{
+			"DigitClassifier": newClient(t, srv, tfservingv1.NewDigitClassifierModelClient, tfservingv1.NewDigitClassifierModelClientFromConn).CheckModel,
+			"Tagger":          newClient(t, srv, tfservingv1.NewTaggerModelClient, tfservingv1.NewTaggerModelClientFromConn).CheckModel,
+		} {
+			if err := check(t.Context()); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
 		}
 	}
 	if n, p := srv.infers(), srv.Stats().Calls["Predict"]; n+p != 0 {
@@ -71,8 +78,10 @@ func TestCheckModelOfFakes(t *testing.T) {
 	}
 }
 
-func TestCheckModelMismatch(t *testing.T) {
-	srv := startServer(t)
+func TestCheckModelMismatch(t *testing.T) { transports(t, testCheckModelMismatch) }
+
+func testCheckModelMismatch(t *testing.T, tr transport) {
+	srv := startServer(t, tr)
 	err := srv.Register(inferencetest.Model{
 		Name:         "resnet50",
 		Versions:     []string{"3"},
@@ -87,7 +96,7 @@ func TestCheckModelMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := visionv1.NewImageClassifierModelClient(srv.Target(), srv.options()...)
+	c, err := visionv1.NewImageClassifierModelClient(srv.target(), srv.options()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +120,7 @@ func TestCheckModelMismatch(t *testing.T) {
 	}
 
 	// A model the server does not have: the metadata call's error.
-	if err := textv1.NewTokenizerModelClientFromConn(dialServer(t, srv)).CheckModel(t.Context()); status.Code(err) != codes.NotFound {
+	if err := newClient(t, srv, textv1.NewTokenizerModelClient, textv1.NewTokenizerModelClientFromConn).CheckModel(t.Context()); status.Code(err) != codes.NotFound {
 		t.Errorf("unknown model: %v, want NotFound", err)
 	}
 }
@@ -119,12 +128,14 @@ func TestCheckModelMismatch(t *testing.T) {
 // TestCheckModelFallback serves the Ranker's fallback model with a
 // contract of its own: CheckModel must report it, under the fallback's
 // name, since every rpc may end on the fallback.
-func TestCheckModelFallback(t *testing.T) {
-	srv := startServer(t)
+func TestCheckModelFallback(t *testing.T) { transports(t, testCheckModelFallback) }
+
+func testCheckModelFallback(t *testing.T, tr transport) {
+	srv := startServer(t, tr)
 	if err := rankingv1goaitest.RegisterRankerFake(srv.Server, ranker{}); err != nil {
 		t.Fatal(err)
 	}
-	c := rankingv1.NewRankerModelClientFromConn(dialServer(t, srv))
+	c := newClient(t, srv, rankingv1.NewRankerModelClient, rankingv1.NewRankerModelClientFromConn)
 	if err := c.CheckModel(t.Context()); err != nil {
 		t.Fatalf("the fakes' own contract: %v", err)
 	}

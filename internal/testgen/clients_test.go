@@ -1,10 +1,15 @@
 package testgen_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +17,7 @@ import (
 
 	"github.com/goai-dev/goai"
 	"github.com/goai-dev/goai/inferencetest"
+	"github.com/goai-dev/goai/internal/oiphttp"
 	"github.com/goai-dev/goai/internal/oippb"
 	dtypesv1 "github.com/goai-dev/goai/internal/testgen/dtypes/v1"
 	"github.com/goai-dev/goai/internal/testgen/dtypes/v1/dtypesv1goaitest"
@@ -25,32 +31,58 @@ import (
 )
 
 // End-to-end tests of the generated clients and fakes: each client calls
-// inferencetest's Open Inference Protocol server over loopback TCP.
+// inferencetest's Open Inference Protocol server over loopback TCP (or in
+// memory, in a synctest bubble), on each transport in turn: gRPC, and
+// REST at the server's HTTP URL. Only what one transport has and the
+// other lacks is tested on one alone: typed contents (gRPC's form of a
+// response) and the direct services (direct_test.go) on gRPC.
+
+// transport is how a test's client reaches the server.
+type transport struct {
+	name string
+	rest bool // REST at the server's HTTPURL, else gRPC at its Target
+}
+
+var (
+	overGRPC = transport{name: "grpc"}
+	overREST = transport{name: "rest", rest: true}
+)
+
+// transports runs f as a subtest on each transport.
+func transports(t *testing.T, f func(t *testing.T, tr transport)) {
+	for _, tr := range []transport{overGRPC, overREST} {
+		t.Run(tr.name, func(t *testing.T) { f(t, tr) })
+	}
+}
 
 // server is an inferencetest.Server on 127.0.0.1 whose ModelInfer
-// responses a test can tamper with, as a broken server would send them.
+// responses a test can tamper with, as a broken server would send them,
+// and the transport its clients use.
 type server struct {
 	*inferencetest.Server
+	tr     transport
+	mem    bool
 	tamper atomic.Pointer[func(*oippb.ModelInferResponse)]
 }
 
-// startServer starts a server on loopback TCP; opts are inferencetest's.
-func startServer(t *testing.T, opts ...inferencetest.Option) *server {
+// startServer starts a server on loopback TCP for clients over tr; opts
+// are inferencetest's.
+func startServer(t *testing.T, tr transport, opts ...inferencetest.Option) *server {
 	t.Helper()
-	return startOn(t, (*inferencetest.Server).StartTCP, opts...)
+	return startOn(t, tr, false, opts...)
 }
 
 // startMemServer starts a server in memory, for a test in a synctest
 // bubble, where the server, the client and their timers run on the
 // bubble's fake clock.
-func startMemServer(t *testing.T, opts ...inferencetest.Option) *server {
+func startMemServer(t *testing.T, tr transport, opts ...inferencetest.Option) *server {
 	t.Helper()
-	return startOn(t, (*inferencetest.Server).StartBufconn, opts...)
+	return startOn(t, tr, true, opts...)
 }
 
-func startOn(t *testing.T, start func(*inferencetest.Server) error, opts ...inferencetest.Option) *server {
+func startOn(t *testing.T, tr transport, mem bool, opts ...inferencetest.Option) *server {
 	t.Helper()
-	s := &server{}
+	s := &server{tr: tr, mem: mem}
 	intercept := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		resp, err := handler(ctx, req)
 		if r, ok := resp.(*oippb.ModelInferResponse); ok && err == nil {
@@ -62,17 +94,134 @@ func startOn(t *testing.T, start func(*inferencetest.Server) error, opts ...infe
 	}
 	opts = append(opts, inferencetest.WithGRPCServerOptions(grpc.UnaryInterceptor(intercept)))
 	s.Server = inferencetest.New(opts...)
-	if err := start(s.Server); err != nil {
+	start := s.Server.StartTCP
+	if mem {
+		start = s.Server.StartBufconn
+	}
+	if err := start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Stop)
 	return s
 }
 
-// options returns the client options for s: its dial options, which bring
-// insecure credentials and fast reconnection.
+// target returns the target a client of s passes its constructor.
+func (s *server) target() string {
+	if s.tr.rest {
+		return s.HTTPURL()
+	}
+	return s.Target()
+}
+
+// options returns the client options for s, then opts: over gRPC, its
+// dial options, which bring insecure credentials and fast reconnection;
+// over REST, WithInsecure, and for tampering (always in memory) a client
+// of the server's. Over TCP a REST client otherwise uses its own
+// *http.Client, as users' clients do.
 func (s *server) options(opts ...goai.Option) []goai.Option {
-	return append([]goai.Option{goai.WithDialOptions(s.DialOptions()...)}, opts...)
+	if !s.tr.rest {
+		return append([]goai.Option{goai.WithDialOptions(s.DialOptions()...)}, opts...)
+	}
+	own := []goai.Option{goai.WithInsecure()}
+	if s.mem {
+		own = append(own, goai.WithHTTPClient(&http.Client{Transport: restTamper{s.HTTPClient().Transport, s}}))
+	}
+	return append(own, opts...)
+}
+
+// tamperOptions is options for a client whose responses s.tamper may
+// change, on either transport.
+func (s *server) tamperOptions(opts ...goai.Option) []goai.Option {
+	if s.tr.rest && !s.mem {
+		hc := s.HTTPClient()
+		hc.Transport = restTamper{hc.Transport, s}
+		opts = append([]goai.Option{goai.WithHTTPClient(hc)}, opts...)
+	}
+	return s.options(opts...)
+}
+
+// restTamper applies s.tamper to the infer responses a REST client
+// receives: it decodes each into the ModelInferResponse a gRPC server
+// would have sent, tampers with that, and sends it on as a REST server
+// would have: each output's raw contents as its binary chunk, an output
+// left without raw contents with no data at all.
+type restTamper struct {
+	base http.RoundTripper
+	s    *server
+}
+
+func (rt restTamper) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := rt.base.RoundTrip(req)
+	f := rt.s.tamper.Load()
+	if err != nil || f == nil || resp.StatusCode != http.StatusOK || !strings.HasSuffix(req.URL.Path, "/infer") {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	hl, err := oiphttp.ParseHeaderLength(resp.Header.Values(oiphttp.HeaderLength), len(body))
+	if err != nil {
+		return nil, err
+	}
+	out, err := oiphttp.DecodeResponse(body, hl)
+	if err != nil {
+		return nil, fmt.Errorf("restTamper: the server's response: %w", err)
+	}
+	msg := &oippb.ModelInferResponse{ModelName: out.Model, ModelVersion: out.Version, Id: out.ID}
+	for _, o := range out.Outputs {
+		msg.Outputs = append(msg.Outputs, &oippb.ModelInferResponse_InferOutputTensor{Name: o.Name, Datatype: o.DType.String(), Shape: o.Shape})
+		msg.RawOutputContents = append(msg.RawOutputContents, o.Raw)
+	}
+	(*f)(msg)
+
+	type output struct {
+		Name       string           `json:"name"`
+		Datatype   string           `json:"datatype"`
+		Shape      []int64          `json:"shape"`
+		Parameters map[string]int64 `json:"parameters,omitempty"`
+	}
+	head := struct {
+		Model   string   `json:"model_name"`
+		Version string   `json:"model_version"`
+		Outputs []output `json:"outputs"`
+	}{Model: msg.ModelName, Version: msg.ModelVersion}
+	var chunks []byte
+	for i, o := range msg.Outputs {
+		oj := output{Name: o.Name, Datatype: o.Datatype, Shape: append([]int64{}, o.Shape...)}
+		if i < len(msg.RawOutputContents) {
+			raw := msg.RawOutputContents[i]
+			oj.Parameters = map[string]int64{"binary_data_size": int64(len(raw))}
+			chunks = append(chunks, raw...)
+		}
+		head.Outputs = append(head.Outputs, oj)
+	}
+	js, err := json.Marshal(head)
+	if err != nil {
+		return nil, err
+	}
+	resp.Header.Set(oiphttp.HeaderLength, strconv.Itoa(len(js)))
+	resp.Body = io.NopCloser(bytes.NewReader(append(js, chunks...)))
+	resp.ContentLength = int64(len(js) + len(chunks))
+	return resp, nil
+}
+
+// newClient returns a client of srv made as the test's transport makes
+// it, closed when the test ends: over gRPC from a connection of the
+// test's (fromConn, New<Service>ModelClientFromConn), over REST from the
+// server's URL (dial, New<Service>ModelClient).
+func newClient[C interface{ Close() error }](t *testing.T, srv *server, dial func(string, ...goai.Option) (C, error), fromConn func(grpc.ClientConnInterface, ...goai.ClientOption) C) C {
+	t.Helper()
+	if !srv.tr.rest {
+		return fromConn(dialServer(t, srv))
+	}
+	c, err := dial(srv.target(), srv.options()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeOnCleanup(t, c)
+	return c
 }
 
 // infers returns the number of ModelInfer requests s received.
@@ -141,14 +290,16 @@ func sample(i, n int) *dtypesv1.Sample {
 	return s
 }
 
-func TestEchoEveryDType(t *testing.T) {
-	srv := startServer(t)
+func TestEchoEveryDType(t *testing.T) { transports(t, testEchoEveryDType) }
+
+func testEchoEveryDType(t *testing.T, tr transport) {
+	srv := startServer(t, tr)
 	if err := dtypesv1goaitest.RegisterEchoFake(srv.Server, dtypesv1goaitest.EchoFakeFunc(func(_ context.Context, in *dtypesv1.Sample) (*dtypesv1.Sample, error) {
 		return in, nil
 	})); err != nil {
 		t.Fatal(err)
 	}
-	c, err := dtypesv1.NewEchoModelClient(srv.Target(), srv.options()...)
+	c, err := dtypesv1.NewEchoModelClient(srv.target(), srv.options()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,8 +329,15 @@ func TestEchoEveryDType(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("inputs on the wire (-want +got):\n%s", diff)
 	}
-	if len(req.Outputs) != len(want) || req.RawInputs != len(want) {
-		t.Errorf("%d requested outputs and %d raw contents, want %d of each", len(req.Outputs), req.RawInputs, len(want))
+	// Over gRPC every input goes as raw contents; over REST those JSON
+	// cannot carry (FP16 and BF16) and those from 128 bytes as binary
+	// chunks, the others as JSON data.
+	raws := len(want)
+	if tr.rest {
+		raws = 3
+	}
+	if req.REST != tr.rest || len(req.Outputs) != len(want) || req.RawInputs != raws {
+		t.Errorf("%d requested outputs and %d raw inputs over REST %v, want %d, %d and %v", len(req.Outputs), req.RawInputs, req.REST, len(want), raws, tr.rest)
 	}
 	// Narrow types travel at their own width, little-endian.
 	raw := req.Message.(*oippb.ModelInferRequest).GetRawInputContents()
@@ -196,14 +354,16 @@ func TestEchoEveryDType(t *testing.T) {
 	}
 }
 
-func TestEchoBatch(t *testing.T) {
-	srv := startServer(t)
+func TestEchoBatch(t *testing.T) { transports(t, testEchoBatch) }
+
+func testEchoBatch(t *testing.T, tr transport) {
+	srv := startServer(t, tr)
 	if err := dtypesv1goaitest.RegisterEchoFake(srv.Server, dtypesv1goaitest.EchoFakeFunc(func(_ context.Context, in *dtypesv1.Sample) (*dtypesv1.Sample, error) {
 		return in, nil
 	})); err != nil {
 		t.Fatal(err)
 	}
-	c, err := dtypesv1.NewEchoModelClient(srv.Target(), srv.options()...)
+	c, err := dtypesv1.NewEchoModelClient(srv.target(), srv.options()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,14 +404,16 @@ func TestEchoBatch(t *testing.T) {
 	}
 }
 
-func TestEchoBadInputSendsNothing(t *testing.T) {
-	srv := startServer(t)
+func TestEchoBadInputSendsNothing(t *testing.T) { transports(t, testEchoBadInputSendsNothing) }
+
+func testEchoBadInputSendsNothing(t *testing.T, tr transport) {
+	srv := startServer(t, tr)
 	if err := dtypesv1goaitest.RegisterEchoFake(srv.Server, dtypesv1goaitest.EchoFakeFunc(func(_ context.Context, in *dtypesv1.Sample) (*dtypesv1.Sample, error) {
 		return in, nil
 	})); err != nil {
 		t.Fatal(err)
 	}
-	c, err := dtypesv1.NewEchoModelClient(srv.Target(), srv.options()...)
+	c, err := dtypesv1.NewEchoModelClient(srv.target(), srv.options()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,14 +459,16 @@ func TestEchoBadInputSendsNothing(t *testing.T) {
 // could break them. Each fails the call with INTERNAL, naming the output;
 // none is retried, and none counts against the breaker, which would open
 // after 3 failures in a row.
-func TestEchoHostileResponses(t *testing.T) {
-	srv := startServer(t)
+func TestEchoHostileResponses(t *testing.T) { transports(t, testEchoHostileResponses) }
+
+func testEchoHostileResponses(t *testing.T, tr transport) {
+	srv := startServer(t, tr)
 	if err := dtypesv1goaitest.RegisterEchoFake(srv.Server, dtypesv1goaitest.EchoFakeFunc(func(_ context.Context, in *dtypesv1.Sample) (*dtypesv1.Sample, error) {
 		return in, nil
 	})); err != nil {
 		t.Fatal(err)
 	}
-	c, err := dtypesv1.NewEchoModelClient(srv.Target(), srv.options(goai.WithBreakerPolicy(goai.BreakerPolicy{ConsecutiveFailures: 3}))...)
+	c, err := dtypesv1.NewEchoModelClient(srv.target(), srv.tamperOptions(goai.WithBreakerPolicy(goai.BreakerPolicy{ConsecutiveFailures: 3}))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,46 +484,50 @@ func TestEchoHostileResponses(t *testing.T) {
 		t.Fatalf("no output %s", name)
 		return nil, 0
 	}
+	// restText is what the REST transport says where its checks come
+	// first: a binary chunk must match its output's shape, and an output
+	// must carry data of its own.
 	tests := []struct {
-		name   string
-		tamper func(*oippb.ModelInferResponse)
-		tensor string
-		text   string
+		name     string
+		tamper   func(*oippb.ModelInferResponse)
+		tensor   string
+		text     string
+		restText string
 	}{
 		{"missing output", func(r *oippb.ModelInferResponse) {
 			_, i := output(r, "words")
 			r.Outputs = slices.Delete(r.Outputs, i, i+1)
 			r.RawOutputContents = slices.Delete(r.RawOutputContents, i, i+1)
-		}, "words", "missing from the response"},
+		}, "words", "missing from the response", ""},
 		{"wrong datatype", func(r *oippb.ModelInferResponse) {
 			o, _ := output(r, "fp16_values")
 			o.Datatype = "BF16"
-		}, "fp16_values", `has datatype BF16, want FP16`},
+		}, "fp16_values", `has datatype BF16, want FP16`, ""},
 		{"wrong shape", func(r *oippb.ModelInferResponse) {
 			o, _ := output(r, "int64_values")
 			o.Shape = []int64{2, 1}
-		}, "int64_values", "has shape [2 1], want [2 2]"},
+		}, "int64_values", "has shape [2 1], want [2 2]", "shape [2 1] of INT64 needs 16 bytes, contents have 32"},
 		{"short raw data", func(r *oippb.ModelInferResponse) {
 			_, i := output(r, "fp64_values")
 			r.RawOutputContents[i] = r.RawOutputContents[i][:20]
-		}, "fp64_values", "needs 32 bytes, contents have 20"},
+		}, "fp64_values", "needs 32 bytes, contents have 20", ""},
 		{"too many items", func(r *oippb.ModelInferResponse) {
 			o, i := output(r, "uint8_values")
 			o.Shape = []int64{3, 2}
 			r.RawOutputContents[i] = append(r.RawOutputContents[i], 1, 2)
-		}, "uint8_values", "not the batch of 2 items"},
+		}, "uint8_values", "not the batch of 2 items", ""},
 		{"too few items", func(r *oippb.ModelInferResponse) {
 			o, i := output(r, "bool_values")
 			o.Shape = []int64{1, 2}
 			r.RawOutputContents[i] = r.RawOutputContents[i][:2]
-		}, "bool_values", "not the batch of 2 items"},
+		}, "bool_values", "not the batch of 2 items", ""},
 		{"broken BYTES framing", func(r *oippb.ModelInferResponse) {
 			_, i := output(r, "blobs")
 			r.RawOutputContents[i][0] = 0xff
-		}, "blobs", "runs past the end"},
+		}, "blobs", "runs past the end", ""},
 		{"raw contents missing", func(r *oippb.ModelInferResponse) {
 			r.RawOutputContents = r.RawOutputContents[:3]
-		}, "fp64_values", "has no data"},
+		}, "fp64_values", "has no data", "has neither data nor binary_data_size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -368,8 +536,12 @@ func TestEchoHostileResponses(t *testing.T) {
 			before := srv.infers()
 			_, err := c.EchoBatch(t.Context(), []*dtypesv1.Sample{sample(1, 2), sample(2, 2)})
 			wantTensorError(t, err, tt.tensor, true, -1, codes.Internal)
-			if err != nil && !strings.Contains(err.Error(), tt.text) {
-				t.Errorf("err = %v, want it to say %q", err, tt.text)
+			text := tt.text
+			if tr.rest && tt.restText != "" {
+				text = tt.restText
+			}
+			if err != nil && !strings.Contains(err.Error(), text) {
+				t.Errorf("err = %v, want it to say %q", err, text)
 			}
 			if n := srv.infers() - before; n != 1 {
 				t.Errorf("%d requests, want 1: a response that cannot be decoded is not retried", n)
@@ -384,14 +556,19 @@ func TestEchoHostileResponses(t *testing.T) {
 	}
 }
 
-func TestSummarizerScalars(t *testing.T) {
+func TestSummarizerScalars(t *testing.T) { transports(t, testSummarizerScalars) }
+
+func testSummarizerScalars(t *testing.T, tr transport) {
 	for _, typed := range []bool{false, true} {
+		if typed && tr.rest {
+			continue // typed contents are gRPC's alone
+		}
 		t.Run(fmt.Sprint("typed=", typed), func(t *testing.T) {
 			var opts []inferencetest.Option
 			if typed {
 				opts = append(opts, inferencetest.WithTypedOutputs())
 			}
-			srv := startServer(t, opts...)
+			srv := startServer(t, tr, opts...)
 			var sawTyped atomic.Bool
 			tamper := func(r *oippb.ModelInferResponse) { sawTyped.Store(len(r.GetRawOutputContents()) == 0) }
 			srv.tamper.Store(&tamper)
@@ -408,7 +585,7 @@ func TestSummarizerScalars(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := dtypesv1.NewSummarizerModelClient(srv.Target(), srv.options()...)
+			c, err := dtypesv1.NewSummarizerModelClient(srv.target(), srv.options()...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -456,14 +633,16 @@ func TestSummarizerScalars(t *testing.T) {
 	}
 }
 
-func TestCallOptionsReachTheWire(t *testing.T) {
-	srv := startServer(t)
+func TestCallOptionsReachTheWire(t *testing.T) { transports(t, testCallOptionsReachTheWire) }
+
+func testCallOptionsReachTheWire(t *testing.T, tr transport) {
+	srv := startServer(t, tr)
 	if err := dtypesv1goaitest.RegisterEchoFake(srv.Server, dtypesv1goaitest.EchoFakeFunc(func(_ context.Context, in *dtypesv1.Sample) (*dtypesv1.Sample, error) {
 		return in, nil
 	})); err != nil {
 		t.Fatal(err)
 	}
-	c, err := dtypesv1.NewEchoModelClient(srv.Target(), srv.options()...)
+	c, err := dtypesv1.NewEchoModelClient(srv.target(), srv.options()...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,17 +11,14 @@ import (
 
 // TestGeneratedReadyLive checks that a generated client's Ready and Live
 // answer from the server's readiness and liveness of the model it calls.
-func TestGeneratedReadyLive(t *testing.T) {
-	srv := startServer(t)
+func TestGeneratedReadyLive(t *testing.T) { transports(t, testGeneratedReadyLive) }
+
+func testGeneratedReadyLive(t *testing.T, tr transport) {
+	srv := startServer(t, tr)
 	if err := visionv1goaitest.RegisterImageClassifierFake(srv.Server, visionv1goaitest.ImageClassifierFakeFunc(nil)); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := srv.Dial()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	c := visionv1.NewImageClassifierModelClientFromConn(conn)
+	c := newClient(t, srv, visionv1.NewImageClassifierModelClient, visionv1.NewImageClassifierModelClientFromConn)
 
 	if err := c.Ready(t.Context()); err != nil {
 		t.Fatalf("Ready of a served model: %v", err)

@@ -80,10 +80,12 @@ func (ranker) RankDeep(ctx context.Context, in *rankingv1.RankRequest) (*ranking
 
 // TestRankerWire serves the ranker from a model written against the
 // tensors alone, not the generated fake: it reads the request as any Open
-// Inference Protocol server would and answers typed contents, as KServe's
-// servers do.
-func TestRankerWire(t *testing.T) {
-	srv := startServer(t, inferencetest.WithTypedOutputs())
+// Inference Protocol server would and answers typed contents over gRPC,
+// as KServe's servers do.
+func TestRankerWire(t *testing.T) { transports(t, testRankerWire) }
+
+func testRankerWire(t *testing.T, tr transport) {
+	srv := startServer(t, tr, inferencetest.WithTypedOutputs())
 	spec := func(name string, dt tensor.DType, shape ...int64) inferencetest.TensorSpec {
 		return inferencetest.TensorSpec{Name: name, DType: dt, Shape: shape}
 	}
@@ -153,7 +155,7 @@ func TestRankerWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := rankingv1.NewRankerModelClient(srv.Target(), srv.options()...)
+	c, err := rankingv1.NewRankerModelClient(srv.target(), srv.options()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,12 +197,14 @@ func TestRankerWire(t *testing.T) {
 	}
 }
 
-func TestRankerFake(t *testing.T) {
-	srv := startServer(t)
+func TestRankerFake(t *testing.T) { transports(t, testRankerFake) }
+
+func testRankerFake(t *testing.T, tr transport) {
+	srv := startServer(t, tr)
 	if err := rankingv1goaitest.RegisterRankerFake(srv.Server, ranker{}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := rankingv1.NewRankerModelClient(srv.Target(), srv.options()...)
+	c, err := rankingv1.NewRankerModelClient(srv.target(), srv.options()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,14 +257,19 @@ func TestRankerFake(t *testing.T) {
 	}
 }
 
-func TestImageClassifier(t *testing.T) {
+func TestImageClassifier(t *testing.T) { transports(t, testImageClassifier) }
+
+func testImageClassifier(t *testing.T, tr transport) {
 	for _, typed := range []bool{false, true} {
+		if typed && tr.rest {
+			continue // typed contents are gRPC's alone
+		}
 		t.Run(fmt.Sprint("typed=", typed), func(t *testing.T) {
 			var opts []inferencetest.Option
 			if typed {
 				opts = append(opts, inferencetest.WithTypedOutputs())
 			}
-			srv := startServer(t, opts...)
+			srv := startServer(t, tr, opts...)
 			// The fake scores class k as k times the image's first pixel.
 			err := visionv1goaitest.RegisterImageClassifierFake(srv.Server, visionv1goaitest.ImageClassifierFakeFunc(func(_ context.Context, in *visionv1.Image) (*visionv1.Classification, error) {
 				out := &visionv1.Classification{Scores: make([]float32, 1000)}
@@ -272,7 +281,7 @@ func TestImageClassifier(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := visionv1.NewImageClassifierModelClient(srv.Target(), srv.options()...)
+			c, err := visionv1.NewImageClassifierModelClient(srv.target(), srv.options()...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -306,8 +315,10 @@ func TestImageClassifier(t *testing.T) {
 	}
 }
 
-func TestEmbedder(t *testing.T) {
-	srv := startServer(t)
+func TestEmbedder(t *testing.T) { transports(t, testEmbedder) }
+
+func testEmbedder(t *testing.T, tr transport) {
+	srv := startServer(t, tr)
 	// The fake answers one FP16 value per token and 384 BF16 values per
 	// token; a token count of 99 answers a sentence of the wrong length.
 	err := embeddingv1goaitest.RegisterEmbedderFake(srv.Server, embeddingv1goaitest.EmbedderFakeFunc(func(_ context.Context, in *embeddingv1.EmbedRequest) (*embeddingv1.Embedding, error) {
@@ -329,7 +340,7 @@ func TestEmbedder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := embeddingv1.NewEmbedderModelClient(srv.Target(), srv.options()...)
+	c, err := embeddingv1.NewEmbedderModelClient(srv.target(), srv.options()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,8 +386,10 @@ func TestEmbedder(t *testing.T) {
 	}
 }
 
-func TestTokenizer(t *testing.T) {
-	srv := startServer(t)
+func TestTokenizer(t *testing.T) { transports(t, testTokenizer) }
+
+func testTokenizer(t *testing.T, tr transport) {
+	srv := startServer(t, tr)
 	err := textv1goaitest.RegisterTokenizerFake(srv.Server, textv1goaitest.TokenizerFakeFunc(func(_ context.Context, in *textv1.TokenizeRequest) (*textv1.TokenizeResponse, error) {
 		out := &textv1.TokenizeResponse{}
 		if in.GetAddSpecialTokens() {
@@ -393,7 +406,7 @@ func TestTokenizer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := textv1.NewTokenizerModelClient(srv.Target(), srv.options()...)
+	c, err := textv1.NewTokenizerModelClient(srv.target(), srv.options()...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func digit(v float32) *tfservingv1.Digit {
 // it with a client of it.
 func startDigits(t *testing.T, opts ...inferencetest.Option) (*server, *tfservingv1.DigitClassifierModelClient) {
 	t.Helper()
-	srv := startServer(t, opts...)
+	srv := startServer(t, overGRPC, opts...) // TF Serving is reached over gRPC only
 	if err := tfservingv1goaitest.RegisterDigitClassifierFake(srv.Server, tfservingv1goaitest.DigitClassifierFakeFunc(func(_ context.Context, in *tfservingv1.Digit) (*tfservingv1.Scores, error) {
 		return digitScores(in, 0), nil
 	})); err != nil {
@@ -252,7 +252,7 @@ func TestTFServingRetries(t *testing.T) {
 }
 
 func TestTFServingBreakerAndFallback(t *testing.T) {
-	srv := startServer(t)
+	srv := startServer(t, overGRPC) // TF Serving is reached over gRPC only
 	// mnist is down; its fallback, mnist_small, answers with a bias that
 	// tells it apart.
 	if err := tfservingv1goaitest.RegisterDigitClassifierFake(srv.Server, tfservingv1goaitest.DigitClassifierFakeFunc(func(context.Context, *tfservingv1.Digit) (*tfservingv1.Scores, error) {
@@ -313,7 +313,7 @@ func TestTFServingBreakerAndFallback(t *testing.T) {
 }
 
 func TestTFServingTagger(t *testing.T) {
-	srv := startServer(t)
+	srv := startServer(t, overGRPC) // TF Serving is reached over gRPC only
 	if err := tfservingv1goaitest.RegisterTaggerFake(srv.Server, tfservingv1goaitest.TaggerFakeFunc(func(_ context.Context, in *tfservingv1.Sentence) (*tfservingv1.Tags, error) {
 		out := &tfservingv1.Tags{}
 		for i := range len(in.GetText()) {

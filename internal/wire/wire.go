@@ -14,6 +14,7 @@ package wire
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -127,6 +128,25 @@ type Attempt struct {
 	// instance with a negative or malformed pushback).
 	NoRetry bool
 }
+
+// Errors a Transport wraps, alongside its gRPC code, for a message over a
+// size limit of the client's own: it says nothing of the server's health,
+// and sending the same message again cannot help, so the call path neither
+// retries it nor holds it against the server's breaker. A server's
+// refusal of a message over its own limit (gRPC's RESOURCE_EXHAUSTED
+// status, HTTP 413) wraps neither: it is the server's answer.
+var (
+	// ErrRequestTooLarge is wrapped by the error for a request over the
+	// client's send limit, which the Transport did not send. The call
+	// path reports it as goai's ErrMessageTooLarge.
+	ErrRequestTooLarge = errors.New("request larger than the client's send limit")
+	// ErrResponseTooLarge is wrapped by the error for a response over the
+	// client's receive limit, which the Transport stopped reading. The
+	// gRPC transport cannot wrap it, grpc-go reading the response
+	// itself; the call path tells grpc-go's error from a server's by the
+	// trailer instead.
+	ErrResponseTooLarge = errors.New("response larger than the client's receive limit")
+)
 
 // TensorError is a tensor that a transport could not carry between its
 // protocol's form and the neutral one, such as a response whose outputs

@@ -8,7 +8,9 @@ import "regexp"
 //
 // To add a comparison, append an entry to comparisons; its Command must
 // write `go test -bench` output (-count for several rounds, whose medians
-// the report shows) and File names where the report keeps it.
+// the report shows) and File names where the report keeps it. Comparisons
+// naming the same File and Command read one run of it, each comparing
+// its own Subject with the variants its Pattern matches.
 type comparison struct {
 	Title   string
 	File    string // output file in -dir
@@ -31,6 +33,10 @@ type comparison struct {
 	Note       string // what to know when reading the figures, if anything
 	Chart      bool   // draw this comparison as the report's chart
 }
+
+// transportCommand runs the transport comparison: 47 cases, bounded by
+// time since a JSON call of 150528 floats takes milliseconds.
+const transportCommand = "go -C bench test . -run '^$' -bench 'Transport/' -count 3 -benchtime 500ms"
 
 var comparisons = []comparison{
 	{
@@ -67,17 +73,48 @@ var comparisons = []comparison{
 		Chart: true,
 	},
 	{
+		Title:      "gRPC against REST (JSON and binary tensors) through the same generated client, and a plain encoding/json + net/http client",
+		File:       "transport.txt",
+		Command:    transportCommand,
+		Pattern:    regexp.MustCompile(`^Transport/(?P<variant>grpc|rest_binary|rest_json|plain_json)/(?P<key>n=\d+/c=(?:1|16|64))$`),
+		Subject:    "grpc",
+		Metric:     "calls/s",
+		Extra:      []string{"cpu-µs/call", "allocs/op", "B/op", "server-cpu-µs/call", "p50-ms", "p99-ms"},
+		PerVariant: true,
+		Target:     "rest_binary within 1.5× of grpc at 784 floats and c=64 (grpc vs rest_binary ≤ 1.50×)",
+		Note: "An FP32 identity model echoes n floats; c callers call at once; the server (bench/internal/benchserver, " +
+			"inferencetest serving gRPC and REST from one process, separate from the client's) is the same for every variant. " +
+			"grpc, rest_binary and rest_json are the same generated client, made with the server's gRPC target or with its " +
+			"http:// URL and goai.WithRESTEncoding(RESTBinary) (every tensor a binary chunk of Triton's binary tensor extension) or " +
+			"(RESTJSON) (JSON data arrays both ways). plain_json is the REST baseline written the obvious way: structs, json.Marshal, " +
+			"http.DefaultClient, json.NewDecoder on the body. cpu-µs/call is the client process's CPU per call, server-cpu-µs/call " +
+			"the server's: on 2 cores both share the machine, so calls/s is bounded by their sum",
+	},
+	{
+		Title:      "REST-JSON: the generated client against a plain encoding/json + net/http client",
+		File:       "transport.txt",
+		Command:    transportCommand,
+		Pattern:    regexp.MustCompile(`^Transport/(?P<variant>rest_json|plain_json)/(?P<key>n=\d+/c=\d+)$`),
+		Subject:    "rest_json",
+		Metric:     "calls/s",
+		Extra:      []string{"cpu-µs/call", "allocs/op", "B/op", "server-cpu-µs/call"},
+		PerVariant: true,
+		Target:     "rest_json ≥ 3× plain_json",
+		Note: "The same run as the table above, its JSON rows alone. Both clients send JSON data arrays to the same server, whose " +
+			"JSON decoding and encoding (server-cpu-µs/call) then bounds calls/s alike: the client's own cost is cpu-µs/call",
+	},
+	{
 		Title:      "Stream transport against unary calls (WithStreamTransport(4), server in a separate process)",
 		File:       "transport.txt",
-		Command:    "go -C bench test . -run '^$' -bench 'Transport/' -count 5 -benchtime 1s",
-		Pattern:    regexp.MustCompile(`^Transport/(?P<variant>\w+)/(?P<key>n=\d+/c=\d+)$`),
+		Command:    transportCommand,
+		Pattern:    regexp.MustCompile(`^Transport/(?P<variant>grpc|stream)/(?P<key>n=(?:16|784)/c=\d+)$`),
 		Subject:    "stream",
 		Metric:     "calls/s",
 		Extra:      []string{"cpu-µs/call", "allocs/op", "server-cpu-µs/call", "p99-ms"},
 		PerVariant: true,
 		Target:     "stream ≥ 1.5× unary calls/s at 784 floats and c=64",
-		Note: "The generated client of an FP32 identity model of n floats, c callers at once, against the server of the client " +
-			"comparison. unary: one ModelInfer call, one HTTP/2 stream, per request. stream: requests multiplexed as messages, " +
+		Note: "The same run as the transport table above, its gRPC rows. The generated client of an FP32 identity model of n floats, " +
+			"c callers at once. grpc (unary): one ModelInfer call, one HTTP/2 stream, per request. stream: requests multiplexed as messages, " +
 			"matched by request id, over 4 long-lived ModelStreamInfer streams spread over the pool's connections. " +
 			"Triton answers a stream's requests in order, so at c=1 the stream transport saves the stream's setup only",
 	},
@@ -207,9 +244,4 @@ var profiles = []profile{
 }
 
 // missing lists the comparisons the report owes but cannot measure yet.
-var missing = []struct{ Title, Why string }{
-	{
-		Title: "gRPC against HTTP/JSON",
-		Why:   "goai has no REST transport yet (the Open Inference Protocol's HTTP/JSON form); this row is measured once it does.",
-	},
-}
+var missing []struct{ Title, Why string }

@@ -53,7 +53,12 @@ func main() {
 		if err := os.MkdirAll(*dir, 0o755); err != nil {
 			log.Fatal(err)
 		}
+		ran := map[string]bool{} // comparisons of one File share its run
 		for _, c := range comparisons {
+			if ran[c.File] {
+				continue
+			}
+			ran[c.File] = true
 			if err := c.run(filepath.Join(*dir, c.File)); err != nil {
 				log.Fatalf("benchreport: %s: %v", c.Title, err)
 			}

@@ -3,7 +3,8 @@
 // own process (CPU time from getrusage, allocations from the Go runtime)
 // is the client's alone: an in-process server mixes its work into both.
 //
-// [Serve] runs the server: it listens on 127.0.0.1, writes its address
+// [Serve] runs the server: it listens on 127.0.0.1, over gRPC and over
+// REST (the Open Inference Protocol's HTTP form), writes both addresses
 // on a line, and then answers one command per line ("cpu": its own CPU
 // time so far, in nanoseconds) until its input ends, when it stops. The
 // bench tests start it with [Start], re-running their own test binary;
@@ -27,25 +28,16 @@ import (
 	"github.com/goai-dev/goai/tensor"
 )
 
-// Models are the identity models the server serves: FP32 tensors of 784
-// floats (an MNIST image) and 150528 floats (a 3×224×224 ImageNet image),
-// each echoed as OUTPUT0.
+// Models are the identity models the server serves: FP32 tensors of 16
+// floats (a feature vector), 784 floats (an MNIST image) and 150528
+// floats (a 3×224×224 ImageNet image), each echoed as OUTPUT0.
 var Models = []struct {
 	Name  string
 	Shape []int64
 }{
+	{"identity_16", []int64{16}},
 	{"identity_784", []int64{784}},
 	{"identity_150528", []int64{3, 224, 224}},
-}
-
-// TransportModels are further identity models, for the comparison of
-// transports only: FP32 tensors of 16 floats, where a call's own cost
-// outweighs its payload's.
-var TransportModels = []struct {
-	Name  string
-	Shape []int64
-}{
-	{"identity_16", []int64{16}},
 }
 
 // TokensModel is the decoupled model the streaming benchmark calls:
@@ -93,12 +85,13 @@ func MaybeServe() {
 	os.Exit(0)
 }
 
-// Serve serves [Models] on 127.0.0.1 with goai's wire codec, the server
-// spending as little as it can per call, writes "addr host:port" to out,
-// then answers the commands of in until it ends.
+// Serve serves [Models] on 127.0.0.1 with goai's wire codec over gRPC and
+// over REST, the server spending as little as it can per call, writes
+// "addr host:port http://host:port" (gRPC, then REST) to out, then
+// answers the commands of in until it ends.
 func Serve(in io.Reader, out io.Writer) error {
 	srv := inferencetest.New(inferencetest.WithGRPCServerOptions(wirecodec.ServerOption()), inferencetest.WithRecordLimit(0))
-	for _, m := range append(Models[:len(Models):len(Models)], TransportModels...) {
+	for _, m := range Models {
 		if err := srv.Register(inferencetest.Identity(m.Name, tensor.FP32, m.Shape...)); err != nil {
 			return err
 		}
@@ -110,7 +103,7 @@ func Serve(in io.Reader, out io.Writer) error {
 		return err
 	}
 	defer srv.Stop()
-	if _, err := fmt.Fprintf(out, "addr %s\n", srv.Addr()); err != nil {
+	if _, err := fmt.Fprintf(out, "addr %s %s\n", srv.Addr(), srv.HTTPURL()); err != nil {
 		return err
 	}
 	sc := bufio.NewScanner(in)
@@ -131,8 +124,10 @@ func Serve(in io.Reader, out io.Writer) error {
 
 // Process is a server running in a child process.
 type Process struct {
-	// Addr is the server's host:port on 127.0.0.1.
+	// Addr is the server's gRPC host:port on 127.0.0.1.
 	Addr string
+	// URL is the base URL of the server's REST endpoints.
+	URL string
 
 	cmd  *exec.Cmd
 	in   io.WriteCloser
@@ -160,12 +155,12 @@ func Start(exe string, args ...string) (*Process, error) {
 		return nil, err
 	}
 	p := &Process{cmd: cmd, in: in, out: bufio.NewReader(outPipe)}
-	addr, err := p.reply("addr")
+	addrs, err := p.reply("addr")
 	if err != nil {
 		p.Stop()
 		return nil, fmt.Errorf("benchserver: starting %s: %w", exe, err)
 	}
-	p.Addr = addr
+	p.Addr, p.URL, _ = strings.Cut(addrs, " ")
 	return p, nil
 }
 

@@ -19,6 +19,116 @@ import (
 // newer than it supports (regenerate with the matching protoc-gen-goai).
 const _ = goaiimpl.SupportPackageIsVersion1
 
+// TinyIdentityModel describes the model behind bench.v1.TinyIdentity
+// and the call policy of each of its rpcs: the service's default_call merged
+// with the rpc's own (goai.v1.call). The clients of the service read it as
+// it is when they are made, and calls read it throughout: it must not be
+// changed. Per-client and per-call options override the policies instead.
+var TinyIdentityModel = &goai.ModelDesc{
+	Service:  "bench.v1.TinyIdentity",
+	Model:    goai.ModelRef{Name: "identity_16"},
+	Protocol: goai.ProtocolOpenInference,
+	Methods: []goai.MethodDesc{
+		{
+			Name:       "Echo",
+			FullMethod: "/bench.v1.TinyIdentity/Echo",
+			Model:      goai.ModelRef{Name: "identity_16"},
+			Inputs:     TinyTensors,
+			Outputs:    TinyEchoTensors,
+		},
+	},
+}
+
+// TinyIdentityModelClient calls the models of bench.v1.TinyIdentity through
+// ModelInfer of the Open Inference Protocol (KServe v2, Triton), with the
+// tensors and call policies that TinyIdentityModel declares. It is safe for
+// concurrent use.
+type TinyIdentityModelClient struct {
+	client *goai.Client
+}
+
+// NewTinyIdentityModelClient returns a client of the model server at target,
+// such as "dns:///triton:8001", over connections it dials and owns: Close
+// closes them. opts configure the connections ([goai.PoolOption]s; a transport
+// security option is required) and the client's call policies
+// ([goai.ClientOption]s).
+func NewTinyIdentityModelClient(target string, opts ...goai.Option) (*TinyIdentityModelClient, error) {
+	client, err := goaiimpl.NewClient(target, TinyIdentityModel, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &TinyIdentityModelClient{client: client}, nil
+}
+
+// NewTinyIdentityModelClientFromConn returns a client calling through cc, such
+// as a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close
+// leaves it open. opts configure the client's call policies; its calls carry
+// their own message size limits ([goai.DefaultMaxMsgSize], or
+// [goai.WithMaxRecvMsgSize]'s), whatever cc was dialed with.
+func NewTinyIdentityModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.ClientOption) *TinyIdentityModelClient {
+	client := goaiimpl.NewClientFromConn(cc, TinyIdentityModel, opts...)
+	return &TinyIdentityModelClient{client: client}
+}
+
+// Echo returns its input.
+//
+// It makes one ModelInfer call of model "identity_16" with in, under the policy
+// of TinyIdentityModel.Methods[0]; opts change the policy for this call.
+func (c *TinyIdentityModelClient) Echo(ctx context.Context, in *Tiny, opts ...goai.CallOption) (*TinyEcho, error) {
+	return goaiimpl.Infer(ctx, c.client, &TinyIdentityModel.Methods[0], in, encodeTiny, decodeTinyEcho, opts...)
+}
+
+// CheckModel compares the tensors that TinyIdentityModel declares with the
+// metadata the server reports for every model the client calls, the fallback
+// included, and returns a [*goai.ContractError] listing every difference; see
+// [goai.Client.CheckModel].
+func (c *TinyIdentityModelClient) CheckModel(ctx context.Context) error {
+	return c.client.CheckModel(ctx)
+}
+
+// Ready returns nil when the model server and every model the client calls (the
+// fallback aside) are ready, and an error matching [goai.ErrNotReady]
+// otherwise: what a Kubernetes readiness probe wants; see [goai.Client.Ready].
+func (c *TinyIdentityModelClient) Ready(ctx context.Context) error {
+	return c.client.Ready(ctx)
+}
+
+// Live returns nil when the model server is live, and an error matching
+// [goai.ErrNotLive] otherwise: what a Kubernetes liveness probe wants; see
+// [goai.Client.Live].
+func (c *TinyIdentityModelClient) Live(ctx context.Context) error {
+	return c.client.Live(ctx)
+}
+
+// SetRoutes splits the calls of the service's model between its versions by
+// weight; see [goai.Client.SetRoutes].
+func (c *TinyIdentityModelClient) SetRoutes(routes []goai.Route) error {
+	return c.client.SetRoutes(routes)
+}
+
+// Routes returns the routes SetRoutes set, nil for none.
+func (c *TinyIdentityModelClient) Routes() []goai.Route {
+	return c.client.Routes()
+}
+
+// BreakerState returns the state of the circuit breaker of model m, a model the
+// client calls; see [goai.Client.BreakerState].
+func (c *TinyIdentityModelClient) BreakerState(m goai.ModelRef) goai.BreakerState {
+	return c.client.BreakerState(m)
+}
+
+// Model returns the model the service calls, as annotated.
+func (c *TinyIdentityModelClient) Model() goai.ModelRef {
+	return c.client.Model()
+}
+
+// Close closes the connections that NewTinyIdentityModelClient dialed, ending
+// their calls. It does nothing for a client made with
+// NewTinyIdentityModelClientFromConn.
+func (c *TinyIdentityModelClient) Close() error {
+	return c.client.Close()
+}
+
 // SmallIdentityModel describes the model behind bench.v1.SmallIdentity
 // and the call policy of each of its rpcs: the service's default_call merged
 // with the rpc's own (goai.v1.call). The clients of the service read it as
@@ -241,114 +351,34 @@ func (c *LargeIdentityModelClient) Close() error {
 	return c.client.Close()
 }
 
-// TinyIdentityModel describes the model behind bench.v1.TinyIdentity
-// and the call policy of each of its rpcs: the service's default_call merged
-// with the rpc's own (goai.v1.call). The clients of the service read it as
-// it is when they are made, and calls read it throughout: it must not be
-// changed. Per-client and per-call options override the policies instead.
-var TinyIdentityModel = &goai.ModelDesc{
-	Service:  "bench.v1.TinyIdentity",
-	Model:    goai.ModelRef{Name: "identity_16"},
-	Protocol: goai.ProtocolOpenInference,
-	Methods: []goai.MethodDesc{
-		{
-			Name:       "Echo",
-			FullMethod: "/bench.v1.TinyIdentity/Echo",
-			Model:      goai.ModelRef{Name: "identity_16"},
-			Inputs:     TinyTensors,
-			Outputs:    TinyEchoTensors,
-		},
-	},
+// TinyTensors describes the tensors of bench.v1.Tiny, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
+var TinyTensors = []goai.TensorDesc{
+	{Name: "INPUT0", Field: "values", DType: tensor.FP32, Shape: []int64{16}},
 }
 
-// TinyIdentityModelClient calls the models of bench.v1.TinyIdentity through
-// ModelInfer of the Open Inference Protocol (KServe v2, Triton), with the
-// tensors and call policies that TinyIdentityModel declares. It is safe for
-// concurrent use.
-type TinyIdentityModelClient struct {
-	client *goai.Client
-}
-
-// NewTinyIdentityModelClient returns a client of the model server at target,
-// such as "dns:///triton:8001", over connections it dials and owns: Close
-// closes them. opts configure the connections ([goai.PoolOption]s; a transport
-// security option is required) and the client's call policies
-// ([goai.ClientOption]s).
-func NewTinyIdentityModelClient(target string, opts ...goai.Option) (*TinyIdentityModelClient, error) {
-	client, err := goaiimpl.NewClient(target, TinyIdentityModel, opts...)
-	if err != nil {
-		return nil, err
+// encodeTiny appends the tensors of each Tiny of batch to e, in the order of
+// TinyTensors.
+func encodeTiny(e *goaiimpl.Encoder, batch []*Tiny) {
+	for _, x := range batch {
+		goaiimpl.AppendTensor(e.Tensor(0), x.GetValues())
 	}
-	return &TinyIdentityModelClient{client: client}, nil
 }
 
-// NewTinyIdentityModelClientFromConn returns a client calling through cc, such
-// as a [goai.Pool] or a *grpc.ClientConn, which stays the caller's: Close
-// leaves it open. opts configure the client's call policies; its calls carry
-// their own message size limits ([goai.DefaultMaxMsgSize], or
-// [goai.WithMaxRecvMsgSize]'s), whatever cc was dialed with.
-func NewTinyIdentityModelClientFromConn(cc grpc.ClientConnInterface, opts ...goai.ClientOption) *TinyIdentityModelClient {
-	client := goaiimpl.NewClientFromConn(cc, TinyIdentityModel, opts...)
-	return &TinyIdentityModelClient{client: client}
+// TinyEchoTensors describes the tensors of bench.v1.TinyEcho, in field order.
+// The generated mappers and descriptors refer to it: it must not be changed.
+var TinyEchoTensors = []goai.TensorDesc{
+	{Name: "OUTPUT0", Field: "values", DType: tensor.FP32, Shape: []int64{16}},
 }
 
-// Echo returns its input.
-//
-// It makes one ModelInfer call of model "identity_16" with in, under the policy
-// of TinyIdentityModel.Methods[0]; opts change the policy for this call.
-func (c *TinyIdentityModelClient) Echo(ctx context.Context, in *Tiny, opts ...goai.CallOption) (*TinyEcho, error) {
-	return goaiimpl.Infer(ctx, c.client, &TinyIdentityModel.Methods[0], in, encodeTiny, decodeTinyEcho, opts...)
-}
-
-// CheckModel compares the tensors that TinyIdentityModel declares with the
-// metadata the server reports for every model the client calls, the fallback
-// included, and returns a [*goai.ContractError] listing every difference; see
-// [goai.Client.CheckModel].
-func (c *TinyIdentityModelClient) CheckModel(ctx context.Context) error {
-	return c.client.CheckModel(ctx)
-}
-
-// Ready returns nil when the model server and every model the client calls (the
-// fallback aside) are ready, and an error matching [goai.ErrNotReady]
-// otherwise: what a Kubernetes readiness probe wants; see [goai.Client.Ready].
-func (c *TinyIdentityModelClient) Ready(ctx context.Context) error {
-	return c.client.Ready(ctx)
-}
-
-// Live returns nil when the model server is live, and an error matching
-// [goai.ErrNotLive] otherwise: what a Kubernetes liveness probe wants; see
-// [goai.Client.Live].
-func (c *TinyIdentityModelClient) Live(ctx context.Context) error {
-	return c.client.Live(ctx)
-}
-
-// SetRoutes splits the calls of the service's model between its versions by
-// weight; see [goai.Client.SetRoutes].
-func (c *TinyIdentityModelClient) SetRoutes(routes []goai.Route) error {
-	return c.client.SetRoutes(routes)
-}
-
-// Routes returns the routes SetRoutes set, nil for none.
-func (c *TinyIdentityModelClient) Routes() []goai.Route {
-	return c.client.Routes()
-}
-
-// BreakerState returns the state of the circuit breaker of model m, a model the
-// client calls; see [goai.Client.BreakerState].
-func (c *TinyIdentityModelClient) BreakerState(m goai.ModelRef) goai.BreakerState {
-	return c.client.BreakerState(m)
-}
-
-// Model returns the model the service calls, as annotated.
-func (c *TinyIdentityModelClient) Model() goai.ModelRef {
-	return c.client.Model()
-}
-
-// Close closes the connections that NewTinyIdentityModelClient dialed, ending
-// their calls. It does nothing for a client made with
-// NewTinyIdentityModelClientFromConn.
-func (c *TinyIdentityModelClient) Close() error {
-	return c.client.Close()
+// decodeTinyEcho sets each element of batch to a new TinyEcho holding the
+// tensors of its item in d, in the order of TinyEchoTensors.
+func decodeTinyEcho(d *goaiimpl.Decoder, batch []*TinyEcho) {
+	for i := range batch {
+		batch[i] = &TinyEcho{
+			Values: goaiimpl.DecodeTensor[float32](d.Tensor(0), i),
+		}
+	}
 }
 
 // SmallTensors describes the tensors of bench.v1.Small, in field order.
@@ -406,36 +436,6 @@ var LargeEchoTensors = []goai.TensorDesc{
 func decodeLargeEcho(d *goaiimpl.Decoder, batch []*LargeEcho) {
 	for i := range batch {
 		batch[i] = &LargeEcho{
-			Values: goaiimpl.DecodeTensor[float32](d.Tensor(0), i),
-		}
-	}
-}
-
-// TinyTensors describes the tensors of bench.v1.Tiny, in field order.
-// The generated mappers and descriptors refer to it: it must not be changed.
-var TinyTensors = []goai.TensorDesc{
-	{Name: "INPUT0", Field: "values", DType: tensor.FP32, Shape: []int64{16}},
-}
-
-// encodeTiny appends the tensors of each Tiny of batch to e, in the order of
-// TinyTensors.
-func encodeTiny(e *goaiimpl.Encoder, batch []*Tiny) {
-	for _, x := range batch {
-		goaiimpl.AppendTensor(e.Tensor(0), x.GetValues())
-	}
-}
-
-// TinyEchoTensors describes the tensors of bench.v1.TinyEcho, in field order.
-// The generated mappers and descriptors refer to it: it must not be changed.
-var TinyEchoTensors = []goai.TensorDesc{
-	{Name: "OUTPUT0", Field: "values", DType: tensor.FP32, Shape: []int64{16}},
-}
-
-// decodeTinyEcho sets each element of batch to a new TinyEcho holding the
-// tensors of its item in d, in the order of TinyEchoTensors.
-func decodeTinyEcho(d *goaiimpl.Decoder, batch []*TinyEcho) {
-	for i := range batch {
-		batch[i] = &TinyEcho{
 			Values: goaiimpl.DecodeTensor[float32](d.Tensor(0), i),
 		}
 	}

@@ -23,6 +23,43 @@ import (
 // newer than it supports (regenerate with the matching protoc-gen-goai).
 const _ = goaiimpl.SupportPackageIsVersion1
 
+// TinyIdentityFake is the model behind bench.v1.TinyIdentity written in Go, for
+// tests: RegisterTinyIdentityFake serves it on an [inferencetest.Server], where
+// [v1.TinyIdentityModelClient] calls it as it would call a model server. It has
+// one method per model that the service's rpcs call, named for the first of
+// them; each call of a method serves one item of a request.
+type TinyIdentityFake interface {
+	// Echo serves model "identity_16" for rpc Echo.
+	Echo(ctx context.Context, in *v1.Tiny) (*v1.TinyEcho, error)
+}
+
+// TinyIdentityFakeFunc implements TinyIdentityFake with a function.
+type TinyIdentityFakeFunc func(ctx context.Context, in *v1.Tiny) (*v1.TinyEcho, error)
+
+// Echo returns f(ctx, in).
+func (f TinyIdentityFakeFunc) Echo(ctx context.Context, in *v1.Tiny) (*v1.TinyEcho, error) {
+	return f(ctx, in)
+}
+
+// RegisterTinyIdentityFake registers impl on srv as the models that
+// bench.v1.TinyIdentity calls, with the tensors that [v1.TinyIdentityModel]
+// declares: "identity_16", served by impl.Echo. Each replaces a model
+// registered before under its name.
+func RegisterTinyIdentityFake(srv *inferencetest.Server, impl TinyIdentityFake) error {
+	return srv.Register(inferencetest.Model{
+		Name: "identity_16",
+		Inputs: []inferencetest.TensorSpec{
+			{Name: "INPUT0", DType: tensor.FP32, Shape: []int64{16}},
+		},
+		Outputs: []inferencetest.TensorSpec{
+			{Name: "OUTPUT0", DType: tensor.FP32, Shape: []int64{16}},
+		},
+		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
+			return goaiimpl.ServeFake(ctx, v1.TinyIdentityModel, &v1.TinyIdentityModel.Methods[0], req.Inputs, req.BatchSize, decodeTiny, encodeTinyEcho, impl.Echo)
+		},
+	})
+}
+
 // SmallIdentityFake is the model behind bench.v1.SmallIdentity written in Go,
 // for tests: RegisterSmallIdentityFake serves it on an [inferencetest.Server],
 // where [v1.SmallIdentityModelClient] calls it as it would call a model server.
@@ -97,41 +134,22 @@ func RegisterLargeIdentityFake(srv *inferencetest.Server, impl LargeIdentityFake
 	})
 }
 
-// TinyIdentityFake is the model behind bench.v1.TinyIdentity written in Go, for
-// tests: RegisterTinyIdentityFake serves it on an [inferencetest.Server], where
-// [v1.TinyIdentityModelClient] calls it as it would call a model server. It has
-// one method per model that the service's rpcs call, named for the first of
-// them; each call of a method serves one item of a request.
-type TinyIdentityFake interface {
-	// Echo serves model "identity_16" for rpc Echo.
-	Echo(ctx context.Context, in *v1.Tiny) (*v1.TinyEcho, error)
+// decodeTiny sets each element of batch to a new Tiny holding the tensors of
+// its item in d, in the order of TinyTensors.
+func decodeTiny(d *goaiimpl.Decoder, batch []*v1.Tiny) {
+	for i := range batch {
+		batch[i] = &v1.Tiny{
+			Values: goaiimpl.DecodeTensor[float32](d.Tensor(0), i),
+		}
+	}
 }
 
-// TinyIdentityFakeFunc implements TinyIdentityFake with a function.
-type TinyIdentityFakeFunc func(ctx context.Context, in *v1.Tiny) (*v1.TinyEcho, error)
-
-// Echo returns f(ctx, in).
-func (f TinyIdentityFakeFunc) Echo(ctx context.Context, in *v1.Tiny) (*v1.TinyEcho, error) {
-	return f(ctx, in)
-}
-
-// RegisterTinyIdentityFake registers impl on srv as the models that
-// bench.v1.TinyIdentity calls, with the tensors that [v1.TinyIdentityModel]
-// declares: "identity_16", served by impl.Echo. Each replaces a model
-// registered before under its name.
-func RegisterTinyIdentityFake(srv *inferencetest.Server, impl TinyIdentityFake) error {
-	return srv.Register(inferencetest.Model{
-		Name: "identity_16",
-		Inputs: []inferencetest.TensorSpec{
-			{Name: "INPUT0", DType: tensor.FP32, Shape: []int64{16}},
-		},
-		Outputs: []inferencetest.TensorSpec{
-			{Name: "OUTPUT0", DType: tensor.FP32, Shape: []int64{16}},
-		},
-		Infer: func(ctx context.Context, req *inferencetest.Request) ([]tensor.Tensor, error) {
-			return goaiimpl.ServeFake(ctx, v1.TinyIdentityModel, &v1.TinyIdentityModel.Methods[0], req.Inputs, req.BatchSize, decodeTiny, encodeTinyEcho, impl.Echo)
-		},
-	})
+// encodeTinyEcho appends the tensors of each TinyEcho of batch to e, in the
+// order of TinyEchoTensors.
+func encodeTinyEcho(e *goaiimpl.Encoder, batch []*v1.TinyEcho) {
+	for _, x := range batch {
+		goaiimpl.AppendTensor(e.Tensor(0), x.GetValues())
+	}
 }
 
 // decodeSmall sets each element of batch to a new Small holding the tensors of
@@ -165,24 +183,6 @@ func decodeLarge(d *goaiimpl.Decoder, batch []*v1.Large) {
 // encodeLargeEcho appends the tensors of each LargeEcho of batch to e, in the
 // order of LargeEchoTensors.
 func encodeLargeEcho(e *goaiimpl.Encoder, batch []*v1.LargeEcho) {
-	for _, x := range batch {
-		goaiimpl.AppendTensor(e.Tensor(0), x.GetValues())
-	}
-}
-
-// decodeTiny sets each element of batch to a new Tiny holding the tensors of
-// its item in d, in the order of TinyTensors.
-func decodeTiny(d *goaiimpl.Decoder, batch []*v1.Tiny) {
-	for i := range batch {
-		batch[i] = &v1.Tiny{
-			Values: goaiimpl.DecodeTensor[float32](d.Tensor(0), i),
-		}
-	}
-}
-
-// encodeTinyEcho appends the tensors of each TinyEcho of batch to e, in the
-// order of TinyEchoTensors.
-func encodeTinyEcho(e *goaiimpl.Encoder, batch []*v1.TinyEcho) {
 	for _, x := range batch {
 		goaiimpl.AppendTensor(e.Tensor(0), x.GetValues())
 	}
