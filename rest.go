@@ -106,7 +106,7 @@ func dialREST(target string, u *url.URL, desc *ModelDesc, o *options) (*Client, 
 		return nil, fmt.Errorf("goai: %q: %w", target, err)
 	}
 	c := newClient(nil, desc, &o.client)
-	c.transport, c.owned = t, t
+	c.transport, c.owned, c.transportName = t, t, TransportHTTP
 	return c, nil
 }
 

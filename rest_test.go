@@ -88,6 +88,15 @@ func TestRESTOptions(t *testing.T) {
 			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 				t.Errorf("err = %v, want it to say %q", err, tc.want)
 			}
+			// Events name the transport the client speaks: the metrics'
+			// transport label is read from it.
+			wantName := TransportHTTP
+			if !strings.HasPrefix(tc.target, "http") {
+				wantName = TransportGRPC
+			}
+			if err == nil && c.transportName != wantName {
+				t.Errorf("the client's events name transport %q, want %q", c.transportName, wantName)
+			}
 			if tc.name == "http without security" && !errors.Is(err, ErrNoTransportSecurity) {
 				t.Errorf("err = %v, want ErrNoTransportSecurity", err)
 			}
