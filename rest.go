@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/goai-dev/goai/internal/oiphttp"
+	"github.com/goai-dev/goai/internal/tfs"
 	"github.com/goai-dev/goai/internal/wire"
 	"google.golang.org/grpc/credentials"
 )
@@ -98,10 +99,16 @@ func restURL(target string) (u *url.URL, ok bool, err error) {
 // dialREST returns a Client of the model desc describes on the REST
 // server at u, under o.
 func dialREST(target string, u *url.URL, desc *ModelDesc, o *options) (*Client, error) {
-	if desc.Protocol != ProtocolOpenInference {
-		return nil, fmt.Errorf("goai: %q: %s speaks %v, and an http:// or https:// target speaks the Open Inference Protocol's REST form only: use a gRPC target", target, desc.Service, desc.Protocol)
+	var t wire.Transport
+	var err error
+	switch desc.Protocol {
+	case ProtocolOpenInference:
+		t, err = o.pool.restTransport(u)
+	case ProtocolTFServing:
+		t, err = o.pool.tfsRESTTransport(u, desc, o.client.clock)
+	default:
+		return nil, fmt.Errorf("goai: %q: %s speaks %v, which has no REST form: use a gRPC target", target, desc.Service, desc.Protocol)
 	}
-	t, err := o.pool.restTransport(u)
 	if err != nil {
 		return nil, fmt.Errorf("goai: %q: %w", target, err)
 	}
@@ -110,25 +117,57 @@ func dialREST(target string, u *url.URL, desc *ModelDesc, o *options) (*Client, 
 	return c, nil
 }
 
+// tfsRESTTransport returns the transport of TF Serving's REST API at u
+// for a client of desc, under the same security rules and connection
+// options as the Open Inference REST transport's. TF Serving's REST API
+// takes no per-request credentials here: they are refused rather than
+// left unsent.
+func (c *poolConfig) tfsRESTTransport(u *url.URL, desc *ModelDesc, clock Clock) (wire.Transport, error) {
+	if err := c.restSecurity(u); err != nil {
+		return nil, err
+	}
+	if len(c.perRPC) > 0 {
+		return nil, errors.New("WithPerRPCCredentials is not supported for TF Serving over REST: use its gRPC target")
+	}
+	if clock == nil {
+		clock = SystemClock()
+	}
+	recv, _ := c.msg.effective()
+	hc, own := c.httpClient, false
+	if hc == nil {
+		hc, own = oiphttp.NewHTTPClient(oiphttp.ClientOptions{Concurrency: c.poolSize, TLS: c.tls}), true
+	}
+	r, err := tfs.NewREST(u.String(), hc, tfsOptions(desc, recv, clock))
+	if err != nil {
+		return nil, err
+	}
+	return &tfsREST{REST: r, hc: hc, own: own}, nil
+}
+
+// tfsREST is TF Serving's REST transport on an HTTP client that Close
+// closes the idle connections of when the client made it.
+type tfsREST struct {
+	*tfs.REST
+	hc  *http.Client
+	own bool
+}
+
+func (t *tfsREST) Close() error {
+	err := t.REST.Close()
+	if t.own {
+		t.hc.CloseIdleConnections()
+	}
+	return err
+}
+
 // restTransport returns the REST transport to u that c's options
 // describe. The transport security options follow the gRPC path's rules:
 // a plaintext target needs WithInsecure, and no two of them contradict.
 func (c *poolConfig) restTransport(u *url.URL) (wire.Transport, error) {
-	secure := u.Scheme == "https"
-	switch {
-	case c.creds != nil:
-		return nil, errors.New("WithTransportCredentials secures gRPC connections; over REST pass WithTLSConfig with an https:// target")
-	case c.insecure && (secure || c.tls != nil):
-		return nil, errors.New("WithInsecure given with TLS (an https:// target or WithTLSConfig); pass one")
-	case !secure && c.tls != nil:
-		return nil, errors.New("WithTLSConfig given with an http:// target, which is plaintext: use https://")
-	case !secure && !c.insecure:
-		return nil, fmt.Errorf("%w: an http:// target is plaintext; pass WithInsecure, or use https://", ErrNoTransportSecurity)
-	case c.httpClient != nil && c.tls != nil:
-		return nil, errors.New("WithTLSConfig given with WithHTTPClient, whose Transport holds the TLS configuration; pass one")
-	case c.httpClient != nil && c.poolSize > 0:
-		return nil, errors.New("WithPoolSize given with WithHTTPClient, whose Transport keeps its own connections; pass one")
+	if err := c.restSecurity(u); err != nil {
+		return nil, err
 	}
+	secure := u.Scheme == "https"
 	recv, send := c.msg.effective()
 	opts := oiphttp.Options{EncodeOptions: c.restEncoding.encodeOptions(), MaxRequestSize: send, MaxResponseSize: recv}
 	if len(c.perRPC) > 0 {
@@ -146,6 +185,28 @@ func (c *poolConfig) restTransport(u *url.URL) (wire.Transport, error) {
 	// whose connections its Close closes.
 	opts.Client = oiphttp.ClientOptions{Concurrency: c.poolSize, TLS: c.tls}
 	return oiphttp.New(u, c.httpClient, opts)
+}
+
+// restSecurity checks the transport security options of a REST target u
+// by the gRPC path's rules: a plaintext target needs WithInsecure, and no
+// two of them contradict.
+func (c *poolConfig) restSecurity(u *url.URL) error {
+	secure := u.Scheme == "https"
+	switch {
+	case c.creds != nil:
+		return errors.New("WithTransportCredentials secures gRPC connections; over REST pass WithTLSConfig with an https:// target")
+	case c.insecure && (secure || c.tls != nil):
+		return errors.New("WithInsecure given with TLS (an https:// target or WithTLSConfig); pass one")
+	case !secure && c.tls != nil:
+		return errors.New("WithTLSConfig given with an http:// target, which is plaintext: use https://")
+	case !secure && !c.insecure:
+		return fmt.Errorf("%w: an http:// target is plaintext; pass WithInsecure, or use https://", ErrNoTransportSecurity)
+	case c.httpClient != nil && c.tls != nil:
+		return errors.New("WithTLSConfig given with WithHTTPClient, whose Transport holds the TLS configuration; pass one")
+	case c.httpClient != nil && c.poolSize > 0:
+		return errors.New("WithPoolSize given with WithHTTPClient, whose Transport keeps its own connections; pass one")
+	}
+	return nil
 }
 
 // requestMetadata returns the headers of every credential of creds for

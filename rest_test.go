@@ -53,6 +53,8 @@ func TestRESTOptions(t *testing.T) {
 	desc := echoDesc(CallPolicy{})
 	direct := echoDesc(CallPolicy{})
 	direct.Protocol = ProtocolDirect
+	tfServing := echoDesc(CallPolicy{})
+	tfServing.Protocol = ProtocolTFServing
 	for _, tc := range []struct {
 		name   string
 		target string
@@ -73,7 +75,10 @@ func TestRESTOptions(t *testing.T) {
 		{"own client and TLS", "https://127.0.0.1:1", desc, []Option{WithHTTPClient(&http.Client{}), WithTLSConfig(&tls.Config{})}, "pass one"},
 		{"own client and pool size", "https://127.0.0.1:1", desc, []Option{WithHTTPClient(&http.Client{}), WithPoolSize(4)}, "pass one"},
 		{"gRPC-only tuning ignored", "http://127.0.0.1:1", desc, []Option{WithInsecure(), WithPickPolicy(PickLeastOutstanding), WithKeepalive(DefaultKeepalive), WithDialOptions()}, ""},
-		{"direct service", "http://127.0.0.1:1", direct, []Option{WithInsecure()}, "speaks the Open Inference Protocol's REST form only"},
+		{"TF Serving", "http://127.0.0.1:1", tfServing, []Option{WithInsecure(), WithPoolSize(8)}, ""},
+		{"TF Serving without security", "http://127.0.0.1:1", tfServing, nil, "WithInsecure"},
+		{"TF Serving with credentials", "https://127.0.0.1:1", tfServing, []Option{WithPerRPCCredentials(tokenCreds("x"))}, "not supported for TF Serving over REST"},
+		{"direct service", "http://127.0.0.1:1", direct, []Option{WithInsecure()}, "which has no REST form"},
 		{"own client on a gRPC target", "dns:///127.0.0.1:1", desc, []Option{WithInsecure(), WithHTTPClient(&http.Client{})}, "WithHTTPClient"},
 		{"no host", "http:///v2", desc, []Option{WithInsecure()}, "no host"},
 	} {

@@ -87,6 +87,8 @@ func (s *Server) newHTTPServer(g *generation) *http.Server {
 	mux.HandleFunc("GET /v2/health/live", h.serverLive)
 	mux.HandleFunc("GET /v2/health/ready", h.serverReady)
 	mux.HandleFunc("GET /v2", h.serverMetadata)
+	// TF Serving's REST API, with the same faults as its gRPC one.
+	mux.Handle("/v1/", s.tfs)
 	for _, model := range []string{"/v2/models/{model}", "/v2/models/{model}/versions/{version}"} {
 		mux.HandleFunc("GET "+model, h.modelMetadata)
 		mux.HandleFunc("GET "+model+"/ready", h.modelReady)

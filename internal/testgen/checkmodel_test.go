@@ -61,16 +61,12 @@ func testCheckModelOfFakes(t *testing.T, tr transport) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	// TF Serving's models are reached over gRPC only: an http:// target
-	// speaks the Open Inference Protocol.
-	if !tr.rest {
-		for name, check := range map[string]func(context.Context) error{
-			"DigitClassifier": newClient(t, srv, tfservingv1.NewDigitClassifierModelClient, tfservingv1.NewDigitClassifierModelClientFromConn).CheckModel,
-			"Tagger":          newClient(t, srv, tfservingv1.NewTaggerModelClient, tfservingv1.NewTaggerModelClientFromConn).CheckModel,
-		} {
-			if err := check(t.Context()); err != nil {
-				t.Errorf("%s: %v", name, err)
-			}
+	for name, check := range map[string]func(context.Context) error{
+		"DigitClassifier": newClient(t, srv, tfservingv1.NewDigitClassifierModelClient, tfservingv1.NewDigitClassifierModelClientFromConn).CheckModel,
+		"Tagger":          newClient(t, srv, tfservingv1.NewTaggerModelClient, tfservingv1.NewTaggerModelClientFromConn).CheckModel,
+	} {
+		if err := check(t.Context()); err != nil {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 	if n, p := srv.infers(), srv.Stats().Calls["Predict"]; n+p != 0 {

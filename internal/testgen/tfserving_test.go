@@ -46,16 +46,16 @@ func digit(v float32) *tfservingv1.Digit {
 }
 
 // startDigits starts a server with the DigitClassifier's fake and returns
-// it with a client of it.
-func startDigits(t *testing.T, opts ...inferencetest.Option) (*server, *tfservingv1.DigitClassifierModelClient) {
+// it with a client of it over tr.
+func startDigits(t *testing.T, tr transport, opts ...inferencetest.Option) (*server, *tfservingv1.DigitClassifierModelClient) {
 	t.Helper()
-	srv := startServer(t, overGRPC, opts...) // TF Serving is reached over gRPC only
+	srv := startServer(t, tr, opts...)
 	if err := tfservingv1goaitest.RegisterDigitClassifierFake(srv.Server, tfservingv1goaitest.DigitClassifierFakeFunc(func(_ context.Context, in *tfservingv1.Digit) (*tfservingv1.Scores, error) {
 		return digitScores(in, 0), nil
 	})); err != nil {
 		t.Fatal(err)
 	}
-	c, err := tfservingv1.NewDigitClassifierModelClient(srv.Target(), srv.options()...)
+	c, err := tfservingv1.NewDigitClassifierModelClient(srv.target(), srv.options()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,14 +74,16 @@ func predicts(s *server) []*tfspb.PredictRequest {
 	return out
 }
 
-func TestTFServingClassify(t *testing.T) {
+func TestTFServingClassify(t *testing.T) { transports(t, testTFServingClassify) }
+
+func testTFServingClassify(t *testing.T, tr transport) {
 	for _, content := range []bool{false, true} {
 		t.Run(fmt.Sprint("tensor_content=", content), func(t *testing.T) {
 			var opts []inferencetest.Option
 			if content {
 				opts = append(opts, inferencetest.WithTensorContent())
 			}
-			srv, c := startDigits(t, opts...)
+			srv, c := startDigits(t, tr, opts...)
 			out, err := c.Classify(t.Context(), digit(0.5), relaxed...)
 			if err != nil {
 				t.Fatal(err)
@@ -106,7 +108,9 @@ func TestTFServingClassify(t *testing.T) {
 			if sig := p.GetModelSpec().GetSignatureName(); sig != "predict_images" {
 				t.Errorf("signature_name %q, want predict_images", sig)
 			}
-			if !slices.Equal(p.GetOutputFilter(), []string{"scores"}) {
+			// TF Serving's REST predict API has no output filter: the
+			// client picks the outputs it declared from the answer.
+			if !tr.rest && !slices.Equal(p.GetOutputFilter(), []string{"scores"}) {
 				t.Errorf("output_filter %q, want [scores]", p.GetOutputFilter())
 			}
 
@@ -122,8 +126,10 @@ func TestTFServingClassify(t *testing.T) {
 	}
 }
 
-func TestTFServingBatch(t *testing.T) {
-	srv, c := startDigits(t)
+func TestTFServingBatch(t *testing.T) { transports(t, testTFServingBatch) }
+
+func testTFServingBatch(t *testing.T, tr transport) {
+	srv, c := startDigits(t, tr)
 	var in []*tfservingv1.Digit
 	for i := range 100 {
 		in = append(in, digit(float32(i)))
@@ -143,8 +149,10 @@ func TestTFServingBatch(t *testing.T) {
 	}
 }
 
-func TestTFServingBatcher(t *testing.T) {
-	srv, c := startDigits(t)
+func TestTFServingBatcher(t *testing.T) { transports(t, testTFServingBatcher) }
+
+func testTFServingBatcher(t *testing.T, tr transport) {
+	srv, c := startDigits(t, tr)
 	b := c.NewClassifyBatcher(goai.WithBatcherCallOptions(relaxed...))
 	var wg sync.WaitGroup
 	const n = 40
@@ -180,8 +188,10 @@ func TestTFServingBatcher(t *testing.T) {
 	}
 }
 
-func TestTFServingCheckModel(t *testing.T) {
-	srv, c := startDigits(t)
+func TestTFServingCheckModel(t *testing.T) { transports(t, testTFServingCheckModel) }
+
+func testTFServingCheckModel(t *testing.T, tr transport) {
+	srv, c := startDigits(t, tr)
 	if err := c.CheckModel(t.Context()); err != nil {
 		t.Fatalf("CheckModel of the fake: %v", err)
 	}
@@ -226,8 +236,10 @@ func TestTFServingCheckModel(t *testing.T) {
 	}
 }
 
-func TestTFServingRetries(t *testing.T) {
-	srv, c := startDigits(t)
+func TestTFServingRetries(t *testing.T) { transports(t, testTFServingRetries) }
+
+func testTFServingRetries(t *testing.T, tr transport) {
+	srv, c := startDigits(t, tr)
 	// The annotation retries UNAVAILABLE up to 3 attempts.
 	srv.Script(inferencetest.Fail(codes.Unavailable), inferencetest.Fail(codes.ResourceExhausted))
 	var info goai.CallInfo
@@ -251,8 +263,10 @@ func TestTFServingRetries(t *testing.T) {
 	}
 }
 
-func TestTFServingBreakerAndFallback(t *testing.T) {
-	srv := startServer(t, overGRPC) // TF Serving is reached over gRPC only
+func TestTFServingBreakerAndFallback(t *testing.T) { transports(t, testTFServingBreakerAndFallback) }
+
+func testTFServingBreakerAndFallback(t *testing.T, tr transport) {
+	srv := startServer(t, tr)
 	// mnist is down; its fallback, mnist_small, answers with a bias that
 	// tells it apart.
 	if err := tfservingv1goaitest.RegisterDigitClassifierFake(srv.Server, tfservingv1goaitest.DigitClassifierFakeFunc(func(context.Context, *tfservingv1.Digit) (*tfservingv1.Scores, error) {
@@ -276,7 +290,7 @@ func TestTFServingBreakerAndFallback(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := tfservingv1.NewDigitClassifierModelClient(srv.Target(), srv.options()...)
+	c, err := tfservingv1.NewDigitClassifierModelClient(srv.target(), srv.options()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,8 +326,10 @@ func TestTFServingBreakerAndFallback(t *testing.T) {
 	}
 }
 
-func TestTFServingTagger(t *testing.T) {
-	srv := startServer(t, overGRPC) // TF Serving is reached over gRPC only
+func TestTFServingTagger(t *testing.T) { transports(t, testTFServingTagger) }
+
+func testTFServingTagger(t *testing.T, tr transport) {
+	srv := startServer(t, tr)
 	if err := tfservingv1goaitest.RegisterTaggerFake(srv.Server, tfservingv1goaitest.TaggerFakeFunc(func(_ context.Context, in *tfservingv1.Sentence) (*tfservingv1.Tags, error) {
 		out := &tfservingv1.Tags{}
 		for i := range len(in.GetText()) {
@@ -323,7 +339,7 @@ func TestTFServingTagger(t *testing.T) {
 	})); err != nil {
 		t.Fatal(err)
 	}
-	c, err := tfservingv1.NewTaggerModelClient(srv.Target(), srv.options()...)
+	c, err := tfservingv1.NewTaggerModelClient(srv.target(), srv.options()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,8 +376,10 @@ func TestTFServingTagger(t *testing.T) {
 // TestTFServingReadyLive checks that a TF Serving client's Ready and Live
 // answer from GetModelStatus and the server's health, as an Open
 // Inference client's do from its protocol's.
-func TestTFServingReadyLive(t *testing.T) {
-	srv, c := startDigits(t)
+func TestTFServingReadyLive(t *testing.T) { transports(t, testTFServingReadyLive) }
+
+func testTFServingReadyLive(t *testing.T, tr transport) {
+	srv, c := startDigits(t, tr)
 	if err := c.Ready(t.Context()); err != nil {
 		t.Fatalf("Ready of a served model: %v", err)
 	}
