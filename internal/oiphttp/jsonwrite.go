@@ -19,11 +19,11 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string. s must be valid UTF-8 (the
+// AppendJSONString appends s as a JSON string. s must be valid UTF-8 (the
 // callers check, because they must choose another form for anything
 // else); only '"', '\\' and control characters are escaped, which is all
 // JSON requires.
-func appendString[S string | []byte](dst []byte, s S) []byte {
+func AppendJSONString[S string | []byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
@@ -187,7 +187,7 @@ func appendData(dst []byte, dt tensor.DType, raw []byte) []byte {
 		for i := 0; len(raw) >= 4; i++ {
 			dst = sep(dst, i)
 			l := int(binary.LittleEndian.Uint32(raw))
-			dst = appendString(dst, raw[4:4+l])
+			dst = AppendJSONString(dst, raw[4:4+l])
 			raw = raw[4+l:]
 		}
 	}

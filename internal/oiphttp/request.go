@@ -58,7 +58,7 @@ func EncodeRequest(dst []byte, chunks [][]byte, req *wire.Request, opts EncodeOp
 	dst = append(dst, '{')
 	if req.ID != "" {
 		dst = append(dst, `"id":`...)
-		dst = appendString(dst, req.ID)
+		dst = AppendJSONString(dst, req.ID)
 		dst = append(dst, ',')
 	}
 	if !opts.JSONOutputs && len(req.Outputs) == 0 {
@@ -95,7 +95,7 @@ func EncodeRequest(dst []byte, chunks [][]byte, req *wire.Request, opts EncodeOp
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"name":`...)
-			dst = appendString(dst, name)
+			dst = AppendJSONString(dst, name)
 			if !opts.JSONOutputs {
 				dst = append(dst, `,"parameters":{"binary_data":true}`...)
 			}

@@ -115,14 +115,14 @@ func (s *scanner) version() (string, error) {
 // server's own fault.
 func EncodeResponse(dst []byte, chunks [][]byte, resp *wire.Response, binary func(name string) bool) (header []byte, bin [][]byte, err error) {
 	dst = append(dst, `{"model_name":`...)
-	dst = appendString(dst, toValidUTF8(resp.Model))
+	dst = AppendJSONString(dst, toValidUTF8(resp.Model))
 	if resp.Version != "" {
 		dst = append(dst, `,"model_version":`...)
-		dst = appendString(dst, toValidUTF8(resp.Version))
+		dst = AppendJSONString(dst, toValidUTF8(resp.Version))
 	}
 	if resp.ID != "" {
 		dst = append(dst, `,"id":`...)
-		dst = appendString(dst, toValidUTF8(resp.ID))
+		dst = AppendJSONString(dst, toValidUTF8(resp.ID))
 	}
 	dst = append(dst, `,"outputs":[`...)
 	for i := range resp.Outputs {

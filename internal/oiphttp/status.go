@@ -171,7 +171,7 @@ func errorMessage(body []byte) string {
 // {"error": msg}, as Triton writes it.
 func EncodeErrorBody(msg string) []byte {
 	b := append([]byte(nil), `{"error":`...)
-	b = appendString(b, strings.ToValidUTF8(msg, string(utf8.RuneError)))
+	b = AppendJSONString(b, strings.ToValidUTF8(msg, string(utf8.RuneError)))
 	return append(b, '}')
 }
 

@@ -37,7 +37,7 @@ const DefaultBinaryThreshold = 128
 // binary_data_size when binary, the chunk being t.Raw itself.
 func appendTensor(dst []byte, t *tensor.Tensor, binary bool) []byte {
 	dst = append(dst, `{"name":`...)
-	dst = appendString(dst, t.Name)
+	dst = AppendJSONString(dst, t.Name)
 	dst = append(dst, `,"datatype":"`...)
 	dst = append(dst, t.DType.String()...)
 	dst = append(dst, `","shape":`...)

@@ -9,6 +9,8 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/goai-dev/goai/internal/oiphttp"
 )
 
 // This file holds goai's few JSON primitives for TF Serving's REST API,
@@ -267,41 +269,11 @@ func appendFloat(dst []byte, f float64, bits int) []byte {
 	return dst
 }
 
-// appendString appends s, valid UTF-8, as a JSON string: quotes, the
-// backslash and control characters escaped, everything else as is.
-func appendString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	last := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[last:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		last = i + 1
-	}
-	dst = append(dst, s[last:]...)
-	return append(dst, '"')
-}
-
 // appendMessage appends s as a JSON string, invalid UTF-8 replaced: for
 // messages, which must stay valid JSON whatever they quote.
 func appendMessage(dst []byte, s string) []byte {
 	if !utf8.ValidString(s) {
 		s = string(bytes.ToValidUTF8([]byte(s), []byte("\uFFFD")))
 	}
-	return appendString(dst, s)
+	return oiphttp.AppendJSONString(dst, s)
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/goai-dev/goai/internal/oiphttp"
 	"github.com/goai-dev/goai/tensor"
 )
 
@@ -50,7 +51,7 @@ func EncodePredictRequest(sig string, inputs []tensor.Tensor, f Format) ([]byte,
 		size += 16 + len(t.Name) + 4*len(t.Raw)
 	}
 	dst := append(make([]byte, 0, size), `{"`+keySignature+`":`...)
-	dst = appendString(dst, sig)
+	dst = oiphttp.AppendJSONString(dst, sig)
 	dst = append(dst, `,"`+key+`":`...)
 	if err := checkNames(inputs); err != nil {
 		return nil, err
@@ -89,7 +90,7 @@ func appendColumns(dst []byte, ts []tensor.Tensor, named bool) ([]byte, error) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, t.Name)
+		dst = oiphttp.AppendJSONString(dst, t.Name)
 		dst = append(dst, ':')
 		var err error
 		if dst, err = appendJSONTensor(dst, t); err != nil {
@@ -133,7 +134,7 @@ func appendRows(dst []byte, ts []tensor.Tensor, named bool) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, t.Name)
+			dst = oiphttp.AppendJSONString(dst, t.Name)
 			dst = append(dst, ':')
 			dst = appendJSONRow(dst, ws[i], t, r)
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/goai-dev/goai/internal/oiphttp"
 	"github.com/goai-dev/goai/tensor"
 )
 
@@ -371,7 +372,7 @@ func (w *jsonWriter) element(dst []byte, i int) []byte {
 	// tensor.Bytes; jsonDType refused the rest.
 	e := w.elems[i]
 	if !w.b64 {
-		return appendString(dst, string(e))
+		return oiphttp.AppendJSONString(dst, string(e))
 	}
 	dst = append(dst, `{"b64":"`...)
 	dst = base64.StdEncoding.AppendEncode(dst, e)
