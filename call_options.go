@@ -73,7 +73,8 @@ func WithAttemptTimeout(d time.Duration) CallOption {
 // asks for it; the call's timeout bounds the whole stream. A wait it cuts
 // fails the call with DEADLINE_EXCEEDED, counts as a server failure and,
 // before the first response only, is retried as an attempt timeout is.
-// Unary calls ignore it; d <= 0 removes the bound, which is the default.
+// Unary calls ignore it; d <= 0 removes the bound. It replaces
+// [CallPolicy.IdleTimeout], the rpc's idle_timeout annotation.
 func WithIdleTimeout(d time.Duration) CallOption {
 	return callOptionFunc(func(c *callConfig) { c.idleTimeout = max(d, 0) })
 }

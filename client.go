@@ -186,6 +186,7 @@ func (c *Client) newPlan(m *MethodDesc) *methodPlan {
 	p.defaults = callConfig{
 		timeout:        max(m.Policy.Timeout, 0),
 		attemptTimeout: max(m.Policy.AttemptTimeout, 0),
+		idleTimeout:    max(m.Policy.IdleTimeout, 0),
 		maxAttempts:    p.retry.MaxAttempts,
 		idempotent:     m.Policy.idempotent(c.desc.Protocol),
 		grpcOpts:       c.msgOpts,

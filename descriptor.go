@@ -116,13 +116,17 @@ type MethodDesc struct {
 type CallPolicy struct {
 	// Timeout bounds the whole call as its caller sees it, from the
 	// moment it is made: waits on limits, retries and, for a micro-batched
-	// call, the wait for its batch included; 0 for none.
+	// call, the wait for its batch included, and for a streaming rpc the
+	// whole stream; 0 for none.
 	Timeout time.Duration
 	// AttemptTimeout bounds each attempt; 0 for none besides Timeout. An
 	// attempt it cuts counts as a server failure and, if the call is
 	// idempotent, is retried whatever RetryPolicy.RetryableCodes say. For
 	// a streaming rpc it bounds each attempt until its first response.
 	AttemptTimeout time.Duration
+	// IdleTimeout bounds, for a streaming rpc, each wait for a response;
+	// 0 for none. Unary calls ignore it. See [WithIdleTimeout].
+	IdleTimeout time.Duration
 	// Retry sets how failed attempts are retried.
 	Retry RetryPolicy
 	// Breaker sets the model's circuit breaker.

@@ -30,8 +30,8 @@ import (
 // the whole stream, the loop's body included; retries and the fallback
 // happen only before the first response; the limits and the breaker see
 // one call; [goai.Report] fills CallInfo.Responses with the responses
-// yielded. (protoc-gen-goai does not emit streaming methods yet: this is
-// the runtime half of them.)
+// yielded. protoc-gen-goai emits a call of it for each rpc declared to
+// return a stream.
 func Generate[In, Out proto.Message](ctx context.Context, c *goai.Client, method *goai.MethodDesc, in In, encode EncodeFunc[In], decode DecodeFunc[Out], opts ...goai.CallOption) iter.Seq2[Out, error] {
 	return func(yield func(Out, error) bool) {
 		var zero Out

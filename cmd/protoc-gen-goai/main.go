@@ -3,7 +3,9 @@
 // tensors and call policies; a <Service>ModelClient whose methods call the
 // model through ModelInfer of the Open Inference Protocol (KServe v2,
 // Triton), one item, a batch, or concurrent single calls coalesced by a
-// micro-batcher, under goai's resilience policies; and a <Service>Fake to
+// micro-batcher, under goai's resilience policies, or, for an rpc that
+// returns a stream, a decoupled model through ModelStreamInfer, as a
+// sequence of its responses; and a <Service>Fake to
 // implement the model in Go for tests, served by package inferencetest.
 // For a service annotated protocol: PROTOCOL_DIRECT, which is itself the
 // model's gRPC API, the <Service>ModelClient calls its unary rpcs through

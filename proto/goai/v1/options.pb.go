@@ -165,7 +165,12 @@ const (
 	// Unset: OPEN_INFERENCE.
 	Protocol_PROTOCOL_UNSPECIFIED Protocol = 0
 	// The Open Inference Protocol (KServe v2, Triton): the service's rpcs
-	// become ModelInfer calls on inference.GRPCInferenceService.
+	// become ModelInfer calls on inference.GRPCInferenceService. An rpc
+	// declared to return a stream calls a decoupled model, which answers
+	// one request with any number of responses (an LLM's tokens), over
+	// Triton's ModelStreamInfer; its request is one message, not a stream:
+	//
+	//	rpc Generate(Prompt) returns (stream Token);
 	Protocol_PROTOCOL_OPEN_INFERENCE Protocol = 1
 	// The service is itself the gRPC API: its unary rpcs are called as
 	// declared, through the stub of protoc-gen-go-grpc (which must run
@@ -760,8 +765,9 @@ func (x *LimitOptions) GetFailFast() bool {
 // CallOptions is the call policy of an rpc.
 type CallOptions struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// timeout bounds the whole call, retries included. The caller's own
-	// deadline, when earlier, wins. Default: none.
+	// timeout bounds the whole call, retries included; for an rpc that
+	// returns a stream, the whole stream, until its last response. The
+	// caller's own deadline, when earlier, wins. Default: none.
 	//
 	//	timeout: "200ms"
 	Timeout string `protobuf:"bytes,1,opt,name=timeout,proto3" json:"timeout,omitempty"`
@@ -794,7 +800,17 @@ type CallOptions struct {
 	// same tensors.
 	//
 	//	model: {name: "mnist-large", version: "2"}
-	Model         *ModelRef `protobuf:"bytes,6,opt,name=model,proto3" json:"model,omitempty"`
+	Model *ModelRef `protobuf:"bytes,6,opt,name=model,proto3" json:"model,omitempty"`
+	// idle_timeout bounds, for an rpc that returns a stream, each wait for
+	// its next response: the first from the moment the request is sent,
+	// each next from the moment the caller asks for it. timeout bounds the
+	// whole stream, and attempt_timeout each attempt until its first
+	// response; retries happen only before the first response. A wait it
+	// cuts fails the call with DEADLINE_EXCEEDED. Only for streaming rpcs
+	// (in default_call it applies to those); at most timeout. Default: none.
+	//
+	//	idle_timeout: "5s"
+	IdleTimeout   string `protobuf:"bytes,7,opt,name=idle_timeout,json=idleTimeout,proto3" json:"idle_timeout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -869,6 +885,13 @@ func (x *CallOptions) GetModel() *ModelRef {
 		return x.Model
 	}
 	return nil
+}
+
+func (x *CallOptions) GetIdleTimeout() string {
+	if x != nil {
+		return x.IdleTimeout
+	}
+	return ""
 }
 
 // RetryOptions sets how failed attempts are retried, with exponential
@@ -1206,7 +1229,7 @@ const file_goai_v1_options_proto_rawDesc = "" +
 	"\x0frate_per_second\x18\x01 \x01(\x01R\rratePerSecond\x12\x14\n" +
 	"\x05burst\x18\x02 \x01(\x05R\x05burst\x12%\n" +
 	"\x0emax_concurrent\x18\x03 \x01(\x05R\rmaxConcurrent\x12\x1b\n" +
-	"\tfail_fast\x18\x04 \x01(\bR\bfailFast\"\x8d\x02\n" +
+	"\tfail_fast\x18\x04 \x01(\bR\bfailFast\"\xb0\x02\n" +
 	"\vCallOptions\x12\x18\n" +
 	"\atimeout\x18\x01 \x01(\tR\atimeout\x12'\n" +
 	"\x0fattempt_timeout\x18\x02 \x01(\tR\x0eattemptTimeout\x12+\n" +
@@ -1215,7 +1238,8 @@ const file_goai_v1_options_proto_rawDesc = "" +
 	"\n" +
 	"idempotent\x18\x05 \x01(\bH\x00R\n" +
 	"idempotent\x88\x01\x01\x12'\n" +
-	"\x05model\x18\x06 \x01(\v2\x11.goai.v1.ModelRefR\x05modelB\r\n" +
+	"\x05model\x18\x06 \x01(\v2\x11.goai.v1.ModelRefR\x05model\x12!\n" +
+	"\fidle_timeout\x18\a \x01(\tR\vidleTimeoutB\r\n" +
 	"\v_idempotent\"\xfb\x01\n" +
 	"\fRetryOptions\x12!\n" +
 	"\fmax_attempts\x18\x01 \x01(\x05R\vmaxAttempts\x12'\n" +

@@ -32,13 +32,13 @@ func (sm *serviceModel) idempotent(p callPolicy) bool {
 func (a *analysis) defaultEffects(s site, sm *serviceModel, defaults callPolicy) {
 	n := sources{prefix: "default_call.", own: defaults}
 	var dead []noEffect
-	for _, e := range ineffective(defaults, defaults, sm.idempotent(defaults), n) {
+	for _, e := range ineffective(defaults, defaults, sm.idempotent(defaults), false, n) {
 		everywhere := true
 		for _, mm := range sm.methods {
 			if sm.direct && streaming(mm.method) {
 				continue // called without the runtime's policies
 			}
-			if !hasEffect(ineffective(defaults, mm.policy, sm.idempotent(mm.policy), n), e) {
+			if !hasEffect(ineffective(defaults, mm.policy, sm.idempotent(mm.policy), mm.stream, n), e) {
 				everywhere = false
 				break
 			}
@@ -115,7 +115,7 @@ func (a *analysis) signatures(sm *serviceModel) {
 	}
 	first := map[string]signature{}
 	for _, mm := range sm.methods {
-		if mm.inputs == nil || mm.outputs == nil || streaming(mm.method) {
+		if mm.inputs == nil || mm.outputs == nil || streaming(mm.method) && !mm.stream {
 			continue // reported by method
 		}
 		sig := signature{mm, a.model(mm.inputs).tensors, a.model(mm.outputs).tensors}
@@ -131,6 +131,10 @@ func (a *analysis) signatures(sm *serviceModel) {
 			if !ok {
 				first[key(ref)] = sig
 				continue
+			}
+			if f.mm.stream != mm.stream {
+				a.decoupled(mm, f.mm, ref, i > 0)
+				break
 			}
 			kind, diff := "input", tensorsDiff(f.mm, f.in, sig.in)
 			if diff == "" {
@@ -155,6 +159,26 @@ func (a *analysis) signatures(sm *serviceModel) {
 			break // one problem per rpc
 		}
 	}
+}
+
+// decoupled reports rpc mm, which calls model ref (the service's fallback
+// when fallback is true) as rpc other does, but streams where other does
+// not or the other way round: Triton serves a decoupled model over
+// ModelStreamInfer alone, and any other model over ModelInfer too, so the
+// fake serves a model one way, and so must the server.
+func (a *analysis) decoupled(mm, other *methodModel, ref modelRef, fallback bool) {
+	streams, unary := mm, other
+	if !mm.stream {
+		streams, unary = other, mm
+	}
+	at := declaration(mm.method.Desc, mm.method.Location.Path)
+	if fallback {
+		a.errorf(at, "rpc %s returns a stream and rpc %s does not, and every rpc falls back to %s, which is a decoupled model or not; give the service's rpcs one kind, or remove fallback",
+			streams.method.Desc.Name(), unary.method.Desc.Name(), modelPhrase(ref))
+		return
+	}
+	a.errorf(at, "rpc %s returns a stream and rpc %s does not, but both call %s, which is a decoupled model (answering a request with a stream of responses) or not; call another model from one of them, or make both return a stream or neither",
+		streams.method.Desc.Name(), unary.method.Desc.Name(), modelPhrase(ref))
 }
 
 // tensorsDiff returns the first difference between want, the tensors of

@@ -30,10 +30,10 @@ func (a *analysis) clientMethods(sm *serviceModel) {
 		claim(mm, mm.method.GoName, "method", "rename the rpc")
 	}
 	if sm.inference && sm.desc.maxBatchSize > 0 {
-		for _, mm := range sm.methods {
+		for _, mm := range sm.batched() {
 			claim(mm, batchMethod(mm.method.GoName), "batch method", "rename one of the rpcs")
 		}
-		for _, mm := range sm.methods {
+		for _, mm := range sm.batched() {
 			claim(mm, batcherMethod(mm.method.GoName), "batcher method", "rename one of the rpcs")
 		}
 	}

@@ -71,6 +71,7 @@ func (a *analysis) call(s site, prefix string, c *goaiv1.CallOptions) callPolicy
 	p := callPolicy{
 		timeout:        a.positiveDuration(s.at(prefix+"timeout"), c.GetTimeout()),
 		attemptTimeout: a.positiveDuration(s.at(prefix+"attempt_timeout"), c.GetAttemptTimeout()),
+		idleTimeout:    a.positiveDuration(s.at(prefix+"idle_timeout"), c.GetIdleTimeout()),
 		retry:          a.retry(s, prefix+"retry.", c.GetRetry()),
 		breaker:        a.breaker(s, prefix+"breaker.", c.GetBreaker()),
 	}
@@ -159,8 +160,10 @@ func (a *analysis) breaker(s site, prefix string, b *goaiv1.BreakerOptions) brea
 // combined checks the rules that tie two options together, on the policy
 // that results at s: own, what the annotation at s sets, over inherited.
 // A rule is checked only where the annotation sets one of its options, so
-// that a mistake in default_call is reported once, at the service.
-func (a *analysis) combined(s site, prefix string, own, inherited callPolicy) {
+// that a mistake in default_call is reported once, at the service; stream
+// says whether the policy is that of an rpc returning a stream, as
+// default_call's may be.
+func (a *analysis) combined(s site, prefix string, own, inherited callPolicy, stream bool) {
 	p := merge(inherited, own)
 	n := sources{prefix: prefix, own: own, inherited: inherited}
 
@@ -183,6 +186,11 @@ func (a *analysis) combined(s site, prefix string, own, inherited callPolicy) {
 	case (timeouts || own.retry.maxAttempts != 0) && p.attemptTimeout == p.timeout && p.retry.maxAttempts > 1:
 		a.errorf(s.at(prefix+"attempt_timeout"), "%s %q equals %s %q, so an attempt it cuts short leaves no time to retry; lower attempt_timeout below timeout, or remove it",
 			n.of("attempt_timeout"), p.attemptTimeout, n.of("timeout"), p.timeout)
+	}
+
+	if stream && (own.timeout != 0 || own.idleTimeout != 0) && p.timeout != 0 && p.idleTimeout > p.timeout {
+		a.errorf(s.at(prefix+"idle_timeout"), "%s %q exceeds %s %q, which bounds the whole stream, so it never cuts a wait; lower idle_timeout or raise timeout",
+			n.of("idle_timeout"), p.idleTimeout, n.of("timeout"), p.timeout)
 	}
 
 	b, ob := p.breaker, own.breaker
@@ -228,6 +236,8 @@ func isSet(p callPolicy, label string) bool {
 		return p.timeout != 0
 	case "attempt_timeout":
 		return p.attemptTimeout != 0
+	case "idle_timeout":
+		return p.idleTimeout != 0
 	case "idempotent":
 		return p.idempotent != nil
 	case "retry.max_attempts":
@@ -276,9 +286,10 @@ type noEffect struct {
 }
 
 // ineffective returns the options that own sets but that have no effect
-// on the policy they result in, p, for a call that is idempotent or not;
+// on the policy they result in, p, for a call that is idempotent or not
+// and of an rpc that returns a stream (of an inference service) or not;
 // n names the options.
-func ineffective(own, p callPolicy, idempotent bool, n sources) []noEffect {
+func ineffective(own, p callPolicy, idempotent, stream bool, n sources) []noEffect {
 	set := func(labels []string) []string {
 		var out []string
 		for _, l := range labels {
@@ -289,6 +300,13 @@ func ineffective(own, p callPolicy, idempotent bool, n sources) []noEffect {
 		return out
 	}
 	var out []noEffect
+	if isSet(own, "idle_timeout") && !stream {
+		why, fix := "as the rpc is unary: it bounds the wait for each response of an rpc that returns a stream", "remove it, or declare the rpc returns (stream ...) if its model is decoupled"
+		if n.prefix != "" {
+			why, fix = "as no rpc returns a stream: it bounds the wait for each response of one", "remove it, or declare the rpcs of decoupled models returns (stream ...)"
+		}
+		out = append(out, noEffect{[]string{"idle_timeout"}, why, fix})
+	}
 	switch tunings := set(retryTunings); {
 	case len(tunings) > 0 && p.retry.maxAttempts <= 1:
 		attempts := n.of("retry.max_attempts") + " is unset"
@@ -363,6 +381,7 @@ func merge(base, over callPolicy) callPolicy {
 	p := callPolicy{
 		timeout:        cmp.Or(over.timeout, base.timeout),
 		attemptTimeout: cmp.Or(over.attemptTimeout, base.attemptTimeout),
+		idleTimeout:    cmp.Or(over.idleTimeout, base.idleTimeout),
 		retry: retryPolicy{
 			maxAttempts:    cmp.Or(or.maxAttempts, r.maxAttempts),
 			initialBackoff: cmp.Or(or.initialBackoff, r.initialBackoff),

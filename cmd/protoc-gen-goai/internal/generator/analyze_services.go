@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"fmt"
 	"slices"
 
 	goaiv1 "github.com/goai-dev/goai/proto/goai/v1"
@@ -89,7 +90,7 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 		a.errorf(s.at("default_call.model"), "default_call.model would override the model of every rpc; set name and version on (goai.v1.model) itself, or model on one rpc's (goai.v1.call)")
 	}
 	if def != nil {
-		a.combined(s, "default_call.", defaults, callPolicy{})
+		a.combined(s, "default_call.", defaults, callPolicy{}, true)
 	}
 
 	for i, method := range service.Methods {
@@ -103,6 +104,9 @@ func (a *analysis) service(service *protogen.Service) *serviceModel {
 	if inference || sm.direct {
 		a.clientMethods(sm)
 		a.breakers(sm)
+	}
+	if inference && opts.GetBatching() != nil && len(sm.methods) > 0 && len(sm.batched()) == 0 {
+		a.errorf(s.at("batching"), "batching has no effect, as every rpc of the service returns a stream: a decoupled model's calls carry one item each, and have no batch call or micro-batcher; remove batching")
 	}
 	if inference {
 		a.signatures(sm)
@@ -128,6 +132,24 @@ func isInference(service *protogen.Service) bool {
 	opts, _ := proto.GetExtension(service.Desc.Options(), goaiv1.E_Model).(*goaiv1.ModelOptions)
 	switch opts.GetProtocol() {
 	case goaiv1.Protocol_PROTOCOL_UNSPECIFIED, goaiv1.Protocol_PROTOCOL_OPEN_INFERENCE, goaiv1.Protocol_PROTOCOL_TF_SERVING:
+		return true
+	}
+	return false
+}
+
+// decoupledRPC reports whether m, an rpc of service, an inference
+// service, calls a decoupled model: the service speaks the Open Inference
+// Protocol, whose ModelStreamInfer carries a decoupled model's responses,
+// and m returns a stream. One that streams its requests is an error, but
+// it is reported as one of a decoupled model too, so that its other
+// checks go on.
+func decoupledRPC(service *protogen.Service, m *protogen.Method) bool {
+	if !m.Desc.IsStreamingServer() {
+		return false
+	}
+	opts, _ := proto.GetExtension(service.Desc.Options(), goaiv1.E_Model).(*goaiv1.ModelOptions)
+	switch opts.GetProtocol() {
+	case goaiv1.Protocol_PROTOCOL_UNSPECIFIED, goaiv1.Protocol_PROTOCOL_OPEN_INFERENCE:
 		return true
 	}
 	return false
@@ -205,12 +227,17 @@ func (a *analysis) method(sm *serviceModel, method *protogen.Method, defaults ca
 		model:  sm.desc.model,
 		own:    own,
 		policy: merge(defaults, own),
+		stream: inference && decoupledRPC(sm.service, method),
 	}
 	if opts != nil {
-		a.combined(s, "", own, defaults)
+		a.combined(s, "", own, defaults, mm.stream)
 		if inference || sm.direct {
-			a.reportIneffective(s, "", ineffective(own, mm.policy, sm.idempotent(mm.policy), sources{own: own, inherited: defaults}))
+			a.reportIneffective(s, "", ineffective(own, mm.policy, sm.idempotent(mm.policy), mm.stream, sources{own: own, inherited: defaults}))
 		}
+	}
+	if !mm.stream {
+		// default_call's idle timeout is for the service's streaming rpcs.
+		mm.policy.idleTimeout = 0
 	}
 	if ref := a.modelRef(s.at("model"), opts.GetModel()); ref != nil {
 		mm.model = *ref
@@ -235,8 +262,19 @@ func (a *analysis) method(sm *serviceModel, method *protogen.Method, defaults ca
 		return mm
 	}
 	decl := declaration(method.Desc, method.Location.Path)
-	if streaming(method) {
-		a.errorf(decl, "a streaming rpc cannot be called through %s, whose %s is unary; make the rpc unary, or set protocol: PROTOCOL_DIRECT on the service",
+	switch {
+	case method.Desc.IsStreamingClient() && sm.desc.protocol == protocolOpenInference:
+		// ModelStreamInfer carries many requests, but each is answered on
+		// its own: a decoupled model takes one request per call.
+		in, out := method.Input.Desc.Name(), method.Output.Desc.Name()
+		fix := fmt.Sprintf("make the request a single message: rpc %s(%s) returns (stream %s)", method.Desc.Name(), in, out)
+		if !method.Desc.IsStreamingServer() {
+			fix = fmt.Sprintf("make the rpc unary, or, for a decoupled model, rpc %s(%s) returns (stream %s)", method.Desc.Name(), in, out)
+		}
+		a.errorf(decl, "rpc %s streams its requests, which a model of %s cannot take: each call sends one request, answered once or, by a decoupled model, with a stream of responses; %s, or set protocol: PROTOCOL_DIRECT on the service",
+			method.Desc.Name(), sm.desc.protocol.option(), fix)
+	case streaming(method) && sm.desc.protocol != protocolOpenInference:
+		a.errorf(decl, "a streaming rpc cannot be called through %s, whose %s is unary; make the rpc unary, call a decoupled model through PROTOCOL_OPEN_INFERENCE, or set protocol: PROTOCOL_DIRECT on the service",
 			sm.desc.protocol.option(), sm.desc.protocol.inferenceRPC())
 	}
 	if mm.inputs == nil {

@@ -194,7 +194,7 @@ func TestCheck(t *testing.T) {
 			`invalid/several_mistakes.proto:33:5: test.v1.DigitModel.Classify: retry.backoff_multiplier 0.9 is below 1, which would shrink the waits; use 1 or more, or leave it unset for 2`,
 			`invalid/several_mistakes.proto:33:5: test.v1.DigitModel.Classify: breaker.open_timeout "0s" is not above zero; use a positive duration, such as "250ms", or leave breaker.open_timeout unset`,
 			`invalid/several_mistakes.proto:33:5: test.v1.DigitModel.Classify: breaker.failure_ratio 2 is outside (0, 1]; use a fraction of failed calls, such as 0.5`,
-			`invalid/several_mistakes.proto:40:3: test.v1.DigitModel.Stream: a streaming rpc cannot be called through PROTOCOL_OPEN_INFERENCE, whose ModelInfer is unary; make the rpc unary, or set protocol: PROTOCOL_DIRECT on the service`,
+			`invalid/several_mistakes.proto:40:3: test.v1.DigitModel.Stream: rpc Stream streams its requests, which a model of PROTOCOL_OPEN_INFERENCE cannot take: each call sends one request, answered once or, by a decoupled model, with a stream of responses; make the rpc unary, or, for a decoupled model, rpc Stream(Empty) returns (stream Scores), or set protocol: PROTOCOL_DIRECT on the service`,
 			`invalid/several_mistakes.proto:40:3: test.v1.DigitModel.Stream: input message test.v1.Empty has no tensors; annotate its fields with (goai.v1.tensor), or set protocol: PROTOCOL_DIRECT on the service if it is itself the model's API`,
 		},
 		"shape_below_minus_one.proto": {
@@ -218,8 +218,29 @@ func TestCheck(t *testing.T) {
 		"shared_model_versions.proto": {
 			`invalid/shared_model_versions.proto:28:3: test.v1.DigitModel.ClassifyColor: rpc ClassifyColor calls model "mnist" version "2", and rpc Classify its version "1", with other input tensors (its tensor "pixels" is FP32 [3, 28, 28], Classify's FP32 [28, 28]), but the fake serves every version of a model with one signature, its first rpc's; give the rpcs the same tensors, or generate with fakes=false`,
 		},
+		"tfserving_streaming_rpc.proto": {
+			`invalid/tfserving_streaming_rpc.proto:19:3: test.v1.LLM.Generate: a streaming rpc cannot be called through PROTOCOL_TF_SERVING, whose Predict is unary; make the rpc unary, call a decoupled model through PROTOCOL_OPEN_INFERENCE, or set protocol: PROTOCOL_DIRECT on the service`,
+		},
+		"idle_timeout_unary.proto": {
+			`invalid/idle_timeout_unary.proto:20:5: test.v1.LLM.Complete: idle_timeout has no effect, as the rpc is unary: it bounds the wait for each response of an rpc that returns a stream; remove it, or declare the rpc returns (stream ...) if its model is decoupled`,
+		},
+		"default_idle_timeout_without_stream.proto": {
+			`invalid/default_idle_timeout_without_stream.proto:18:3: test.v1.LLM: default_call.idle_timeout has no effect, as no rpc returns a stream: it bounds the wait for each response of one; remove it, or declare the rpcs of decoupled models returns (stream ...)`,
+		},
+		"idle_timeout_over_timeout.proto": {
+			`invalid/idle_timeout_over_timeout.proto:20:5: test.v1.LLM.Generate: idle_timeout "5s" exceeds timeout "1s", which bounds the whole stream, so it never cuts a wait; lower idle_timeout or raise timeout`,
+		},
+		"stream_and_unary_same_model.proto": {
+			`invalid/stream_and_unary_same_model.proto:20:3: test.v1.LLM.Complete: rpc Generate returns a stream and rpc Complete does not, but both call model "llm", which is a decoupled model (answering a request with a stream of responses) or not; call another model from one of them, or make both return a stream or neither`,
+		},
+		"stream_fallback_mixed.proto": {
+			`invalid/stream_fallback_mixed.proto:23:3: test.v1.LLM.Complete: rpc Generate returns a stream and rpc Complete does not, and every rpc falls back to model "llm-small", which is a decoupled model or not; give the service's rpcs one kind, or remove fallback`,
+		},
+		"batching_all_streaming.proto": {
+			`invalid/batching_all_streaming.proto:18:3: test.v1.LLM: batching has no effect, as every rpc of the service returns a stream: a decoupled model's calls carry one item each, and have no batch call or micro-batcher; remove batching`,
+		},
 		"streaming_rpc.proto": {
-			`invalid/streaming_rpc.proto:19:3: test.v1.DigitModel.Classify: a streaming rpc cannot be called through PROTOCOL_OPEN_INFERENCE, whose ModelInfer is unary; make the rpc unary, or set protocol: PROTOCOL_DIRECT on the service`,
+			`invalid/streaming_rpc.proto:19:3: test.v1.DigitModel.Classify: rpc Classify streams its requests, which a model of PROTOCOL_OPEN_INFERENCE cannot take: each call sends one request, answered once or, by a decoupled model, with a stream of responses; make the request a single message: rpc Classify(Digit) returns (stream Scores), or set protocol: PROTOCOL_DIRECT on the service`,
 		},
 		"submicrosecond_timeout.proto": {
 			`invalid/submicrosecond_timeout.proto:20:5: test.v1.DigitModel.Classify: timeout "500ns" is below a microsecond, shorter than anything a remote call does (a slip of the unit?); use a duration of 1µs or more, such as "250ms", or leave timeout unset`,

@@ -57,8 +57,14 @@
 //     returning a goai.Batcher[*In, *Out], a micro-batcher whose Do
 //     coalesces concurrent single calls into ModelInfer calls of up to the
 //     batching policy's size and bytes (defaults from the annotation,
-//     options on top); and the methods it forwards to its goai.Client:
-//     CheckModel, SetRoutes, Routes, BreakerState, Model and Close;
+//     options on top); for an rpc that returns a stream, which calls a
+//     decoupled model (an LLM streaming tokens), <Rpc>(ctx, *In,
+//     ...goai.CallOption) iter.Seq2[*Out, error] instead, through
+//     goaiimpl.Generate: one ModelStreamInfer request, each response
+//     decoded by the same mappers, and no batch call or batcher, as a
+//     decoupled model answers one item per request; and the methods it
+//     forwards to its goai.Client: CheckModel, Ready, Live, SetRoutes,
+//     Routes, BreakerState, Model and Close;
 //   - unless the parameter fakes=false, in a package of its own beside the
 //     service's, <package>goaitest (in <dir>/<package>goaitest/, as
 //     connect-go's <package>connect), so that only tests link the test
@@ -67,7 +73,10 @@
 //     function type implementing it, when there is one such model; and
 //     Register<Service>Fake, registering an implementation on an
 //     inferencetest.Server as every model the service calls (its fallback
-//     included), through goaiimpl.ServeFake;
+//     included), through goaiimpl.ServeFake; a decoupled model's method
+//     is <Rpc>(ctx, *In, send func(*Out) error) error, served through
+//     goaiimpl.ServeFakeStream as inferencetest's Model.Stream, so that
+//     its responses meet inferencetest's mid-stream faults;
 //   - the mappers of their messages: unexported functions encode<Message>
 //     and decode<Message>, straight-line code between the messages of a
 //     batch and a goaiimpl.Encoder or goaiimpl.Decoder: the client's in the
@@ -131,8 +140,14 @@
 // # Services
 //
 // The protocol defaults to PROTOCOL_OPEN_INFERENCE, where the model name is
-// required, rpcs must be unary and their request and response messages must
-// each have a tensor. In PROTOCOL_DIRECT the name is optional (it keys the
+// required, an rpc takes one request message (returning one message, or a
+// stream of them from a decoupled model) and its request and response
+// messages must each have a tensor; PROTOCOL_TF_SERVING's rpcs are unary.
+// A model is decoupled or not, so rpcs that call one model, or that share
+// a fallback, all stream or none does; batching of a service whose rpcs
+// all stream has no effect, and is an error. idle_timeout applies to
+// streaming rpcs alone (in default_call, to those of the service; a unary
+// rpc's policy gets none of it) and may not exceed timeout. In PROTOCOL_DIRECT the name is optional (it keys the
 // breaker), messages need no tensors, rpcs may stream, and there is no
 // fallback. A service counts as annotated when it has a
 // (goai.v1.model) option or one of its rpcs a (goai.v1.call) option.
@@ -150,7 +165,8 @@
 //
 // An option that has no effect on the policy it ends up in is an error,
 // with the fix: retry settings without max_attempts above 1, retry of an
-// rpc that is not idempotent, settings of a disabled breaker. In
+// rpc that is not idempotent, settings of a disabled breaker, idle_timeout
+// of a unary rpc. In
 // default_call it is reported only when it has no effect on any rpc, as an
 // rpc may give it one (by setting max_attempts, say).
 //

@@ -152,6 +152,7 @@ func emitCallPolicy(g *protogen.GeneratedFile, p callPolicy) string {
 	var l literal
 	l.add("Timeout", duration(g, p.timeout))
 	l.add("AttemptTimeout", duration(g, p.attemptTimeout))
+	l.add("IdleTimeout", duration(g, p.idleTimeout))
 	l.add("Retry", emitRetryPolicy(g, p.retry))
 	l.add("Breaker", emitBreakerPolicy(g, p.breaker))
 	if p.idempotent != nil {

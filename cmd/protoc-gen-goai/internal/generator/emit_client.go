@@ -21,6 +21,12 @@ func generateClient(g *protogen.GeneratedFile, sm *serviceModel) {
 	if desc.protocol == protocolTFServing {
 		through, server, target = "Predict of TensorFlow Serving's gRPC API", "TF Serving", `"dns:///tfserving:8500"`
 	}
+	switch n := len(sm.methods) - len(sm.batched()); {
+	case n == len(sm.methods):
+		through = "ModelStreamInfer of the Open Inference Protocol (Triton), which streams the responses of decoupled models"
+	case n > 0:
+		through += ", and ModelStreamInfer for its decoupled models"
+	}
 	wrapComment(g, n.Client+" calls the models of "+desc.service+" through "+through+
 		", with the tensors and call policies that "+n.Model+" declares. It is safe for concurrent use.")
 	g.P("type ", n.Client, " struct {")
@@ -31,13 +37,17 @@ func generateClient(g *protogen.GeneratedFile, sm *serviceModel) {
 	generateConstructors(g, n, server, target, "")
 
 	for _, mm := range sm.methods {
-		generateClientMethod(g, sm, mm, ctx)
+		if mm.stream {
+			generateStreamMethod(g, sm, mm, ctx)
+		} else {
+			generateClientMethod(g, sm, mm, ctx)
+		}
 	}
 	if desc.maxBatchSize > 0 {
-		for _, mm := range sm.methods {
+		for _, mm := range sm.batched() {
 			generateBatchMethod(g, sm, mm, ctx)
 		}
-		for _, mm := range sm.methods {
+		for _, mm := range sm.batched() {
 			generateBatcherMethod(g, sm, mm)
 		}
 	}
@@ -157,6 +167,29 @@ func generateClientMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *metho
 	g.P("func (c *", sm.names.Client, ") ", m.GoName, "(ctx ", ctx, ", in *", m.Input.GoIdent,
 		", opts ...", goaiPackage.Ident("CallOption"), ") (*", m.Output.GoIdent, ", error) {")
 	g.P("return ", goaiimplPackage.Ident("Infer"), "(ctx, c.client, &", sm.names.Model, ".Methods[", mm.index, "], in, ",
+		mm.encode, ", ", mm.decode, ", opts...)")
+	g.P("}")
+	g.P()
+}
+
+// generateStreamMethod writes the method of an rpc that returns a stream:
+// it calls a decoupled model and returns the sequence of its responses.
+func generateStreamMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *methodModel, ctx string) {
+	m := mm.method
+	rt := func(name string) string { return g.QualifiedGoIdent(goaiPackage.Ident(name)) }
+	call := fmt.Sprintf("makes one call of %s, a decoupled model, with in, over ModelStreamInfer of the Open Inference Protocol (Triton), "+
+		"under the policy of %s.Methods[%d]; opts change the policy for this call. Each range over the sequence makes the call and yields "+
+		"its responses in order, with a nil error, until the server marks the last. A failure ends the sequence, yielded once with a nil "+
+		"%s: data that does not fit its tensor (before anything is sent), the policies giving up, the server failing the request "+
+		"([*%s]) or a response that does not match its tensors ([*%s]). Breaking out of the loop, or ctx ending, cancels the request "+
+		"on the server. The timeout bounds the whole stream, the loop's body included, and the idle timeout (["+rt("WithIdleTimeout")+"]) "+
+		"each wait for a response; retries and the fallback happen only before the first response.",
+		modelPhrase(mm.model), sm.names.Model, mm.index, m.Output.GoIdent.GoName, rt("ResponseError"), rt("TensorError"))
+	generateMethodDoc(g, m, call)
+	g.AnnotateSymbol(sm.names.Client+"."+m.GoName, protogen.Annotation{Location: m.Location})
+	g.P("func (c *", sm.names.Client, ") ", m.GoName, "(ctx ", ctx, ", in *", m.Input.GoIdent,
+		", opts ...", goaiPackage.Ident("CallOption"), ") ", iterPackage.Ident("Seq2"), "[*", m.Output.GoIdent, ", error] {")
+	g.P("return ", goaiimplPackage.Ident("Generate"), "(ctx, c.client, &", sm.names.Model, ".Methods[", mm.index, "], in, ",
 		mm.encode, ", ", mm.decode, ", opts...)")
 	g.P("}")
 	g.P()

@@ -28,19 +28,30 @@ func generateFake(g *protogen.GeneratedFile, sm *serviceModel, parent protogen.G
 	for _, fm := range sm.fakes {
 		m := fm.method.method
 		g.P("// ", m.GoName, " serves ", modelPhrase(fm.method.model), " for ", rpcList(fm.rpcs), ".")
-		g.P(m.GoName, "(ctx ", ctx, ", in *", m.Input.GoIdent, ") (*", m.Output.GoIdent, ", error)")
+		if fm.method.stream {
+			wrapComment(g, "The model is decoupled: each call of send is one response, which fails once the request "+
+				"is canceled or its stream has ended; an error returned fails the request after the responses sent.")
+		}
+		g.P(m.GoName, fakeSignature(g, fm.method))
 	}
 	g.P("}")
 	g.P()
 
 	if len(sm.fakes) == 1 {
-		m := sm.fakes[0].method.method
+		fm := sm.fakes[0].method
+		m := fm.method
 		g.P("// ", n.FakeFunc, " implements ", n.Fake, " with a function.")
-		g.P("type ", n.FakeFunc, " func(ctx ", ctx, ", in *", m.Input.GoIdent, ") (*", m.Output.GoIdent, ", error)")
+		g.P("type ", n.FakeFunc, " func", fakeSignature(g, fm))
 		g.P()
-		g.P("// ", m.GoName, " returns f(ctx, in).")
-		g.P("func (f ", n.FakeFunc, ") ", m.GoName, "(ctx ", ctx, ", in *", m.Input.GoIdent, ") (*", m.Output.GoIdent, ", error) {")
-		g.P("return f(ctx, in)")
+		if fm.stream {
+			g.P("// ", m.GoName, " returns f(ctx, in, send).")
+			g.P("func (f ", n.FakeFunc, ") ", m.GoName, fakeSignature(g, fm), " {")
+			g.P("return f(ctx, in, send)")
+		} else {
+			g.P("// ", m.GoName, " returns f(ctx, in).")
+			g.P("func (f ", n.FakeFunc, ") ", m.GoName, fakeSignature(g, fm), " {")
+			g.P("return f(ctx, in)")
+		}
 		g.P("}")
 		g.P()
 	}
@@ -105,9 +116,15 @@ func generateFake(g *protogen.GeneratedFile, sm *serviceModel, parent protogen.G
 		}
 		g.P("Inputs: ", spec(r.inputs), ",")
 		g.P("Outputs: ", spec(r.outputs), ",")
-		g.P("Infer: func(ctx ", ctx, ", req *", inferencetestPackage.Ident("Request"), ") ([]", tensorPackage.Ident("Tensor"), ", error) {")
-		g.P("return ", goaiimplPackage.Ident("ServeFake"), "(ctx, ", model, ", &", model, ".Methods[", mm.index, "], req.Inputs, req.BatchSize, ",
-			mm.fakeDecode, ", ", mm.fakeEncode, ", impl.", mm.method.GoName, ")")
+		if mm.stream {
+			g.P("Stream: func(ctx ", ctx, ", req *", inferencetestPackage.Ident("Request"), ", send func([]", tensorPackage.Ident("Tensor"), ", bool) error) error {")
+			g.P("return ", goaiimplPackage.Ident("ServeFakeStream"), "(ctx, ", model, ", &", model, ".Methods[", mm.index, "], req.Inputs, req.BatchSize, ",
+				mm.fakeDecode, ", ", mm.fakeEncode, ", impl.", mm.method.GoName, ", send)")
+		} else {
+			g.P("Infer: func(ctx ", ctx, ", req *", inferencetestPackage.Ident("Request"), ") ([]", tensorPackage.Ident("Tensor"), ", error) {")
+			g.P("return ", goaiimplPackage.Ident("ServeFake"), "(ctx, ", model, ", &", model, ".Methods[", mm.index, "], req.Inputs, req.BatchSize, ",
+				mm.fakeDecode, ", ", mm.fakeEncode, ", impl.", mm.method.GoName, ")")
+		}
 		g.P("},")
 		if last {
 			g.P("})")
@@ -119,6 +136,19 @@ func generateFake(g *protogen.GeneratedFile, sm *serviceModel, parent protogen.G
 	}
 	g.P("}")
 	g.P()
+}
+
+// fakeSignature returns the parameters and results of the fake's method
+// serving mm's model: one response, or, for a decoupled model, a function
+// sending each of them.
+func fakeSignature(g *protogen.GeneratedFile, mm *methodModel) string {
+	m := mm.method
+	ctx := g.QualifiedGoIdent(contextPackage.Ident("Context"))
+	in, out := g.QualifiedGoIdent(m.Input.GoIdent), g.QualifiedGoIdent(m.Output.GoIdent)
+	if mm.stream {
+		return "(ctx " + ctx + ", in *" + in + ", send func(*" + out + ") error) error"
+	}
+	return "(ctx " + ctx + ", in *" + in + ") (*" + out + ", error)"
 }
 
 // registrationPhrase says in prose what r registers: "resnet50" version

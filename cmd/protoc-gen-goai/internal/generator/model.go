@@ -68,6 +68,19 @@ type serviceModel struct {
 	registrations []*registration
 }
 
+// batched returns the rpcs of sm that get a batch call and a
+// micro-batcher when its model has a batch dimension: all but those that
+// return a stream, whose decoupled model answers one item per request.
+func (sm *serviceModel) batched() []*methodModel {
+	var out []*methodModel
+	for _, mm := range sm.methods {
+		if !mm.stream {
+			out = append(out, mm)
+		}
+	}
+	return out
+}
+
 // methodModel is one rpc of an annotated service.
 type methodModel struct {
 	method *protogen.Method
@@ -76,6 +89,10 @@ type methodModel struct {
 	// own is what the rpc's (goai.v1.call) sets, and policy the result of
 	// merging it over the service's default_call.
 	own, policy callPolicy
+	// stream is true for an rpc of an inference service that returns a
+	// stream: it calls a decoupled model, through the client's Generate
+	// path, and has no batch call or micro-batcher.
+	stream bool
 	// inputs and outputs are the request and response messages when they
 	// have tensors, else nil.
 	inputs, outputs *protogen.Message
@@ -201,6 +218,7 @@ type tensorDesc struct {
 // values are unset, and take the runtime's defaults.
 type callPolicy struct {
 	timeout, attemptTimeout time.Duration
+	idleTimeout             time.Duration // for streaming rpcs only
 	retry                   retryPolicy
 	breaker                 breakerPolicy
 	idempotent              *bool // nil: by protocol

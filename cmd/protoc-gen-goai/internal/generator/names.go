@@ -22,6 +22,7 @@ const (
 	grpcPackage          = protogen.GoImportPath("google.golang.org/grpc")
 	contextPackage       = protogen.GoImportPath("context")
 	timePackage          = protogen.GoImportPath("time")
+	iterPackage          = protogen.GoImportPath("iter")
 )
 
 // fileSuffix ends the name of every generated file, after the .proto file's

@@ -113,7 +113,15 @@ var testValues = map[protoreflect.FullName]optionValue{
 
 // skipped are options TestEveryOption leaves unset, and why.
 var skipped = map[string]string{
-	"default_call.model": "an error: it would override every rpc's model",
+	"default_call.model":        "an error: it would override every rpc's model",
+	"default_call.idle_timeout": "for streaming rpcs, which a TF_SERVING service has none of: TestIdleTimeout covers it",
+	"idle_timeout":              "for streaming rpcs, which a TF_SERVING service has none of: TestIdleTimeout covers it",
+}
+
+// coveredElsewhere are fields of the runtime's types that the options
+// TestEveryOption skips set, and the test that checks their emission.
+var coveredElsewhere = map[string]string{
+	"CallPolicy.IdleTimeout": "TestIdleTimeout",
 }
 
 // kindValue returns the value of variant (0 for a, 1 for b) of a field
@@ -286,7 +294,7 @@ func TestEveryOption(t *testing.T) {
 	// emitted: the generator's own model types (model.go) miss none.
 	var missing []string
 	for _, field := range runtimeFields(reflect.TypeFor[goai.ModelDesc]()) {
-		if !keys[field] {
+		if _, ok := coveredElsewhere[field]; !keys[field] && !ok {
 			missing = append(missing, field)
 		}
 		delete(keys, field)
@@ -423,4 +431,58 @@ func runtimeFields(typ reflect.Type) []string {
 	}
 	walk(typ)
 	return out
+}
+
+// idleSource has streaming rpcs, which inherit default_call's idle
+// timeout or set their own, and a unary one, which takes none.
+const idleSource = `syntax = "proto3";
+package idle.v1;
+import "goai/v1/options.proto";
+option go_package = "example.com/idle/v1;idlev1";
+
+message In {
+  repeated float x = 1 [(goai.v1.tensor) = {shape: [4]}];
+}
+
+message Out {
+  repeated float y = 1 [(goai.v1.tensor) = {shape: [2]}];
+}
+
+service Idle {
+  option (goai.v1.model) = {name: "llm", default_call: {timeout: "10s", idle_timeout: "2s"}};
+  rpc Inherits(In) returns (stream Out);
+  rpc Own(In) returns (stream Out) {
+    option (goai.v1.call) = {idle_timeout: "3s"};
+  }
+  rpc Unary(In) returns (Out) {
+    option (goai.v1.call) = {model: {name: "scorer"}};
+  }
+}
+`
+
+// TestIdleTimeout checks that idle_timeout, in default_call and an rpc's
+// own annotation, reaches the CallPolicy of the streaming rpcs, and that a
+// unary rpc gets none of default_call's.
+func TestIdleTimeout(t *testing.T) {
+	resolver := protocompile.CompositeResolver{
+		&protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(map[string]string{"idle/v1/idle.proto": idleSource})},
+		&protocompile.SourceResolver{ImportPaths: importPaths},
+	}
+	resp, err := generateWith(t, viaWire(t, request(t, resolver, "", "idle/v1/idle.proto")), defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := parseModelDesc(t, mainFile(t, resp).GetContent(), "IdleModel")
+	if len(desc.methods) != 3 {
+		t.Fatalf("%d methods, want 3:\n%s", len(desc.methods), desc.all)
+	}
+	for i, want := range []string{"IdleTimeout: 2 * time.Second", "IdleTimeout: 3 * time.Second", ""} {
+		m := strings.Join(strings.Fields(desc.methods[i]), " ")
+		if want == "" && strings.Contains(m, "IdleTimeout") || want != "" && !strings.Contains(m, want) {
+			t.Errorf("method %d, want %q:\n%s", i, want, m)
+		}
+	}
+	if !desc.keys["CallPolicy.IdleTimeout"] {
+		t.Error("no CallPolicy.IdleTimeout key emitted")
+	}
 }

@@ -50,7 +50,7 @@ func (a *analysis) plan(m *fileModel, fake bool) []*mapper {
 				continue
 			}
 			for _, method := range service.Methods {
-				for _, u := range uses(method, fake) {
+				for _, u := range uses(service, method, fake) {
 					if _, ok := owner[u]; !ok {
 						owner[u] = f
 						order = append(order, u)
@@ -113,10 +113,10 @@ func (a *analysis) plan(m *fileModel, fake bool) []*mapper {
 // uses returns the mappers that the client of an OPEN_INFERENCE rpc
 // needs, the request's encoder and the response's decoder, or with fake
 // those its fake needs, the request's decoder and the response's encoder.
-// A streaming rpc or one whose messages lack tensors needs none: its own
-// file reports it.
-func uses(method *protogen.Method, fake bool) []use {
-	if method.Desc.IsStreamingClient() || method.Desc.IsStreamingServer() ||
+// An rpc that streams, other than one of a decoupled model, or whose
+// messages lack tensors needs none: its own file reports it.
+func uses(service *protogen.Service, method *protogen.Method, fake bool) []use {
+	if streaming(method) && !decoupledRPC(service, method) ||
 		!hasTensors(method.Input) || !hasTensors(method.Output) {
 		return nil
 	}
