@@ -1,8 +1,8 @@
 // Package demo runs goai's generated example clients against the
-// in-process model server: concurrent single calls, batch calls and calls
-// through injected faults, checking every answer against the model's
-// computation and measuring latency and throughput. `make demo` runs it
-// through examples/cmd/demo.
+// in-process model server: concurrent single calls, batch calls, streams
+// of a language model's tokens and calls through injected faults,
+// checking every answer against the model's computation and measuring
+// latency and throughput. `make demo` runs it through examples/cmd/demo.
 package demo
 
 import (
@@ -13,6 +13,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/goai-dev/goai"
 	digitsv1 "github.com/goai-dev/goai/examples/gen/digits/v1"
+	llmv1 "github.com/goai-dev/goai/examples/gen/llm/v1"
 	tokenizerv1 "github.com/goai-dev/goai/examples/gen/tokenizer/v1"
 	"github.com/goai-dev/goai/examples/models/digits"
 	"github.com/goai-dev/goai/examples/models/tokenizer"
@@ -31,21 +33,24 @@ import (
 // Config sizes a demo run. The zero value runs nothing; [DefaultConfig] is
 // what `make demo` runs.
 type Config struct {
-	// Calls is the number of single calls per phase.
+	// Calls is the number of single calls per phase; the streaming
+	// phases make a tenth as many streams (at least one).
 	Calls int
 	// Concurrency is the number of goroutines making them.
 	Concurrency int
 	// Batches is the number of batch calls, of BatchSize items each.
 	Batches, BatchSize int
 	// FaultRate is the fraction of ModelInfer calls the server fails with
-	// UNAVAILABLE during the fault phase.
+	// UNAVAILABLE during the fault phase, and of the streams it resets,
+	// before their first response, during the second streaming phase.
 	FaultRate float64
-	// Seed makes the glyphs and texts reproducible.
+	// Seed makes the glyphs and texts reproducible: each call's depend
+	// on it and the call's index in its phase only.
 	Seed uint64
 	// CallOptions are added to every call, such as goai.WithTimeout(0)
-	// for a test on a busy machine, which must not fail for the
-	// annotations' deadlines, set for a model server that answers in
-	// milliseconds.
+	// and goai.WithIdleTimeout(0) for a test on a busy machine, which
+	// must not fail for the annotations' deadlines, set for a model
+	// server that answers in milliseconds.
 	CallOptions []goai.CallOption
 	// Batching overrides the model's batching policy in the micro-batched
 	// phase, field by field ([goai.WithBatcherPolicy]).
@@ -61,14 +66,22 @@ var DefaultConfig = Config{Calls: 3000, Concurrency: 64, Batches: 40, BatchSize:
 // Phase is what one phase of the demo measured.
 type Phase struct {
 	Name       string
-	Calls      int // calls made: single calls, or items of batch calls
+	Calls      int // items: single calls, items of batch calls, or tokens streamed
 	Errors     int
-	Wrong      int // answers that did not match the model's computation
-	Retries    int // attempts beyond the first
-	P50, P99   time.Duration
-	Throughput float64 // items per second
-	// MaxErrors is how many calls may fail: none but in the fault phase,
-	// where it is what retries cannot save (see [FaultTolerance]).
+	Wrong      int           // answers that did not match the model's computation
+	Retries    int           // attempts beyond the first
+	P50, P99   time.Duration // of each call, a stream's whole length
+	Throughput float64       // items per second
+	// Streams is the number of calls of a streaming phase, whose items
+	// are the responses they got; 0 in the others.
+	Streams int
+	// FirstP50 and FirstP99 are, in a streaming phase, the latency of
+	// each stream's first response (time to first token), among the
+	// streams that got one.
+	FirstP50, FirstP99 time.Duration
+	// MaxErrors is how many calls may fail: none but in the phases with
+	// faults, where it is what retries cannot save (see
+	// [FaultTolerance]).
 	MaxErrors int
 	// FirstError is the first error a call of the phase returned.
 	FirstError error
@@ -82,6 +95,9 @@ type Report struct {
 	Phases []Phase
 	// Requests is the number of ModelInfer calls the server received.
 	Requests int
+	// Streams is the number of ModelStreamInfer streams it received:
+	// one per attempt of a streaming call, each carrying its request.
+	Streams int
 	// Predicts is the number of TF Serving Predict calls it received.
 	Predicts int
 	// Scrape is what the clients' /metrics endpoint showed after the
@@ -105,7 +121,8 @@ func (r Report) OK() bool {
 // phases of cfg and writes a table of them to w, then an excerpt of the
 // clients' metrics, scraped from the /metrics endpoint it serves while it
 // runs. Every phase calls over gRPC but two: one makes the single Classify
-// calls over REST, one over TF Serving's API.
+// calls over REST, one over TF Serving's API; the streaming phases call
+// over ModelStreamInfer.
 func Run(ctx context.Context, w io.Writer, cfg Config) (report Report, err error) {
 	metrics, err := startMetrics(cfg.MetricsAddr)
 	if err != nil {
@@ -145,12 +162,17 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (report Report, err error
 		return Report{}, err
 	}
 	defer restGlyphs.Close()
-	if err := errors.Join(glyphs.CheckModel(ctx), words.CheckModel(ctx), tfGlyphs.CheckModel(ctx), restGlyphs.CheckModel(ctx)); err != nil {
+	texts, err := llmv1.NewTextGeneratorModelClient(srv.Target(), goai.WithInsecure(), observed)
+	if err != nil {
+		return Report{}, err
+	}
+	defer texts.Close()
+	if err := errors.Join(glyphs.CheckModel(ctx), words.CheckModel(ctx), texts.CheckModel(ctx), tfGlyphs.CheckModel(ctx), restGlyphs.CheckModel(ctx)); err != nil {
 		return Report{}, fmt.Errorf("contract check: %w", err)
 	}
-	fmt.Fprintf(w, "model server on %s (gRPC) and %s (REST); contracts of digits@1, tokenizer and TF Serving's digits@stable match; metrics at %s\n\n", srv.Addr(), srv.HTTPURL(), metrics.url)
+	fmt.Fprintf(w, "model server on %s (gRPC) and %s (REST); contracts of digits@1, tokenizer, textgen and TF Serving's digits@stable match; metrics at %s\n\n", srv.Addr(), srv.HTTPURL(), metrics.url)
 
-	d := &driver{cfg: cfg, glyphs: glyphs, words: words, tfGlyphs: tfGlyphs}
+	d := &driver{cfg: cfg, glyphs: glyphs, words: words, tfGlyphs: tfGlyphs, texts: texts}
 	rest := &driver{cfg: cfg, glyphs: restGlyphs}
 	report.Phases = append(report.Phases,
 		d.classify(ctx, "Classify, single calls"),
@@ -168,8 +190,21 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (report Report, err error
 	faulty.MaxErrors = FaultTolerance(cfg.FaultRate, digitsv1.DigitClassifierModel.Methods[0].Policy.Retry.MaxAttempts, cfg.Calls)
 	report.Phases = append(report.Phases, faulty)
 	srv.ClearFaults()
-	report.Requests = srv.Stats().Calls["ModelInfer"]
-	report.Predicts = srv.Stats().Calls["Predict"]
+
+	report.Phases = append(report.Phases, d.generate(ctx, "Generate, streamed tokens"))
+	// A stream the server resets before the request's first response
+	// (a proxy dropping it, a server restarting) is retried; one reset
+	// later would not be, its tokens being the caller's already, so the
+	// phase resets only before.
+	srv.SetFaults(inferencetest.Faults{Methods: []string{"ModelStreamInfer"}, FailRate: cfg.FaultRate,
+		FailWith: inferencetest.ResetAfter(0, codes.Unavailable), Seed: cfg.Seed})
+	reset := d.generate(ctx, fmt.Sprintf("Generate, %.0f%% of streams reset", 100*cfg.FaultRate))
+	reset.MaxErrors = FaultTolerance(cfg.FaultRate, llmv1.TextGeneratorModel.Methods[0].Policy.Retry.MaxAttempts, reset.Streams)
+	report.Phases = append(report.Phases, reset)
+	srv.ClearFaults()
+
+	stats := srv.Stats()
+	report.Requests, report.Streams, report.Predicts = stats.Calls["ModelInfer"], stats.Calls["ModelStreamInfer"], stats.Calls["Predict"]
 
 	writeTable(w, report)
 	if report.Scrape, err = scrape(ctx, metrics.url); err != nil {
@@ -184,6 +219,13 @@ type driver struct {
 	glyphs   *digitsv1.DigitClassifierModelClient
 	words    *tokenizerv1.TokenizerModelClient
 	tfGlyphs *digitsv1.TFDigitClassifierModelClient
+	texts    *llmv1.TextGeneratorModelClient
+}
+
+// callOptions returns cfg.CallOptions followed by extra, in a slice of
+// its own.
+func (d *driver) callOptions(extra ...goai.CallOption) []goai.CallOption {
+	return append(slices.Clip(d.cfg.CallOptions), extra...)
 }
 
 // result is one call's outcome.
@@ -192,6 +234,11 @@ type result struct {
 	err      error
 	wrong    bool
 	attempts int
+	items    int // what the call was worth: 1, a batch's size, or the responses of a stream
+	// streamed marks a streaming call, whose first response came after
+	// firstResponse (0 for none).
+	streamed      bool
+	firstResponse time.Duration
 }
 
 // classify makes cfg.Calls single Classify calls of noisy glyphs and
@@ -199,13 +246,13 @@ type result struct {
 // computation.
 func (d *driver) classify(ctx context.Context, name string) Phase {
 	net, _ := digits.Trained()
-	return d.run(name, d.cfg.Calls, 1, func(i int, rng *rand.Rand) result {
+	return d.run(name, d.cfg.Calls, func(i int, rng *rand.Rand) result {
 		img := digits.Noisy(rng, i%digits.Classes, 0.6)
 		want, _ := net.Forward(img)
 		var info goai.CallInfo
 		start := time.Now()
-		got, err := d.glyphs.Classify(ctx, &digitsv1.Glyph{Pixels: img}, append(d.cfg.CallOptions[:len(d.cfg.CallOptions):len(d.cfg.CallOptions)], goai.Report(&info))...)
-		r := result{latency: time.Since(start), err: err, attempts: info.Attempts}
+		got, err := d.glyphs.Classify(ctx, &digitsv1.Glyph{Pixels: img}, d.callOptions(goai.Report(&info))...)
+		r := result{latency: time.Since(start), err: err, attempts: info.Attempts, items: 1}
 		if err == nil {
 			r.wrong = !slices.Equal(got.GetProbs(), want)
 		}
@@ -219,12 +266,12 @@ func (d *driver) classifyBatched(ctx context.Context, name string) Phase {
 	net, _ := digits.Trained()
 	batcher := d.glyphs.NewClassifyBatcher(goai.WithBatcherPolicy(d.cfg.Batching), goai.WithBatcherCallOptions(d.cfg.CallOptions...))
 	defer batcher.Close()
-	return d.run(name, d.cfg.Calls, 1, func(i int, rng *rand.Rand) result {
+	return d.run(name, d.cfg.Calls, func(i int, rng *rand.Rand) result {
 		img := digits.Noisy(rng, i%digits.Classes, 0.6)
 		want, _ := net.Forward(img)
 		start := time.Now()
 		got, err := batcher.Do(ctx, &digitsv1.Glyph{Pixels: img})
-		r := result{latency: time.Since(start), err: err, attempts: 1}
+		r := result{latency: time.Since(start), err: err, attempts: 1, items: 1}
 		if err == nil {
 			r.wrong = !slices.Equal(got.GetProbs(), want)
 		}
@@ -235,7 +282,7 @@ func (d *driver) classifyBatched(ctx context.Context, name string) Phase {
 // classifyBatch makes cfg.Batches batch calls of cfg.BatchSize glyphs.
 func (d *driver) classifyBatch(ctx context.Context, name string) Phase {
 	net, _ := digits.Trained()
-	return d.run(name, d.cfg.Batches, d.cfg.BatchSize, func(i int, rng *rand.Rand) result {
+	return d.run(name, d.cfg.Batches, func(i int, rng *rand.Rand) result {
 		in := make([]*digitsv1.Glyph, d.cfg.BatchSize)
 		var pixels []float32
 		for j := range in {
@@ -246,7 +293,7 @@ func (d *driver) classifyBatch(ctx context.Context, name string) Phase {
 		want, _ := net.Forward(pixels)
 		start := time.Now()
 		out, err := d.glyphs.ClassifyBatch(ctx, in, d.cfg.CallOptions...)
-		r := result{latency: time.Since(start), err: err, attempts: 1}
+		r := result{latency: time.Since(start), err: err, attempts: 1, items: d.cfg.BatchSize}
 		if err == nil {
 			for j, p := range out {
 				if !slices.Equal(p.GetProbs(), want[j*digits.Classes:(j+1)*digits.Classes]) {
@@ -260,18 +307,23 @@ func (d *driver) classifyBatch(ctx context.Context, name string) Phase {
 
 var vocabulary = []string{"the", "model", "server", "answers", "every", "call", "with", "tensors", "in", "order", "fast"}
 
+// sentence returns 1 to n random words of vocabulary.
+func sentence(rng *rand.Rand, n int) string {
+	words := make([]string, 1+rng.IntN(n))
+	for j := range words {
+		words[j] = vocabulary[rng.IntN(len(vocabulary))]
+	}
+	return strings.Join(words, " ")
+}
+
 // tokenize makes cfg.Calls single Tokenize calls of random sentences.
 func (d *driver) tokenize(ctx context.Context, name string) Phase {
-	return d.run(name, d.cfg.Calls, 1, func(i int, rng *rand.Rand) result {
-		words := make([]string, 1+rng.IntN(20))
-		for j := range words {
-			words[j] = vocabulary[rng.IntN(len(vocabulary))]
-		}
-		text := fmt.Sprint(words)
+	return d.run(name, d.cfg.Calls, func(i int, rng *rand.Rand) result {
+		text := sentence(rng, 20)
 		wantIDs, wantMask := tokenizer.Tokenize(text)
 		start := time.Now()
 		got, err := d.words.Tokenize(ctx, &tokenizerv1.Sentence{Text: text}, d.cfg.CallOptions...)
-		r := result{latency: time.Since(start), err: err, attempts: 1}
+		r := result{latency: time.Since(start), err: err, attempts: 1, items: 1}
 		if err == nil {
 			r.wrong = !slices.Equal(got.GetIds(), wantIDs) || !slices.Equal(got.GetMask(), wantMask)
 		}
@@ -279,9 +331,10 @@ func (d *driver) tokenize(ctx context.Context, name string) Phase {
 	})
 }
 
-// run makes calls calls of call from cfg.Concurrency goroutines, each
-// worth items items, and summarises them.
-func (d *driver) run(name string, calls, items int, call func(i int, rng *rand.Rand) result) Phase {
+// run makes calls calls of call from cfg.Concurrency goroutines and
+// summarises them. Call i draws its inputs from rng, seeded with cfg.Seed
+// and i, so that they do not depend on which goroutine makes it.
+func (d *driver) run(name string, calls int, call func(i int, rng *rand.Rand) result) Phase {
 	var (
 		next    atomic.Int64
 		mu      sync.Mutex
@@ -289,16 +342,18 @@ func (d *driver) run(name string, calls, items int, call func(i int, rng *rand.R
 		wg      sync.WaitGroup
 	)
 	start := time.Now()
-	for g := range max(1, min(d.cfg.Concurrency, calls)) {
+	for range max(1, min(d.cfg.Concurrency, calls)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rng := rand.New(rand.NewPCG(d.cfg.Seed, uint64(g)))
+			src := rand.NewPCG(0, 0)
+			rng := rand.New(src)
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= calls {
 					return
 				}
+				src.Seed(d.cfg.Seed, uint64(i))
 				r := call(i, rng)
 				mu.Lock()
 				results = append(results, r)
@@ -309,10 +364,17 @@ func (d *driver) run(name string, calls, items int, call func(i int, rng *rand.R
 	wg.Wait()
 	elapsed := time.Since(start)
 
-	p := Phase{Name: name, Calls: calls * items, Throughput: float64(calls*items) / elapsed.Seconds()}
-	latencies := make([]time.Duration, 0, len(results))
+	p := Phase{Name: name}
+	var latencies, firsts []time.Duration
 	for _, r := range results {
+		p.Calls += r.items
 		latencies = append(latencies, r.latency)
+		if r.streamed {
+			p.Streams++
+			if r.firstResponse > 0 {
+				firsts = append(firsts, r.firstResponse)
+			}
+		}
 		if r.err != nil {
 			p.Errors++
 			if p.FirstError == nil {
@@ -326,12 +388,21 @@ func (d *driver) run(name string, calls, items int, call func(i int, rng *rand.R
 			p.Retries += r.attempts - 1
 		}
 	}
-	slices.Sort(latencies)
-	if n := len(latencies); n > 0 {
-		p.P50 = latencies[n/2]
-		p.P99 = latencies[min(n-1, n*99/100)]
-	}
+	p.Throughput = float64(p.Calls) / elapsed.Seconds()
+	p.P50, p.P99 = percentiles(latencies)
+	p.FirstP50, p.FirstP99 = percentiles(firsts)
 	return p
+}
+
+// percentiles returns the median and 99th percentile of ds, which it
+// sorts; zeros for none.
+func percentiles(ds []time.Duration) (p50, p99 time.Duration) {
+	slices.Sort(ds)
+	n := len(ds)
+	if n == 0 {
+		return 0, 0
+	}
+	return ds[n/2], ds[min(n-1, n*99/100)]
 }
 
 // FaultTolerance returns how many of calls calls, each allowed attempts
@@ -393,6 +464,10 @@ func writeTable(w io.Writer, r Report) {
 		if p.Requests > 0 {
 			fmt.Fprintf(w, "\n%s: %d calls went as %d ModelInfer requests", p.Name, p.Calls, p.Requests)
 		}
+		if p.Streams > 0 {
+			fmt.Fprintf(w, "\n%s: %d streams of %.1f tokens on average, first token p50 %s, p99 %s", p.Name, p.Streams,
+				float64(p.Calls)/float64(p.Streams), p.FirstP50.Round(time.Microsecond), p.FirstP99.Round(time.Microsecond))
+		}
 	}
 	tw.Flush()
 	for _, p := range r.Phases {
@@ -400,5 +475,5 @@ func writeTable(w io.Writer, r Report) {
 			fmt.Fprintf(w, "\n%s, first error: %v", p.Name, p.FirstError)
 		}
 	}
-	fmt.Fprintf(w, "\nModelInfer requests received by the server: %d, TF Serving Predict requests: %d\n", r.Requests, r.Predicts)
+	fmt.Fprintf(w, "\nModelInfer requests received by the server: %d, ModelStreamInfer streams: %d, TF Serving Predict requests: %d\n", r.Requests, r.Streams, r.Predicts)
 }

@@ -19,13 +19,13 @@ import (
 // API, checked as classify checks its own.
 func (d *driver) classifyTF(ctx context.Context, name string) Phase {
 	net, _ := digits.Trained()
-	return d.run(name, d.cfg.Calls, 1, func(i int, rng *rand.Rand) result {
+	return d.run(name, d.cfg.Calls, func(i int, rng *rand.Rand) result {
 		img := digits.Noisy(rng, i%digits.Classes, 0.6)
 		want, _ := net.Forward(img)
 		var info goai.CallInfo
 		start := time.Now()
-		got, err := d.tfGlyphs.Classify(ctx, &digitsv1.Glyph{Pixels: img}, append(d.cfg.CallOptions[:len(d.cfg.CallOptions):len(d.cfg.CallOptions)], goai.Report(&info))...)
-		r := result{latency: time.Since(start), err: err, attempts: info.Attempts}
+		got, err := d.tfGlyphs.Classify(ctx, &digitsv1.Glyph{Pixels: img}, d.callOptions(goai.Report(&info))...)
+		r := result{latency: time.Since(start), err: err, attempts: info.Attempts, items: 1}
 		if err == nil {
 			r.wrong = !slices.Equal(got.GetProbs(), want)
 		}
