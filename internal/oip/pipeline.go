@@ -132,7 +132,7 @@ type pstream struct {
 type pcall struct {
 	id     uint64
 	seq    uint64
-	msg    []byte
+	msg    *[]byte      // from mem.DefaultBufferPool, which grpc returns it to once sent
 	done   chan presult // receives exactly one result
 	gaveUp atomic.Bool  // the caller stopped waiting: do not send
 }
@@ -142,8 +142,10 @@ type presult struct {
 	err  error
 }
 
-// encodedRequest is a ModelInferRequest already encoded.
-type encodedRequest []byte
+// encodedRequest is a ModelInferRequest already encoded, in a buffer of
+// mem.DefaultBufferPool that the codec hands to grpc, which puts it back
+// once the message is written: a request costs no allocation of its size.
+type encodedRequest *[]byte
 
 // Infer sends req on one of the pipeline's streams and waits for its
 // answer. The request is encoded before it is queued, so that req's
@@ -155,17 +157,24 @@ func (p *Pipeline) Infer(ctx context.Context, req *wire.Request, _ *wire.Attempt
 	c := &pcall{id: p.next.Add(1), done: make(chan presult, 1)}
 	m := Request(req)
 	m.Id = strconv.FormatUint(c.id, 10)
-	b, err := proto.Marshal(m)
+	size := proto.Size(m)
+	if p.opts.MaxSend > 0 && size > p.opts.MaxSend {
+		if p.opts.TooLarge != nil {
+			return nil, p.opts.TooLarge(size, p.opts.MaxSend)
+		}
+		return nil, status.Errorf(codes.ResourceExhausted, "goai: trying to send message larger than max (%d vs. %d)", size, p.opts.MaxSend)
+	}
+	buf := mem.DefaultBufferPool().Get(size)
+	// UseCachedSize: Size has just run on the same, unchanging message.
+	b, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend((*buf)[:0], m)
 	if err != nil {
+		mem.DefaultBufferPool().Put(buf)
 		return nil, fmt.Errorf("goai: encoding the request: %w", err)
 	}
-	if p.opts.MaxSend > 0 && len(b) > p.opts.MaxSend {
-		if p.opts.TooLarge != nil {
-			return nil, p.opts.TooLarge(len(b), p.opts.MaxSend)
-		}
-		return nil, status.Errorf(codes.ResourceExhausted, "goai: trying to send message larger than max (%d vs. %d)", len(b), p.opts.MaxSend)
-	}
-	c.msg = b
+	*buf = b
+	// A request never sent (its caller gave up, its stream broke) leaves
+	// its buffer to the garbage collector, as the pool allows.
+	c.msg = buf
 
 	select {
 	case p.sem <- struct{}{}:
@@ -532,7 +541,7 @@ func (pipelineCodec) Name() string { return wirecodec.Name }
 
 func (pipelineCodec) Marshal(v any) (mem.BufferSlice, error) {
 	if b, ok := v.(encodedRequest); ok {
-		return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+		return mem.BufferSlice{mem.NewBuffer(b, mem.DefaultBufferPool())}, nil
 	}
 	return wirecodec.Codec{}.Marshal(v)
 }
