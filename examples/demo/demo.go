@@ -172,21 +172,23 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (report Report, err error
 	}
 	fmt.Fprintf(w, "model server on %s (gRPC) and %s (REST); contracts of digits@1, tokenizer, textgen and TF Serving's digits@stable match; metrics at %s\n\n", srv.Addr(), srv.HTTPURL(), metrics.url)
 
-	d := &driver{cfg: cfg, glyphs: glyphs, words: words, tfGlyphs: tfGlyphs, texts: texts}
-	rest := &driver{cfg: cfg, glyphs: restGlyphs}
+	d := &driver{cfg: cfg, glyphs: glyphs, words: words, texts: texts}
 	report.Phases = append(report.Phases,
-		d.classify(ctx, "Classify, single calls"),
-		rest.classify(ctx, "Classify over REST, single calls"),
+		d.classify(ctx, "Classify, single calls", glyphs.Classify),
+		d.classify(ctx, "Classify over REST, single calls", restGlyphs.Classify),
 		d.classifyBatch(ctx, fmt.Sprintf("ClassifyBatch, %d glyphs a call", cfg.BatchSize)),
 		d.tokenize(ctx, "Tokenize, single calls"),
-		d.classifyTF(ctx, "Classify over TF Serving, single calls"),
+		// The same digits model through TF Serving's Predict: a client
+		// generated from a service annotated PROTOCOL_TF_SERVING, on the
+		// same server, which speaks both protocols.
+		d.classify(ctx, "Classify over TF Serving, single calls", tfGlyphs.Classify),
 	)
 	before := srv.Stats().Calls["ModelInfer"]
 	batched := d.classifyBatched(ctx, "Classify, micro-batched")
 	batched.Requests = srv.Stats().Calls["ModelInfer"] - before
 	report.Phases = append(report.Phases, batched)
 	srv.SetFaults(inferencetest.Faults{FailRate: cfg.FaultRate, FailWith: inferencetest.Fail(codes.Unavailable), Seed: cfg.Seed})
-	faulty := d.classify(ctx, fmt.Sprintf("Classify, %.0f%% UNAVAILABLE", 100*cfg.FaultRate))
+	faulty := d.classify(ctx, fmt.Sprintf("Classify, %.0f%% UNAVAILABLE", 100*cfg.FaultRate), glyphs.Classify)
 	faulty.MaxErrors = FaultTolerance(cfg.FaultRate, digitsv1.DigitClassifierModel.Methods[0].Policy.Retry.MaxAttempts, cfg.Calls)
 	report.Phases = append(report.Phases, faulty)
 	srv.ClearFaults()
@@ -215,12 +217,15 @@ func Run(ctx context.Context, w io.Writer, cfg Config) (report Report, err error
 }
 
 type driver struct {
-	cfg      Config
-	glyphs   *digitsv1.DigitClassifierModelClient
-	words    *tokenizerv1.TokenizerModelClient
-	tfGlyphs *digitsv1.TFDigitClassifierModelClient
-	texts    *llmv1.TextGeneratorModelClient
+	cfg    Config
+	glyphs *digitsv1.DigitClassifierModelClient
+	words  *tokenizerv1.TokenizerModelClient
+	texts  *llmv1.TextGeneratorModelClient
 }
+
+// classifier is the Classify method of a generated digits client: over
+// the Open Inference Protocol's gRPC or REST, or TF Serving's Predict.
+type classifier func(context.Context, *digitsv1.Glyph, ...goai.CallOption) (*digitsv1.Prediction, error)
 
 // callOptions returns cfg.CallOptions followed by extra, in a slice of
 // its own.
@@ -241,17 +246,17 @@ type result struct {
 	firstResponse time.Duration
 }
 
-// classify makes cfg.Calls single Classify calls of noisy glyphs and
+// classify makes cfg.Calls single calls of classify with noisy glyphs and
 // counts a wrong answer when the probabilities differ from the model's own
 // computation.
-func (d *driver) classify(ctx context.Context, name string) Phase {
+func (d *driver) classify(ctx context.Context, name string, classify classifier) Phase {
 	net, _ := digits.Trained()
 	return d.run(name, d.cfg.Calls, func(i int, rng *rand.Rand) result {
 		img := digits.Noisy(rng, i%digits.Classes, 0.6)
 		want, _ := net.Forward(img)
 		var info goai.CallInfo
 		start := time.Now()
-		got, err := d.glyphs.Classify(ctx, &digitsv1.Glyph{Pixels: img}, d.callOptions(goai.Report(&info))...)
+		got, err := classify(ctx, &digitsv1.Glyph{Pixels: img}, d.callOptions(goai.Report(&info))...)
 		r := result{latency: time.Since(start), err: err, attempts: info.Attempts, items: 1}
 		if err == nil {
 			r.wrong = !slices.Equal(got.GetProbs(), want)
