@@ -3,7 +3,6 @@ package inferencetest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log"
 	"math"
@@ -63,21 +62,7 @@ func (s *Server) HTTPClient() *http.Client {
 
 // dialHTTP connects to the REST listener, whatever address it is given.
 func (s *Server) dialHTTP(ctx context.Context, _, _ string) (net.Conn, error) {
-	s.life.Lock()
-	network, addr := s.network, s.httpAddr
-	s.life.Unlock()
-	switch network {
-	case "":
-		return nil, errors.New("inferencetest: HTTPClient used before StartTCP or StartBufconn")
-	case "tcp":
-		var d net.Dialer
-		return d.DialContext(ctx, "tcp", addr)
-	}
-	lis := s.httpBuf.Load()
-	if lis == nil {
-		return nil, errors.New("inferencetest: server is down")
-	}
-	return lis.DialContext(ctx)
+	return s.dial(ctx, true, "HTTPClient used")
 }
 
 // newHTTPServer returns the http.Server of generation g.

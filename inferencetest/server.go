@@ -280,17 +280,27 @@ func (s *Server) DialOptions() []grpc.DialOption {
 // one target, such as replicas behind a resolver, dials each address's
 // server with its DialContext. It fails while the server is down.
 func (s *Server) DialContext(ctx context.Context, _ string) (net.Conn, error) {
+	return s.dial(ctx, false, "DialContext")
+}
+
+// dial connects to the gRPC listener, or with rest to the REST one, over
+// TCP or in memory as the server was started; what names the caller in
+// the error of a server not started yet.
+func (s *Server) dial(ctx context.Context, rest bool, what string) (net.Conn, error) {
 	s.life.Lock()
-	network, addr := s.network, s.addr
+	network, addr, buf := s.network, s.addr, &s.buf
+	if rest {
+		addr, buf = s.httpAddr, &s.httpBuf
+	}
 	s.life.Unlock()
 	switch network {
 	case "":
-		return nil, errors.New("inferencetest: DialContext before StartTCP or StartBufconn")
+		return nil, errors.New("inferencetest: " + what + " before StartTCP or StartBufconn")
 	case "tcp":
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", addr)
 	}
-	lis := s.buf.Load()
+	lis := buf.Load()
 	if lis == nil {
 		return nil, errors.New("inferencetest: server is down")
 	}
