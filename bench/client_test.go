@@ -40,12 +40,15 @@ func benchCases() []clientCase {
 // echoFunc is one client's call: it sends values and returns the echo.
 type echoFunc func(ctx context.Context, values []float32) ([]float32, error)
 
-// clientVariants are the clients compared, by name; each makes its
-// client of case c against the server at target, closed at tb's end.
-var clientVariants = []struct {
+// clientVariant is a client compared, by name: make makes its client of
+// case c against the server at target, closed at tb's end.
+type clientVariant struct {
 	name string
 	make func(tb testing.TB, target string, c clientCase) echoFunc
-}{
+}
+
+// clientVariants are the Open Inference clients compared.
+var clientVariants = []clientVariant{
 	{"goai", goaiEcho},
 	{"nvidia", func(tb testing.TB, target string, c clientCase) echoFunc {
 		client := &nvidiaClient{stub: tritonpb.NewGRPCInferenceServiceClient(plainConn(tb, target)), model: c.model, shape: c.shape}
@@ -118,11 +121,15 @@ func ramp(n int) []float32 {
 // TestClientsEcho checks that every benchmarked client returns exactly
 // what it sent, so that the benchmark compares clients doing the same
 // work.
-func TestClientsEcho(t *testing.T) {
+func TestClientsEcho(t *testing.T) { testEcho(t, clientVariants) }
+
+// testEcho checks that each of variants returns exactly what it sent, at
+// every size of clientCases.
+func testEcho(t *testing.T, variants []clientVariant) {
 	target := benchServer(t).Target()
 	for _, c := range clientCases {
 		values := ramp(c.floats)
-		for _, v := range clientVariants {
+		for _, v := range variants {
 			got, err := v.make(t, target, c)(context.Background(), values)
 			if err != nil {
 				t.Fatalf("%s n=%d: %v", v.name, c.floats, err)
@@ -143,10 +150,14 @@ func TestClientsEcho(t *testing.T) {
 // (cpu-µs/call, from getrusage of this process, which holds no server),
 // allocations and bytes allocated (-benchmem), and the server's CPU per
 // call (server-cpu-µs/call) for comparison.
-func BenchmarkClient(b *testing.B) {
+func BenchmarkClient(b *testing.B) { benchEcho(b, clientVariants) }
+
+// benchEcho runs BenchmarkClient's cases for variants: every size of
+// clientCases at concurrency 1 and 64, against one server process.
+func benchEcho(b *testing.B, variants []clientVariant) {
 	server := benchServer(b)
 	ctx := context.Background()
-	for _, v := range clientVariants {
+	for _, v := range variants {
 		for _, c := range clientCases {
 			values := ramp(c.floats)
 			for _, concurrency := range []int{1, 64} {

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"slices"
 	"testing"
 
 	"github.com/goai-dev/goai"
@@ -56,10 +55,7 @@ func (c *tfHandClient) echo(ctx context.Context, values []float32) ([]float32, e
 }
 
 // tfServingVariants are the TF Serving clients compared.
-var tfServingVariants = []struct {
-	name string
-	make func(tb testing.TB, target string, c clientCase) echoFunc
-}{
+var tfServingVariants = []clientVariant{
 	{"goai", goaiTFServingEcho},
 	{"handwritten", func(tb testing.TB, target string, c clientCase) echoFunc {
 		client := &tfHandClient{stub: apis.NewPredictionServiceClient(plainConn(tb, target)), model: c.model, shape: c.shape}
@@ -94,45 +90,9 @@ func goaiTFServingEcho(tb testing.TB, target string, c clientCase) echoFunc {
 
 // TestTFServingClientsEcho checks that both TF Serving clients return
 // exactly what they sent.
-func TestTFServingClientsEcho(t *testing.T) {
-	target := benchServer(t).Target()
-	for _, c := range clientCases {
-		values := ramp(c.floats)
-		for _, v := range tfServingVariants {
-			got, err := v.make(t, target, c)(context.Background(), values)
-			if err != nil {
-				t.Fatalf("%s n=%d: %v", v.name, c.floats, err)
-			}
-			if !slices.Equal(got, values) {
-				t.Errorf("%s n=%d: echo differs from the input", v.name, c.floats)
-			}
-		}
-	}
-}
+func TestTFServingClientsEcho(t *testing.T) { testEcho(t, tfServingVariants) }
 
 // BenchmarkTFServingClient compares goai's TF Serving client with the
 // hand-written one, as BenchmarkClient compares the Open Inference
 // clients: the same server process, sizes, concurrencies and figures.
-func BenchmarkTFServingClient(b *testing.B) {
-	server := benchServer(b)
-	ctx := context.Background()
-	for _, v := range tfServingVariants {
-		for _, c := range clientCases {
-			values := ramp(c.floats)
-			for _, concurrency := range []int{1, 64} {
-				b.Run(fmt.Sprintf("%s/n=%d/c=%d", v.name, c.floats, concurrency), func(b *testing.B) {
-					echo := v.make(b, server.Target(), c)
-					if _, err := echo(ctx, values); err != nil { // connect first
-						b.Fatal(err)
-					}
-					b.ReportAllocs()
-					b.SetBytes(int64(8 * c.floats)) // sent and received
-					runConcurrent(b, concurrency, server, func() error {
-						_, err := echo(ctx, values)
-						return err
-					})
-				})
-			}
-		}
-	}
-}
+func BenchmarkTFServingClient(b *testing.B) { benchEcho(b, tfServingVariants) }
