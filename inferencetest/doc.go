@@ -6,7 +6,8 @@
 // ([Model], [InferFunc]), checks requests against each model's declared
 // metadata as Triton does, and answers the way Triton (raw contents) or a
 // KServe Python server (typed contents) would. It listens on an in-memory
-// [google.golang.org/grpc/test/bufconn] listener or on a loopback TCP port,
+// listener (gRPC over [google.golang.org/grpc/test/bufconn], REST over
+// [net.Pipe]) or on loopback TCP ports,
 // and hands out client connections with [Server.Dial].
 //
 // Tests can make it misbehave, at run time and from any goroutine

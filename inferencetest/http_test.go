@@ -224,3 +224,23 @@ func TestRESTDownUpRestart(t *testing.T) {
 	}
 	wantDoubled(t, mustREST(t, hc, srv, http.MethodPost, "/v2/models/double/infer", doubleJSON))
 }
+
+// Calls one after another share one keep-alive connection, which the
+// server ends its background read on after each: none may find the
+// connection struck by that, its context canceled before the model
+// answers (a bufconn connection could be, once in a few hundred calls).
+func TestRESTKeepAliveCallsOneAfterAnother(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, _ := start(t, false, []inferencetest.Model{doubler()})
+		hc := srv.HTTPClient()
+		// Latency makes the handler wait on its request's context.
+		srv.SetFaults(inferencetest.Faults{Latency: time.Millisecond})
+		const calls = 3000
+		for i := range calls {
+			c := mustREST(t, hc, srv, http.MethodPost, "/v2/models/double/infer", doubleJSON)
+			if c.status != http.StatusOK {
+				t.Fatalf("call %d of %d: %d %s, want 200", i, calls, c.status, c.body)
+			}
+		}
+	})
+}

@@ -47,7 +47,8 @@ type Server struct {
 	stopped  bool
 
 	// The live listeners, for the dialers; nil while down.
-	buf, httpBuf atomic.Pointer[bufconn.Listener]
+	buf     atomic.Pointer[bufconn.Listener]
+	httpBuf atomic.Pointer[pipeListener]
 }
 
 // generation is one run of a grpc.Server and an http.Server, from Start
@@ -139,7 +140,7 @@ func (s *Server) StartBufconn() error {
 	if err := s.checkStartLocked(); err != nil {
 		return err
 	}
-	lis, hlis := bufconn.Listen(s.cfg.bufconnBytes), bufconn.Listen(s.cfg.bufconnBytes)
+	lis, hlis := bufconn.Listen(s.cfg.bufconnBytes), newPipeListener()
 	s.network, s.addr, s.httpAddr = "bufconn", "bufconn", "bufconn"
 	s.serveLocked(lis, hlis)
 	return nil
@@ -206,7 +207,7 @@ func (s *Server) serveLocked(lis, hlis net.Listener) {
 	g.http = s.newHTTPServer(g)
 	if b, ok := lis.(*bufconn.Listener); ok {
 		s.buf.Store(b)
-		s.httpBuf.Store(hlis.(*bufconn.Listener))
+		s.httpBuf.Store(hlis.(*pipeListener))
 	}
 	var serving sync.WaitGroup
 	// Serve returns after Stop (or Close), or if the listener fails,
@@ -288,9 +289,9 @@ func (s *Server) DialContext(ctx context.Context, _ string) (net.Conn, error) {
 // the error of a server not started yet.
 func (s *Server) dial(ctx context.Context, rest bool, what string) (net.Conn, error) {
 	s.life.Lock()
-	network, addr, buf := s.network, s.addr, &s.buf
+	network, addr := s.network, s.addr
 	if rest {
-		addr, buf = s.httpAddr, &s.httpBuf
+		addr = s.httpAddr
 	}
 	s.life.Unlock()
 	switch network {
@@ -300,11 +301,16 @@ func (s *Server) dial(ctx context.Context, rest bool, what string) (net.Conn, er
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", addr)
 	}
-	lis := buf.Load()
-	if lis == nil {
-		return nil, errors.New("inferencetest: server is down")
+	// A typed nil pointer is not a nil interface: each listener is
+	// looked at as what it is.
+	if rest {
+		if lis := s.httpBuf.Load(); lis != nil {
+			return lis.DialContext(ctx)
+		}
+	} else if lis := s.buf.Load(); lis != nil {
+		return lis.DialContext(ctx)
 	}
-	return lis.DialContext(ctx)
+	return nil, errors.New("inferencetest: server is down")
 }
 
 // Dial returns a client connection to the server, made with
@@ -390,7 +396,7 @@ func (s *Server) Up() error {
 	}
 	var lis, hlis net.Listener
 	if s.network == "bufconn" {
-		lis, hlis = bufconn.Listen(s.cfg.bufconnBytes), bufconn.Listen(s.cfg.bufconnBytes)
+		lis, hlis = bufconn.Listen(s.cfg.bufconnBytes), newPipeListener()
 	} else {
 		var err error
 		if lis, err = net.Listen("tcp", s.addr); err != nil {
